@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package fleetward needs to build, test and run. Idempotent: when everything
+# is present it changes nothing and makes no network request.
+#
+#   scripts/install-deps.sh            # build + test + run
+#   scripts/install-deps.sh --runtime  # only what the binaries need at run time
+set -euo pipefail
+
+runtime=(
+  libpqxx-6.4 libspdlog1.10 libfmt9 libcpp-httplib0.11 libmosquitto1 libsodium23 libssl3 libcurl4
+  postgresql-15 mosquitto curl ca-certificates procps util-linux
+)
+build=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libpqxx-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev
+  libmosquitto-dev libsodium-dev libssl-dev libcurl4-openssl-dev
+  clang libclang-rt-14-dev clang-format
+)
+test_tools=(
+  prometheus          # promtool, to check the /metrics exposition format
+  mosquitto-clients   # mosquitto_pub/sub for MQTT tests
+  wrk hyperfine nmap  # benchmarks
+  iproute2 psmisc
+)
+
+want=("${runtime[@]}")
+if [[ "${1:-}" != "--runtime" ]]; then
+  want+=("${build[@]}" "${test_tools[@]}")
+fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# Package post-install scripts must not start system services (a PostgreSQL cluster on 5432, a
+# broker on 1883): fleetward starts its own, in project directories, on free ports.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+  $sudo chmod +x $policy
+  created_policy=1
+fi
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [[ $created_policy -eq 1 ]]; then $sudo rm -f $policy; fi
+echo "install-deps: done"

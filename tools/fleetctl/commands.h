@@ -1,0 +1,40 @@
+// fleetctl commands. Each returns the process exit code and prints to stdout (errors to stderr).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "context.h"
+
+namespace fleet::cli {
+
+struct MigrateOptions {
+  std::string dir;  // "" = the migrations compiled into fleetctl
+  int target = 0;   // 0 = all
+};
+int migrate_apply(Context& ctx, const MigrateOptions& options);
+int migrate_status(Context& ctx, const MigrateOptions& options);
+int migrate_verify(Context& ctx, const MigrateOptions& options);
+
+struct StatusOptions {
+  bool all = false;   // include processes that stopped over an hour ago
+  bool json = false;
+  std::string service;  // only this service
+};
+int show_status(Context& ctx, const StatusOptions& options);
+
+// "running", "stale" (no heartbeat for too long: the process probably died), or the stored state.
+std::string effective_state(const std::string& state, double heartbeat_age_seconds,
+                            double interval_seconds);
+
+int db_connections(Context& ctx, bool all, bool json);
+
+struct TailOptions {
+  size_t lines = 10;
+  bool follow = false;
+  std::string dir;  // "" = logs.dir from the configuration
+  std::vector<std::string> services;
+};
+int logs_tail(Context& ctx, const TailOptions& options);
+
+}  // namespace fleet::cli
