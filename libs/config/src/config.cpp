@@ -260,8 +260,14 @@ Result<Config> Config::load(const Schema& schema_in, const Sources& sources) {
   config.schema_ = schema;
   std::vector<std::string> problems;
   std::vector<std::string> names;
+  std::vector<std::string> names_and_sections;  // "log.format" and "log": typo candidates
   for (const auto& key : schema->keys()) {
     names.push_back(key.name);
+    names_and_sections.push_back(key.name);
+    for (size_t dot = key.name.find('.'); dot != std::string::npos;
+         dot = key.name.find('.', dot + 1)) {
+      names_and_sections.push_back(key.name.substr(0, dot));
+    }
     config.entries_[key.name] = Entry{&key, key.default_value, Source::kDefault};
   }
 
@@ -313,7 +319,7 @@ Result<Config> Config::load(const Schema& schema_in, const Sources& sources) {
               continue;
             }
             std::string message = "unknown key '" + path + "' in the config file";
-            if (std::string guess = closest_match(path, names); !guess.empty()) {
+            if (std::string guess = closest_match(path, names_and_sections); !guess.empty()) {
               message += " (did you mean '" + guess + "'?)";
             }
             problems.push_back(message);

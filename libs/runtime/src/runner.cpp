@@ -247,7 +247,16 @@ int Runner::run_loop() {
     }
     metrics_.gauge("fleet_consecutive_failures", "", {{"service", spec_.name}})
         .set(schedule_.consecutive_failures());
-    sleep_for(wait);
+    // Sleep in pieces so the service_instances heartbeat stays fresh through long waits
+    // (fleetctl status calls a row stale after 3 x min(interval, 60 s) + 60 s).
+    const milliseconds heartbeat_every =
+        std::min<milliseconds>(options_.schedule.interval, std::chrono::seconds(60));
+    for (milliseconds left = wait; left.count() > 0 && !stop_.stop_requested();) {
+      const milliseconds piece = std::min(left, heartbeat_every);
+      if (!sleep_for(piece)) break;
+      left -= piece;
+      if (left.count() > 0) write_row("running");
+    }
   }
   if (lease_ && lease_->held() && session_.connected()) {
     try {
@@ -323,7 +332,10 @@ Runner::Outcome Runner::run_cycle() {
     if (stop_.stop_requested() && kind == ErrorKind::kCancelled) {
       error = "interrupted by shutdown; its open transaction was rolled back";
     }
-    outcome.invalid = kind == ErrorKind::kFailedPrecondition;
+    // Exit code 2 only for a schema that does not fit (a missing table or column), not for every
+    // precondition (a read-only transaction under --dry-run is the cycle's own failure).
+    const std::string state = db::sqlstate_of(e);
+    outcome.invalid = state.rfind("42", 0) == 0 || state == "3F000";
     error = std::string(to_string(kind)) + ": " + error;
   } catch (...) {
     error = "internal: unknown exception";
