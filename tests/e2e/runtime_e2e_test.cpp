@@ -299,10 +299,10 @@ TEST_CASE("a leader that stops releases the lease at once", "[runtime][e2e][leas
 TEST_CASE("a worker backing off keeps its heartbeat fresh", "[runtime][e2e]") {
   TestDatabase db;
   add_test_marks(db);
-  // Interval 1 s, but every cycle fails and the backoff is 5 s: the row must still be refreshed.
+  // Interval 1 s, but every cycle fails and the backoff is 5-10 s: the row must still be refreshed.
   Process worker(binary("test-worker"),
-                 {"--interval", "1", "--set", "test.mode=fail", "--set", "backoff.initial=5s",
-                  "--set", "backoff.max=5s"},
+                 {"--interval", "1", "--set", "test.mode=fail", "--set", "backoff.initial=10s",
+                  "--set", "backoff.max=10s"},
                  worker_env(db));
   REQUIRE(eventually([&] { return db.count("service_instances") == 1; }, seconds(10)));
   std::this_thread::sleep_for(seconds(3));
