@@ -3,13 +3,18 @@
 # is present it changes nothing and makes no network request.
 #
 #   scripts/install-deps.sh            # build + test + run
-#   scripts/install-deps.sh --runtime  # only what the binaries need at run time
+#   scripts/install-deps.sh --runtime  # what the binaries and the demo need at run time
+#   scripts/install-deps.sh --build    # compile only (container build stage)
+#   scripts/install-deps.sh --libs     # only the shared libraries (container image)
 set -euo pipefail
 
-runtime=(
+# Shared libraries the binaries link (the container image installs only these: --libs).
+libs=(
   libpqxx-6.4 libspdlog1.10 libfmt9 libcpp-httplib0.11 libmosquitto1 libsodium23 libssl3 libcurl4
-  postgresql-15 mosquitto curl ca-certificates procps util-linux
+  curl ca-certificates
 )
+# Servers the demo and the tests start themselves, in project directories.
+runtime=("${libs[@]}" postgresql-15 mosquitto procps util-linux)
 build=(
   build-essential cmake ninja-build ccache pkg-config git
   libpqxx-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev
@@ -21,12 +26,16 @@ test_tools=(
   mosquitto-clients   # mosquitto_pub/sub for MQTT tests
   wrk hyperfine nmap  # benchmarks
   iproute2 psmisc
+  python3 python3-yaml  # tests/deploy/check_deploy.py validates the deployment files
 )
 
-want=("${runtime[@]}")
-if [[ "${1:-}" != "--runtime" ]]; then
-  want+=("${build[@]}" "${test_tools[@]}")
-fi
+case "${1:-}" in
+  --libs) want=("${libs[@]}") ;;
+  --runtime) want=("${runtime[@]}") ;;
+  --build) want=("${libs[@]}" "${build[@]}") ;;
+  "") want=("${runtime[@]}" "${build[@]}" "${test_tools[@]}") ;;
+  *) echo "usage: $0 [--runtime|--build|--libs]" >&2; exit 2 ;;
+esac
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -61,6 +61,13 @@ TEST_CASE("fleetctl status lists every worker process and marks stale ones", "[f
   CHECK(rows[0]["state"] == "running");
   CHECK(rows[0]["cycles"].get<int>() >= 2);
   CHECK(rows[0]["pid"].get<int>() == worker.pid());
+  // The uptime of a process in state running counts to now, not to its last heartbeat: the
+  // silent one started 2 h ago and last reported 1 h ago.
+  auto dead = nlohmann::json::parse(
+      run(binary("fleetctl"), {"status", "--json", "--service", "dead-worker"}, worker_env(db)).out);
+  REQUIRE(dead.size() == 1);
+  CHECK(dead[0]["state"] == "stale");
+  CHECK(dead[0]["uptime_seconds"].get<double>() >= 2 * 3600 - 5);
 }
 
 TEST_CASE("fleetctl db connections shows who is connected", "[fleetctl][e2e]") {

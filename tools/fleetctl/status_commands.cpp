@@ -21,7 +21,8 @@ SELECT instance_id, service, host, pid, version, mode, state,
        last_error,
        extract(epoch FROM now() - last_error_at)::float8,
        leader, health_port, stats::text,
-       extract(epoch FROM coalesce(stopped_at, heartbeat_at) - started_at)::float8
+       extract(epoch FROM CASE WHEN state IN ('starting', 'running', 'stopping') THEN now()
+                               ELSE coalesce(stopped_at, heartbeat_at) END - started_at)::float8
   FROM service_instances
  WHERE ($1 OR state IN ('starting', 'running', 'stopping')
         OR coalesce(stopped_at, heartbeat_at) > now() - interval '1 hour')
