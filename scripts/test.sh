@@ -14,3 +14,6 @@ build=${FLEET_BUILD_DIR:-build}
 cmake -S . -B "$build" -G Ninja -DFLEET_WERROR=ON -DFLEET_SANITIZE="${FLEET_SANITIZE:-}" >/dev/null
 ninja -C "$build"
 ctest --test-dir "$build" --output-on-failure -j "$(nproc)" --timeout 600 "$@"
+
+# libFuzzer targets, built with clang, a short run each (scripts/fuzz.sh 600 for a long run).
+scripts/fuzz.sh "${FLEET_FUZZ_SECONDS:-20}"
