@@ -11,8 +11,9 @@ find_package(fmt REQUIRED)
 # libpqxx 6.4 ships no CMake package. Debian's build leaves std::optional support off; switch it on
 # so NULL columns read as std::nullopt.
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx)
+pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)  # PQconninfoParse, used directly
 add_library(fleet_pqxx INTERFACE)
-target_link_libraries(fleet_pqxx INTERFACE PkgConfig::PQXX)
+target_link_libraries(fleet_pqxx INTERFACE PkgConfig::PQXX PkgConfig::LIBPQ)
 target_compile_definitions(fleet_pqxx INTERFACE PQXX_HAVE_OPTIONAL)
 add_library(fleet::pqxx ALIAS fleet_pqxx)
 

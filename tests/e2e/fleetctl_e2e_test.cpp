@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "e2e.h"
 
@@ -126,4 +127,22 @@ TEST_CASE("fleetctl without a database or with bad usage says so", "[fleetctl][e
   CHECK(r.err.find("hunter2") == std::string::npos);
   r = run(binary("fleetctl"), {"frobnicate"});
   CHECK(r.code == 2);
+}
+
+TEST_CASE("fleetctl migrate --create-database makes a missing database and migrates it",
+          "[fleetctl][e2e]") {
+  auto& server = shared_server();
+  const std::string name = "created_" + std::to_string(getpid());
+  Process::Options env;
+  env.env["DATABASE_URL"] = server.url(name);
+  auto r = run(binary("fleetctl"), {"migrate"}, env);
+  CHECK(r.code == 1);  // without the flag a missing database is an error
+  r = run(binary("fleetctl"), {"migrate", "--wait", "5", "--create-database"}, env);
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.err, Contains("created database " + name));
+  CHECK_THAT(r.out, Contains("schema is now at version"));
+  pqxx::connection admin(server.url());
+  pqxx::nontransaction tx(admin);
+  tx.exec("DROP DATABASE " + name + " WITH (FORCE)");
 }

@@ -70,3 +70,16 @@ TEST_CASE("timeouts come from configuration", "[db][conninfo]") {
   CHECK(o->statement_timeout == std::chrono::seconds(2));
   CHECK(o->connect_timeout == std::chrono::seconds(5));
 }
+
+TEST_CASE("connection strings are read and rewritten the way libpq parses them", "[db][conninfo]") {
+  CHECK(*db::conninfo_value("postgresql://u:pw@h:5433/fleet?sslmode=disable", "dbname") == "fleet");
+  CHECK(*db::conninfo_value("host='h' dbname='my db'", "dbname") == "my db");
+  CHECK(db::conninfo_value("postgresql://u@h", "dbname")->empty());
+  auto admin = db::conninfo_with("postgresql://u:pw@h:5433/fleet", "dbname", "postgres");
+  REQUIRE(admin.ok());
+  CHECK(*db::conninfo_value(*admin, "dbname") == "postgres");
+  CHECK(*db::conninfo_value(*admin, "port") == "5433");
+  CHECK(*db::conninfo_value(*admin, "password") == "pw");
+  CHECK_FALSE(db::conninfo_value("host='unterminated", "dbname").ok());
+  CHECK_FALSE(db::conninfo_value("host=h", "no_such_keyword").ok());
+}

@@ -9,8 +9,10 @@
 namespace fleet::cli {
 
 struct MigrateOptions {
-  std::string dir;  // "" = the migrations compiled into fleetctl
-  int target = 0;   // 0 = all
+  std::string dir;               // "" = the migrations compiled into fleetctl
+  int target = 0;                // 0 = all
+  int wait_seconds = 0;          // keep trying to connect this long (a database still starting)
+  bool create_database = false;  // create the configured database when it does not exist
 };
 int migrate_apply(Context& ctx, const MigrateOptions& options);
 int migrate_status(Context& ctx, const MigrateOptions& options);
@@ -36,5 +38,15 @@ struct TailOptions {
   std::vector<std::string> services;
 };
 int logs_tail(Context& ctx, const TailOptions& options);
+
+struct MonitorOptions {
+  std::string services_file;        // "" = $FLEET_SERVICES_FILE or ./services.json
+  std::vector<std::string> names;   // up: only these (and their dependencies); restart: these
+  int interval_seconds = 10;        // watch refresh; up: status table period (0 = none)
+  bool once = false;                // watch: print once and exit
+};
+int monitor_up(const MonitorOptions& options);
+int monitor_watch(const MonitorOptions& options);
+int monitor_restart(const MonitorOptions& options);
 
 }  // namespace fleet::cli

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   auto* m = app.add_subcommand("migrate", "apply pending schema migrations (default), or show or verify them");
   m->add_option("--dir", migrate.dir, "read migrations from this directory instead of the built-in set");
   m->add_option("--target", migrate.target, "apply up to this version only")->check(CLI::PositiveNumber);
+  m->add_option("--wait", migrate.wait_seconds, "keep trying to connect for this many seconds")
+      ->check(CLI::Range(0, 3600));
+  m->add_flag("--create-database", migrate.create_database, "create the database when it does not exist");
   m->callback([&] { if (!action) action = [&](Context& c) { return migrate_apply(c, migrate); }; });
   auto* ms = m->add_subcommand("status", "list applied and pending migrations");
   ms->callback([&] { action = [&](Context& c) { return migrate_status(c, migrate); }; });
@@ -65,6 +68,25 @@ int main(int argc, char** argv) {
   lt->add_option("services", tail.services, "only these services' logs (<service>.log)");
   lt->callback([&] { action = [&](Context& c) { return logs_tail(c, tail); }; });
 
+  // up / watch / restart: the local supervisor (seed 004's service monitor). No database needed.
+  MonitorOptions monitor;
+  std::function<int()> local_action;
+  auto* up = app.add_subcommand("up", "start the services of a services file and supervise them until Ctrl-C");
+  up->add_option("--services,-s", monitor.services_file, "services file (default: $FLEET_SERVICES_FILE or ./services.json)");
+  up->add_option("--status-every", monitor.interval_seconds, "print the status table this often in seconds (0 = never)")
+      ->check(CLI::Range(0, 86400));
+  up->add_option("names", monitor.names, "only these services (and what they depend on)");
+  up->callback([&] { local_action = [&] { return monitor_up(monitor); }; });
+  auto* watch = app.add_subcommand("watch", "status of the supervised services, refreshed until Ctrl-C");
+  watch->add_option("--services,-s", monitor.services_file, "services file");
+  watch->add_option("--interval", monitor.interval_seconds, "refresh every N seconds")->check(CLI::Range(1, 3600));
+  watch->add_flag("--once", monitor.once, "print once and exit");
+  watch->callback([&] { local_action = [&] { return monitor_watch(monitor); }; });
+  auto* restart = app.add_subcommand("restart", "restart the named services, or every failed one");
+  restart->add_option("--services,-s", monitor.services_file, "services file");
+  restart->add_option("names", monitor.names, "services to restart (default: the failed ones)");
+  restart->callback([&] { local_action = [&] { return monitor_restart(monitor); }; });
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -78,6 +100,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kUsage;
   }
+  if (local_action) return local_action();
   if (!action) {
     std::cerr << app.help();
     return kUsage;
@@ -89,6 +112,9 @@ int main(int argc, char** argv) {
   }
   try {
     return action(**ctx);
+  } catch (const ConfigError& e) {
+    std::cerr << "fleetctl: " << e.what() << "\n";
+    return kUsage;
   } catch (const std::exception& e) {
     std::cerr << "fleetctl: " << fleet::redact_secrets(e.what()) << "\n";
     return kFailed;

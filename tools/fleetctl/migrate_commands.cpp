@@ -24,7 +24,8 @@ int migrate_apply(Context& ctx, const MigrateOptions& options) {
   }
   migrate::ApplyOptions apply_options{.applied_by = "fleetctl"};
   if (options.target > 0) apply_options.target_version = options.target;
-  auto report = migrate::apply(ctx.connection(), *migrations, apply_options);
+  auto& conn = ctx.connection(std::chrono::seconds(options.wait_seconds), options.create_database);
+  auto report = migrate::apply(conn, *migrations, apply_options);
   if (!report.ok()) {
     std::cerr << "fleetctl migrate: " << report.error().message() << "\n";
     return kFailed;

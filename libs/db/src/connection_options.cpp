@@ -1,5 +1,9 @@
 #include "db/connection_options.h"
 
+#include <libpq-fe.h>
+
+#include <memory>
+
 #include "core/strings.h"
 
 namespace fleet::db {
@@ -116,6 +120,47 @@ Result<ConnectionOptions> options_from(const config::Config& config) {
   if (auto sslmode = config.optional_str("database.sslmode")) add("sslmode", *sslmode);
   o.conninfo = conninfo;
   return o;
+}
+
+namespace {
+using Options = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
+Result<Options> parse(const std::string& conninfo) {
+  char* error = nullptr;
+  Options options(PQconninfoParse(conninfo.c_str(), &error), &PQconninfoFree);
+  if (!options) {
+    std::string message = error != nullptr ? std::string(trim(error)) : "out of memory";
+    PQfreemem(error);
+    return Error::invalid("malformed connection string: " + redact_secrets(message));
+  }
+  return options;
+}
+}  // namespace
+
+Result<std::string> conninfo_value(const std::string& conninfo, const std::string& key) {
+  auto options = parse(conninfo);
+  if (!options.ok()) return options.error();
+  for (PQconninfoOption* o = options->get(); o->keyword != nullptr; ++o) {
+    if (key == o->keyword) return std::string(o->val != nullptr ? o->val : "");
+  }
+  return Error::invalid("unknown connection keyword '" + key + "'");
+}
+
+Result<std::string> conninfo_with(const std::string& conninfo, const std::string& key,
+                                  const std::string& value) {
+  auto options = parse(conninfo);
+  if (!options.ok()) return options.error();
+  std::string out;
+  bool found = false;
+  for (PQconninfoOption* o = options->get(); o->keyword != nullptr; ++o) {
+    const bool ours = key == o->keyword;
+    found = found || ours;
+    const char* v = ours ? value.c_str() : o->val;
+    if (v == nullptr) continue;
+    if (!out.empty()) out += ' ';
+    out += std::string(o->keyword) + "=" + quote_conninfo_value(v);
+  }
+  if (!found) return Error::invalid("unknown connection keyword '" + key + "'");
+  return out;
 }
 
 std::string describe(const ConnectionOptions& options) { return redact_secrets(options.conninfo); }

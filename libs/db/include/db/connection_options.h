@@ -44,4 +44,12 @@ std::string describe(const ConnectionOptions& options);
 // Quotes a value for a libpq key=value connection string.
 std::string quote_conninfo_value(const std::string& value);
 
+// Parses a connection string (URI or key=value) the way libpq does. Returns the value of `key`
+// ("" when unset); fails on a malformed string.
+Result<std::string> conninfo_value(const std::string& conninfo, const std::string& key);
+
+// The same connection with `key` set to `value`, as a key=value string (e.g. another dbname).
+Result<std::string> conninfo_with(const std::string& conninfo, const std::string& key,
+                                  const std::string& value);
+
 }  // namespace fleet::db
