@@ -1,6 +1,9 @@
 // The runtime contract (DESIGN §2) exercised through the test-worker binary.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <nlohmann/json.hpp>
 
 #include "core/strings.h"
@@ -308,4 +311,28 @@ TEST_CASE("a worker backing off keeps its heartbeat fresh", "[runtime][e2e]") {
   std::this_thread::sleep_for(seconds(3));
   CHECK(db.scalar("SELECT heartbeat_at > now() - interval '1500 milliseconds' FROM service_instances") == "t");
   CHECK(db.scalar("SELECT cycles FROM service_instances") == "1");
+}
+
+TEST_CASE("SIGTERM during a configuration check that waits on the database ends it",
+          "[runtime][e2e]") {
+  Process::Options o;
+  o.env["FLEET_DATABASE_CONNECT_TIMEOUT"] = "60s";
+  // A listening socket that never answers keeps libpq waiting for the server's greeting.
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(listen(listener, 4) == 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  o.env["DATABASE_URL"] = "postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x";
+  Process check(binary("test-worker"), {"--config-check", "--set", "shutdown.grace=1s"}, o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(check.running());
+  check.signal(SIGTERM);
+  auto code = check.wait(seconds(3));
+  close(listener);
+  REQUIRE(code);
+  CHECK(*code != 0);
 }

@@ -108,14 +108,16 @@ const db::LeaderLease* Runner::lease() const {
 }
 
 int Runner::main() {
-  if (options_.invocation.config_check) return config_check();
+  // Signals are blocked in every thread (run()); this thread takes them from the start, so a
+  // check or a set-up that hangs on the database still stops within the grace period.
+  signal_thread_ = std::thread([this] { shutdown_watch(); });
+  if (options_.invocation.config_check) return finish(config_check());
   try {
     cycle_ = spec_.setup(Setup{config_, metrics_, session_, dry_run(), instance_id_});
   } catch (const ConfigError& e) {
     spdlog::error("invalid configuration: {}", e.what());
-    return kExitInvalid;
+    return finish(kExitInvalid);
   }
-  signal_thread_ = std::thread([this] { shutdown_watch(); });
   int rc = kExitOk;
   if (options_.health_port > 0) {
     auto server = ProbeServer::start(
@@ -135,6 +137,10 @@ int Runner::main() {
   if (rc == kExitOk) {
     rc = options_.invocation.once || options_.invocation.dry_run ? run_single() : run_loop();
   }
+  return finish(rc);
+}
+
+int Runner::finish(int rc) {
   finished_ = true;
   if (signal_thread_.joinable()) signal_thread_.join();
   probes_.reset();

@@ -62,6 +62,7 @@ class Runner final : public CycleContext {
     bool invalid = false;  // a configuration or schema problem (exit 2 in --once)
   };
 
+  int finish(int rc);  // stops the signal and probe threads; returns rc
   int config_check();
   int run_single();
   int run_loop();
