@@ -104,16 +104,40 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
 }
 
 void append_json_string(std::string& out, std::string_view s) {
+  // Fast path: keys and most values need no escaping.
+  bool plain = true;
+  for (const char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out.push_back('"');
+    out.append(s.data(), s.size());
+    out.push_back('"');
+    return;
+  }
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default:
         if (u < 0x20) {
           out.append("\\u00");

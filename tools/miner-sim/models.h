@@ -1,7 +1,8 @@
 // The hardware models the simulator can impersonate, with the constants the real firmware reports
 // for them (GET /api/v1/model, /autotune/presets) and the nominal figures the drifting values
 // revolve around. Sources: external-apis.md §1.5 (S19 /model), §1.9 (S19 preset list), DESIGN §5
-// (S19j Pro: 3 chains x 126 chips); S19j Pro / S21 constants are plausible values in the same shape.
+// (S19j Pro: 3 chains x 126 chips); S19j Pro / S21 constants are plausible values in the same
+// shape.
 #pragma once
 
 #include <string>
@@ -39,7 +40,7 @@ struct ModelSpec {
   int min_voltage = 0, max_voltage = 0, max_voltage_stock_psu = 0;
   int fans = 4;
   int max_fan_rpm = 6000;
-  double chip_temp_base = 60;  // typical chip temperature while mining, °C
+  double chip_temp_base = 60;       // typical chip temperature while mining, °C
   std::vector<PresetSpec> presets;  // in firmware order; presets[0] is "disabled"
 
   // Chip ids laid out as the board's rows x cols grid, -1 where there is no chip.

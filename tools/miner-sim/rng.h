@@ -21,13 +21,25 @@ constexpr uint64_t hash_keys(uint64_t a, uint64_t b, uint64_t c = 0, uint64_t d 
 }
 
 // Uniform in [0, 1) from a 64-bit hash.
-inline double unit_interval(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }
+inline double unit_interval(uint64_t h) {
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
 
 // Standard normal from a 64-bit hash (Box-Muller on two derived uniforms).
 inline double standard_normal(uint64_t h) {
   const double u1 = unit_interval(mix64(h)) + 1e-12;  // never log(0)
   const double u2 = unit_interval(mix64(h ^ 0x5bd1e995ULL));
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+// Approximately standard normal from one hash, cheaply: the sum of four 16-bit uniforms, scaled
+// to unit variance (Irwin-Hall). For per-chip jitter, where a log/sqrt/cos per chip would cost
+// more than everything else in a /chains answer.
+inline double approx_normal(uint64_t h) {
+  const double sum =
+      static_cast<double>((h & 0xffff) + ((h >> 16) & 0xffff) + ((h >> 32) & 0xffff) + (h >> 48)) /
+      65536.0;
+  return (sum - 2.0) * 1.7320508075688772;  // var(sum) = 4/12
 }
 
 // A small sequential generator for places that draw many values in order.
