@@ -100,7 +100,7 @@ TEST_CASE("fleetctl logs tail prints and follows log files", "[fleetctl][e2e]") 
   CHECK(r.out == "s2\n");
 
   Process follow(binary("fleetctl"), {"logs", "tail", "-f", "-n", "0", "--dir", dir}, env);
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  REQUIRE(eventually([&] { return follow.err().find("(following 2 files") != std::string::npos; }, seconds(10)));
   {
     std::ofstream out(dir + "/status-poller.log", std::ios::app);
     out << "s3 appended\n";

@@ -57,7 +57,7 @@ TEST_CASE("/health stays up and /ready follows the database through an outage",
   db.reset();
 }
 
-TEST_CASE("/ready is 503 until the first cycle succeeds; unknown paths are 404",
+TEST_CASE("/ready is 503 until the first cycle succeeds, unknown paths are 404",
           "[runtime][probes][e2e]") {
   TestDatabase db;
   add_test_marks(db);

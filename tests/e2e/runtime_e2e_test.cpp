@@ -258,7 +258,7 @@ TEST_CASE("failed cycles are retried with backoff", "[runtime][e2e]") {
   CHECK(db.count("test_marks") == 0);
 }
 
-TEST_CASE("with a leader lease only one replica works; another takes over when it dies",
+TEST_CASE("with a leader lease only one replica works, another takes over when it dies",
           "[runtime][e2e][lease]") {
   TestDatabase db;
   add_test_marks(db);

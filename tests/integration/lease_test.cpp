@@ -22,7 +22,7 @@ bool acquire(pqxx::connection& conn, db::LeaderLease& lease) {
 
 }  // namespace
 
-TEST_CASE("one holder at a time; renewal keeps the epoch; release hands over", "[lease][db]") {
+TEST_CASE("one holder at a time, renewal keeps the epoch, release hands over", "[lease][db]") {
   test::TestDatabase db;
   pqxx::connection ca(db.url()), cb(db.url());
   db::LeaderLease a("evaluator", "a", milliseconds(30'000));

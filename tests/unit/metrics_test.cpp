@@ -38,7 +38,7 @@ TEST_CASE("label values are escaped and bucket bounds print short", "[metrics]")
   CHECK_THAT(text, Contains("h_bucket{le=\"0.005\"} 1"));
 }
 
-TEST_CASE("one name cannot have two types; names are validated", "[metrics]") {
+TEST_CASE("one name cannot have two types, names are validated", "[metrics]") {
   Registry r;
   r.counter("x_total", "x");
   CHECK_THROWS_AS(r.gauge("x_total", "x"), std::logic_error);
@@ -46,7 +46,7 @@ TEST_CASE("one name cannot have two types; names are validated", "[metrics]") {
   CHECK_THROWS_AS(r.counter("ok_total", "x", {{"le", "1"}}), std::logic_error);
 }
 
-TEST_CASE("the same name and labels return the same metric; updates are thread-safe",
+TEST_CASE("the same name and labels return the same metric, updates are thread-safe",
           "[metrics]") {
   Registry r;
   Counter& a = r.counter("n_total", "n", {{"k", "v"}});

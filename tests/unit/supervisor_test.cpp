@@ -60,7 +60,7 @@ TEST_CASE("exit code 2 (configuration invalid) is never retried", "[supervisor]"
   CHECK_THAT(d.reason, Contains("configuration or schema invalid"));
 }
 
-TEST_CASE("a oneshot that succeeds is finished; a long run forgets old failures", "[supervisor]") {
+TEST_CASE("a oneshot that succeeds is finished, a long run forgets old failures", "[supervisor]") {
   RestartTracker t;
   auto done = t.on_exit(spec_with(RestartPolicy::kNever, true), 0, 0, t0, seconds(1));
   CHECK_FALSE(done.restart);

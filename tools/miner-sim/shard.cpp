@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -270,9 +271,15 @@ void Shard::pause_listener(Listener& l, int index) {
 
 void Shard::accept_from(Listener& l, int lfd, int miner_index) {
   for (int i = 0; i < 64; ++i) {
-    if (connections_.size() >= config_.max_connections && !evict_idle_connection()) {
-      pause_listener(l, miner_index);  // every connection is busy
-      return;
+    if (connections_.size() >= config_.max_connections) {
+      // Make room only for a connection that is actually waiting: evicting first and then
+      // finding the backlog empty would close an idle connection for nothing.
+      pollfd waiting{.fd = lfd, .events = POLLIN, .revents = 0};
+      if (::poll(&waiting, 1, 0) <= 0) return;
+      if (!evict_idle_connection()) {
+        pause_listener(l, miner_index);  // every connection is busy
+        return;
+      }
     }
     const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {

@@ -337,7 +337,7 @@ TEST_CASE("miner-sim: HTTP/1.1 keep-alive, pipelining, close and malformed reque
   CHECK(chunked.status == 200);
 }
 
-TEST_CASE("miner-sim: SIGTERM stops it cleanly; bad flags exit 2 naming the flag",
+TEST_CASE("miner-sim: SIGTERM stops it cleanly, bad flags exit 2 naming the flag",
           "[minersim][e2e]") {
   {
     SimProcess sim(50, "127.21.10.1");
@@ -376,7 +376,7 @@ TEST_CASE("miner-sim: an address already in use fails the start with exit 1", "[
 }
 
 TEST_CASE(
-    "miner-sim: idle keep-alive connections close after --idle-timeout; over the "
+    "miner-sim: idle keep-alive connections close after --idle-timeout, over the "
     "connection budget the least recently used idle one goes",
     "[minersim][e2e][http]") {
   // Two threads: miners 0, 2 and 4 share a loop, whose share of --max-connections 4 is 2.

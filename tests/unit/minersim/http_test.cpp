@@ -13,7 +13,7 @@ ParseResult parse(const std::string& text, Request& req, Limits limits = {}) {
 
 }  // namespace
 
-TEST_CASE("miner-sim: a GET with headers parses; keep-alive is the HTTP/1.1 default",
+TEST_CASE("miner-sim: a GET with headers parses, keep-alive is the HTTP/1.1 default",
           "[minersim][http]") {
   Request req;
   const std::string text =

@@ -109,7 +109,7 @@ TEST_CASE("miner-sim: offline is a fault that clearing removes", "[minersim][fau
   CHECK(m.reachable(t0()));
 }
 
-TEST_CASE("miner-sim: adding a fault of the same kind replaces it; chains and fans are kept apart",
+TEST_CASE("miner-sim: adding a fault of the same kind replaces it, chains and fans are kept apart",
           "[minersim][faults]") {
   Miner m = make_miner();
   m.add_fault({.kind = FaultKind::kSlow, .arg = 100});

@@ -245,7 +245,7 @@ TEST_CASE("miner-sim: a miner in failure sends the real failure payloads", "[min
   CHECK(get(m, "/api/v1/chains") == json::array());
 }
 
-TEST_CASE("miner-sim: a failing chain is red, in failure and not hashing; the others mine on",
+TEST_CASE("miner-sim: a failing chain is red, in failure and not hashing, the others mine on",
           "[minersim][payload]") {
   Miner m = keyed_miner({.model = "s19jpro"});
   const double before = get(m, "/api/v1/summary")["miner"]["hr_realtime"];

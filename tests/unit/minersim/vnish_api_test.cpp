@@ -115,7 +115,7 @@ TEST_CASE("miner-sim: the key store is bounded", "[minersim][api]") {
   CHECK(json_of(r)["err"] == "Too many api keys");
 }
 
-TEST_CASE("miner-sim: revoked_key forgets every stored key; a new key works again",
+TEST_CASE("miner-sim: revoked_key forgets every stored key, a new key works again",
           "[minersim][api]") {
   Miner m = keyed_miner();
   REQUIRE(call(m, {.path = "/api/v1/summary", .api_key = kKey}).status == 200);
@@ -127,7 +127,7 @@ TEST_CASE("miner-sim: revoked_key forgets every stored key; a new key works agai
       200);
 }
 
-TEST_CASE("miner-sim: GET /settings takes the key only; POST /settings switches the preset",
+TEST_CASE("miner-sim: GET /settings takes the key only, POST /settings switches the preset",
           "[minersim][api]") {
   Miner m = keyed_miner({.model = "s19"});
   const std::string bearer = "Bearer " + unlock(m);
