@@ -27,7 +27,13 @@ test_tools=(
   wrk hyperfine nmap  # benchmarks
   iproute2 psmisc
   python3 python3-yaml  # tests/deploy/check_deploy.py validates the deployment files
+  chromium            # tests/browser: the dashboard in headless Chromium (playwright-core never downloads a browser)
 )
+# tests/browser runs on Node.js (npm ci installs playwright-core). A node that is already there
+# (e.g. nodesource's nodejs, which bundles npm) is used as it is: Debian's npm would conflict with it.
+if ! command -v node >/dev/null 2>&1; then
+  test_tools+=(nodejs npm)
+fi
 
 case "${1:-}" in
   --libs) want=("${libs[@]}") ;;

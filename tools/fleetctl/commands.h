@@ -1,6 +1,7 @@
 // fleetctl commands. Each returns the process exit code and prints to stdout (errors to stderr).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,25 @@ struct TailOptions {
   std::vector<std::string> services;
 };
 int logs_tail(Context& ctx, const TailOptions& options);
+
+struct UsersOptions {
+  std::string action;  // add, list, set-role, disable, enable, passwd, delete
+  std::string name;
+  std::string role;
+  bool password_stdin = false;
+  bool generate_password = false;  // add: make a random password and print it
+};
+int users_command(Context& ctx, const UsersOptions& options);
+
+struct KeysOptions {
+  std::string action;  // create, list, revoke
+  std::string user;
+  std::string name;
+  std::string role;  // "" = the owner's role
+  int expires_days = 0;
+  std::int64_t id = 0;
+};
+int keys_command(Context& ctx, const KeysOptions& options);
 
 struct MonitorOptions {
   std::string services_file;        // "" = $FLEET_SERVICES_FILE or ./services.json

@@ -46,6 +46,8 @@ int logs_tail(Context& ctx, const TailOptions& options) {
     stop.request_stop();
   });
   Follower follower(files);
+  std::cerr << "(following " << files.size() << (files.size() == 1 ? " file" : " files")
+            << "; Ctrl-C to stop)" << std::endl;
   follower.run(stop.get_token(), 250, [&](const std::string& path, const std::string& line) {
     if (many) std::cout << "[" << name_of(path) << "] ";
     std::cout << line << "\n" << std::flush;

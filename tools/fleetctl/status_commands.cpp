@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "commands.h"
+#include "runtime/instance_state.h"
 #include "table.h"
 
 namespace fleet::cli {
@@ -48,11 +49,7 @@ SELECT pid, coalesce(usename, ''), coalesce(application_name, ''),
 
 std::string effective_state(const std::string& state, double heartbeat_age_seconds,
                             double interval_seconds) {
-  const bool alive = state == "running" || state == "starting" || state == "stopping";
-  // Workers refresh their row every cycle, and at least once a minute while they sleep.
-  const double limit = 3 * std::min(interval_seconds, 60.0) + 60;
-  if (alive && heartbeat_age_seconds > limit) return "stale";
-  return state;
+  return runtime::instance_state(state, heartbeat_age_seconds, interval_seconds);
 }
 
 int show_status(Context& ctx, const StatusOptions& options) {

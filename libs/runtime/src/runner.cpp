@@ -113,7 +113,7 @@ int Runner::main() {
   signal_thread_ = std::thread([this] { shutdown_watch(); });
   if (options_.invocation.config_check) return finish(config_check());
   try {
-    cycle_ = spec_.setup(Setup{config_, metrics_, session_, dry_run(), instance_id_});
+    cycle_ = spec_.setup(make_setup());
   } catch (const ConfigError& e) {
     spdlog::error("invalid configuration: {}", e.what());
     return finish(kExitInvalid);
@@ -140,6 +140,26 @@ int Runner::main() {
   return finish(rc);
 }
 
+Setup Runner::make_setup() {
+  auto to_result = [](const ProbeAnswer& a) { return ProbeResult{a.status, a.body}; };
+  return Setup{
+      .config = config_,
+      .metrics = metrics_,
+      .db = session_,
+      .dry_run = dry_run(),
+      .instance_id = instance_id_,
+      .stop = stop_.get_token(),
+      .health = [this, to_result] { return to_result(health_answer()); },
+      .ready = [this, to_result] { return to_result(ready_answer()); },
+      .metrics_text = [this] { return metrics_.render(); },
+      .add_liveness_check =
+          [this](std::function<std::string()> check) {
+            std::lock_guard lock(liveness_mu_);
+            liveness_checks_.push_back(std::move(check));
+          },
+  };
+}
+
 int Runner::finish(int rc) {
   finished_ = true;
   if (signal_thread_.joinable()) signal_thread_.join();
@@ -150,7 +170,7 @@ int Runner::finish(int rc) {
 int Runner::config_check() {
   spdlog::info("checking configuration of {}", spec_.name);
   try {
-    cycle_ = spec_.setup(Setup{config_, metrics_, session_, dry_run(), instance_id_});
+    cycle_ = spec_.setup(make_setup());
   } catch (const ConfigError& e) {
     spdlog::error("invalid configuration: {}", e.what());
     return kExitInvalid;
@@ -480,6 +500,15 @@ ProbeAnswer Runner::health_answer() {
                  {"reason", "main loop made no progress for " + std::to_string(int(age)) +
                                 "s (limit " + std::to_string(int(limit)) + "s)"}};
     return {503, body.dump()};
+  }
+  {
+    std::lock_guard lock(liveness_mu_);
+    for (const auto& check : liveness_checks_) {
+      if (std::string reason = check(); !reason.empty()) {
+        json body = {{"status", "unhealthy"}, {"service", spec_.name}, {"reason", reason}};
+        return {503, body.dump()};
+      }
+    }
   }
   json body = {{"status", "ok"}, {"service", spec_.name}, {"uptime_seconds", uptime}};
   return {200, body.dump()};

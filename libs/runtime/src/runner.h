@@ -12,6 +12,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cli.h"
 #include "config/config.h"
@@ -63,6 +64,7 @@ class Runner final : public CycleContext {
   };
 
   int finish(int rc);  // stops the signal and probe threads; returns rc
+  Setup make_setup();
   int config_check();
   int run_single();
   int run_loop();
@@ -115,6 +117,9 @@ class Runner final : public CycleContext {
   std::atomic<bool> leader_{false};
   std::atomic<bool> finished_{false};
   std::thread signal_thread_;
+
+  std::mutex liveness_mu_;
+  std::vector<std::function<std::string()>> liveness_checks_;  // guarded by liveness_mu_
 
   std::mutex probe_mu_;                          // serialises /ready database checks
   std::unique_ptr<db::Session> probe_session_;   // guarded by probe_mu_

@@ -89,6 +89,12 @@ class CycleContext {
 
 using CycleFn = std::function<CycleReport(CycleContext&)>;
 
+// A probe answer: HTTP status and JSON body.
+struct ProbeResult {
+  int status = 200;
+  std::string body;
+};
+
 // Given to WorkerSpec::setup once, after configuration is loaded.
 struct Setup {
   const config::Config& config;
@@ -96,6 +102,16 @@ struct Setup {
   db::Session& db;
   bool dry_run;
   std::string instance_id;  // this process's row in service_instances
+  // Requested when the process is asked to stop (SIGTERM/SIGINT). Servers started by setup stop
+  // their listeners from a std::stop_callback on it.
+  std::stop_token stop;
+  // The runtime's own probe answers, for a server that serves them on its own port.
+  std::function<ProbeResult()> health;
+  std::function<ProbeResult()> ready;
+  std::function<std::string()> metrics_text;
+  // Adds a liveness condition: the function returns "" while fine, else the reason /health fails
+  // (e.g. a server thread that died). Called from probe threads: must be thread-safe and quick.
+  std::function<void(std::function<std::string()>)> add_liveness_check;
 };
 
 // Thrown by WorkerSpec::setup when the worker's own configuration is invalid (exit code 2).

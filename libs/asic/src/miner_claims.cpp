@@ -1,0 +1,241 @@
+#include "asic/miner_claims.h"
+
+#include <array>
+
+#include <pqxx/pqxx>
+
+#include "asic/copy_rows.h"
+
+namespace fleet::asic {
+
+namespace {
+
+// Seed 003's filter plus "due and not leased", for each loop. The claim locks the miners rows it
+// picks (SKIP LOCKED: a concurrent replica takes others) and stamps its lease in one statement.
+constexpr const char* kClaimPoll = R"sql(
+WITH due AS (
+  SELECT m.worker_id
+    FROM miners m
+    JOIN workers w ON w.id = m.worker_id
+    JOIN models md ON md.alias = m.model_alias
+   WHERE w.kind = 'asic' AND w.managed AND w.ip IS NOT NULL AND md.max_preset IS NOT NULL
+     AND m.next_poll_at <= now()
+     AND (m.poll_lease_until IS NULL OR m.poll_lease_until < now())
+   ORDER BY m.next_poll_at
+   LIMIT $1
+   FOR UPDATE OF m SKIP LOCKED)
+UPDATE miners m
+   SET poll_lease_owner = $2,
+       poll_lease_until = now() + $3 * interval '1 millisecond'
+  FROM due, workers w, models md
+ WHERE m.worker_id = due.worker_id AND w.id = m.worker_id AND md.alias = m.model_alias
+RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
+          m.hr_measure, m.consecutive_failures,
+          (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+)sql";
+
+constexpr const char* kClaimTelemetry = R"sql(
+WITH due AS (
+  SELECT m.worker_id
+    FROM miners m
+    JOIN workers w ON w.id = m.worker_id
+    JOIN models md ON md.alias = m.model_alias
+   WHERE w.kind = 'asic' AND w.managed AND w.ip IS NOT NULL AND md.max_preset IS NOT NULL
+     AND m.next_telemetry_at <= now()
+     AND (m.telemetry_lease_until IS NULL OR m.telemetry_lease_until < now())
+   ORDER BY m.next_telemetry_at
+   LIMIT $1
+   FOR UPDATE OF m SKIP LOCKED)
+UPDATE miners m
+   SET telemetry_lease_owner = $2,
+       telemetry_lease_until = now() + $3 * interval '1 millisecond'
+  FROM due, workers w, models md
+ WHERE m.worker_id = due.worker_id AND w.id = m.worker_id AND md.alias = m.model_alias
+RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
+          m.hr_measure, m.telemetry_failures,
+          (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+)sql";
+
+constexpr const char* kListPoll = R"sql(
+SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
+       m.hr_measure, m.consecutive_failures,
+       (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+  FROM miners m
+  JOIN workers w ON w.id = m.worker_id
+  JOIN models md ON md.alias = m.model_alias
+ WHERE w.kind = 'asic' AND w.managed AND w.ip IS NOT NULL AND md.max_preset IS NOT NULL
+   AND m.next_poll_at <= now()
+   AND (m.poll_lease_until IS NULL OR m.poll_lease_until < now())
+ ORDER BY m.next_poll_at
+ LIMIT $1
+)sql";
+
+constexpr const char* kListTelemetry = R"sql(
+SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
+       m.hr_measure, m.telemetry_failures,
+       (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+  FROM miners m
+  JOIN workers w ON w.id = m.worker_id
+  JOIN models md ON md.alias = m.model_alias
+ WHERE w.kind = 'asic' AND w.managed AND w.ip IS NOT NULL AND md.max_preset IS NOT NULL
+   AND m.next_telemetry_at <= now()
+   AND (m.telemetry_lease_until IS NULL OR m.telemetry_lease_until < now())
+ ORDER BY m.next_telemetry_at
+ LIMIT $1
+)sql";
+
+// Outcomes arrive by COPY into a session-local table that empties itself at commit.
+constexpr const char* kOutcomeTable = R"sql(
+CREATE TEMP TABLE IF NOT EXISTS asic_claim_outcomes (
+    worker_id       bigint      NOT NULL,
+    ok              boolean     NOT NULL,
+    observed_at     timestamptz NOT NULL,
+    next_at         timestamptz NOT NULL,
+    error           text,
+    status_id       bigint,
+    worker_status   text,
+    api_key_enc     text,
+    api_key_state   text,
+    provision_error text,
+    provision_after timestamptz
+) ON COMMIT DELETE ROWS
+)sql";
+
+constexpr const char* kRecordPoll = R"sql(
+UPDATE miners m
+   SET consecutive_failures = CASE WHEN o.ok THEN 0 ELSE m.consecutive_failures + 1 END,
+       next_poll_at = o.next_at,
+       poll_lease_owner = NULL,
+       poll_lease_until = NULL,
+       latest_status_id = COALESCE(o.status_id, m.latest_status_id),
+       last_status_at = CASE WHEN o.status_id IS NOT NULL THEN o.observed_at ELSE m.last_status_at END,
+       last_poll_error = o.error,
+       last_poll_error_at = CASE WHEN o.ok THEN m.last_poll_error_at ELSE o.observed_at END,
+       api_key_enc = COALESCE(o.api_key_enc, m.api_key_enc),
+       api_key_state = COALESCE(o.api_key_state, m.api_key_state),
+       api_key_updated_at = CASE WHEN o.api_key_enc IS NOT NULL THEN o.observed_at
+                                 ELSE m.api_key_updated_at END,
+       provision_failures = CASE WHEN o.provision_error IS NOT NULL THEN m.provision_failures + 1
+                                 WHEN o.api_key_enc IS NOT NULL THEN 0
+                                 ELSE m.provision_failures END,
+       provision_error = CASE WHEN o.provision_error IS NOT NULL THEN o.provision_error
+                              WHEN o.api_key_enc IS NOT NULL THEN NULL
+                              ELSE m.provision_error END,
+       provision_after = COALESCE(o.provision_after, m.provision_after)
+  FROM asic_claim_outcomes o
+ WHERE m.worker_id = o.worker_id AND m.poll_lease_owner = $1
+)sql";
+
+// Runs before kRecordPoll, while the lease still shows whose outcome counts.
+constexpr const char* kRecordPollWorkers = R"sql(
+UPDATE workers w
+   SET status = COALESCE(o.worker_status, w.status),
+       last_seen_at = CASE WHEN o.ok THEN o.observed_at ELSE w.last_seen_at END
+  FROM asic_claim_outcomes o, miners m
+ WHERE w.id = o.worker_id AND m.worker_id = o.worker_id AND m.poll_lease_owner = $1
+   AND w.status <> 'removed'
+   AND (o.ok OR o.worker_status IS DISTINCT FROM w.status)
+)sql";
+
+constexpr const char* kRecordTelemetry = R"sql(
+UPDATE miners m
+   SET telemetry_failures = CASE WHEN o.ok THEN 0 ELSE m.telemetry_failures + 1 END,
+       next_telemetry_at = o.next_at,
+       telemetry_lease_owner = NULL,
+       telemetry_lease_until = NULL,
+       last_telemetry_at = CASE WHEN o.ok THEN o.observed_at ELSE m.last_telemetry_at END,
+       last_telemetry_error = o.error
+  FROM asic_claim_outcomes o
+ WHERE m.worker_id = o.worker_id AND m.telemetry_lease_owner = $1
+)sql";
+
+constexpr const char* kReleasePoll = R"sql(
+UPDATE miners SET poll_lease_owner = NULL, poll_lease_until = NULL
+ WHERE poll_lease_owner = $1 AND worker_id = ANY (string_to_array($2, ',')::bigint[])
+)sql";
+
+constexpr const char* kReleaseTelemetry = R"sql(
+UPDATE miners SET telemetry_lease_owner = NULL, telemetry_lease_until = NULL
+ WHERE telemetry_lease_owner = $1 AND worker_id = ANY (string_to_array($2, ',')::bigint[])
+)sql";
+
+std::vector<ClaimedMiner> read_claims(const pqxx::result& rows) {
+  std::vector<ClaimedMiner> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    ClaimedMiner m;
+    m.worker_id = row[0].as<std::int64_t>();
+    m.ip = row[1].as<std::string>();
+    m.port = row[2].as<int>();
+    m.api_key_enc = row[3].get<std::string>();
+    m.api_key_state = row[4].as<std::string>();
+    m.unlock_pass_enc = row[5].get<std::string>();
+    m.hr_measure = row[6].as<std::string>();
+    m.failures = row[7].as<int>();
+    m.may_provision = row[8].as<bool>();
+    m.num_chains = row[9].get<int>();
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<ClaimedMiner> claim_due_miners(pqxx::transaction_base& tx, ClaimKind kind,
+                                           const std::string& owner, int limit,
+                                           std::chrono::milliseconds lease) {
+  const char* sql = kind == ClaimKind::kStatusPoll ? kClaimPoll : kClaimTelemetry;
+  return read_claims(tx.exec_params(sql, limit, owner, static_cast<long long>(lease.count())));
+}
+
+std::vector<ClaimedMiner> list_due_miners(pqxx::transaction_base& tx, ClaimKind kind, int limit) {
+  const char* sql = kind == ClaimKind::kStatusPoll ? kListPoll : kListTelemetry;
+  return read_claims(tx.exec_params(sql, limit));
+}
+
+void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::string& owner,
+                     const std::vector<ClaimOutcome>& outcomes) {
+  if (outcomes.empty()) return;
+  tx.exec0(kOutcomeTable);
+  {
+    pqxx::stream_to stream(tx, "asic_claim_outcomes",
+                           std::vector<std::string>{"worker_id", "ok", "observed_at", "next_at",
+                                                    "error", "status_id", "worker_status",
+                                                    "api_key_enc", "api_key_state",
+                                                    "provision_error", "provision_after"});
+    for (const auto& o : outcomes) {
+      stream << std::array<CopyField, 11>{
+          field(o.worker_id),
+          field(o.ok),
+          timestamp_field(o.observed_at),
+          timestamp_field(o.next_at),
+          o.ok ? null_field() : field(o.error),
+          field(o.status_id),
+          field(o.worker_status),
+          field(o.api_key_enc),
+          field(o.api_key_state),
+          field(o.provision_error),
+          o.provision_after ? timestamp_field(*o.provision_after) : null_field()};
+    }
+    stream.complete();
+  }
+  if (kind == ClaimKind::kStatusPoll) {
+    tx.exec_params0(kRecordPollWorkers, owner);
+    tx.exec_params0(kRecordPoll, owner);
+  } else {
+    tx.exec_params0(kRecordTelemetry, owner);
+  }
+}
+
+void release_claims(pqxx::transaction_base& tx, ClaimKind kind, const std::string& owner,
+                    const std::vector<std::int64_t>& worker_ids) {
+  if (worker_ids.empty()) return;
+  std::string ids;
+  for (auto id : worker_ids) {
+    if (!ids.empty()) ids += ',';
+    ids += std::to_string(id);
+  }
+  tx.exec_params0(kind == ClaimKind::kStatusPoll ? kReleasePoll : kReleaseTelemetry, owner, ids);
+}
+
+}  // namespace fleet::asic

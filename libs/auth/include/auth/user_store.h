@@ -1,0 +1,83 @@
+// Users and API keys in PostgreSQL: the operations shared by `fleetctl users|keys` and the
+// api-gateway. Every function runs in the caller's transaction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <pqxx/transaction_base>
+
+#include "auth/credentials.h"
+#include "core/result.h"
+
+namespace fleet::auth {
+
+struct User {
+  std::int64_t id = 0;
+  std::string username;
+  Role role = Role::kViewer;
+  bool disabled = false;
+  std::string created_at;
+  std::optional<std::string> last_login_at;
+};
+
+struct ApiKeyInfo {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string owner;
+  std::string name;
+  std::string key_id;
+  Role role = Role::kViewer;
+  std::string created_at;
+  std::optional<std::string> last_used_at;
+  std::optional<std::string> expires_at;
+  std::optional<std::string> revoked_at;
+};
+
+// Validates the name (^[A-Za-z0-9._@-]{1,64}$) and password policy. kAlreadyExists when taken.
+Result<User> create_user(pqxx::transaction_base& tx, const std::string& username,
+                         const std::string& password, Role role);
+std::vector<User> list_users(pqxx::transaction_base& tx);
+std::optional<User> find_user(pqxx::transaction_base& tx, std::int64_t id);
+std::optional<User> find_user(pqxx::transaction_base& tx, const std::string& username);
+Status set_role(pqxx::transaction_base& tx, std::int64_t id, Role role);
+Status set_disabled(pqxx::transaction_base& tx, std::int64_t id, bool disabled);
+Status set_password(pqxx::transaction_base& tx, std::int64_t id, const std::string& password);
+Status delete_user(pqxx::transaction_base& tx, std::int64_t id);
+
+// Checks a user name and password. Returns the user when they match and it is enabled; the same
+// kUnauthenticated error otherwise (no hint whether the name exists). Records the login time.
+Result<User> check_login(pqxx::transaction_base& tx, const std::string& username,
+                         const std::string& password);
+
+struct CreatedKey {
+  ApiKeyInfo info;
+  std::string key;  // the secret, shown once
+};
+// `role` may not exceed the owner's role (kPermissionDenied).
+Result<CreatedKey> create_api_key(pqxx::transaction_base& tx, std::int64_t user_id,
+                                  const std::string& name, Role role,
+                                  std::optional<std::int64_t> expires_in_days);
+std::vector<ApiKeyInfo> list_api_keys(pqxx::transaction_base& tx, std::optional<std::int64_t> user_id);
+// kNotFound when no such unrevoked key (of that user, when given).
+Status revoke_api_key(pqxx::transaction_base& tx, std::int64_t key_row_id,
+                      std::optional<std::int64_t> user_id);
+
+// Who a presented key acts as: enabled owner, unrevoked, unexpired; the effective role is the
+// lower of the key's and the owner's. Updates last_used_at at most once a minute.
+struct KeyPrincipal {
+  std::int64_t key_row_id = 0;
+  std::string key_id;
+  User owner;
+  Role role = Role::kViewer;
+};
+Result<KeyPrincipal> check_api_key(pqxx::transaction_base& tx, const std::string& presented);
+
+// Appends to audit_log.
+void audit(pqxx::transaction_base& tx, const std::string& actor, std::optional<std::int64_t> user_id,
+           std::optional<std::int64_t> key_row_id, const std::string& action, const std::string& target,
+           int status, const std::string& client, const std::string& details_json);
+
+}  // namespace fleet::auth

@@ -1,0 +1,220 @@
+// A typed C++ client for the fleetward REST API (docs/client.md): API key or login, typed
+// results, keyset paging with an auto-paging range, and an exception hierarchy (client/errors.h).
+//
+//   auto client = fleet::client::Client(fleet::client::from_environment());
+//   for (const auto& m : client.miners().all({.online = false})) std::cout << m.mac << "\n";
+//
+// Every call throws a client::Error subclass on failure. A Client is not safe for concurrent
+// use: give each thread its own. The resource objects (client.miners(), ...) are cheap views that
+// must not outlive their Client.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/alerting_types.h"
+#include "client/errors.h"
+#include "client/options.h"
+#include "client/paging.h"
+#include "client/types.h"
+
+namespace fleet::client {
+
+class Session;  // the connection, credentials and retries (src/session.h)
+
+struct WorkerFilter {
+  std::optional<std::string> kind;
+  std::optional<std::string> status;
+  std::optional<std::int64_t> farm_id;
+  std::optional<std::string> label;  // "key:value"
+  std::optional<std::string> q;      // name contains
+  int limit = 0;                     // page size 1..1000; 0 = the server's default (100)
+};
+
+struct MinerFilter {
+  std::optional<bool> managed;
+  std::optional<bool> online;
+  std::optional<std::string> model;  // alias
+  std::optional<std::string> q;      // MAC, IP or name contains
+  int limit = 0;
+};
+
+struct AlertFilter {
+  std::optional<std::string> state;  // open, pending, firing, resolved
+  std::optional<std::string> severity;
+  std::optional<std::int64_t> worker_id;
+  std::optional<std::int64_t> rule_id;
+  int limit = 0;
+};
+
+struct CommandFilter {
+  std::optional<std::int64_t> worker_id;
+  std::optional<std::string> state;
+  std::optional<std::string> origin;
+  int limit = 0;
+};
+
+class WorkersApi {
+ public:
+  explicit WorkersApi(Session& s) : s_(s) {}
+  Page<Worker> page(const WorkerFilter& filter = {}, const std::optional<std::string>& after = {});
+  PageRange<Worker> all(const WorkerFilter& filter = {});
+  WorkerDetail get(std::int64_t id);
+  Worker update(std::int64_t id, const WorkerChange& change);
+
+ private:
+  Session& s_;
+};
+
+class MinersApi {
+ public:
+  explicit MinersApi(Session& s) : s_(s) {}
+  Page<Miner> page(const MinerFilter& filter = {}, const std::optional<std::string>& after = {});
+  PageRange<Miner> all(const MinerFilter& filter = {});
+  Miner get(std::int64_t id);
+  Miner set_managed(std::int64_t id, bool managed);
+  // nullopt resets it to the configured default.
+  Miner set_unlock_password(std::int64_t id, const std::optional<std::string>& password);
+  // Asks discovery to look at the miner again; returns the request id.
+  std::int64_t rescan(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
+class ModelsApi {
+ public:
+  explicit ModelsApi(Session& s) : s_(s) {}
+  std::vector<Model> list();
+  // nullopt clears it. A preset the model does not have is a ValidationError (field max_preset).
+  void set_max_preset(const std::string& alias, const std::optional<std::string>& preset);
+
+ private:
+  Session& s_;
+};
+
+class RulesApi {
+ public:
+  explicit RulesApi(Session& s) : s_(s) {}
+  std::vector<Rule> list();
+  Rule get(std::int64_t id);
+  Rule create(const RuleDraft& draft);
+  Rule create_json(const std::string& json);  // the API's rule JSON (docs/rules.md)
+  Rule update(std::int64_t id, const RuleDraft& change);
+  Rule update_json(std::int64_t id, const std::string& json);
+  void remove(std::int64_t id);
+  ConditionCheck validate(const std::string& condition,
+                          const std::optional<std::string>& clear_condition = {});
+  RuleTestResult test(const std::string& condition, const std::optional<RuleScope>& scope = {});
+
+ private:
+  Session& s_;
+};
+
+class AlertsApi {
+ public:
+  explicit AlertsApi(Session& s) : s_(s) {}
+  Page<Alert> page(const AlertFilter& filter = {}, const std::optional<std::string>& after = {});
+  PageRange<Alert> all(const AlertFilter& filter = {});
+  Alert get(std::int64_t id);  // with its events
+  Alert acknowledge(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
+class SilencesApi {
+ public:
+  explicit SilencesApi(Session& s) : s_(s) {}
+  // Active and scheduled silences; with include_ended, ended ones too.
+  std::vector<Silence> list(bool include_ended = false);
+  Silence create(const SilenceRequest& request);
+  Silence end(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
+class CommandsApi {
+ public:
+  explicit CommandsApi(Session& s) : s_(s) {}
+  // Queues an action on a worker. Safe to retry: an Idempotency-Key is always sent.
+  Command queue(std::int64_t worker_id, const CommandRequest& request);
+  Page<Command> page(const CommandFilter& filter = {},
+                     const std::optional<std::string>& after = {});
+  PageRange<Command> all(const CommandFilter& filter = {});
+  Command get(std::int64_t id);
+  Command cancel(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
+class UsersApi {  // admin
+ public:
+  explicit UsersApi(Session& s) : s_(s) {}
+  std::vector<User> list();
+  User create(const std::string& username, const std::string& password, const std::string& role);
+  User set_role(std::int64_t id, const std::string& role);
+  User set_disabled(std::int64_t id, bool disabled);
+  void remove(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
+class KeysApi {
+ public:
+  explicit KeysApi(Session& s) : s_(s) {}
+  std::vector<ApiKey> list();
+  // The returned key's `key` holds the secret, shown only this once. Needs a login session.
+  ApiKey create(const std::string& name, const std::optional<std::string>& role = {},
+                std::optional<int> expires_in_days = {});
+  void revoke(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
+class Client {
+ public:
+  // Checks the options (throws ConfigurationError); connects on the first call.
+  explicit Client(ClientOptions options);
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Logs in now with these credentials (they replace the options'); later calls use the token.
+  void login(const std::string& username, const std::string& password);
+  // Revokes the session token (no-op with an API key).
+  void logout();
+  Identity me();
+
+  WorkersApi workers() { return WorkersApi(*session_); }
+  MinersApi miners() { return MinersApi(*session_); }
+  ModelsApi models() { return ModelsApi(*session_); }
+  RulesApi rules() { return RulesApi(*session_); }
+  AlertsApi alerts() { return AlertsApi(*session_); }
+  SilencesApi silences() { return SilencesApi(*session_); }
+  CommandsApi commands() { return CommandsApi(*session_); }
+  UsersApi users() { return UsersApi(*session_); }
+  KeysApi keys() { return KeysApi(*session_); }
+
+  std::vector<ServiceInstance> services(bool include_ended = false);
+  FleetSummary summary();
+  ReadingsAccepted push_readings(const std::vector<Reading>& readings);
+
+  // Any call not modelled above: the answer's JSON text ("" for 204). `body` is JSON text.
+  std::string request_json(const std::string& method, const std::string& target,
+                           const std::string& body = "");
+
+ private:
+  std::unique_ptr<Session> session_;
+};
+
+}  // namespace fleet::client

@@ -1,0 +1,46 @@
+// Encryption at rest for the secrets the fleet must use later (miner API keys and unlock
+// passwords; DESIGN §7): libsodium's secretbox (XSalsa20-Poly1305) with a 32-byte key from the
+// environment (FLEET_SECRET_KEY). A sealed value is "v1:" + base64(nonce || ciphertext), so it
+// fits a text column and a future key rotation can add "v2:".
+//
+// Thread-safe after construction. The key never leaves the object and is wiped on destruction.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "core/result.h"
+
+namespace fleet::secrets {
+
+class SecretBox {
+ public:
+  // `key_text` is 64 hex characters or the base64 of 32 bytes. kInvalidArgument otherwise
+  // (the message never contains the text).
+  static Result<SecretBox> from_key_text(std::string_view key_text);
+
+  SecretBox(const SecretBox&) = default;
+  SecretBox& operator=(const SecretBox&) = default;
+  ~SecretBox();
+
+  // A fresh random nonce per call: sealing the same text twice gives different results.
+  std::string seal(std::string_view plaintext) const;
+  // kDataLoss when the value is malformed, was sealed with another key, or was tampered with.
+  Result<std::string> open(std::string_view sealed) const;
+
+ private:
+  SecretBox() = default;
+  std::array<unsigned char, 32> key_{};
+};
+
+// A new random key in the hex form from_key_text() accepts (for `fleetctl` and docs).
+std::string generate_key_text();
+
+// Declares secrets.key (env FLEET_SECRET_KEY; secret, masked in logs).
+void declare_config(config::Schema& schema);
+// The box from secrets.key; kInvalidArgument naming the key when unset or malformed.
+Result<SecretBox> box_from(const config::Config& config);
+
+}  // namespace fleet::secrets

@@ -1,0 +1,66 @@
+// Who is calling: a session token (Authorization: Bearer <JWT>) or an API key (X-API-Key, or
+// Authorization: Bearer fwk_...). Logins are throttled per client address and per user name,
+// counted in the database so every gateway replica sees the same failures.
+//
+// Thread-safe. Verified credentials are cached for a few seconds, so revoking a key, disabling a
+// user or logging out takes effect on other replicas within `cache_ttl`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include <httplib.h>
+
+#include "auth/user_store.h"
+#include "db_pool.h"
+#include "router.h"
+
+namespace fleet::gateway {
+
+struct AuthOptions {
+  std::string token_secret;                                    // shared by every replica
+  std::chrono::seconds token_ttl{std::chrono::hours(12)};      // session lifetime
+  int max_failures = 10;                                       // per client and per user name...
+  std::chrono::seconds failure_window{std::chrono::minutes(15)};  // ...within this window
+  std::chrono::seconds cache_ttl{5};
+};
+
+struct LoginResult {
+  std::string token;
+  std::int64_t expires_at = 0;
+  auth::User user;
+};
+
+class Authenticator {
+ public:
+  Authenticator(DbPool& pool, AuthOptions options);
+
+  // Throws ApiError 401 when the request carries no valid credentials.
+  Principal authenticate(const httplib::Request& request);
+  // Throws ApiError 401 on bad credentials, 429 (with retry_after) when throttled.
+  LoginResult login(const std::string& username, const std::string& password, const std::string& client);
+  // Revokes the caller's session token (no-op for API keys).
+  void logout(const Principal& who);
+  // Drops cached verifications (after a user or key changed on this replica).
+  void forget_cached();
+  // Deletes expired revocations and old login failures.
+  void housekeeping(pqxx::transaction_base& tx);
+
+ private:
+  Principal from_token(const std::string& token);
+  Principal from_key(const std::string& key);
+
+  DbPool& pool_;
+  const AuthOptions options_;
+  std::mutex mu_;
+  struct Cached {
+    Principal principal;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::string, Cached> cache_;  // credential hash -> principal; guarded by mu_
+};
+
+}  // namespace fleet::gateway

@@ -1,0 +1,78 @@
+// Manual actions on a worker (seed 000 §3): the gateway only queues a `commands` row; the
+// action-dispatcher carries it out. Reboot, shutdown and power-cycle interrupt mining, so they go
+// through a confirm dialog first and only then is `"confirm": true` sent.
+import {h} from './dom.js';
+import {api, idempotencyKey} from './api.js';
+import {confirmDialog, formDialog, field, select, toast, InputError} from './ui.js';
+
+export const ACTIONS = {
+  restart_mining: {label: 'Restart mining', help: 'Restarts the mining software; the miner stays powered.'},
+  start_mining: {label: 'Start mining', help: 'Starts mining on a stopped miner.'},
+  stop_mining: {label: 'Stop mining', help: 'Stops hashing; the control board stays up.'},
+  find_miner: {label: 'Find miner (LED)', help: 'Toggles the locate LED on the front panel.'},
+  set_preset: {label: 'Set preset', help: 'Switches the autotune preset (mining restarts).'},
+  reboot: {label: 'Reboot', danger: true, help: 'Reboots the control board: the miner stops hashing for several minutes.'},
+  shutdown: {label: 'Shut down', danger: true, help: 'Shuts the miner down: it stays off until someone powers it on.'},
+  power_cycle: {label: 'Power-cycle', danger: true, help: 'Cuts power through the relay controller and restores it.'},
+};
+
+export function needsConfirm(action) {
+  return Boolean(ACTIONS[action]?.danger);
+}
+
+// Queues `action` on `worker` ({id, name, ip}); asks first when the action needs it.
+// Resolves with the created command, or null when the user cancelled.
+export async function queueCommand(worker, action, params) {
+  const spec = ACTIONS[action] || {label: action};
+  const body = {action};
+  if (params && Object.keys(params).length) body.params = params;
+  if (needsConfirm(action)) {
+    const where = worker.ip ? ` (${worker.ip})` : '';
+    const ok = await confirmDialog({
+      title: `${spec.label} ${worker.name}?`,
+      message: `${spec.label} ${worker.name}${where}. ${spec.help}`,
+      details: 'The command is queued now and carried out by the action dispatcher.',
+      confirmLabel: spec.label,
+      danger: true,
+    });
+    if (!ok) return null;
+    body.confirm = true;
+  }
+  const command = await api.post(`/api/workers/${worker.id}/commands`, body,
+                                 {headers: {'Idempotency-Key': idempotencyKey()}});
+  toast(`${spec.label} queued for ${worker.name}${command && command.id ? ` (command #${command.id})` : ''}.`, 'ok');
+  return command;
+}
+
+// The "Actions…" dialog of a miners-table row: choose an action (and a preset), then queue it
+// (through the confirm dialog for the dangerous ones).
+export async function openCommandDialog(worker, presets = []) {
+  const choice = await formDialog({
+    title: `Command for ${worker.name}`,
+    submitLabel: 'Continue',
+    build(body) {
+      const actionSelect = select(Object.entries(ACTIONS).map(([k, v]) => [k, v.label]), 'restart_mining',
+                                  {name: 'action', 'data-testid': 'command-action'});
+      const help = h('p', {class: 'help'}, ACTIONS.restart_mining.help);
+      const presetSelect = select(presets.map((p) => [p.name, p.pretty && p.pretty !== p.name ? `${p.pretty} (${p.name})` : p.name]),
+                                  presets[0]?.name, {name: 'preset'});
+      const presetField = field('Preset', presetSelect);
+      presetField.hidden = true;
+      actionSelect.addEventListener('change', () => {
+        help.textContent = ACTIONS[actionSelect.value].help;
+        presetField.hidden = actionSelect.value !== 'set_preset';
+      });
+      body.append(field('Action', actionSelect), help, presetField);
+      return {actionSelect, presetSelect};
+    },
+    submit({actionSelect, presetSelect}) {
+      const action = actionSelect.value;
+      if (action === 'set_preset' && !presetSelect.value) {
+        throw new InputError('This model has no presets yet; wait for discovery to read them.');
+      }
+      return {action, params: action === 'set_preset' ? {preset: presetSelect.value} : undefined};
+    },
+  });
+  if (!choice) return null;
+  return queueCommand(worker, choice.action, choice.params);
+}

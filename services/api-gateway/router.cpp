@@ -1,0 +1,315 @@
+#include "router.h"
+
+#include <regex>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "auth/user_store.h"
+#include "core/strings.h"
+#include "db/errors.h"
+#include "metrics/registry.h"
+
+namespace fleet::gateway {
+namespace {
+
+using json = nlohmann::json;
+
+// {id}-style names capture digits; other names a path segment of safe characters.
+std::string path_regex(const std::string& path, std::vector<std::string>* names = nullptr) {
+  static const std::regex param(R"(\{([a-z_]+)\})");
+  std::string out;
+  size_t last = 0;
+  for (auto it = std::sregex_iterator(path.begin(), path.end(), param); it != std::sregex_iterator(); ++it) {
+    out += path.substr(last, static_cast<size_t>(it->position()) - last);
+    const std::string name = (*it)[1].str();
+    if (names != nullptr) names->push_back(name);
+    out += name == "id" || (name.size() > 3 && name.substr(name.size() - 3) == "_id")
+               ? R"((\d{1,18}))"
+               : R"(([A-Za-z0-9._~-]{1,128}))";
+    last = static_cast<size_t>(it->position() + it->length());
+  }
+  return out + path.substr(last);
+}
+
+ApiError from_database(const std::exception& e, const std::string& request_id) {
+  const std::string state = db::sqlstate_of(e);
+  if (dynamic_cast<const db::Unavailable*>(&e) != nullptr || db::classify(e) == ErrorKind::kUnavailable) {
+    return ApiError(503, "unavailable", "the database is unavailable; retry shortly");
+  }
+  if (state == "23505") return ApiError::conflict("a record with these values exists already");
+  if (state == "23503") return ApiError::conflict("a referenced record does not exist or is still in use");
+  if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0) {
+    return ApiError::bad_request("a value is out of range or malformed");
+  }
+  if (state == "57014") return ApiError(503, "timeout", "the request took too long");
+  return ApiError(500, "internal", "internal error (request " + request_id + ")");
+}
+
+}  // namespace
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void write_error(httplib::Response& res, const ApiError& error) {
+  json e = {{"code", error.code()}, {"message", sanitize_utf8(error.what())}};
+  if (!error.field().empty()) e["field"] = error.field();
+  if (!error.details().is_null()) e["details"] = error.details();
+  res.status = error.status();
+  if (error.retry_after() > 0) {
+    e["retry_after"] = error.retry_after();
+    res.set_header("Retry-After", std::to_string(error.retry_after()));
+  }
+  res.set_content(dump(json{{"error", e}}), "application/json");
+}
+
+std::string Call::client() const {
+  return request_.remote_addr.empty() ? "unknown" : request_.remote_addr;
+}
+
+std::int64_t Call::id(std::size_t index) const {
+  const std::string& text = params_.at(index);
+  try {
+    std::int64_t v = std::stoll(text);
+    if (v < 1) throw ApiError::not_found("no such record");
+    return v;
+  } catch (const std::out_of_range&) {
+    throw ApiError::not_found("no such record");
+  }
+}
+
+std::optional<std::string> Call::query(const char* name, std::size_t max_length) const {
+  if (!request_.has_param(name)) return std::nullopt;
+  std::string v = request_.get_param_value(name);
+  if (v.size() > max_length || !is_valid_utf8(v)) {
+    throw ApiError::bad_request(std::string("query parameter '") + name + "' is too long or malformed", name);
+  }
+  return v;
+}
+
+std::optional<std::int64_t> Call::query_opt_int(const char* name, std::int64_t min, std::int64_t max) const {
+  auto v = query(name, 24);
+  if (!v) return std::nullopt;
+  try {
+    size_t used = 0;
+    std::int64_t i = std::stoll(*v, &used);
+    if (used != v->size() || i < min || i > max) throw std::out_of_range("");
+    return i;
+  } catch (const std::exception&) {
+    throw ApiError::bad_request(std::string("query parameter '") + name + "' must be an integer " +
+                                    std::to_string(min) + ".." + std::to_string(max),
+                                name);
+  }
+}
+
+std::int64_t Call::query_int(const char* name, std::int64_t fallback, std::int64_t min,
+                             std::int64_t max) const {
+  return query_opt_int(name, min, max).value_or(fallback);
+}
+
+std::optional<bool> Call::query_bool(const char* name) const {
+  auto v = query(name, 8);
+  if (!v) return std::nullopt;
+  if (*v == "true" || *v == "1") return true;
+  if (*v == "false" || *v == "0") return false;
+  throw ApiError::bad_request(std::string("query parameter '") + name + "' must be true or false", name);
+}
+
+db::Session& Call::db() {
+  if (!lease_) lease_.emplace(pool_.acquire());
+  return **lease_;
+}
+
+Router::Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metrics)
+    : pool_(pool), authenticate_(std::move(authenticate)), metrics_(metrics) {}
+
+void Router::add(RouteSpec spec) { routes_.push_back(std::move(spec)); }
+
+void Router::invalidate_cache() {
+  generation_.fetch_add(1);
+  std::lock_guard lock(cache_mu_);
+  cache_.clear();
+}
+
+void Router::install(httplib::Server& server) {
+  for (const auto& spec : routes_) {
+    const std::string pattern = path_regex(spec.path);
+    auto handler = [this, &spec](const httplib::Request& req, httplib::Response& res) {
+      handle(spec, req, res);
+    };
+    if (spec.method == "GET") server.Get(pattern, handler);
+    else if (spec.method == "POST") server.Post(pattern, handler);
+    else if (spec.method == "PATCH") server.Patch(pattern, handler);
+    else if (spec.method == "PUT") server.Put(pattern, handler);
+    else if (spec.method == "DELETE") server.Delete(pattern, handler);
+  }
+  server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    if (res.status == 404) {
+      std::vector<std::string> allowed;
+      for (const auto& spec : routes_) {
+        if (std::regex_match(req.path, std::regex(path_regex(spec.path)))) allowed.push_back(spec.method);
+      }
+      if (!allowed.empty()) {
+        res.set_header("Allow", join(allowed, ", "));
+        write_error(res, ApiError(405, "method_not_allowed",
+                                  req.method + " is not allowed here (allowed: " + join(allowed, ", ") + ")"));
+        return;
+      }
+      write_error(res, ApiError::not_found("no such endpoint: " + sanitize_utf8(req.path.substr(0, 200))));
+    } else if (res.status == 413) {
+      write_error(res, ApiError(413, "too_large", "request body is too large"));
+    } else if (res.status == 400) {
+      write_error(res, ApiError::bad_request("malformed request"));
+    }
+  });
+}
+
+void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib::Response& res) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::string> params;
+  for (size_t i = 1; i < req.matches.size(); ++i) params.push_back(req.matches[i].str());
+  Call call(req, pool_, std::move(params));
+  const std::string request_id = auth::random_token(6);
+  const bool mutating = spec.method != "GET" && !spec.read_only;
+  std::string cache_key;
+  bool authenticated = false;
+  int status = 500;
+  try {
+    if (spec.role) {
+      call.set_principal(authenticate_(req));
+      authenticated = true;
+      if (!auth::allows(call.who().role, *spec.role)) {
+        throw ApiError::forbidden("this needs the " + std::string(auth::to_string(*spec.role)) +
+                                  " role; you are " + std::string(auth::to_string(call.who().role)));
+      }
+    }
+    bool cached = false;
+    if (!mutating && spec.cache_ttl.count() > 0) {
+      std::string query;
+      for (const auto& [k, v] : req.params) query += k + "=" + v + "&";  // multimap: sorted
+      cache_key = spec.path + "?" + query + "#" + std::string(auth::to_string(call.who().role));
+      std::lock_guard lock(cache_mu_);
+      if (auto it = cache_.find(cache_key); it != cache_.end() &&
+                                            it->second.until > std::chrono::steady_clock::now() &&
+                                            it->second.generation == generation_.load()) {
+        res.status = it->second.status;
+        res.set_content(it->second.body, "application/json");
+        status = res.status;
+        metrics_.counter("fleet_http_cache_hits_total", "API responses served from the cache",
+                         {{"route", spec.path}}).inc();
+        cached = true;
+      }
+    }
+    if (!cached) {
+      const std::uint64_t generation = generation_.load();
+      Reply reply = spec.handler(call);
+      status = reply.status == 0 ? spec.success_status : reply.status;
+      res.status = status;
+      for (const auto& [k, v] : reply.headers) res.set_header(k, v);
+      const std::string body = reply.raw.empty() ? dump(reply.body) : reply.raw;
+      if (status != 204) res.set_content(body, reply.content_type);
+      if (!cache_key.empty() && status == 200) {
+        std::lock_guard lock(cache_mu_);
+        if (cache_.size() > 10'000) cache_.clear();
+        cache_[cache_key] = {body, status, std::chrono::steady_clock::now() + spec.cache_ttl, generation};
+      }
+    }
+  } catch (const ApiError& e) {
+    status = e.status();
+    write_error(res, e);
+    if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
+    if (status >= 500) spdlog::warn("{} {} -> {} ({})", req.method, spec.path, status, e.what());
+  } catch (const std::exception& e) {
+    ApiError error = from_database(e, request_id);
+    status = error.status();
+    write_error(res, error);
+    if (status >= 500) {
+      spdlog::error("request {} {} {} failed: {}", request_id, req.method, spec.path, redact_secrets(e.what()));
+    }
+  }
+  if (mutating && authenticated) {
+    if (status < 400) invalidate_cache();
+    try {
+      const Principal& who = call.who();
+      call.db().transact([&](pqxx::transaction_base& tx) {
+        auth::audit(tx, who.name, who.user_id, who.key_row_id, spec.method + " " + spec.path,
+                    call.audit_target(), status, call.client(), dump(call.audit_details()));
+      });
+    } catch (const std::exception& e) {
+      spdlog::error("could not write the audit log for {} {}: {}", spec.method, spec.path,
+                    redact_secrets(e.what()));
+    }
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.counter("fleet_http_requests_total", "API requests",
+                   {{"method", spec.method}, {"route", spec.path}, {"status", std::to_string(status)}})
+      .inc();
+  metrics_.histogram("fleet_http_request_duration_seconds", "API request durations",
+                     {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+                     {{"route", spec.path}})
+      .observe(seconds);
+  spdlog::debug("{} {} {} {:.1f}ms", req.method, req.path, status, seconds * 1000);
+}
+
+json Router::openapi(const std::string& version) const {
+  json paths = json::object();
+  for (const auto& spec : routes_) {
+    std::vector<std::string> names;
+    path_regex(spec.path, &names);
+    json op = {{"summary", spec.summary}, {"tags", json::array({spec.tag})},
+               {"operationId", spec.method + " " + spec.path}};
+    json parameters = json::array();
+    for (const auto& n : names) {
+      const bool numeric = n == "id" || (n.size() > 3 && n.substr(n.size() - 3) == "_id");
+      parameters.push_back({{"name", n}, {"in", "path"}, {"required", true},
+                            {"schema", numeric ? json{{"type", "integer"}, {"minimum", 1}}
+                                               : json{{"type", "string"}}}});
+    }
+    for (const auto& q : spec.query_parameters) parameters.push_back(q);
+    if (!parameters.empty()) op["parameters"] = parameters;
+    if (!spec.request_schema.is_null()) {
+      op["requestBody"] = {{"required", true},
+                           {"content", {{"application/json", {{"schema", spec.request_schema}}}}}};
+    }
+    json ok = {{"description", "success"}};
+    if (!spec.response_schema.is_null()) {
+      ok["content"] = {{"application/json", {{"schema", spec.response_schema}}}};
+    }
+    json responses = {{std::to_string(spec.success_status), ok},
+                      {"400", {{"$ref", "#/components/responses/Error"}}}};
+    if (spec.role) {
+      op["security"] = json::array({{{"bearerAuth", json::array()}}, {{"apiKeyAuth", json::array()}}});
+      op["x-required-role"] = std::string(auth::to_string(*spec.role));
+      responses["401"] = {{"$ref", "#/components/responses/Error"}};
+      responses["403"] = {{"$ref", "#/components/responses/Error"}};
+    } else {
+      op["security"] = json::array();
+    }
+    op["responses"] = responses;
+    std::string method = to_lower(spec.method);
+    paths[spec.path][method] = op;
+  }
+  json error_schema = {
+      {"type", "object"},
+      {"required", {"error"}},
+      {"properties",
+       {{"error",
+         {{"type", "object"},
+          {"required", {"code", "message"}},
+          {"properties",
+           {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}, {"field", {{"type", "string"}}}}}}}}}};
+  return {{"openapi", "3.0.3"},
+          {"info", {{"title", "fleetward API"}, {"version", version},
+                    {"description", "Fleet manager for ASIC miners, GPU rigs, container nodes and sensor devices."}}},
+          {"servers", json::array({{{"url", "/"}}})},
+          {"paths", paths},
+          {"components",
+           {{"securitySchemes",
+             {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
+              {"apiKeyAuth", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}},
+            {"schemas", {{"Error", error_schema}}},
+            {"responses", {{"Error", {{"description", "error"},
+                                      {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}}}}}};
+}
+
+}  // namespace fleet::gateway

@@ -1,0 +1,144 @@
+// Routes of the API: each declares its method, path, the role it needs, whether calls are
+// audited, its OpenAPI description, and a handler. The Router installs them on the HTTP server,
+// wraps every call (authentication, authorisation, errors, audit, metrics) and produces the
+// OpenAPI document from the same declarations.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "api_error.h"
+#include "auth/credentials.h"
+#include "db_pool.h"
+#include "json_body.h"
+
+namespace fleet::metrics {
+class Registry;
+}
+
+namespace fleet::gateway {
+
+struct Principal {
+  std::int64_t user_id = 0;
+  std::string name;  // user name, or "<owner> (key <key_id>)"
+  auth::Role role = auth::Role::kViewer;
+  std::optional<std::int64_t> key_row_id;
+  std::string token_id;  // session token id ("" for API keys)
+};
+
+struct Reply {
+  int status = 0;  // 0: the route's success_status
+  nlohmann::json body;
+  std::string raw;           // when set, sent instead of body (cached or static content)
+  std::string content_type = "application/json";
+  std::map<std::string, std::string> headers;
+};
+
+class Call {
+ public:
+  Call(const httplib::Request& request, DbPool& pool, std::vector<std::string> params)
+      : request_(request), pool_(pool), params_(std::move(params)) {}
+
+  const httplib::Request& request() const { return request_; }
+  const Principal& who() const { return principal_; }
+  void set_principal(Principal p) { principal_ = std::move(p); }
+  std::string client() const;
+
+  // Path parameters in order of appearance, e.g. {id}.
+  std::int64_t id(std::size_t index = 0) const;
+  const std::string& param(std::size_t index = 0) const { return params_.at(index); }
+
+  // Query parameters: validated, with defaults. Errors name the parameter.
+  std::optional<std::string> query(const char* name, std::size_t max_length = 200) const;
+  std::int64_t query_int(const char* name, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
+  std::optional<std::int64_t> query_opt_int(const char* name, std::int64_t min, std::int64_t max) const;
+  std::optional<bool> query_bool(const char* name) const;
+
+  JsonBody body() const { return JsonBody::parse(request_.body); }
+
+  // A database session for this call (leased on first use, returned when the call ends).
+  db::Session& db();
+
+  // What the audit log records about this call.
+  void audit_target(std::string target) { audit_target_ = std::move(target); }
+  void audit_detail(const std::string& key, nlohmann::json value) { audit_details_[key] = std::move(value); }
+  const std::string& audit_target() const { return audit_target_; }
+  const nlohmann::json& audit_details() const { return audit_details_; }
+
+ private:
+  const httplib::Request& request_;
+  DbPool& pool_;
+  std::vector<std::string> params_;
+  Principal principal_;
+  std::optional<DbPool::Lease> lease_;
+  std::string audit_target_;
+  nlohmann::json audit_details_ = nlohmann::json::object();
+};
+
+using Handler = std::function<Reply(Call&)>;
+
+struct RouteSpec {
+  std::string method;  // GET, POST, PATCH, PUT, DELETE
+  std::string path;    // OpenAPI form: /api/workers/{id}
+  std::string tag;     // OpenAPI grouping
+  std::string summary;
+  std::optional<auth::Role> role = auth::Role::kViewer;  // nullopt = public
+  nlohmann::json request_schema;   // OpenAPI schema of the body (null = none)
+  nlohmann::json response_schema;  // OpenAPI schema of a 2xx body
+  std::vector<nlohmann::json> query_parameters;  // OpenAPI parameter objects
+  int success_status = 200;
+  std::chrono::milliseconds cache_ttl{0};  // GET responses cached this long per role and query
+  Handler handler;
+  // A POST that changes nothing (validation, dry runs): not audited, keeps the cache.
+  bool read_only = false;
+};
+
+// Authenticates a request; throws ApiError 401 (or 429) when it cannot.
+using Authenticate = std::function<Principal(const httplib::Request&)>;
+
+class Router {
+ public:
+  Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metrics);
+  void add(RouteSpec spec);
+  // Registers every route on the server, plus JSON 404/405 answers for unknown /api paths.
+  void install(httplib::Server& server);
+  // OpenAPI 3.0 document of every route.
+  nlohmann::json openapi(const std::string& version) const;
+  const std::vector<RouteSpec>& routes() const { return routes_; }
+  // Forgets cached responses (called after every successful change).
+  void invalidate_cache();
+
+ private:
+  void handle(const RouteSpec& spec, const httplib::Request& req, httplib::Response& res);
+
+  DbPool& pool_;
+  Authenticate authenticate_;
+  metrics::Registry& metrics_;
+  std::vector<RouteSpec> routes_;
+
+  struct CachedReply {
+    std::string body;
+    int status = 200;
+    std::chrono::steady_clock::time_point until;
+    std::uint64_t generation = 0;
+  };
+  std::mutex cache_mu_;
+  std::map<std::string, CachedReply> cache_;  // guarded by cache_mu_
+  std::atomic<std::uint64_t> generation_{0};
+};
+
+// Sends `error` as {"error": {...}}.
+void write_error(httplib::Response& res, const ApiError& error);
+
+// JSON text safe for any string content (invalid UTF-8 replaced).
+std::string dump(const nlohmann::json& j);
+
+}  // namespace fleet::gateway

@@ -1,0 +1,32 @@
+// Route registration, one function per area of the API.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <optional>
+
+#include "authenticator.h"
+#include "secrets/secret_box.h"
+#include "router.h"
+#include "runtime/worker.h"
+
+namespace fleet::gateway {
+
+void add_auth_routes(Router& router, Authenticator& auth);
+void add_fleet_routes(Router& router);      // workers, fleet summary, services, readings, audit
+// Miners, models, statuses, chip telemetry (seed 003). Without a secret box, unlock passwords
+// cannot be stored (503).
+void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box);
+// Rules, the metric catalogue (issue 3's engine); alerts and silences; manual commands.
+void add_rule_routes(Router& router);
+void add_alert_routes(Router& router);
+void add_command_routes(Router& router);
+void add_probe_routes(Router& router, const runtime::Setup& setup);
+void add_openapi_route(Router& router, std::string version);
+
+// Common OpenAPI fragments.
+nlohmann::json page_schema(const nlohmann::json& item);
+nlohmann::json query_param(const char* name, const char* type, const char* description);
+
+}  // namespace fleet::gateway

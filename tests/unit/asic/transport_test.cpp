@@ -1,0 +1,236 @@
+// The libcurl transport against real sockets on loopback: concurrency, per-request timeouts,
+// size caps, refused and reset connections, callbacks that chain requests, refill and stop.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include <httplib.h>
+
+#include "firmware/curl_transport.h"
+#include "process.h"
+
+using namespace fleet;
+using namespace fleet::firmware;
+
+namespace {
+
+// A small HTTP server in a thread, with routes that misbehave on purpose.
+class TestServer {
+ public:
+  TestServer() {
+    server_.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    server_.Get("/ok", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"ok":true})", "application/json");
+    });
+    server_.Get("/slow", [](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      res.set_content("{}", "application/json");
+    });
+    server_.Get("/big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(std::string(3 << 20, 'x'), "application/json");
+    });
+    server_.Get("/chunked-big", [](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("application/json", [](size_t, httplib::DataSink& sink) {
+        std::string chunk(64 * 1024, 'y');
+        for (int i = 0; i < 64; ++i) {
+          if (!sink.write(chunk.data(), chunk.size())) return false;
+        }
+        sink.done();
+        return true;
+      });
+    });
+    server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+      std::string out = req.body + "|" + req.get_header_value("x-api-key") + "|" +
+                        req.get_header_value("Content-Type");
+      res.set_content(out, "text/plain");
+    });
+    server_.Get("/denied", [](const httplib::Request&, httplib::Response& res) {
+      res.status = 401;
+      res.set_content(R"({"err":"Unauthorized"})", "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ~TestServer() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+// Accepts connections and closes them at once (a reset / empty answer).
+class ClosingServer {
+ public:
+  ClosingServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    socklen_t len = sizeof sa;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
+    port_ = ntohs(sa.sin_port);
+    listen(fd_, 16);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        int c = accept(fd_, nullptr, nullptr);
+        if (c >= 0) close(c);
+      }
+    });
+  }
+  ~ClosingServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+HttpRequest get(std::string url) {
+  HttpRequest r;
+  r.url = std::move(url);
+  return r;
+}
+
+std::unique_ptr<CurlTransport> transport(size_t concurrency = 64) {
+  auto t = CurlTransport::create({.max_concurrent = concurrency});
+  REQUIRE(t.ok());
+  return std::move(*t);
+}
+
+}  // namespace
+
+TEST_CASE("curl transport: answers, 401 bodies and POST with headers", "[transport]") {
+  TestServer server;
+  auto t = transport();
+  auto ok = fetch(*t, get(server.url("/ok")));
+  CHECK(ok.failure == TransportFailure::kNone);
+  CHECK(ok.status == 200);
+  CHECK(ok.body == R"({"ok":true})");
+  auto denied = fetch(*t, get(server.url("/denied")));
+  CHECK(denied.status == 401);
+  CHECK(denied.body == R"({"err":"Unauthorized"})");
+  HttpRequest post = get(server.url("/echo"));
+  post.method = HttpRequest::Method::kPost;
+  post.body = R"({"pw":"admin"})";
+  post.headers = {"x-api-key: 0123456789abcdef0123456789abcdef"};
+  auto echo = fetch(*t, post);
+  CHECK(echo.body == R"({"pw":"admin"}|0123456789abcdef0123456789abcdef|application/json)");
+}
+
+TEST_CASE("curl transport: a slow answer times out without holding up the others",
+          "[transport]") {
+  TestServer server;
+  auto t = transport(4);  // httplib's listen backlog is 5
+  std::vector<HttpResponse> fast;
+  HttpResponse slow;
+  HttpRequest r = get(server.url("/slow"));
+  r.timeout = std::chrono::milliseconds(300);
+  t->submit(r, [&](HttpResponse x) { slow = std::move(x); });
+  for (int i = 0; i < 50; ++i) {
+    t->submit(get(server.url("/ok")), [&](HttpResponse x) { fast.push_back(std::move(x)); });
+  }
+  t->run();
+  CHECK(slow.failure == TransportFailure::kTimeout);
+  REQUIRE(fast.size() == 50);
+  for (const auto& f : fast) {
+    INFO(f.error);
+    CHECK(f.status == 200);
+  }
+  CHECK(t->pending() == 0);
+}
+
+TEST_CASE("curl transport: bodies over the cap are cut off", "[transport]") {
+  TestServer server;
+  auto t = transport();
+  for (const char* path : {"/big", "/chunked-big"}) {
+    INFO(path);
+    HttpRequest r = get(server.url(path));
+    r.max_body_bytes = 1 << 20;
+    auto res = fetch(*t, r);
+    CHECK(res.failure == TransportFailure::kTooLarge);
+    CHECK(res.body.size() <= (1u << 20));
+  }
+}
+
+TEST_CASE("curl transport: refused and reset connections are told apart", "[transport]") {
+  auto t = transport();
+  auto refused = fetch(*t, get("http://127.0.0.1:" + std::to_string(test::free_port()) + "/x"));
+  CHECK(refused.failure == TransportFailure::kRefused);
+  ClosingServer closing;
+  auto reset = fetch(*t, get("http://127.0.0.1:" + std::to_string(closing.port()) + "/x"));
+  CHECK(reset.failure == TransportFailure::kReset);
+}
+
+TEST_CASE("curl transport: callbacks chain requests and refill feeds batches", "[transport]") {
+  TestServer server;
+  auto t = transport(4);
+  int second_steps = 0;
+  int batches = 0;
+  int answered = 0;
+  auto submit_pair = [&] {
+    t->submit(get(server.url("/ok")), [&](HttpResponse r) {
+      ++answered;
+      REQUIRE(r.status == 200);
+      t->submit(get(server.url("/ok")), [&](HttpResponse r2) {
+        ++answered;
+        if (r2.status == 200) ++second_steps;
+      });
+    });
+  };
+  HttpTransport::RunHooks hooks;
+  hooks.low_water = 4;
+  hooks.refill = [&] {
+    if (batches == 10) return false;
+    ++batches;
+    for (int i = 0; i < 5; ++i) submit_pair();
+    return true;
+  };
+  t->run(hooks);
+  CHECK(batches == 10);
+  CHECK(second_steps == 50);
+  CHECK(answered == 100);
+}
+
+TEST_CASE("curl transport: stop cancels what is left", "[transport]") {
+  TestServer server;
+  auto t = transport(2);
+  int cancelled = 0;
+  int answered = 0;
+  for (int i = 0; i < 6; ++i) {
+    t->submit(get(server.url("/slow")), [&](HttpResponse r) {
+      if (r.failure == TransportFailure::kCancelled) {
+        ++cancelled;
+      } else {
+        ++answered;
+      }
+    });
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  HttpTransport::RunHooks hooks;
+  hooks.stop = [&] { return std::chrono::steady_clock::now() > until; };
+  t->run(hooks);
+  CHECK(cancelled == 6);
+  CHECK(answered == 0);
+  CHECK(t->pending() == 0);
+}

@@ -1,0 +1,127 @@
+// fleetctl api ...: manage the running system through the REST API with the client library
+// (docs/client.md). Unlike the other commands these need no database, only the api-gateway's URL
+// and credentials. Each command writes its result to `out` (a table, or JSON with --json) and
+// returns fleetctl's exit code; run_api() turns client errors into messages and exit codes
+// (1: the API refused or could not be reached; 2: usage or configuration).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+
+namespace fleet::cli {
+
+// --api-url, --api-key, --user (the password comes from FLEET_API_PASSWORD).
+struct ApiFlags {
+  std::string url;
+  std::string api_key;
+  std::string user;
+};
+
+// Client options from the flags, falling back to FLEET_API_URL / FLEET_API_KEY / FLEET_API_USER /
+// FLEET_API_PASSWORD. Throws client::ConfigurationError when no credentials are given.
+client::ClientOptions api_options(const ApiFlags& flags,
+                                  const std::map<std::string, std::string>& env);
+
+// Makes a client and runs `command` with it; prints errors to `err`. Returns the exit code.
+int run_api(const client::ClientOptions& options, std::ostream& err,
+            const std::function<int(client::Client&)>& command);
+
+struct ApiListOptions {
+  int limit = 0;     // page size (0 = the server's default)
+  bool all = false;  // walk every page
+  bool json = false;
+};
+
+struct ApiMinersOptions {
+  ApiListOptions list;
+  std::optional<bool> managed;
+  std::optional<bool> online;
+  std::string model;
+  std::string q;
+};
+int api_miners_list(client::Client& c, const ApiMinersOptions& options, std::ostream& out);
+int api_miner_show(client::Client& c, std::int64_t id, bool json, std::ostream& out);
+int api_miner_manage(client::Client& c, std::int64_t id, bool managed, std::ostream& out);
+int api_miner_rescan(client::Client& c, std::int64_t id, std::ostream& out);
+
+struct ApiWorkersOptions {
+  ApiListOptions list;
+  std::string kind;
+  std::string status;
+  std::string label;  // key:value
+  std::string q;
+};
+int api_workers_list(client::Client& c, const ApiWorkersOptions& options, std::ostream& out);
+
+int api_models_list(client::Client& c, bool json, std::ostream& out);
+// preset "none" clears it.
+int api_models_set_preset(client::Client& c, const std::string& alias, const std::string& preset,
+                          std::ostream& out);
+
+int api_services(client::Client& c, bool all, bool json, std::ostream& out);
+int api_summary(client::Client& c, bool json, std::ostream& out);
+int api_whoami(client::Client& c, bool json, std::ostream& out);
+
+struct ApiCommandOptions {
+  std::int64_t worker_id = 0;
+  std::string action;
+  std::string preset;
+  bool yes = false;  // confirm actions that interrupt mining
+  bool json = false;
+};
+// Refuses (exit 2, nothing sent) a confirm-required action without --yes.
+int api_command(client::Client& c, const ApiCommandOptions& options, std::ostream& out,
+                std::ostream& err);
+
+struct ApiCommandsOptions {
+  ApiListOptions list;
+  std::optional<std::int64_t> worker_id;
+  std::string state;
+};
+int api_commands_list(client::Client& c, const ApiCommandsOptions& options, std::ostream& out);
+int api_command_cancel(client::Client& c, std::int64_t id, std::ostream& out);
+
+// Alerts, rules and silences (api_alert_commands.cpp).
+struct ApiAlertsOptions {
+  ApiListOptions list;
+  bool open = false;
+  std::string state;
+  std::optional<std::int64_t> worker_id;
+};
+int api_alerts_list(client::Client& c, const ApiAlertsOptions& options, std::ostream& out);
+int api_alert_ack(client::Client& c, std::int64_t id, std::ostream& out);
+
+int api_rules_list(client::Client& c, bool json, std::ostream& out);
+// Exit 1 with every problem (and a caret under it) when the condition is invalid.
+int api_rules_validate(client::Client& c, const std::string& condition, const std::string& clear,
+                       bool json, std::ostream& out);
+int api_rules_test(client::Client& c, const std::string& condition, bool json, std::ostream& out);
+// A rule as the API's JSON ("-" = stdin for the caller to read; here: the text).
+int api_rules_add(client::Client& c, const std::string& rule_json, std::ostream& out);
+int api_rules_delete(client::Client& c, std::int64_t id, std::ostream& out);
+
+struct ApiSilenceOptions {
+  std::optional<std::int64_t> worker_id;
+  std::optional<std::int64_t> farm_id;
+  std::optional<std::int64_t> rule_id;
+  std::vector<std::string> labels;  // key=value
+  std::string duration;
+  std::string reason;
+};
+int api_silence_add(client::Client& c, const ApiSilenceOptions& options, std::ostream& out,
+                    std::ostream& err);
+int api_silence_list(client::Client& c, bool all, bool json, std::ostream& out);
+int api_silence_end(client::Client& c, std::int64_t id, std::ostream& out);
+
+// Helpers shared by the api command files.
+std::string api_cell(const std::optional<std::string>& v, const char* none = "-");
+std::string api_number(const std::optional<double>& v, int decimals = 1);
+
+}  // namespace fleet::cli
