@@ -164,7 +164,7 @@ std::string Session::call_text(const std::string& method, const std::string& tar
       continue;
     }
     // The session token expired or was revoked: log in again, once per call.
-    if (false && res.status == 401 && with_token && !renewed && !options_.username.empty()) {
+    if (res.status == 401 && with_token && !renewed && !options_.username.empty()) {
       renewed = true;
       token_.clear();
       continue;
