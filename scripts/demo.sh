@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs fleetward locally on a fresh Debian 12 machine: installs the packages, builds, creates a
-# PostgreSQL cluster in ./var/pg (as the postgres user: initdb refuses root), then starts
-# PostgreSQL, the migrations and every worker under fleetward's own supervisor (`fleetctl up`,
-# deploy/local/services.json), and shows `fleetctl status` until Ctrl-C stops everything.
+# PostgreSQL cluster in ./var/pg (as the postgres user: initdb refuses root), then starts under
+# fleetward's own supervisor (`fleetctl up`, deploy/local/services.json): PostgreSQL, the
+# migrations, miner-sim with a few hundred simulated miners on 127.50.x.y, discovery-worker,
+# status-poller, telemetry-worker, alert-evaluator, maintenance-worker and the api-gateway with the
+# dashboard; an admin user and two example rules are created. It prints the dashboard URL and the
+# login, then `fleetctl status` until Ctrl-C stops everything.
 #
-#   scripts/demo.sh           (FLEET_DEMO_PG_PORT=55432 by default)
+#   scripts/demo.sh     FLEET_DEMO_MINERS=300, FLEET_DEMO_HTTP_PORT=8080, FLEET_DEMO_PG_PORT=55432
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -19,7 +22,22 @@ export FLEET_VAR=$root/var
 export FLEET_PG_PORT=${FLEET_DEMO_PG_PORT:-55432}
 export FLEET_PG_USER=""
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$FLEET_PG_PORT/fleetward"
+export FLEET_ROOT=$root
+export FLEET_DEMO_MINERS=${FLEET_DEMO_MINERS:-300}
+export FLEET_DEMO_HTTP_PORT=${FLEET_DEMO_HTTP_PORT:-8080}
+export FLEET_SIM_PORT=${FLEET_SIM_PORT:-8081}
+export FLEET_SIM_CONTROL_PORT=${FLEET_SIM_CONTROL_PORT:-9190}
 mkdir -p "$FLEET_VAR/log" "$FLEET_VAR/run" "$FLEET_VAR/pg"
+# Secrets of this demo, made once and kept in var/ (mode 600) so a restart keeps the miners' sealed
+# API keys, the sessions and the admin password.
+secret() {  # secret <file> <command printing a new value>
+  if [[ ! -s $FLEET_VAR/$1 ]]; then (umask 077; eval "$2" >"$FLEET_VAR/$1"); fi
+  cat "$FLEET_VAR/$1"
+}
+FLEET_SECRET_KEY=$(secret secret.key "openssl rand -hex 32")
+FLEET_GATEWAY_TOKEN_SECRET=$(secret token.secret "openssl rand -hex 32")
+FLEET_DEMO_PASSWORD=$(secret admin.password "openssl rand -base64 12 | tr -d '/+='")
+export FLEET_SECRET_KEY FLEET_GATEWAY_TOKEN_SECRET FLEET_DEMO_PASSWORD
 if [[ $(id -u) -eq 0 ]]; then
   FLEET_PG_USER=postgres
   chown postgres:postgres "$FLEET_VAR/pg"
@@ -46,11 +64,20 @@ trap stop INT TERM
 
 cat <<MSG
 
-fleetward is starting (logs: $FLEET_VAR/log). Useful commands, with DATABASE_URL=$DATABASE_URL:
+fleetward is starting (logs: $FLEET_VAR/log).
+
+  Dashboard:  http://127.0.0.1:$FLEET_DEMO_HTTP_PORT/dashboard/
+  Login:      admin / $FLEET_DEMO_PASSWORD      (kept in $FLEET_VAR/admin.password)
+  API:        http://127.0.0.1:$FLEET_DEMO_HTTP_PORT/api/openapi.json
+  Miners:     $FLEET_DEMO_MINERS simulated on 127.50.0.1.. port $FLEET_SIM_PORT (control API 127.0.0.1:$FLEET_SIM_CONTROL_PORT)
+
+Useful commands, with DATABASE_URL=$DATABASE_URL:
   $FLEET_BIN/fleetctl status                          worker processes (from the database)
+  FLEET_API_URL=http://127.0.0.1:$FLEET_DEMO_HTTP_PORT FLEET_API_USER=admin FLEET_API_PASSWORD=... \\
+    $FLEET_BIN/fleetctl api miners list               the fleet through the REST API
   $FLEET_BIN/fleetctl watch -s deploy/local/services.json   supervised services and their health
   $FLEET_BIN/fleetctl logs tail -f --dir $FLEET_VAR/log
-  curl localhost:9105/health   curl localhost:9105/ready   curl localhost:9105/metrics
+  curl localhost:9102/health   curl localhost:9102/ready   curl localhost:9102/metrics
 Press Ctrl-C to stop everything.
 
 MSG

@@ -14,7 +14,8 @@ libs=(
   curl ca-certificates
 )
 # Servers the demo and the tests start themselves, in project directories.
-runtime=("${libs[@]}" postgresql-15 mosquitto procps util-linux)
+runtime=("${libs[@]}" postgresql-15 postgresql-client-15 mosquitto procps util-linux
+         openssl)  # the demo makes its secrets with openssl; demo-setup.sh uses psql
 build=(
   build-essential cmake ninja-build ccache pkg-config git
   libpqxx-dev libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev catch2 nlohmann-json3-dev

@@ -25,6 +25,11 @@ DbPool::Lease DbPool::acquire(std::chrono::milliseconds timeout) {
   return Lease(*this, s);
 }
 
+void DbPool::prepare(const std::string& name, const std::string& sql) {
+  std::lock_guard lock(mu_);
+  for (auto& session : sessions_) session->prepare(name, sql);
+}
+
 void DbPool::release(db::Session* session) {
   {
     std::lock_guard lock(mu_);

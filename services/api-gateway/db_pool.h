@@ -35,6 +35,9 @@ class DbPool {
   // Waits up to `timeout` for a free session; throws ApiError 503 when none frees up.
   Lease acquire(std::chrono::milliseconds timeout = std::chrono::seconds(5));
   std::size_t size() const { return sessions_.size(); }
+  // Registers a prepared statement on every session (planned once per connection, not per call).
+  // Call before the server starts.
+  void prepare(const std::string& name, const std::string& sql);
 
  private:
   void release(db::Session* session);

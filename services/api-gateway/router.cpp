@@ -26,7 +26,7 @@ std::string path_regex(const std::string& path, std::vector<std::string>* names 
     if (names != nullptr) names->push_back(name);
     out += name == "id" || (name.size() > 3 && name.substr(name.size() - 3) == "_id")
                ? R"((\d{1,18}))"
-               : R"(([A-Za-z0-9._~-]{1,128}))";
+               : R"(([A-Za-z0-9._~+ -]{1,128}))";  // decoded path: a model alias may hold spaces and "+"
     last = static_cast<size_t>(it->position() + it->length());
   }
   return out + path.substr(last);
@@ -164,6 +164,10 @@ void Router::install(httplib::Server& server) {
   });
 }
 
+namespace {
+constexpr std::size_t kMaxCachedReplies = 256;
+}  // namespace
+
 void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib::Response& res) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::string> params;
@@ -189,19 +193,31 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
       for (const auto& [k, v] : req.params) query += k + "=" + v + "&";  // multimap: sorted
       cache_key = spec.path + "?" + query + "#" + std::string(auth::to_string(call.who().role));
       std::lock_guard lock(cache_mu_);
-      if (auto it = cache_.find(cache_key); it != cache_.end() &&
-                                            it->second.until > std::chrono::steady_clock::now() &&
-                                            it->second.generation == generation_.load()) {
+      auto it = cache_.find(cache_key);
+      if (it != cache_.end() && it->second.generation == generation_.load() &&
+          (it->second.until > std::chrono::steady_clock::now() || it->second.refreshing)) {
         res.status = it->second.status;
         res.set_content(it->second.body, "application/json");
         status = res.status;
         metrics_.counter("fleet_http_cache_hits_total", "API responses served from the cache",
                          {{"route", spec.path}}).inc();
         cached = true;
+      } else if (it != cache_.end() && it->second.generation == generation_.load()) {
+        it->second.refreshing = true;  // expired: this request refreshes it
       }
     }
     if (!cached) {
       const std::uint64_t generation = generation_.load();
+      // Should the handler fail, the next request refreshes the entry instead.
+      struct RefreshGuard {
+        Router& router;
+        const std::string& key;
+        ~RefreshGuard() {
+          if (key.empty()) return;
+          std::lock_guard lock(router.cache_mu_);
+          if (auto e = router.cache_.find(key); e != router.cache_.end()) e->second.refreshing = false;
+        }
+      } refresh_guard{*this, cache_key};
       Reply reply = spec.handler(call);
       status = reply.status == 0 ? spec.success_status : reply.status;
       res.status = status;
@@ -210,7 +226,12 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
       if (status != 204) res.set_content(body, reply.content_type);
       if (!cache_key.empty() && status == 200) {
         std::lock_guard lock(cache_mu_);
-        if (cache_.size() > 10'000) cache_.clear();
+        // Bounded: pages of a keyset walk each make an entry, and a page can be tens of kB.
+        if (cache_.size() >= kMaxCachedReplies) {
+          const auto now = std::chrono::steady_clock::now();
+          std::erase_if(cache_, [&](const auto& e) { return e.second.until <= now; });
+          if (cache_.size() >= kMaxCachedReplies) cache_.clear();
+        }
         cache_[cache_key] = {body, status, std::chrono::steady_clock::now() + spec.cache_ttl, generation};
       }
     }

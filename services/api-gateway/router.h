@@ -108,6 +108,8 @@ class Router {
  public:
   Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metrics);
   void add(RouteSpec spec);
+  // A prepared statement for the hot routes (see DbPool::prepare).
+  void prepare(const std::string& name, const std::string& sql) { pool_.prepare(name, sql); }
   // Registers every route on the server, plus JSON 404/405 answers for unknown /api paths.
   void install(httplib::Server& server);
   // OpenAPI 3.0 document of every route.
@@ -129,6 +131,9 @@ class Router {
     int status = 200;
     std::chrono::steady_clock::time_point until;
     std::uint64_t generation = 0;
+    // One request is refreshing this entry; the others keep getting the previous answer meanwhile
+    // instead of all querying the database at once when it expires.
+    bool refreshing = false;
   };
   std::mutex cache_mu_;
   std::map<std::string, CachedReply> cache_;  // guarded by cache_mu_

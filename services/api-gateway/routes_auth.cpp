@@ -98,7 +98,7 @@ void add_auth_routes(Router& router, Authenticator& authn) {
 
   // --- users (admin) ---
   router.add({.method = "GET", .path = "/api/users", .tag = "users", .summary = "List users",
-              .role = Role::kAdmin, .response_schema = {{"type", "array"}, {"items", kUser}},
+              .role = Role::kAdmin, .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}, {"items", kUser}}}}}},
               .handler = [](Call& call) {
                 json items = json::array();
                 call.db().transact([&](pqxx::transaction_base& tx) {
@@ -182,7 +182,7 @@ void add_auth_routes(Router& router, Authenticator& authn) {
   // --- API keys: everyone manages their own; admins see and revoke all ---
   router.add({.method = "GET", .path = "/api/keys", .tag = "keys",
               .summary = "List API keys (yours; every key for admins)",
-              .response_schema = {{"type", "array"}, {"items", kKey}},
+              .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}, {"items", kKey}}}}}},
               .handler = [](Call& call) {
                 std::optional<std::int64_t> owner;
                 if (call.who().role != Role::kAdmin) owner = call.who().user_id;

@@ -3,6 +3,7 @@
 
 #include <pqxx/pqxx>
 
+#include "json_writer.h"
 #include "routes.h"
 
 namespace fleet::gateway {
@@ -52,6 +53,77 @@ json miner_json(const pqxx::row& r) {
   return m;
 }
 
+// The same object as miner_json, written straight to text (the list route's hot path). Numbers are
+// passed through as PostgreSQL prints them, except NaN and infinities, which JSON cannot carry.
+void number_or_null(JsonWriter& w, const pqxx::field& f) {
+  if (f.is_null()) {
+    w.null();
+    return;
+  }
+  const std::string_view text(f.c_str(), f.size());
+  if (text == "NaN" || text == "Infinity" || text == "-Infinity") {
+    w.null();
+  } else {
+    w.raw(text);
+  }
+}
+void text_or_null(JsonWriter& w, const pqxx::field& f) {
+  if (f.is_null()) {
+    w.null();
+  } else {
+    w.string(std::string_view(f.c_str(), f.size()));
+  }
+}
+bool truth(const pqxx::field& f) { return f.c_str()[0] == 't'; }
+
+void write_miner(JsonWriter& w, const pqxx::row& r) {
+  w.begin_object();
+  w.key("id").raw(r[0].c_str());
+  w.key("name");
+  text_or_null(w, r[1]);
+  w.key("mac");
+  text_or_null(w, r[2]);
+  w.key("ip");
+  text_or_null(w, r[3]);
+  w.key("online").boolean(truth(r[4]));
+  w.key("status");
+  text_or_null(w, r[5]);
+  w.key("managed").boolean(truth(r[6]));
+  w.key("model_alias");
+  text_or_null(w, r[7]);
+  w.key("model_name");
+  text_or_null(w, r[8]);
+  w.key("fw_version");
+  text_or_null(w, r[9]);
+  w.key("last_seen_at");
+  text_or_null(w, r[10]);
+  w.key("api_key_state");
+  text_or_null(w, r[11]);
+  w.key("last_poll_error");
+  text_or_null(w, r[12]);
+  w.key("unlock_password_set").boolean(truth(r[13]));
+  w.key("latest");
+  if (r[14].is_null()) {
+    w.null();
+  } else {
+    w.begin_object();
+    w.key("status_id").raw(r[14].c_str());
+    w.key("observed_at");
+    text_or_null(w, r[15]);
+    w.key("miner_state");
+    text_or_null(w, r[16]);
+    static constexpr const char* kNumbers[] = {"hashrate_ths", "hashrate_ratio", "power_w", "efficiency_jth",
+                                               "chip_temp_max", "pcb_temp_max", "fan_rpm_min", "chips_red",
+                                               "chips_orange"};
+    for (int i = 0; i < 9; ++i) {
+      w.key(kNumbers[i]);
+      number_or_null(w, r[17 + i]);
+    }
+    w.end_object();
+  }
+  w.end_object();
+}
+
 json one_miner(pqxx::transaction_base& tx, std::int64_t id) {
   auto rows = tx.exec_params(kMinerSelect + " WHERE w.id = $1", id);
   if (rows.empty()) throw ApiError::not_found("miner " + std::to_string(id) + " not found");
@@ -77,6 +149,14 @@ const json kMiner = {{"type", "object"},
 }  // namespace
 
 void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box) {
+  // The dashboard's hot query: prepared, so its plan (a join into the partitioned statuses) is
+  // made once per connection rather than on every call.
+  router.prepare("miners_page", kMinerSelect +
+                                    " WHERE w.id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
+                                    " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
+                                    " AND ($4::text IS NULL OR m.model_alias = $4)"
+                                    " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5"
+                                    " OR host(w.ip) ILIKE $5) ORDER BY w.id LIMIT $6");
   router.add({.method = "GET",
               .path = "/api/miners",
               .tag = "miners",
@@ -96,27 +176,27 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
                 auto q = call.query("q", 100);
                 const auto limit = call.query_int("limit", 100, 1, 1000);
                 const auto after = call.query_int("after", 0, 0, INT64_MAX);
-                json items = json::array();
-                json next;
+                JsonWriter w;
+                std::string next = "null";
                 call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params(
-                      kMinerSelect +
-                          " WHERE w.id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
-                          " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
-                          " AND ($4::text IS NULL OR m.model_alias = $4)"
-                          " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5 OR host(w.ip) ILIKE $5)"
-                          " ORDER BY w.id LIMIT $6",
-                      after, managed, online, model,
+                  w = JsonWriter(static_cast<std::size_t>(limit) * 640);  // a retried transaction starts over
+                  auto rows = tx.exec_prepared(
+                      "miners_page", after, managed, online, model,
                       q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
+                  w.begin_object().key("items").begin_array();
+                  std::int64_t written = 0;
                   for (const auto& r : rows) {
-                    if (static_cast<std::int64_t>(items.size()) == limit) {
-                      next = std::to_string(items.back()["id"].get<std::int64_t>());
+                    if (written == limit) {
+                      next = "\"" + std::string(rows[written - 1][0].c_str()) + "\"";
                       break;
                     }
-                    items.push_back(miner_json(r));
+                    write_miner(w, r);
+                    ++written;
                   }
+                  w.end_array();
                 });
-                return Reply{.body = {{"items", items}, {"next", next}, {"limit", limit}}};
+                w.key("next").raw(next).key("limit").integer(limit).end_object();
+                return Reply{.raw = w.take()};
               }});
 
   router.add({.method = "GET", .path = "/api/miners/{id}", .tag = "miners", .summary = "One miner",

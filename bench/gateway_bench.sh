@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# api-gateway benchmark (docs/benchmarks.md § api-gateway): GET /api/miners?limit=100 over 10,000
+# miners, authenticated, with wrk on loopback; beside it, in the same run and on the same server,
+# GET /health (no authentication, no database) as the ceiling of this machine.
+#
+#   bench/gateway_bench.sh [build-dir] [duration-seconds] [connections]
+#
+# Three loads: /health; /api/miners?limit=100 as the dashboard asks it (the same page again: the
+# gateway's one-second response cache answers most); and the same route with a different keyset
+# cursor on every request (every request goes to PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+duration=${2:-10}
+connections=${3:-32}
+bin=$build/bin
+for b in pg-harness api-gateway fleetctl; do
+  [[ -x $bin/$b ]] || { echo "missing $bin/$b: build first" >&2; exit 1; }
+done
+command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/fleet-gateway-bench.XXXXXX)
+gw_pid=""
+cleanup() {
+  [[ -n $gw_pid ]] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
+  "$bin/pg-harness" stop "$work/pg" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin/pg-harness" start "$work/pg" >/dev/null
+pg_port=$(sed -n 2p "$work/pg/server.state")
+psql -q "postgresql://postgres@127.0.0.1:$pg_port/postgres" -c "CREATE DATABASE bench TEMPLATE fleet_template"
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/bench"
+sql() { psql -qAt "$DATABASE_URL" -c "$1"; }
+
+# 10,000 miners as discovery and the poller leave them: worker, miner row, model, latest status.
+sql "INSERT INTO models (alias, full_name, presets, max_preset) VALUES
+       ('s19jpro', 'Antminer S19j Pro', '[{\"name\": \"disabled\"}, {\"name\": \"3000\"}]', '3000')"
+sql "INSERT INTO workers (kind, name, ip, status, managed, last_seen_at)
+     SELECT 'asic', 'miner-' || g, ('127.60.0.0'::inet + g), 'online', g % 10 <> 0, now()
+       FROM generate_series(1, 10000) g"
+sql "INSERT INTO miners (worker_id, mac, model_alias, fw_version, api_key_state)
+     SELECT id, ('02:00:00:' || lpad(to_hex(id / 65536 % 256), 2, '0') || ':' || lpad(to_hex(id / 256 % 256), 2, '0')
+                 || ':' || lpad(to_hex(id % 256), 2, '0'))::macaddr, 's19jpro', '1.2.6', 'active'
+       FROM workers"
+sql "INSERT INTO statuses (worker_id, observed_at, miner_state, hashrate_ths, hashrate_ratio, power_w,
+                           efficiency_jth, chip_temp_max, pcb_temp_max, fan_rpm_min, chips_red, chips_orange)
+     SELECT worker_id, now(), 'mining', 95 + random() * 10, 0.98, 3250, 31.5, 70 + random() * 15, 60, 4200, 0, 2
+       FROM miners"
+sql "UPDATE miners m SET latest_status_id = s.id, last_status_at = s.observed_at FROM statuses s WHERE s.worker_id = m.worker_id"
+sql "VACUUM ANALYZE"
+
+key=$("$bin/fleetctl" users add bench --role viewer --generate-password >/dev/null &&
+      "$bin/fleetctl" keys create --user bench --name wrk 2>/dev/null | grep -o 'fwk_[A-Za-z0-9_-]*' | head -1)
+[[ -n $key ]] || { echo "could not create an API key" >&2; exit 1; }
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin/api-gateway" --port "$port" --set gateway.address=127.0.0.1 --set "gateway.token_secret=$(openssl rand -hex 32)" \
+  >"$work/gateway.log" 2>&1 &
+gw_pid=$!
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+items=$(curl -fsS -H "X-API-Key: $key" "http://127.0.0.1:$port/api/miners?limit=100" |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["items"]))')
+[[ $items == 100 ]] || { echo "GET /api/miners?limit=100 answered $items items" >&2; exit 1; }
+bytes=$(curl -fsS -H "X-API-Key: $key" "http://127.0.0.1:$port/api/miners?limit=100" | wc -c)
+
+cat >"$work/cursor.lua" <<'LUA'
+-- A different keyset page on every request: nothing is served from the response cache.
+math.randomseed(os.time())
+request = function()
+  return wrk.format("GET", "/api/miners?limit=100&after=" .. math.random(0, 9899))
+end
+LUA
+
+run_wrk() {  # run_wrk <label> <args...>: prints a Markdown row
+  local label=$1
+  shift
+  local out cpu0 cpu1
+  cpu0=$(awk '{print $14 + $15}' "/proc/$gw_pid/stat")
+  out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$@")
+  cpu1=$(awk '{print $14 + $15}' "/proc/$gw_pid/stat")
+  local rps p50 p99
+  rps=$(grep 'Requests/sec' <<<"$out" | awk '{print $2}')
+  p50=$(grep -E '^\s+50%' <<<"$out" | awk '{print $2}')
+  p99=$(grep -E '^\s+99%' <<<"$out" | awk '{print $2}')
+  local errors
+  errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' | paste -sd ';' || true)
+  local cores
+  cores=$(python3 -c "print(f'{($cpu1 - $cpu0) / 100 / $duration:.2f}')")
+  echo "| $label | $rps | $p50 | $p99 | $cores | ${errors:-none} |"
+}
+
+echo "### api-gateway: $connections connections, ${duration}s each, wrk -t2 on the same 2-core machine"
+echo
+echo "GET /api/miners?limit=100 answers $bytes bytes (100 miners with their latest status)."
+echo
+echo "| load | req/s | p50 | p99 | gateway cores | errors |"
+echo "|---|---|---|---|---|---|"
+url="http://127.0.0.1:$port"
+run_wrk "GET /health (no auth, no database): ceiling" "$url/health"
+run_wrk "GET /api/miners?limit=100, API key (same page: response cache)" -H "X-API-Key: $key" "$url/api/miners?limit=100"
+run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
