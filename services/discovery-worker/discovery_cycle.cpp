@@ -1,5 +1,6 @@
 #include "discovery_cycle.h"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -175,6 +176,7 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
   std::int64_t keys_created = 0, keys_reused = 0, keys_failed = 0;
   int provisions_left = options_.max_provisions;
   std::vector<KeyUpdate> key_updates;
+  std::vector<std::string> unanswered_ips;
 
   auto on_key = [&](KeyResult r) {
     KeyUpdate u{r.mac, std::nullopt, r.verified, std::nullopt};
@@ -239,7 +241,12 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
       done = sweep_done;
     }
     for (auto a : batch) {
-      start_identify(*transport_, netscan::format_ipv4(a), options_.port, api, on_identified);
+      std::string ip = netscan::format_ipv4(a);
+      start_identify(*transport_, ip, options_.port, api, [&, ip](Identification id) {
+        // The port answered but the API did not (timeout, reset, bad answer): the host is there.
+        if (id.kind == Identification::Kind::kFailed) unanswered_ips.push_back(ip);
+        on_identified(std::move(id));
+      });
     }
     return !(done && batch.empty());
   };
@@ -320,7 +327,8 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
       }
     }
     for (const auto& [mac, k] : known.miners) {
-      if (inside(swept, k.ip) && !ip_by_mac.count(mac)) {
+      if (inside(swept, k.ip) && !ip_by_mac.count(mac) &&
+          std::find(unanswered_ips.begin(), unanswered_ips.end(), k.ip.value_or("")) == unanswered_ips.end()) {
         ctx.emit(json{{"action", "mark_offline"}, {"mac", mac}, {"ip", *k.ip}}.dump());
         ++changes.went_offline;
       }
@@ -335,6 +343,7 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
                          .provision_backoff_max = options_.provision_backoff_max,
                          .reset_poll_macs = std::move(reset),
                          .handled_rescans = std::move(handled),
+                         .unanswered_ips = std::move(unanswered_ips),
                          .instance = instance_};
     for (const auto& c : swept) write.swept_networks.push_back(c.to_string());
     changes = ctx.db().transact(

@@ -113,7 +113,7 @@ constexpr const char* kCountGone = R"sql(
 SELECT count(*) FILTER (WHERE NOT (m.mac = ANY ($2::macaddr[]))), count(*)
   FROM workers w JOIN miners m ON m.worker_id = w.id
  WHERE w.kind = 'asic' AND w.ip IS NOT NULL AND w.status <> 'removed'
-   AND w.ip <<= ANY ($1::cidr[])
+   AND w.ip <<= ANY ($1::cidr[]) AND NOT (host(w.ip) = ANY ($3::text[]))
 )sql";
 
 // Seed 003: a miner missing from the scan is offline, its IP NULL.
@@ -122,6 +122,7 @@ UPDATE workers w SET ip = NULL, status = 'offline'
   FROM miners m
  WHERE m.worker_id = w.id AND w.kind = 'asic' AND w.ip IS NOT NULL AND w.status <> 'removed'
    AND w.ip <<= ANY ($1::cidr[]) AND NOT (m.mac = ANY ($2::macaddr[]))
+   AND NOT (host(w.ip) = ANY ($3::text[]))
 )sql";
 
 // DESIGN §6: when most vanished at once, suspect our network: keep their IPs, mark unreachable.
@@ -131,6 +132,7 @@ UPDATE workers w SET status = 'unreachable'
  WHERE m.worker_id = w.id AND w.kind = 'asic' AND w.ip IS NOT NULL
    AND w.status NOT IN ('removed', 'unreachable')
    AND w.ip <<= ANY ($1::cidr[]) AND NOT (m.mac = ANY ($2::macaddr[]))
+   AND NOT (host(w.ip) = ANY ($3::text[]))
 )sql";
 
 constexpr const char* kStoreKeys = R"sql(
@@ -332,17 +334,18 @@ RegistryChanges apply_discovery(pqxx::transaction_base& tx, const DiscoveryWrite
   if (!w.swept_networks.empty()) {
     const std::string nets = array_literal(w.swept_networks);
     const std::string seen_macs = array_literal(macs);
-    auto count = tx.exec_params1(kCountGone, nets, seen_macs);
+    const std::string unanswered = array_literal(w.unanswered_ips);
+    auto count = tx.exec_params1(kCountGone, nets, seen_macs, unanswered);
     const auto gone = count[0].as<std::int64_t>();
     const auto known = count[1].as<std::int64_t>();
     const bool partition =
         gone >= 3 && static_cast<double>(gone) > w.partition_share * static_cast<double>(known);
     if (gone > 0 && partition) {
       changes.unreachable = static_cast<std::int64_t>(
-          tx.exec_params(kMarkUnreachable, nets, seen_macs).affected_rows());
+          tx.exec_params(kMarkUnreachable, nets, seen_macs, unanswered).affected_rows());
     } else if (gone > 0) {
       changes.went_offline =
-          static_cast<std::int64_t>(tx.exec_params(kMarkOffline, nets, seen_macs).affected_rows());
+          static_cast<std::int64_t>(tx.exec_params(kMarkOffline, nets, seen_macs, unanswered).affected_rows());
     }
   }
 

@@ -54,6 +54,9 @@ struct DiscoveryWrite {
   std::chrono::milliseconds provision_backoff_max{6 * 3'600'000};
   std::set<std::string> reset_poll_macs;  // rescanned miners: poll them now
   std::vector<std::pair<std::int64_t, std::string>> handled_rescans;  // id, outcome
+  // Addresses whose port accepted but whose API did not answer this time (overload, a reboot in
+  // progress): the miner known there is neither offline nor updated.
+  std::vector<std::string> unanswered_ips;
   std::string instance;
 };
 

@@ -132,6 +132,27 @@ TEST_CASE("discovery marks a vanished miner offline and follows a changed IP",
         "127.21.2.3 online");
 }
 
+TEST_CASE("a known miner whose port answers but whose API times out is not marked offline",
+          "[discovery][e2e]") {
+  TestDatabase db;
+  MinerSim sim({.count = 4, .base_ip = "127.21.6.1"});
+  REQUIRE(discover(db, sim).code == 0);
+  const std::string busy_id = db.scalar("SELECT id FROM workers WHERE host(ip) = '127.21.6.2'");
+  sim.fault(1, "timeout");  // accepts the connection, never answers (an overloaded control board)
+  auto r = discover(db, sim);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Contains("probe_failed=1"));
+  CHECK_THAT(r.err, Contains("offline=0"));
+  CHECK(db.scalar("SELECT host(ip) || ' ' || status FROM workers WHERE id = " + busy_id) ==
+        "127.21.6.2 online");
+  // Gone for real (nothing accepts on the port): offline as before.
+  sim.post("/miners/1/offline");
+  REQUIRE(discover(db, sim).code == 0);
+  CHECK(db.scalar("SELECT coalesce(host(ip), 'NULL') || ' ' || status FROM workers WHERE id = " + busy_id) ==
+        "NULL offline");
+}
+
 TEST_CASE("a rescan request is honoured at the next cycle", "[discovery][e2e]") {
   TestDatabase db;
   MinerSim sim({.count = 3, .base_ip = "127.21.3.1"});
