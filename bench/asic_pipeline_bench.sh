@@ -70,6 +70,11 @@ measure() {
   counts=$(grep -o 'completed in .*' "$log" | tail -1 | cut -d: -f2- || true)
 }
 
+# FLEET_BENCH_CONCURRENCY=<n>: HTTP requests in flight for discovery and the poller (default: the
+# workers' own, 4096). The simulated miners share this machine's cores, unlike real ones.
+conc_args=()
+[[ -n ${FLEET_BENCH_CONCURRENCY:-} ]] && conc_args=(--set "firmware.max_concurrency=$FLEET_BENCH_CONCURRENCY")
+
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 
 if [[ $sections == *discovery* ]]; then
@@ -111,7 +116,7 @@ if [[ $sections == *status* || $sections == *telemetry* ]]; then
   # Every miner gets its key in the setup (not at most max_provisions per cycle); a second pass picks
   # up any miner whose identification or key check timed out under the first pass's load.
   setup_args=(--set "discovery.networks=127.41.0.0/18" --set "discovery.port=$port"
-              --set discovery.manage_new=true --set discovery.max_provisions=20000)
+              --set discovery.manage_new=true --set discovery.max_provisions=20000 "${conc_args[@]}")
   measure setup "$work/setup.log" "$bin/discovery-worker" --once "${setup_args[@]}"
   setup_wall=$wall setup_counts=$counts
   for pass in 2 3; do
@@ -126,14 +131,14 @@ fi
 
 if [[ $sections == *status* ]]; then
   due="UPDATE miners SET next_poll_at = now()"
-  measure status1 "$work/status1.log" "$bin/status-poller" --once
+  measure status1 "$work/status1.log" "$bin/status-poller" --once "${conc_args[@]}"
   s1=("$wall" "$cycle_s" "$cpu" "$rss_mb") s1_counts=$counts
   sql "$due"
-  measure status2 "$work/status2.log" "$bin/status-poller" --once
+  measure status2 "$work/status2.log" "$bin/status-poller" --once "${conc_args[@]}"
   s2=("$wall" "$cycle_s" "$cpu" "$rss_mb")
   curl -fsS -X POST -d '{"selector":"10%","kind":"timeout"}' "$control/faults" >/dev/null
   sql "$due"
-  measure status3 "$work/status3.log" "$bin/status-poller" --once
+  measure status3 "$work/status3.log" "$bin/status-poller" --once "${conc_args[@]}"
   s3=("$wall" "$cycle_s" "$cpu" "$rss_mb") s3_counts=$counts
   curl -fsS -X DELETE "$control/faults" >/dev/null
   statuses=$(sql "SELECT count(*) FROM statuses")
