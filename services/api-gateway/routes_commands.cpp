@@ -10,6 +10,7 @@
 
 #include "core/strings.h"
 #include "routes.h"
+#include "rows.h"
 
 namespace fleet::gateway {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 using json = nlohmann::json;
 using auth::Role;
 
-constexpr const char* kIso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+constexpr const char* kIso = kIsoFormat;
 
 struct ActionInfo {
   std::string_view name;
@@ -59,8 +60,6 @@ const std::string kCommandSelect =
     kIso + "), to_char(c.finished_at AT TIME ZONE 'UTC', " + kIso +
     "), c.result::text, c.last_error FROM commands c JOIN workers w ON w.id = c.worker_id ";
 
-json opt_text(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<std::string>()); }
-json opt_int(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<std::int64_t>()); }
 json parsed(const pqxx::field& f) {
   if (f.is_null()) return nullptr;
   json j = json::parse(f.as<std::string>(), nullptr, false);
@@ -238,8 +237,7 @@ void add_command_routes(Router& router) {
                 }
                 const auto limit = call.query_int("limit", 100, 1, 1000);
                 const auto after = call.query_opt_int("after", 1, INT64_MAX);
-                json items = json::array();
-                json next;
+                json page;
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   auto rows = tx.exec_params(kCommandSelect +
                                                  "WHERE ($1::bigint IS NULL OR c.id < $1)"
@@ -248,15 +246,9 @@ void add_command_routes(Router& router) {
                                                  "  AND ($4::text IS NULL OR c.origin = $4)"
                                                  " ORDER BY c.id DESC LIMIT $5",
                                              after, worker, state, origin, limit + 1);
-                  for (const auto& r : rows) {
-                    if (static_cast<std::int64_t>(items.size()) == limit) {
-                      next = std::to_string(items.back()["id"].get<std::int64_t>());
-                      break;
-                    }
-                    items.push_back(command_json(r));
-                  }
+                  page = keyset_page(rows, limit, command_json);
                 });
-                return Reply{.body = {{"items", items}, {"next", next}, {"limit", limit}}};
+                return Reply{.body = page};
               }});
 
   router.add({.method = "GET", .path = "/api/commands/{id}", .tag = "commands", .summary = "One command",

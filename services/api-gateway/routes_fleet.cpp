@@ -7,6 +7,7 @@
 #include "core/duration.h"
 #include "core/strings.h"
 #include "routes.h"
+#include "rows.h"
 #include "runtime/instance_state.h"
 
 namespace fleet::gateway {
@@ -193,8 +194,7 @@ void add_fleet_routes(Router& router) {
                 auto q = call.query("q", 100);
                 const auto limit = call.query_int("limit", 100, 1, 1000);
                 const auto after = call.query_int("after", 0, 0, INT64_MAX);
-                json items = json::array();
-                json next;
+                json page;
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   auto rows = tx.exec_params(
                       std::string("SELECT ") + kWorkerColumns +
@@ -206,15 +206,9 @@ void add_fleet_routes(Router& router) {
                           " ORDER BY w.id LIMIT $7",
                       kind, status, farm, labels, q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt,
                       after, limit + 1);
-                  for (const auto& r : rows) {
-                    if (static_cast<std::int64_t>(items.size()) == limit) {
-                      next = std::to_string(items.back()["id"].get<std::int64_t>());
-                      break;
-                    }
-                    items.push_back(worker_json(r));
-                  }
+                  page = keyset_page(rows, limit, worker_json);
                 });
-                return Reply{.body = {{"items", items}, {"next", next}, {"limit", limit}}};
+                return Reply{.body = page};
               }});
 
   router.add({.method = "GET",

@@ -5,6 +5,7 @@
 
 #include "json_writer.h"
 #include "routes.h"
+#include "rows.h"
 
 namespace fleet::gateway {
 namespace {
@@ -12,7 +13,7 @@ namespace {
 using json = nlohmann::json;
 using auth::Role;
 
-constexpr const char* kIso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+constexpr const char* kIso = kIsoFormat;
 
 // One row per miner with its latest status: statuses is partitioned by observed_at, so the join
 // names both keys (run-time partition pruning).
@@ -29,9 +30,6 @@ SELECT w.id, w.name, m.mac::text, host(w.ip), w.ip IS NOT NULL, w.status, w.mana
   LEFT JOIN statuses s ON s.id = m.latest_status_id AND s.observed_at = m.last_status_at
 )sql";
 
-json opt_double(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<double>()); }
-json opt_int(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<long long>()); }
-json opt_text(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<std::string>()); }
 
 json miner_json(const pqxx::row& r) {
   json m = {{"id", r[0].as<std::int64_t>()}, {"name", r[1].as<std::string>()}, {"mac", r[2].as<std::string>()},

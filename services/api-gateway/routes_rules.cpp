@@ -12,6 +12,7 @@
 #include "core/duration.h"
 #include "core/strings.h"
 #include "routes.h"
+#include "rows.h"
 #include "rules/checker.h"
 
 namespace fleet::gateway {
@@ -20,14 +21,7 @@ namespace {
 using json = nlohmann::json;
 using auth::Role;
 
-constexpr const char* kIso = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 
-json opt_text(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<std::string>()); }
-json opt_double(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<double>()); }
-json opt_int(const pqxx::field& f) { return f.is_null() ? json() : json(f.as<std::int64_t>()); }
-std::string iso(const char* column) {
-  return std::string("to_char(") + column + " AT TIME ZONE 'UTC', " + kIso + ")";
-}
 
 // The API calls the clear condition "clear_condition"; the rule library's JSON form calls it
 // "clear".
@@ -151,8 +145,8 @@ const json kSilence = {{"type", "object"},
 
 const std::string kAlertSelect = "SELECT a.id, a.rule_id, r.name, a.worker_id, w.name, w.kind, a.kind, a.state, "
                                  "a.severity, " +
-                                 iso("a.started_at") + ", " + iso("a.fired_at") + ", " + iso("a.resolved_at") +
-                                 ", a.resolution, a.value, a.suppressed_by, " + iso("a.acknowledged_at") +
+                                 iso_sql("a.started_at") + ", " + iso_sql("a.fired_at") + ", " + iso_sql("a.resolved_at") +
+                                 ", a.resolution, a.value, a.suppressed_by, " + iso_sql("a.acknowledged_at") +
                                  ", a.acknowledged_by, a.next_step, a.observed::text"
                                  "  FROM alerts a JOIN rules r ON r.id = a.rule_id JOIN workers w ON w.id = a.worker_id ";
 
@@ -172,7 +166,7 @@ json alert_json(const pqxx::row& r) {
 }
 
 const std::string kSilenceSelect = "SELECT s.id, s.worker_id, w.name, s.farm_id, s.labels::text, s.rule_id, r.name, " +
-                                   iso("s.starts_at") + ", " + iso("s.ends_at") +
+                                   iso_sql("s.starts_at") + ", " + iso_sql("s.ends_at") +
                                    ", CASE WHEN s.ends_at <= now() THEN 'ended' WHEN s.starts_at > now() "
                                    "THEN 'scheduled' ELSE 'active' END, s.reason, s.created_by, s.ended_by"
                                    "  FROM silences s LEFT JOIN workers w ON w.id = s.worker_id"
@@ -459,8 +453,7 @@ void add_alert_routes(Router& router) {
                 auto rule = call.query_opt_int("rule_id", 1, INT64_MAX);
                 const auto limit = call.query_int("limit", 100, 1, 1000);
                 const auto after = call.query_opt_int("after", 1, INT64_MAX);
-                json items = json::array();
-                json next;
+                json page;
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   auto rows = tx.exec_params(
                       kAlertSelect +
@@ -471,15 +464,9 @@ void add_alert_routes(Router& router) {
                           "  AND ($5::text IS NULL OR a.severity = $5)"
                           " ORDER BY a.id DESC LIMIT $6",
                       after, state, worker, rule, severity, limit + 1);
-                  for (const auto& r : rows) {
-                    if (static_cast<std::int64_t>(items.size()) == limit) {
-                      next = std::to_string(items.back()["id"].get<std::int64_t>());
-                      break;
-                    }
-                    items.push_back(alert_json(r));
-                  }
+                  page = keyset_page(rows, limit, alert_json);
                 });
-                return Reply{.body = {{"items", items}, {"next", next}, {"limit", limit}}};
+                return Reply{.body = page};
               }});
 
   router.add({.method = "GET", .path = "/api/alerts/{id}", .tag = "alerts",
@@ -492,7 +479,7 @@ void add_alert_routes(Router& router) {
                   out = alert_json(rows[0]);
                   json events = json::array();
                   for (const auto& e : tx.exec_params(
-                           "SELECT id, event, " + iso("at") +
+                           "SELECT id, event, " + iso_sql("at") +
                                ", condition, metric, operator, threshold_value, current_value, resolution, "
                                "metadata::text FROM alert_events WHERE alert_id = $1 ORDER BY id",
                            call.id())) {

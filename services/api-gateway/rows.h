@@ -1,0 +1,47 @@
+// Turning database rows into API answers: nullable columns, ISO times, and keyset pages. Included
+// by the route files only (it brings in pqxx and nlohmann).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+namespace fleet::gateway {
+
+// to_char format of every time the API returns: ISO 8601, UTC, whole seconds.
+inline constexpr const char* kIsoFormat = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+
+// SQL text formatting a timestamptz column as kIsoFormat.
+inline std::string iso_sql(const std::string& column) {
+  return "to_char(" + column + " AT TIME ZONE 'UTC', " + kIsoFormat + ")";
+}
+
+inline nlohmann::json opt_text(const pqxx::field& f) {
+  return f.is_null() ? nlohmann::json() : nlohmann::json(f.as<std::string>());
+}
+inline nlohmann::json opt_int(const pqxx::field& f) {
+  return f.is_null() ? nlohmann::json() : nlohmann::json(f.as<std::int64_t>());
+}
+inline nlohmann::json opt_double(const pqxx::field& f) {
+  return f.is_null() ? nlohmann::json() : nlohmann::json(f.as<double>());
+}
+
+// A keyset page from rows fetched with LIMIT limit + 1: {"items", "next", "limit"}, where "next" is
+// the id of the last item shown when the extra row proves there is more (else null).
+template <class ToJson>
+nlohmann::json keyset_page(const pqxx::result& rows, std::int64_t limit, ToJson to_json) {
+  nlohmann::json items = nlohmann::json::array();
+  nlohmann::json next;
+  for (const auto& r : rows) {
+    if (static_cast<std::int64_t>(items.size()) == limit) {
+      next = std::to_string(items.back()["id"].get<std::int64_t>());
+      break;
+    }
+    items.push_back(to_json(r));
+  }
+  return {{"items", std::move(items)}, {"next", std::move(next)}, {"limit", limit}};
+}
+
+}  // namespace fleet::gateway
