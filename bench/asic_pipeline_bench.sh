@@ -159,7 +159,7 @@ fi
 
 if [[ $sections == *telemetry* ]]; then
   sql "UPDATE miners SET next_telemetry_at = now()"
-  measure telemetry "$work/telemetry.log" "$bin/telemetry-worker" --once
+  measure telemetry "$work/telemetry.log" "$bin/telemetry-worker" --once "${conc_args[@]}"
   t=("$wall" "$cycle_s" "$cpu" "$rss_mb") t_counts=$counts
   sql "VACUUM ANALYZE chip_telemetry"
   chips=$(sql "SELECT sum(chip_count) FROM chip_telemetry")
