@@ -190,7 +190,8 @@ int main(int argc, char** argv) {
   o.cycles = arg(argc, argv, "--cycles", o.cycles);
   o.baseline_pairs = arg(argc, argv, "--baseline-pairs", o.baseline_pairs);
   // FLEET_BENCH_VERBOSE=1 logs the time of each write statement.
-  spdlog::set_level(std::getenv("FLEET_BENCH_VERBOSE") ? spdlog::level::debug : spdlog::level::warn);
+  spdlog::set_level(std::getenv("FLEET_BENCH_VERBOSE") ? spdlog::level::debug
+                                                       : spdlog::level::warn);
 
   pqxx::connection admin(url);
   auto t = SteadyClock::now();

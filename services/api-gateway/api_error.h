@@ -12,7 +12,10 @@ namespace fleet::gateway {
 class ApiError : public std::runtime_error {
  public:
   ApiError(int status, std::string code, std::string message, std::string field = "")
-      : std::runtime_error(message), status_(status), code_(std::move(code)), field_(std::move(field)) {}
+      : std::runtime_error(message),
+        status_(status),
+        code_(std::move(code)),
+        field_(std::move(field)) {}
 
   static ApiError bad_request(std::string message, std::string field = "") {
     return {400, "invalid_argument", std::move(message), std::move(field)};

@@ -51,7 +51,8 @@ Principal Authenticator::authenticate(const httplib::Request& request) {
   } else {
     throw ApiError::unauthenticated("authentication required: log in or send an API key");
   }
-  if (credential.empty() || credential.size() > 4096) throw ApiError::unauthenticated("invalid credentials");
+  if (credential.empty() || credential.size() > 4096)
+    throw ApiError::unauthenticated("invalid credentials");
 
   const std::string cache_key = auth::api_key_hash(credential);
   const auto now = std::chrono::steady_clock::now();
@@ -85,7 +86,8 @@ Principal Authenticator::from_token(const std::string& token) {
   p.user_id = claims->user_id;
   p.name = row[0][0].as<std::string>();
   // A role lowered since the token was issued applies at once.
-  const auth::Role current = auth::parse_role(row[0][1].as<std::string>()).value_or(auth::Role::kViewer);
+  const auth::Role current =
+      auth::parse_role(row[0][1].as<std::string>()).value_or(auth::Role::kViewer);
   p.role = auth::allows(current, claims->role) ? claims->role : current;
   p.token_id = claims->token_id;
   return p;
@@ -93,7 +95,8 @@ Principal Authenticator::from_token(const std::string& token) {
 
 Principal Authenticator::from_key(const std::string& key) {
   auto lease = pool_.acquire();
-  auto checked = lease->transact([&](pqxx::transaction_base& tx) { return auth::check_api_key(tx, key); });
+  auto checked =
+      lease->transact([&](pqxx::transaction_base& tx) { return auth::check_api_key(tx, key); });
   if (!checked.ok()) throw ApiError::unauthenticated(checked.error().message());
   Principal p;
   p.user_id = checked->owner.id;
@@ -109,15 +112,17 @@ LoginResult Authenticator::login(const std::string& username, const std::string&
   const long long window = options_.failure_window.count();
   auto [by_client, by_user, retry] = lease->transact([&](pqxx::transaction_base& tx) {
     auto r = tx.exec_params1(kFailures, client, username, window);
-    return std::tuple<long long, long long, long long>(r[0].as<long long>(), r[1].as<long long>(),
-                                                       r[2].is_null() ? window : r[2].as<long long>());
+    return std::tuple<long long, long long, long long>(
+        r[0].as<long long>(), r[1].as<long long>(), r[2].is_null() ? window : r[2].as<long long>());
   });
   if (by_client >= options_.max_failures || by_user >= options_.max_failures) {
-    throw ApiError(429, "rate_limited",
-                   "too many failed logins; retry in " + std::to_string(std::max(retry, 1LL)) + " s")
+    throw ApiError(
+        429, "rate_limited",
+        "too many failed logins; retry in " + std::to_string(std::max(retry, 1LL)) + " s")
         .with_retry_after(std::max(retry, 1LL));
   }
-  auto user = lease->transact([&](pqxx::transaction_base& tx) { return auth::check_login(tx, username, password); });
+  auto user = lease->transact(
+      [&](pqxx::transaction_base& tx) { return auth::check_login(tx, username, password); });
   if (!user.ok()) {
     lease->transact([&](pqxx::transaction_base& tx) {
       tx.exec_params("INSERT INTO auth_failures (client, username) VALUES ($1, $2)", client,
@@ -142,9 +147,11 @@ void Authenticator::logout(const Principal& who) {
   if (who.token_id.empty()) return;
   auto lease = pool_.acquire();
   lease->transact([&](pqxx::transaction_base& tx) {
-    tx.exec_params("INSERT INTO revoked_tokens (token_id, expires_at) VALUES ($1, now() + $2 * interval '1 second') "
-                   "ON CONFLICT DO NOTHING",
-                   who.token_id, static_cast<long long>(options_.token_ttl.count()));
+    tx.exec_params(
+        "INSERT INTO revoked_tokens (token_id, expires_at) VALUES ($1, now() + $2 * interval '1 "
+        "second') "
+        "ON CONFLICT DO NOTHING",
+        who.token_id, static_cast<long long>(options_.token_ttl.count()));
   });
   forget_cached();
 }

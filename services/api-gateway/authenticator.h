@@ -21,9 +21,9 @@
 namespace fleet::gateway {
 
 struct AuthOptions {
-  std::string token_secret;                                    // shared by every replica
-  std::chrono::seconds token_ttl{std::chrono::hours(12)};      // session lifetime
-  int max_failures = 10;                                       // per client and per user name...
+  std::string token_secret;                                       // shared by every replica
+  std::chrono::seconds token_ttl{std::chrono::hours(12)};         // session lifetime
+  int max_failures = 10;                                          // per client and per user name...
   std::chrono::seconds failure_window{std::chrono::minutes(15)};  // ...within this window
   std::chrono::seconds cache_ttl{5};
 };
@@ -41,7 +41,8 @@ class Authenticator {
   // Throws ApiError 401 when the request carries no valid credentials.
   Principal authenticate(const httplib::Request& request);
   // Throws ApiError 401 on bad credentials, 429 (with retry_after) when throttled.
-  LoginResult login(const std::string& username, const std::string& password, const std::string& client);
+  LoginResult login(const std::string& username, const std::string& password,
+                    const std::string& client);
   // Revokes the caller's session token (no-op for API keys).
   void logout(const Principal& who);
   // Drops cached verifications (after a user or key changed on this replica).

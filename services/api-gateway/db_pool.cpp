@@ -27,7 +27,8 @@ DbPool::Lease DbPool::acquire(std::chrono::milliseconds timeout) {
 
 void DbPool::prepare(const std::string& name, const std::string& sql) {
   std::lock_guard lock(mu_);
-  for (auto& session : sessions_) session->prepare(name, sql);
+  for (auto& session : sessions_)
+    session->prepare(name, sql);
 }
 
 void DbPool::release(db::Session* session) {

@@ -19,7 +19,9 @@ class DbPool {
   class Lease {
    public:
     Lease(DbPool& pool, db::Session* session) : pool_(&pool), session_(session) {}
-    Lease(Lease&& other) noexcept : pool_(other.pool_), session_(other.session_) { other.session_ = nullptr; }
+    Lease(Lease&& other) noexcept : pool_(other.pool_), session_(other.session_) {
+      other.session_ = nullptr;
+    }
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     Lease& operator=(Lease&&) = delete;

@@ -9,14 +9,16 @@
 
 namespace fleet::gateway {
 
-Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database, const runtime::Setup& setup)
+Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
+                 const runtime::Setup& setup)
     : options_(std::move(options)) {
   db::ConnectionOptions db_options = database;
   db_options.statement_timeout = std::chrono::seconds(10);
   pool_ = std::make_unique<DbPool>(db_options, static_cast<std::size_t>(options_.db_connections));
   auth_ = std::make_unique<Authenticator>(*pool_, options_.auth);
   router_ = std::make_unique<Router>(
-      *pool_, [this](const httplib::Request& req) { return auth_->authenticate(req); }, setup.metrics);
+      *pool_, [this](const httplib::Request& req) { return auth_->authenticate(req); },
+      setup.metrics);
   add_probe_routes(*router_, setup);
   add_auth_routes(*router_, *auth_);
   add_fleet_routes(*router_);
@@ -41,16 +43,17 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database, 
                          {"Referrer-Policy", "no-referrer"},
                          {"Cache-Control", "no-store"}});
   // Never let an exception's text reach a client (cpp-httplib 0.11 copies it into a header).
-  s.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      spdlog::error("unhandled error in {} {}: {}", req.method, req.path, e.what());
-    } catch (...) {
-      spdlog::error("unhandled error in {} {}", req.method, req.path);
-    }
-    write_error(res, ApiError(500, "internal", "internal error"));
-  });
+  s.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          spdlog::error("unhandled error in {} {}: {}", req.method, req.path, e.what());
+        } catch (...) {
+          spdlog::error("unhandled error in {} {}", req.method, req.path);
+        }
+        write_error(res, ApiError(500, "internal", "internal error"));
+      });
   router_->install(s);
 
   // The dashboard: static files compiled into the binary; the page itself needs no credentials,
@@ -66,15 +69,20 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database, 
                    "connect-src 'self'; frame-ancestors 'none'");
     res.set_content(std::string(file->data, file->size), file->content_type);
   };
-  s.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/dashboard/"); });
-  s.Get("/dashboard", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/dashboard/"); });
-  s.Get(R"(/dashboard/([A-Za-z0-9._-]*))", [serve_file](const httplib::Request& req, httplib::Response& res) {
-    std::string name = req.matches[1].str();
-    serve_file(name.empty() ? "index.html" : name, res);
-  });
+  s.Get("/",
+        [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/dashboard/"); });
+  s.Get("/dashboard",
+        [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/dashboard/"); });
+  s.Get(R"(/dashboard/([A-Za-z0-9._-]*))",
+        [serve_file](const httplib::Request& req, httplib::Response& res) {
+          std::string name = req.matches[1].str();
+          serve_file(name.empty() ? "index.html" : name, res);
+        });
 }
 
-Gateway::~Gateway() { stop(); }
+Gateway::~Gateway() {
+  stop();
+}
 
 Status Gateway::start() {
   if (options_.port == 0) {
@@ -82,7 +90,8 @@ Status Gateway::start() {
     if (port_ < 0) return Error::unavailable("cannot bind " + options_.address);
   } else {
     if (!server_->bind_to_port(options_.address, options_.port)) {
-      return Error::unavailable("cannot listen on " + options_.address + ":" + std::to_string(options_.port) +
+      return Error::unavailable("cannot listen on " + options_.address + ":" +
+                                std::to_string(options_.port) +
                                 " (port in use or address invalid)");
     }
     port_ = options_.port;
@@ -91,8 +100,8 @@ Status Gateway::start() {
   for (int i = 0; i < 500 && !server_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  spdlog::info("API listening on {}:{} ({} threads, {} database connections)", options_.address, port_,
-               options_.threads, options_.db_connections);
+  spdlog::info("API listening on {}:{} ({} threads, {} database connections)", options_.address,
+               port_, options_.threads, options_.db_connections);
   return Status::success();
 }
 

@@ -30,7 +30,8 @@ struct GatewayOptions {
 
 class Gateway {
  public:
-  Gateway(GatewayOptions options, const db::ConnectionOptions& database, const runtime::Setup& setup);
+  Gateway(GatewayOptions options, const db::ConnectionOptions& database,
+          const runtime::Setup& setup);
   ~Gateway();
 
   // Binds and serves on a thread of its own; fails when the port cannot be bound.

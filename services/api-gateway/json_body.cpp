@@ -18,11 +18,14 @@ bool too_deep(std::string_view text, int max_depth) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
+    if (c == '"')
+      in_string = true;
     else if (c == '{' || c == '[') {
       if (++depth > max_depth) return true;
     } else if (c == '}' || c == ']') {
@@ -49,11 +52,13 @@ JsonBody JsonBody::parse(std::string_view text, int max_depth) {
 void JsonBody::only(std::initializer_list<std::string_view> fields) const {
   for (const auto& [key, value] : doc_.items()) {
     bool known = false;
-    for (auto f : fields) known = known || f == key;
+    for (auto f : fields)
+      known = known || f == key;
     if (!known) {
       std::vector<std::string> names(fields.begin(), fields.end());
       std::string message = "unknown field '" + prefix_ + key + "'";
-      if (auto guess = closest_match(key, names); !guess.empty()) message += " (did you mean '" + guess + "'?)";
+      if (auto guess = closest_match(key, names); !guess.empty())
+        message += " (did you mean '" + guess + "'?)";
       throw ApiError::bad_request(message, prefix_ + key);
     }
   }
@@ -69,12 +74,13 @@ std::optional<std::string> JsonBody::opt_string(const char* field, std::size_t m
                                                 bool allow_empty) const {
   const json* v = get(field);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_string()) throw ApiError::bad_request("'" + name(field) + "' must be a string", name(field));
+  if (!v->is_string())
+    throw ApiError::bad_request("'" + name(field) + "' must be a string", name(field));
   std::string s = v->get<std::string>();
   if (s.size() > max_length) {
-    throw ApiError::bad_request("'" + name(field) + "' is longer than " + std::to_string(max_length) +
-                                    " bytes",
-                                name(field));
+    throw ApiError::bad_request(
+        "'" + name(field) + "' is longer than " + std::to_string(max_length) + " bytes",
+        name(field));
   }
   if (!allow_empty && trim(s).empty()) {
     throw ApiError::bad_request("'" + name(field) + "' must not be empty", name(field));
@@ -94,7 +100,8 @@ std::string JsonBody::string(const char* field, std::size_t max_length, bool all
 std::optional<bool> JsonBody::opt_bool(const char* field) const {
   const json* v = get(field);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_boolean()) throw ApiError::bad_request("'" + name(field) + "' must be true or false", name(field));
+  if (!v->is_boolean())
+    throw ApiError::bad_request("'" + name(field) + "' must be true or false", name(field));
   return v->get<bool>();
 }
 
@@ -110,7 +117,8 @@ std::optional<std::int64_t> JsonBody::opt_integer(const char* field, std::int64_
     throw ApiError::bad_request("'" + name(field) + "' is out of range" + range, name(field));
   }
   std::int64_t i = v->get<std::int64_t>();
-  if (i < min || i > max) throw ApiError::bad_request("'" + name(field) + "' is out of range" + range, name(field));
+  if (i < min || i > max)
+    throw ApiError::bad_request("'" + name(field) + "' is out of range" + range, name(field));
   return i;
 }
 
@@ -123,7 +131,8 @@ std::int64_t JsonBody::integer(const char* field, std::int64_t min, std::int64_t
 std::optional<double> JsonBody::opt_number(const char* field, double min, double max) const {
   const json* v = get(field);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_number()) throw ApiError::bad_request("'" + name(field) + "' must be a number", name(field));
+  if (!v->is_number())
+    throw ApiError::bad_request("'" + name(field) + "' must be a number", name(field));
   double d = v->get<double>();
   if (!std::isfinite(d) || d < min || d > max) {
     throw ApiError::bad_request("'" + name(field) + "' is out of range", name(field));
@@ -134,14 +143,16 @@ std::optional<double> JsonBody::opt_number(const char* field, double min, double
 std::optional<json> JsonBody::opt_object(const char* field) const {
   const json* v = get(field);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_object()) throw ApiError::bad_request("'" + name(field) + "' must be an object", name(field));
+  if (!v->is_object())
+    throw ApiError::bad_request("'" + name(field) + "' must be an object", name(field));
   return *v;
 }
 
 std::optional<json> JsonBody::opt_array(const char* field) const {
   const json* v = get(field);
   if (v == nullptr) return std::nullopt;
-  if (!v->is_array()) throw ApiError::bad_request("'" + name(field) + "' must be an array", name(field));
+  if (!v->is_array())
+    throw ApiError::bad_request("'" + name(field) + "' must be an array", name(field));
   return *v;
 }
 

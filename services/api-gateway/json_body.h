@@ -30,7 +30,8 @@ class JsonBody {
                                         bool allow_empty = false) const;
   std::optional<bool> opt_bool(const char* field) const;
   std::int64_t integer(const char* field, std::int64_t min, std::int64_t max) const;
-  std::optional<std::int64_t> opt_integer(const char* field, std::int64_t min, std::int64_t max) const;
+  std::optional<std::int64_t> opt_integer(const char* field, std::int64_t min,
+                                          std::int64_t max) const;
   std::optional<double> opt_number(const char* field, double min, double max) const;
   // Any JSON object (checked for size by the server's body limit).
   std::optional<nlohmann::json> opt_object(const char* field) const;

@@ -3,8 +3,8 @@
 // and /metrics on the API port as well.
 #include <memory>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
 
 #include "auth/credentials.h"
 #include "db/connection_options.h"
@@ -20,40 +20,74 @@ using namespace fleet;
 void declare(config::Schema& s) {
   using config::Type;
   secrets::declare_config(s);
-  s.add({.name = "gateway.address", .type = Type::kString, .help = "address the API listens on",
+  s.add({.name = "gateway.address",
+         .type = Type::kString,
+         .help = "address the API listens on",
          .default_value = std::string("0.0.0.0")});
-  s.add({.name = "gateway.port", .type = Type::kInt, .help = "API port (0 = any free port)",
-         .default_value = std::int64_t{8080}, .flag = "--port", .min = 0, .max = 65535});
-  s.add({.name = "gateway.threads", .type = Type::kInt, .help = "request threads (one per open connection)",
-         .default_value = std::int64_t{32}, .min = 2, .max = 1024});
-  s.add({.name = "gateway.db_connections", .type = Type::kInt, .help = "database connections",
-         .default_value = std::int64_t{8}, .min = 1, .max = 256});
-  s.add({.name = "gateway.max_body_bytes", .type = Type::kInt, .help = "largest request body",
-         .default_value = std::int64_t{1 << 20}, .min = 1024, .max = 64 << 20});
-  s.add({.name = "gateway.token_secret", .type = Type::kString, .help = "key that signs session tokens (shared by replicas)",
+  s.add({.name = "gateway.port",
+         .type = Type::kInt,
+         .help = "API port (0 = any free port)",
+         .default_value = std::int64_t{8080},
+         .flag = "--port",
+         .min = 0,
+         .max = 65535});
+  s.add({.name = "gateway.threads",
+         .type = Type::kInt,
+         .help = "request threads (one per open connection)",
+         .default_value = std::int64_t{32},
+         .min = 2,
+         .max = 1024});
+  s.add({.name = "gateway.db_connections",
+         .type = Type::kInt,
+         .help = "database connections",
+         .default_value = std::int64_t{8},
+         .min = 1,
+         .max = 256});
+  s.add({.name = "gateway.max_body_bytes",
+         .type = Type::kInt,
+         .help = "largest request body",
+         .default_value = std::int64_t{1 << 20},
+         .min = 1024,
+         .max = 64 << 20});
+  s.add({.name = "gateway.token_secret",
+         .type = Type::kString,
+         .help = "key that signs session tokens (shared by replicas)",
          .secret = true});
-  s.add({.name = "gateway.token_ttl", .type = Type::kDuration, .help = "session lifetime",
-         .default_value = std::chrono::milliseconds(12 * 3'600'000), .min = 60, .max = 30 * 86'400});
-  s.add({.name = "gateway.login_max_failures", .type = Type::kInt,
+  s.add({.name = "gateway.token_ttl",
+         .type = Type::kDuration,
+         .help = "session lifetime",
+         .default_value = std::chrono::milliseconds(12 * 3'600'000),
+         .min = 60,
+         .max = 30 * 86'400});
+  s.add({.name = "gateway.login_max_failures",
+         .type = Type::kInt,
          .help = "failed logins per client address (and per user name) before logins are refused",
-         .default_value = std::int64_t{10}, .min = 1, .max = 10'000});
-  s.add({.name = "gateway.login_window", .type = Type::kDuration, .help = "window for counting failed logins",
-         .default_value = std::chrono::milliseconds(15 * 60'000), .min = 1, .max = 86'400});
+         .default_value = std::int64_t{10},
+         .min = 1,
+         .max = 10'000});
+  s.add({.name = "gateway.login_window",
+         .type = Type::kDuration,
+         .help = "window for counting failed logins",
+         .default_value = std::chrono::milliseconds(15 * 60'000),
+         .min = 1,
+         .max = 86'400});
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::shared_ptr<gateway::Gateway> server;
-  return runtime::run(argc, argv, {
-      .name = "api-gateway",
-      .description = "REST API, authentication and dashboard",
-      .default_interval = std::chrono::seconds(30),
-      .required_tables = {"users", "api_keys", "audit_log", "workers", "readings", "service_instances",
-                          "miners", "models", "statuses", "chip_telemetry"},
-      .declare_config = declare,
-      .setup =
-          [&server](const runtime::Setup& setup) -> runtime::CycleFn {
+  return runtime::run(
+      argc, argv,
+      {
+          .name = "api-gateway",
+          .description = "REST API, authentication and dashboard",
+          .default_interval = std::chrono::seconds(30),
+          .required_tables = {"users", "api_keys", "audit_log", "workers", "readings",
+                              "service_instances", "miners", "models", "statuses",
+                              "chip_telemetry"},
+          .declare_config = declare,
+          .setup = [&server](const runtime::Setup& setup) -> runtime::CycleFn {
             const config::Config& c = setup.config;
             gateway::GatewayOptions o;
             o.address = c.str("gateway.address");
@@ -61,24 +95,32 @@ int main(int argc, char** argv) {
             o.threads = static_cast<int>(c.integer("gateway.threads"));
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
             o.max_body_bytes = static_cast<std::size_t>(c.integer("gateway.max_body_bytes"));
-            o.auth.token_ttl = std::chrono::duration_cast<std::chrono::seconds>(c.duration("gateway.token_ttl"));
+            o.auth.token_ttl =
+                std::chrono::duration_cast<std::chrono::seconds>(c.duration("gateway.token_ttl"));
             o.auth.max_failures = static_cast<int>(c.integer("gateway.login_max_failures"));
-            o.auth.failure_window = std::chrono::duration_cast<std::chrono::seconds>(c.duration("gateway.login_window"));
+            o.auth.failure_window = std::chrono::duration_cast<std::chrono::seconds>(
+                c.duration("gateway.login_window"));
             if (auto secret = c.optional_str("gateway.token_secret"); secret && !secret->empty()) {
-              if (secret->size() < 32) throw runtime::ConfigError("key 'gateway.token_secret': use at least 32 characters");
+              if (secret->size() < 32)
+                throw runtime::ConfigError(
+                    "key 'gateway.token_secret': use at least 32 characters");
               o.auth.token_secret = *secret;
             } else {
               o.auth.token_secret = auth::random_token(32);
-              spdlog::warn("gateway.token_secret is not set: sessions are signed with a random key, so they end "
-                           "when this process restarts and are not accepted by other replicas");
+              spdlog::warn(
+                  "gateway.token_secret is not set: sessions are signed with a random key, so they "
+                  "end "
+                  "when this process restarts and are not accepted by other replicas");
             }
             if (c.has("secrets.key")) {
               auto box = secrets::box_from(c);
               if (!box.ok()) throw runtime::ConfigError(box.error().message());
               o.secret_box = std::move(*box);
             } else {
-              spdlog::warn("secrets.key (FLEET_SECRET_KEY) is not set: miner unlock passwords cannot be changed "
-                           "through the API");
+              spdlog::warn(
+                  "secrets.key (FLEET_SECRET_KEY) is not set: miner unlock passwords cannot be "
+                  "changed "
+                  "through the API");
             }
             auto database = db::options_from(c);
             if (!database.ok()) throw runtime::ConfigError(database.error().message());
@@ -95,14 +137,17 @@ int main(int argc, char** argv) {
             return [gw = server, on_stop, started = false,
                     add_check = setup.add_liveness_check](runtime::CycleContext& ctx) mutable {
               if (!started) {
-                // Started by the first cycle, so --config-check builds the routes without listening.
-                if (Status s = gw->start(); !s.ok()) throw runtime::ConfigError(s.error().message());
+                // Started by the first cycle, so --config-check builds the routes without
+                // listening.
+                if (Status s = gw->start(); !s.ok())
+                  throw runtime::ConfigError(s.error().message());
                 started = true;
                 add_check([gw] { return gw->problem(); });
               }
-              ctx.db().transact([&](pqxx::transaction_base& tx) { gw->authenticator().housekeeping(tx); });
+              ctx.db().transact(
+                  [&](pqxx::transaction_base& tx) { gw->authenticator().housekeeping(tx); });
               return runtime::CycleReport{.counts = {{"housekeeping", 1}}};
             };
           },
-  });
+      });
 }

@@ -2,8 +2,8 @@
 
 #include <regex>
 
-#include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
 
 #include "auth/user_store.h"
 #include "core/strings.h"
@@ -20,13 +20,15 @@ std::string path_regex(const std::string& path, std::vector<std::string>* names 
   static const std::regex param(R"(\{([a-z_]+)\})");
   std::string out;
   size_t last = 0;
-  for (auto it = std::sregex_iterator(path.begin(), path.end(), param); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(path.begin(), path.end(), param);
+       it != std::sregex_iterator(); ++it) {
     out += path.substr(last, static_cast<size_t>(it->position()) - last);
     const std::string name = (*it)[1].str();
     if (names != nullptr) names->push_back(name);
     out += name == "id" || (name.size() > 3 && name.substr(name.size() - 3) == "_id")
                ? R"((\d{1,18}))"
-               : R"(([A-Za-z0-9._~+ -]{1,128}))";  // decoded path: a model alias may hold spaces and "+"
+               : R"(([A-Za-z0-9._~+ -]{1,128}))";  // decoded path: a model alias may hold spaces
+                                                   // and "+"
     last = static_cast<size_t>(it->position() + it->length());
   }
   return out + path.substr(last);
@@ -34,11 +36,13 @@ std::string path_regex(const std::string& path, std::vector<std::string>* names 
 
 ApiError from_database(const std::exception& e, const std::string& request_id) {
   const std::string state = db::sqlstate_of(e);
-  if (dynamic_cast<const db::Unavailable*>(&e) != nullptr || db::classify(e) == ErrorKind::kUnavailable) {
+  if (dynamic_cast<const db::Unavailable*>(&e) != nullptr ||
+      db::classify(e) == ErrorKind::kUnavailable) {
     return ApiError(503, "unavailable", "the database is unavailable; retry shortly");
   }
   if (state == "23505") return ApiError::conflict("a record with these values exists already");
-  if (state == "23503") return ApiError::conflict("a referenced record does not exist or is still in use");
+  if (state == "23503")
+    return ApiError::conflict("a referenced record does not exist or is still in use");
   if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0) {
     return ApiError::bad_request("a value is out of range or malformed");
   }
@@ -48,7 +52,9 @@ ApiError from_database(const std::exception& e, const std::string& request_id) {
 
 }  // namespace
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 void write_error(httplib::Response& res, const ApiError& error) {
   json e = {{"code", error.code()}, {"message", sanitize_utf8(error.what())}};
@@ -81,12 +87,14 @@ std::optional<std::string> Call::query(const char* name, std::size_t max_length)
   if (!request_.has_param(name)) return std::nullopt;
   std::string v = request_.get_param_value(name);
   if (v.size() > max_length || !is_valid_utf8(v)) {
-    throw ApiError::bad_request(std::string("query parameter '") + name + "' is too long or malformed", name);
+    throw ApiError::bad_request(
+        std::string("query parameter '") + name + "' is too long or malformed", name);
   }
   return v;
 }
 
-std::optional<std::int64_t> Call::query_opt_int(const char* name, std::int64_t min, std::int64_t max) const {
+std::optional<std::int64_t> Call::query_opt_int(const char* name, std::int64_t min,
+                                                std::int64_t max) const {
   auto v = query(name, 24);
   if (!v) return std::nullopt;
   try {
@@ -111,7 +119,8 @@ std::optional<bool> Call::query_bool(const char* name) const {
   if (!v) return std::nullopt;
   if (*v == "true" || *v == "1") return true;
   if (*v == "false" || *v == "0") return false;
-  throw ApiError::bad_request(std::string("query parameter '") + name + "' must be true or false", name);
+  throw ApiError::bad_request(std::string("query parameter '") + name + "' must be true or false",
+                              name);
 }
 
 db::Session& Call::db() {
@@ -122,7 +131,9 @@ db::Session& Call::db() {
 Router::Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metrics)
     : pool_(pool), authenticate_(std::move(authenticate)), metrics_(metrics) {}
 
-void Router::add(RouteSpec spec) { routes_.push_back(std::move(spec)); }
+void Router::add(RouteSpec spec) {
+  routes_.push_back(std::move(spec));
+}
 
 void Router::invalidate_cache() {
   generation_.fetch_add(1);
@@ -136,26 +147,35 @@ void Router::install(httplib::Server& server) {
     auto handler = [this, &spec](const httplib::Request& req, httplib::Response& res) {
       handle(spec, req, res);
     };
-    if (spec.method == "GET") server.Get(pattern, handler);
-    else if (spec.method == "POST") server.Post(pattern, handler);
-    else if (spec.method == "PATCH") server.Patch(pattern, handler);
-    else if (spec.method == "PUT") server.Put(pattern, handler);
-    else if (spec.method == "DELETE") server.Delete(pattern, handler);
+    if (spec.method == "GET")
+      server.Get(pattern, handler);
+    else if (spec.method == "POST")
+      server.Post(pattern, handler);
+    else if (spec.method == "PATCH")
+      server.Patch(pattern, handler);
+    else if (spec.method == "PUT")
+      server.Put(pattern, handler);
+    else if (spec.method == "DELETE")
+      server.Delete(pattern, handler);
   }
   server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 404) {
       std::vector<std::string> allowed;
       for (const auto& spec : routes_) {
-        if (std::regex_match(req.path, std::regex(path_regex(spec.path)))) allowed.push_back(spec.method);
+        if (std::regex_match(req.path, std::regex(path_regex(spec.path))))
+          allowed.push_back(spec.method);
       }
       if (!allowed.empty()) {
         res.set_header("Allow", join(allowed, ", "));
-        write_error(res, ApiError(405, "method_not_allowed",
-                                  req.method + " is not allowed here (allowed: " + join(allowed, ", ") + ")"));
+        write_error(
+            res,
+            ApiError(405, "method_not_allowed",
+                     req.method + " is not allowed here (allowed: " + join(allowed, ", ") + ")"));
         return;
       }
-      write_error(res, ApiError::not_found("no such endpoint: " + sanitize_utf8(req.path.substr(0, 200))));
+      write_error(
+          res, ApiError::not_found("no such endpoint: " + sanitize_utf8(req.path.substr(0, 200))));
     } else if (res.status == 413) {
       write_error(res, ApiError(413, "too_large", "request body is too large"));
     } else if (res.status == 400) {
@@ -171,7 +191,8 @@ constexpr std::size_t kMaxCachedReplies = 256;
 void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib::Response& res) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::string> params;
-  for (size_t i = 1; i < req.matches.size(); ++i) params.push_back(req.matches[i].str());
+  for (size_t i = 1; i < req.matches.size(); ++i)
+    params.push_back(req.matches[i].str());
   Call call(req, pool_, std::move(params));
   const std::string request_id = auth::random_token(6);
   const bool mutating = spec.method != "GET" && !spec.read_only;
@@ -184,13 +205,15 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
       authenticated = true;
       if (!auth::allows(call.who().role, *spec.role)) {
         throw ApiError::forbidden("this needs the " + std::string(auth::to_string(*spec.role)) +
-                                  " role; you are " + std::string(auth::to_string(call.who().role)));
+                                  " role; you are " +
+                                  std::string(auth::to_string(call.who().role)));
       }
     }
     bool cached = false;
     if (!mutating && spec.cache_ttl.count() > 0) {
       std::string query;
-      for (const auto& [k, v] : req.params) query += k + "=" + v + "&";  // multimap: sorted
+      for (const auto& [k, v] : req.params)
+        query += k + "=" + v + "&";  // multimap: sorted
       cache_key = spec.path + "?" + query + "#" + std::string(auth::to_string(call.who().role));
       std::lock_guard lock(cache_mu_);
       auto it = cache_.find(cache_key);
@@ -199,8 +222,10 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
         res.status = it->second.status;
         res.set_content(it->second.body, "application/json");
         status = res.status;
-        metrics_.counter("fleet_http_cache_hits_total", "API responses served from the cache",
-                         {{"route", spec.path}}).inc();
+        metrics_
+            .counter("fleet_http_cache_hits_total", "API responses served from the cache",
+                     {{"route", spec.path}})
+            .inc();
         cached = true;
       } else if (it != cache_.end() && it->second.generation == generation_.load()) {
         it->second.refreshing = true;  // expired: this request refreshes it
@@ -215,13 +240,15 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
         ~RefreshGuard() {
           if (key.empty()) return;
           std::lock_guard lock(router.cache_mu_);
-          if (auto e = router.cache_.find(key); e != router.cache_.end()) e->second.refreshing = false;
+          if (auto e = router.cache_.find(key); e != router.cache_.end())
+            e->second.refreshing = false;
         }
       } refresh_guard{*this, cache_key};
       Reply reply = spec.handler(call);
       status = reply.status == 0 ? spec.success_status : reply.status;
       res.status = status;
-      for (const auto& [k, v] : reply.headers) res.set_header(k, v);
+      for (const auto& [k, v] : reply.headers)
+        res.set_header(k, v);
       const std::string body = reply.raw.empty() ? dump(reply.body) : reply.raw;
       if (status != 204) res.set_content(body, reply.content_type);
       if (!cache_key.empty() && status == 200) {
@@ -232,7 +259,8 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
           std::erase_if(cache_, [&](const auto& e) { return e.second.until <= now; });
           if (cache_.size() >= kMaxCachedReplies) cache_.clear();
         }
-        cache_[cache_key] = {body, status, std::chrono::steady_clock::now() + spec.cache_ttl, generation};
+        cache_[cache_key] = {body, status, std::chrono::steady_clock::now() + spec.cache_ttl,
+                             generation};
       }
     }
   } catch (const ApiError& e) {
@@ -245,7 +273,8 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
     status = error.status();
     write_error(res, error);
     if (status >= 500) {
-      spdlog::error("request {} {} {} failed: {}", request_id, req.method, spec.path, redact_secrets(e.what()));
+      spdlog::error("request {} {} {} failed: {}", request_id, req.method, spec.path,
+                    redact_secrets(e.what()));
     }
   }
   if (mutating && authenticated) {
@@ -261,13 +290,16 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
                     redact_secrets(e.what()));
     }
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  metrics_.counter("fleet_http_requests_total", "API requests",
-                   {{"method", spec.method}, {"route", spec.path}, {"status", std::to_string(status)}})
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_
+      .counter("fleet_http_requests_total", "API requests",
+               {{"method", spec.method}, {"route", spec.path}, {"status", std::to_string(status)}})
       .inc();
-  metrics_.histogram("fleet_http_request_duration_seconds", "API request durations",
-                     {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
-                     {{"route", spec.path}})
+  metrics_
+      .histogram("fleet_http_request_duration_seconds", "API request durations",
+                 {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+                 {{"route", spec.path}})
       .observe(seconds);
   spdlog::debug("{} {} {} {:.1f}ms", req.method, req.path, status, seconds * 1000);
 }
@@ -277,16 +309,20 @@ json Router::openapi(const std::string& version) const {
   for (const auto& spec : routes_) {
     std::vector<std::string> names;
     path_regex(spec.path, &names);
-    json op = {{"summary", spec.summary}, {"tags", json::array({spec.tag})},
+    json op = {{"summary", spec.summary},
+               {"tags", json::array({spec.tag})},
                {"operationId", spec.method + " " + spec.path}};
     json parameters = json::array();
     for (const auto& n : names) {
       const bool numeric = n == "id" || (n.size() > 3 && n.substr(n.size() - 3) == "_id");
-      parameters.push_back({{"name", n}, {"in", "path"}, {"required", true},
+      parameters.push_back({{"name", n},
+                            {"in", "path"},
+                            {"required", true},
                             {"schema", numeric ? json{{"type", "integer"}, {"minimum", 1}}
                                                : json{{"type", "string"}}}});
     }
-    for (const auto& q : spec.query_parameters) parameters.push_back(q);
+    for (const auto& q : spec.query_parameters)
+      parameters.push_back(q);
     if (!parameters.empty()) op["parameters"] = parameters;
     if (!spec.request_schema.is_null()) {
       op["requestBody"] = {{"required", true},
@@ -299,7 +335,8 @@ json Router::openapi(const std::string& version) const {
     json responses = {{std::to_string(spec.success_status), ok},
                       {"400", {{"$ref", "#/components/responses/Error"}}}};
     if (spec.role) {
-      op["security"] = json::array({{{"bearerAuth", json::array()}}, {{"apiKeyAuth", json::array()}}});
+      op["security"] =
+          json::array({{{"bearerAuth", json::array()}}, {{"apiKeyAuth", json::array()}}});
       op["x-required-role"] = std::string(auth::to_string(*spec.role));
       responses["401"] = {{"$ref", "#/components/responses/Error"}};
       responses["403"] = {{"$ref", "#/components/responses/Error"}};
@@ -310,27 +347,35 @@ json Router::openapi(const std::string& version) const {
     std::string method = to_lower(spec.method);
     paths[spec.path][method] = op;
   }
-  json error_schema = {
-      {"type", "object"},
-      {"required", {"error"}},
-      {"properties",
-       {{"error",
-         {{"type", "object"},
-          {"required", {"code", "message"}},
-          {"properties",
-           {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}, {"field", {{"type", "string"}}}}}}}}}};
-  return {{"openapi", "3.0.3"},
-          {"info", {{"title", "fleetward API"}, {"version", version},
-                    {"description", "Fleet manager for ASIC miners, GPU rigs, container nodes and sensor devices."}}},
-          {"servers", json::array({{{"url", "/"}}})},
-          {"paths", paths},
-          {"components",
-           {{"securitySchemes",
-             {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
-              {"apiKeyAuth", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}},
-            {"schemas", {{"Error", error_schema}}},
-            {"responses", {{"Error", {{"description", "error"},
-                                      {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}}}}}};
+  json error_schema = {{"type", "object"},
+                       {"required", {"error"}},
+                       {"properties",
+                        {{"error",
+                          {{"type", "object"},
+                           {"required", {"code", "message"}},
+                           {"properties",
+                            {{"code", {{"type", "string"}}},
+                             {"message", {{"type", "string"}}},
+                             {"field", {{"type", "string"}}}}}}}}}};
+  return {
+      {"openapi", "3.0.3"},
+      {"info",
+       {{"title", "fleetward API"},
+        {"version", version},
+        {"description",
+         "Fleet manager for ASIC miners, GPU rigs, container nodes and sensor devices."}}},
+      {"servers", json::array({{{"url", "/"}}})},
+      {"paths", paths},
+      {"components",
+       {{"securitySchemes",
+         {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}, {"bearerFormat", "JWT"}}},
+          {"apiKeyAuth", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}},
+        {"schemas", {{"Error", error_schema}}},
+        {"responses",
+         {{"Error",
+           {{"description", "error"},
+            {"content",
+             {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}}}}}}}};
 }
 
 }  // namespace fleet::gateway

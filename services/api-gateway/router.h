@@ -37,7 +37,7 @@ struct Principal {
 struct Reply {
   int status = 0;  // 0: the route's success_status
   nlohmann::json body;
-  std::string raw;           // when set, sent instead of body (cached or static content)
+  std::string raw;  // when set, sent instead of body (cached or static content)
   std::string content_type = "application/json";
   std::map<std::string, std::string> headers;
 };
@@ -58,8 +58,10 @@ class Call {
 
   // Query parameters: validated, with defaults. Errors name the parameter.
   std::optional<std::string> query(const char* name, std::size_t max_length = 200) const;
-  std::int64_t query_int(const char* name, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
-  std::optional<std::int64_t> query_opt_int(const char* name, std::int64_t min, std::int64_t max) const;
+  std::int64_t query_int(const char* name, std::int64_t fallback, std::int64_t min,
+                         std::int64_t max) const;
+  std::optional<std::int64_t> query_opt_int(const char* name, std::int64_t min,
+                                            std::int64_t max) const;
   std::optional<bool> query_bool(const char* name) const;
 
   JsonBody body() const { return JsonBody::parse(request_.body); }
@@ -69,7 +71,9 @@ class Call {
 
   // What the audit log records about this call.
   void audit_target(std::string target) { audit_target_ = std::move(target); }
-  void audit_detail(const std::string& key, nlohmann::json value) { audit_details_[key] = std::move(value); }
+  void audit_detail(const std::string& key, nlohmann::json value) {
+    audit_details_[key] = std::move(value);
+  }
   const std::string& audit_target() const { return audit_target_; }
   const nlohmann::json& audit_details() const { return audit_details_; }
 
@@ -91,9 +95,9 @@ struct RouteSpec {
   std::string tag;     // OpenAPI grouping
   std::string summary;
   std::optional<auth::Role> role = auth::Role::kViewer;  // nullopt = public
-  nlohmann::json request_schema;   // OpenAPI schema of the body (null = none)
-  nlohmann::json response_schema;  // OpenAPI schema of a 2xx body
-  std::vector<nlohmann::json> query_parameters;  // OpenAPI parameter objects
+  nlohmann::json request_schema;                         // OpenAPI schema of the body (null = none)
+  nlohmann::json response_schema;                        // OpenAPI schema of a 2xx body
+  std::vector<nlohmann::json> query_parameters;          // OpenAPI parameter objects
   int success_status = 200;
   std::chrono::milliseconds cache_ttl{0};  // GET responses cached this long per role and query
   Handler handler;

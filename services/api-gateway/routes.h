@@ -7,14 +7,14 @@
 #include <optional>
 
 #include "authenticator.h"
-#include "secrets/secret_box.h"
 #include "router.h"
 #include "runtime/worker.h"
+#include "secrets/secret_box.h"
 
 namespace fleet::gateway {
 
 void add_auth_routes(Router& router, Authenticator& auth);
-void add_fleet_routes(Router& router);      // workers, fleet summary, services, readings, audit
+void add_fleet_routes(Router& router);  // workers, fleet summary, services, readings, audit
 // Miners, models, statuses, chip telemetry (seed 003). Without a secret box, unlock passwords
 // cannot be stored (503).
 void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box);

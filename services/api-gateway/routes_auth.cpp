@@ -10,15 +10,22 @@ using json = nlohmann::json;
 using auth::Role;
 
 json user_json(const auth::User& u) {
-  json j = {{"id", u.id}, {"username", u.username}, {"role", std::string(auth::to_string(u.role))},
-            {"disabled", u.disabled}, {"created_at", u.created_at}};
+  json j = {{"id", u.id},
+            {"username", u.username},
+            {"role", std::string(auth::to_string(u.role))},
+            {"disabled", u.disabled},
+            {"created_at", u.created_at}};
   j["last_login_at"] = u.last_login_at ? json(*u.last_login_at) : json();
   return j;
 }
 
 json key_json(const auth::ApiKeyInfo& k) {
-  json j = {{"id", k.id}, {"user_id", k.user_id}, {"owner", k.owner}, {"name", k.name},
-            {"key_id", k.key_id}, {"role", std::string(auth::to_string(k.role))},
+  json j = {{"id", k.id},
+            {"user_id", k.user_id},
+            {"owner", k.owner},
+            {"name", k.name},
+            {"key_id", k.key_id},
+            {"role", std::string(auth::to_string(k.role))},
             {"created_at", k.created_at}};
   j["last_used_at"] = k.last_used_at ? json(*k.last_used_at) : json();
   j["expires_at"] = k.expires_at ? json(*k.expires_at) : json();
@@ -29,29 +36,41 @@ json key_json(const auth::ApiKeyInfo& k) {
 Role role_field(const JsonBody& body, const char* field) {
   auto text = body.string(field, 16);
   auto role = auth::parse_role(text);
-  if (!role) throw ApiError::bad_request("'" + std::string(field) + "' must be admin, operator or viewer", field);
+  if (!role)
+    throw ApiError::bad_request("'" + std::string(field) + "' must be admin, operator or viewer",
+                                field);
   return *role;
 }
 
 // Maps a store error to the API.
 [[noreturn]] void fail(const Error& e, const std::string& field = "") {
   switch (e.kind()) {
-    case ErrorKind::kNotFound: throw ApiError::not_found(e.message());
-    case ErrorKind::kAlreadyExists: throw ApiError::conflict(e.message(), field);
-    case ErrorKind::kPermissionDenied: throw ApiError::forbidden(e.message());
-    case ErrorKind::kUnauthenticated: throw ApiError::unauthenticated(e.message());
-    default: throw ApiError::bad_request(e.message(), field);
+    case ErrorKind::kNotFound:
+      throw ApiError::not_found(e.message());
+    case ErrorKind::kAlreadyExists:
+      throw ApiError::conflict(e.message(), field);
+    case ErrorKind::kPermissionDenied:
+      throw ApiError::forbidden(e.message());
+    case ErrorKind::kUnauthenticated:
+      throw ApiError::unauthenticated(e.message());
+    default:
+      throw ApiError::bad_request(e.message(), field);
   }
 }
 
 const json kUser = {{"type", "object"},
-                    {"properties", {{"id", {{"type", "integer"}}}, {"username", {{"type", "string"}}},
-                                    {"role", {{"type", "string"}, {"enum", {"admin", "operator", "viewer"}}}},
-                                    {"disabled", {{"type", "boolean"}}}}}};
+                    {"properties",
+                     {{"id", {{"type", "integer"}}},
+                      {"username", {{"type", "string"}}},
+                      {"role", {{"type", "string"}, {"enum", {"admin", "operator", "viewer"}}}},
+                      {"disabled", {{"type", "boolean"}}}}}};
 const json kKey = {{"type", "object"},
-                   {"properties", {{"id", {{"type", "integer"}}}, {"name", {{"type", "string"}}},
-                                   {"key_id", {{"type", "string"}}}, {"role", {{"type", "string"}}},
-                                   {"last_used_at", {{"type", "string"}, {"nullable", true}}}}}};
+                   {"properties",
+                    {{"id", {{"type", "integer"}}},
+                     {"name", {{"type", "string"}}},
+                     {"key_id", {{"type", "string"}}},
+                     {"role", {{"type", "string"}}},
+                     {"last_used_at", {{"type", "string"}, {"nullable", true}}}}}};
 
 }  // namespace
 
@@ -63,17 +82,23 @@ void add_auth_routes(Router& router, Authenticator& authn) {
               .role = std::nullopt,
               .request_schema = {{"type", "object"},
                                  {"required", {"username", "password"}},
-                                 {"properties", {{"username", {{"type", "string"}}}, {"password", {{"type", "string"}}}}}},
+                                 {"properties",
+                                  {{"username", {{"type", "string"}}},
+                                   {"password", {{"type", "string"}}}}}},
               .response_schema = {{"type", "object"},
-                                  {"properties", {{"token", {{"type", "string"}}}, {"expires_at", {{"type", "integer"}}},
-                                                  {"user", kUser}}}},
+                                  {"properties",
+                                   {{"token", {{"type", "string"}}},
+                                    {"expires_at", {{"type", "integer"}}},
+                                    {"user", kUser}}}},
               .handler = [&authn](Call& call) {
                 JsonBody body = call.body();
                 body.only({"username", "password"});
-                auto result = authn.login(body.string("username", 64), body.string("password", 1024),
-                                          call.client());
-                return Reply{.body = {{"token", result.token}, {"token_type", "Bearer"},
-                                      {"expires_at", result.expires_at}, {"user", user_json(result.user)}}};
+                auto result = authn.login(body.string("username", 64),
+                                          body.string("password", 1024), call.client());
+                return Reply{.body = {{"token", result.token},
+                                      {"token_type", "Bearer"},
+                                      {"expires_at", result.expires_at},
+                                      {"user", user_json(result.user)}}};
               }});
   router.add({.method = "POST",
               .path = "/api/auth/logout",
@@ -91,27 +116,42 @@ void add_auth_routes(Router& router, Authenticator& authn) {
               .response_schema = kUser,
               .handler = [](Call& call) {
                 const Principal& p = call.who();
-                return Reply{.body = {{"id", p.user_id}, {"name", p.name},
+                return Reply{.body = {{"id", p.user_id},
+                                      {"name", p.name},
                                       {"role", std::string(auth::to_string(p.role))},
                                       {"via", p.key_row_id ? "api_key" : "session"}}};
               }});
 
   // --- users (admin) ---
-  router.add({.method = "GET", .path = "/api/users", .tag = "users", .summary = "List users",
-              .role = Role::kAdmin, .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}, {"items", kUser}}}}}},
-              .handler = [](Call& call) {
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& u : auth::list_users(tx)) items.push_back(user_json(u));
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
-  router.add({.method = "POST", .path = "/api/users", .tag = "users", .summary = "Create a user",
+  router.add(
+      {.method = "GET",
+       .path = "/api/users",
+       .tag = "users",
+       .summary = "List users",
+       .role = Role::kAdmin,
+       .response_schema = {{"type", "object"},
+                           {"properties", {{"items", {{"type", "array"}, {"items", kUser}}}}}},
+       .handler = [](Call& call) {
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& u : auth::list_users(tx))
+             items.push_back(user_json(u));
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
+  router.add({.method = "POST",
+              .path = "/api/users",
+              .tag = "users",
+              .summary = "Create a user",
               .role = Role::kAdmin,
-              .request_schema = {{"type", "object"}, {"required", {"username", "password", "role"}},
-                                 {"properties", {{"username", {{"type", "string"}}}, {"password", {{"type", "string"}}},
-                                                 {"role", {{"type", "string"}}}}}},
-              .response_schema = kUser, .success_status = 201,
+              .request_schema = {{"type", "object"},
+                                 {"required", {"username", "password", "role"}},
+                                 {"properties",
+                                  {{"username", {{"type", "string"}}},
+                                   {"password", {{"type", "string"}}},
+                                   {"role", {{"type", "string"}}}}}},
+              .response_schema = kUser,
+              .success_status = 201,
               .handler = [&authn](Call& call) {
                 JsonBody body = call.body();
                 body.only({"username", "password", "role"});
@@ -121,19 +161,26 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                 auto created = call.db().transact([&](pqxx::transaction_base& tx) {
                   return auth::create_user(tx, name, password, role);
                 });
-                if (!created.ok()) fail(created.error(), created.error().kind() == ErrorKind::kAlreadyExists ? "username" : "password");
+                if (!created.ok())
+                  fail(created.error(), created.error().kind() == ErrorKind::kAlreadyExists
+                                            ? "username"
+                                            : "password");
                 call.audit_target("user:" + std::to_string(created->id));
                 call.audit_detail("username", name);
                 call.audit_detail("role", std::string(auth::to_string(role)));
                 authn.forget_cached();
                 return Reply{.status = 201, .body = user_json(*created)};
               }});
-  router.add({.method = "PATCH", .path = "/api/users/{id}", .tag = "users",
+  router.add({.method = "PATCH",
+              .path = "/api/users/{id}",
+              .tag = "users",
               .summary = "Change a user's role, enable or disable it, or set its password",
               .role = Role::kAdmin,
               .request_schema = {{"type", "object"},
-                                 {"properties", {{"role", {{"type", "string"}}}, {"disabled", {{"type", "boolean"}}},
-                                                 {"password", {{"type", "string"}}}}}},
+                                 {"properties",
+                                  {{"role", {{"type", "string"}}},
+                                   {"disabled", {{"type", "boolean"}}},
+                                   {"password", {{"type", "string"}}}}}},
               .response_schema = kUser,
               .handler = [&authn](Call& call) {
                 const std::int64_t id = call.id();
@@ -143,12 +190,14 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                 if (body.has("role")) role = role_field(body, "role");
                 auto disabled = body.opt_bool("disabled");
                 auto password = body.opt_string("password", 1024);
-                if (id == call.who().user_id && ((role && *role != Role::kAdmin) || disabled.value_or(false))) {
+                if (id == call.who().user_id &&
+                    ((role && *role != Role::kAdmin) || disabled.value_or(false))) {
                   throw ApiError::conflict("you cannot demote or disable yourself");
                 }
                 call.audit_target("user:" + std::to_string(id));
                 auto user = call.db().transact([&](pqxx::transaction_base& tx) {
-                  if (!auth::find_user(tx, id)) throw ApiError::not_found("user " + std::to_string(id) + " not found");
+                  if (!auth::find_user(tx, id))
+                    throw ApiError::not_found("user " + std::to_string(id) + " not found");
                   if (role) {
                     if (Status s = auth::set_role(tx, id, *role); !s.ok()) fail(s.error());
                   }
@@ -156,7 +205,8 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                     if (Status s = auth::set_disabled(tx, id, *disabled); !s.ok()) fail(s.error());
                   }
                   if (password) {
-                    if (Status s = auth::set_password(tx, id, *password); !s.ok()) fail(s.error(), "password");
+                    if (Status s = auth::set_password(tx, id, *password); !s.ok())
+                      fail(s.error(), "password");
                   }
                   return *auth::find_user(tx, id);
                 });
@@ -166,11 +216,16 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                 authn.forget_cached();
                 return Reply{.body = user_json(user)};
               }});
-  router.add({.method = "DELETE", .path = "/api/users/{id}", .tag = "users", .summary = "Delete a user and its keys",
-              .role = Role::kAdmin, .success_status = 204,
+  router.add({.method = "DELETE",
+              .path = "/api/users/{id}",
+              .tag = "users",
+              .summary = "Delete a user and its keys",
+              .role = Role::kAdmin,
+              .success_status = 204,
               .handler = [&authn](Call& call) {
                 const std::int64_t id = call.id();
-                if (id == call.who().user_id) throw ApiError::conflict("you cannot delete yourself");
+                if (id == call.who().user_id)
+                  throw ApiError::conflict("you cannot delete yourself");
                 call.audit_target("user:" + std::to_string(id));
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   if (Status s = auth::delete_user(tx, id); !s.ok()) fail(s.error());
@@ -180,26 +235,38 @@ void add_auth_routes(Router& router, Authenticator& authn) {
               }});
 
   // --- API keys: everyone manages their own; admins see and revoke all ---
-  router.add({.method = "GET", .path = "/api/keys", .tag = "keys",
-              .summary = "List API keys (yours; every key for admins)",
-              .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}, {"items", kKey}}}}}},
-              .handler = [](Call& call) {
-                std::optional<std::int64_t> owner;
-                if (call.who().role != Role::kAdmin) owner = call.who().user_id;
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& k : auth::list_api_keys(tx, owner)) items.push_back(key_json(k));
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
-  router.add({.method = "POST", .path = "/api/keys", .tag = "keys",
+  router.add(
+      {.method = "GET",
+       .path = "/api/keys",
+       .tag = "keys",
+       .summary = "List API keys (yours; every key for admins)",
+       .response_schema = {{"type", "object"},
+                           {"properties", {{"items", {{"type", "array"}, {"items", kKey}}}}}},
+       .handler = [](Call& call) {
+         std::optional<std::int64_t> owner;
+         if (call.who().role != Role::kAdmin) owner = call.who().user_id;
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& k : auth::list_api_keys(tx, owner))
+             items.push_back(key_json(k));
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
+  router.add({.method = "POST",
+              .path = "/api/keys",
+              .tag = "keys",
               .summary = "Create an API key for yourself; the key is shown only in this response",
-              .request_schema = {{"type", "object"}, {"required", {"name"}},
-                                 {"properties", {{"name", {{"type", "string"}}}, {"role", {{"type", "string"}}},
-                                                 {"expires_in_days", {{"type", "integer"}}}}}},
-              .response_schema = kKey, .success_status = 201,
+              .request_schema = {{"type", "object"},
+                                 {"required", {"name"}},
+                                 {"properties",
+                                  {{"name", {{"type", "string"}}},
+                                   {"role", {{"type", "string"}}},
+                                   {"expires_in_days", {{"type", "integer"}}}}}},
+              .response_schema = kKey,
+              .success_status = 201,
               .handler = [](Call& call) {
-                if (call.who().key_row_id) throw ApiError::forbidden("API keys cannot create API keys; log in");
+                if (call.who().key_row_id)
+                  throw ApiError::forbidden("API keys cannot create API keys; log in");
                 JsonBody body = call.body();
                 body.only({"name", "role", "expires_in_days"});
                 const std::string name = body.string("name", 100);
@@ -215,7 +282,10 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                 out["key"] = created->key;
                 return Reply{.status = 201, .body = out};
               }});
-  router.add({.method = "DELETE", .path = "/api/keys/{id}", .tag = "keys", .summary = "Revoke an API key",
+  router.add({.method = "DELETE",
+              .path = "/api/keys/{id}",
+              .tag = "keys",
+              .summary = "Revoke an API key",
               .success_status = 204,
               .handler = [&authn](Call& call) {
                 const std::int64_t id = call.id();

@@ -44,8 +44,10 @@ const ActionInfo* find_action(std::string_view name) {
 
 // How an action reaches a worker of a kind (DESIGN §6), nullopt when it cannot.
 std::optional<std::string> channel_of(const ActionInfo& action, std::string_view kind) {
-  if (action.name == "power_cycle") return kind == "device" ? std::nullopt : std::optional<std::string>("relay");
-  if (action.asic_only) return kind == "asic" ? std::optional<std::string>("firmware") : std::nullopt;
+  if (action.name == "power_cycle")
+    return kind == "device" ? std::nullopt : std::optional<std::string>("relay");
+  if (action.asic_only)
+    return kind == "asic" ? std::optional<std::string>("firmware") : std::nullopt;
   if (kind == "asic") return "firmware";
   if (kind == "rig") return "hiveos";
   if (kind == "node" && action.name != "restart_mining") return "agent";
@@ -53,11 +55,14 @@ std::optional<std::string> channel_of(const ActionInfo& action, std::string_view
 }
 
 const std::string kCommandSelect =
-    std::string("SELECT c.id, c.worker_id, w.name, c.action, c.params::text, c.channel, c.origin, c.rule_id, "
-                "c.alert_id, c.step, c.state, c.skip_reason, c.attempts, c.max_attempts, c.requested_by, "
-                "to_char(c.created_at AT TIME ZONE 'UTC', ") +
-    kIso + "), to_char(c.updated_at AT TIME ZONE 'UTC', " + kIso + "), to_char(c.expires_at AT TIME ZONE 'UTC', " +
-    kIso + "), to_char(c.finished_at AT TIME ZONE 'UTC', " + kIso +
+    std::string(
+        "SELECT c.id, c.worker_id, w.name, c.action, c.params::text, c.channel, c.origin, "
+        "c.rule_id, "
+        "c.alert_id, c.step, c.state, c.skip_reason, c.attempts, c.max_attempts, c.requested_by, "
+        "to_char(c.created_at AT TIME ZONE 'UTC', ") +
+    kIso + "), to_char(c.updated_at AT TIME ZONE 'UTC', " + kIso +
+    "), to_char(c.expires_at AT TIME ZONE 'UTC', " + kIso +
+    "), to_char(c.finished_at AT TIME ZONE 'UTC', " + kIso +
     "), c.result::text, c.last_error FROM commands c JOIN workers w ON w.id = c.worker_id ";
 
 json parsed(const pqxx::field& f) {
@@ -67,28 +72,40 @@ json parsed(const pqxx::field& f) {
 }
 
 json command_json(const pqxx::row& r) {
-  return {{"id", r[0].as<std::int64_t>()},      {"worker_id", r[1].as<std::int64_t>()},
-          {"worker_name", r[2].as<std::string>()}, {"action", r[3].as<std::string>()},
-          {"params", parsed(r[4])},               {"channel", opt_text(r[5])},
-          {"origin", r[6].as<std::string>()},      {"rule_id", opt_int(r[7])},
-          {"alert_id", opt_int(r[8])},             {"step", opt_int(r[9])},
-          {"state", r[10].as<std::string>()},      {"skip_reason", opt_text(r[11])},
-          {"attempts", r[12].as<int>()},           {"max_attempts", r[13].as<int>()},
-          {"requested_by", r[14].as<std::string>()}, {"created_at", r[15].as<std::string>()},
-          {"updated_at", r[16].as<std::string>()}, {"expires_at", r[17].as<std::string>()},
-          {"finished_at", opt_text(r[18])},        {"result", parsed(r[19])},
+  return {{"id", r[0].as<std::int64_t>()},
+          {"worker_id", r[1].as<std::int64_t>()},
+          {"worker_name", r[2].as<std::string>()},
+          {"action", r[3].as<std::string>()},
+          {"params", parsed(r[4])},
+          {"channel", opt_text(r[5])},
+          {"origin", r[6].as<std::string>()},
+          {"rule_id", opt_int(r[7])},
+          {"alert_id", opt_int(r[8])},
+          {"step", opt_int(r[9])},
+          {"state", r[10].as<std::string>()},
+          {"skip_reason", opt_text(r[11])},
+          {"attempts", r[12].as<int>()},
+          {"max_attempts", r[13].as<int>()},
+          {"requested_by", r[14].as<std::string>()},
+          {"created_at", r[15].as<std::string>()},
+          {"updated_at", r[16].as<std::string>()},
+          {"expires_at", r[17].as<std::string>()},
+          {"finished_at", opt_text(r[18])},
+          {"result", parsed(r[19])},
           {"last_error", opt_text(r[20])}};
 }
 
-const json kCommand = {{"type", "object"},
-                       {"properties",
-                        {{"id", {{"type", "integer"}}},
-                         {"worker_id", {{"type", "integer"}}},
-                         {"action", {{"type", "string"}}},
-                         {"params", {{"type", "object"}}},
-                         {"state", {{"type", "string"},
-                                    {"enum", {"queued", "claimed", "sent", "succeeded", "failed", "expired", "skipped"}}}},
-                         {"requested_by", {{"type", "string"}}}}}};
+const json kCommand = {
+    {"type", "object"},
+    {"properties",
+     {{"id", {{"type", "integer"}}},
+      {"worker_id", {{"type", "integer"}}},
+      {"action", {{"type", "string"}}},
+      {"params", {{"type", "object"}}},
+      {"state",
+       {{"type", "string"},
+        {"enum", {"queued", "claimed", "sent", "succeeded", "failed", "expired", "skipped"}}}},
+      {"requested_by", {{"type", "string"}}}}}};
 
 // Checks the params of `action`; returns them normalised.
 json check_params(const ActionInfo& action, const JsonBody& body) {
@@ -107,156 +124,185 @@ json check_params(const ActionInfo& action, const JsonBody& body) {
 
 void add_command_routes(Router& router) {
   json actions = json::array();
-  for (const auto& a : kActions) actions.push_back(std::string(a.name));
+  for (const auto& a : kActions)
+    actions.push_back(std::string(a.name));
 
-  router.add({.method = "POST",
-              .path = "/api/workers/{id}/commands",
-              .tag = "commands",
-              .summary = "Queue an action on a worker (restart_mining, reboot, shutdown, power_cycle, set_preset, "
-                         "find_miner, start_mining, stop_mining). reboot, shutdown and power_cycle need "
-                         "\"confirm\": true. Send an Idempotency-Key header to make retries safe.",
-              .role = Role::kOperator,
-              .request_schema = {{"type", "object"},
-                                 {"required", {"action"}},
-                                 {"properties", {{"action", {{"type", "string"}, {"enum", actions}}},
-                                                 {"params", {{"type", "object"}}},
-                                                 {"confirm", {{"type", "boolean"}}},
-                                                 {"expires_in_seconds", {{"type", "integer"}}}}}},
-              .response_schema = kCommand,
-              .success_status = 201,
-              .handler = [](Call& call) {
-                const std::int64_t worker_id = call.id();
-                JsonBody body = call.body();
-                body.only({"action", "params", "confirm", "expires_in_seconds"});
-                const std::string name = body.string("action", 64);
-                const ActionInfo* action = find_action(name);
-                if (!action) {
-                  throw ApiError::bad_request("action: unknown action '" + sanitize_utf8(name) +
-                                                  "' (restart_mining, reboot, shutdown, power_cycle, set_preset, "
-                                                  "find_miner, start_mining, stop_mining)",
-                                              "action");
-                }
-                const bool confirmed = body.opt_bool("confirm").value_or(false);
-                if (action->needs_confirm && !confirmed) {
-                  throw ApiError::bad_request(std::string(action->name) +
-                                                  " interrupts mining: send \"confirm\": true to queue it",
-                                              "confirm");
-                }
-                json params = check_params(*action, body);
-                const std::int64_t expires_in = body.opt_integer("expires_in_seconds", 10, 86'400).value_or(1800);
-                std::string key;
-                if (call.request().has_header("Idempotency-Key")) {
-                  key = call.request().get_header_value("Idempotency-Key");
-                  if (key.empty() || key.size() > 100 ||
-                      !std::all_of(key.begin(), key.end(), [](char c) { return c > 32 && c < 127; })) {
-                    throw ApiError::bad_request("Idempotency-Key: 1..100 printable ASCII characters without spaces",
-                                                "Idempotency-Key");
-                  }
-                }
-                call.audit_target("worker:" + std::to_string(worker_id));
-                call.audit_detail("action", name);
-                json out;
-                int status = 201;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto w = tx.exec_params("SELECT w.kind, m.model_alias, mo.presets::text FROM workers w "
-                                          "LEFT JOIN miners m ON m.worker_id = w.id "
-                                          "LEFT JOIN models mo ON mo.alias = m.model_alias WHERE w.id = $1",
-                                          worker_id);
-                  if (w.empty()) throw ApiError::not_found("worker " + std::to_string(worker_id) + " not found");
-                  const std::string kind = w[0][0].as<std::string>();
-                  auto channel = channel_of(*action, kind);
-                  if (!channel) {
-                    throw ApiError::unprocessable("a worker of kind '" + kind + "' cannot " + name, "action");
-                  }
-                  if (action->name == "set_preset" && !w[0][2].is_null()) {
-                    json presets = json::parse(w[0][2].as<std::string>(), nullptr, false);
-                    if (presets.is_array() && !presets.empty()) {
-                      bool known = false;
-                      std::string names;
-                      for (const auto& p : presets) {
-                        if (!p.is_object() || !p.contains("name") || !p["name"].is_string()) continue;
-                        known = known || p["name"] == params["preset"];
-                        names += (names.empty() ? "" : ", ") + p["name"].get<std::string>();
-                      }
-                      if (!known) {
-                        throw ApiError::unprocessable("params.preset: not a preset of model " +
-                                                          w[0][1].as<std::string>("?") + " (" + names + ")",
-                                                      "params.preset");
-                      }
-                    }
-                  }
-                  const std::string idempotency =
-                      key.empty() ? "user:" + auth::random_token(16)
-                                  : "user:" + std::to_string(call.who().user_id) + ":" + key;
-                  if (!key.empty()) {
-                    auto existing = tx.exec_params(kCommandSelect + "WHERE c.idempotency_key = $1", idempotency);
-                    if (!existing.empty()) {
-                      out = command_json(existing[0]);
-                      if (out["worker_id"] != worker_id || out["action"] != name || out["params"] != params) {
-                        throw ApiError::conflict("Idempotency-Key was used for a different command", "Idempotency-Key");
-                      }
-                      status = 200;
-                      return;
-                    }
-                  }
-                  auto id = tx.exec_params1(
-                      "INSERT INTO commands (worker_id, action, params, channel, origin, requested_by, "
-                      "idempotency_key, expires_at) VALUES ($1, $2, $3::jsonb, $4, 'user', $5, $6, "
-                      "now() + $7 * interval '1 second') RETURNING id",
-                      worker_id, name, params.dump(), *channel, call.who().name, idempotency, expires_in)[0]
-                                .as<std::int64_t>();
-                  out = command_json(tx.exec_params(kCommandSelect + "WHERE c.id = $1", id)[0]);
-                });
-                return Reply{.status = status, .body = out};
-              }});
+  router.add(
+      {.method = "POST",
+       .path = "/api/workers/{id}/commands",
+       .tag = "commands",
+       .summary = "Queue an action on a worker (restart_mining, reboot, shutdown, power_cycle, "
+                  "set_preset, "
+                  "find_miner, start_mining, stop_mining). reboot, shutdown and power_cycle need "
+                  "\"confirm\": true. Send an Idempotency-Key header to make retries safe.",
+       .role = Role::kOperator,
+       .request_schema = {{"type", "object"},
+                          {"required", {"action"}},
+                          {"properties",
+                           {{"action", {{"type", "string"}, {"enum", actions}}},
+                            {"params", {{"type", "object"}}},
+                            {"confirm", {{"type", "boolean"}}},
+                            {"expires_in_seconds", {{"type", "integer"}}}}}},
+       .response_schema = kCommand,
+       .success_status = 201,
+       .handler = [](Call& call) {
+         const std::int64_t worker_id = call.id();
+         JsonBody body = call.body();
+         body.only({"action", "params", "confirm", "expires_in_seconds"});
+         const std::string name = body.string("action", 64);
+         const ActionInfo* action = find_action(name);
+         if (!action) {
+           throw ApiError::bad_request(
+               "action: unknown action '" + sanitize_utf8(name) +
+                   "' (restart_mining, reboot, shutdown, power_cycle, set_preset, "
+                   "find_miner, start_mining, stop_mining)",
+               "action");
+         }
+         const bool confirmed = body.opt_bool("confirm").value_or(false);
+         if (action->needs_confirm && !confirmed) {
+           throw ApiError::bad_request(
+               std::string(action->name) + " interrupts mining: send \"confirm\": true to queue it",
+               "confirm");
+         }
+         json params = check_params(*action, body);
+         const std::int64_t expires_in =
+             body.opt_integer("expires_in_seconds", 10, 86'400).value_or(1800);
+         std::string key;
+         if (call.request().has_header("Idempotency-Key")) {
+           key = call.request().get_header_value("Idempotency-Key");
+           if (key.empty() || key.size() > 100 ||
+               !std::all_of(key.begin(), key.end(), [](char c) { return c > 32 && c < 127; })) {
+             throw ApiError::bad_request(
+                 "Idempotency-Key: 1..100 printable ASCII characters without spaces",
+                 "Idempotency-Key");
+           }
+         }
+         call.audit_target("worker:" + std::to_string(worker_id));
+         call.audit_detail("action", name);
+         json out;
+         int status = 201;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto w = tx.exec_params(
+               "SELECT w.kind, m.model_alias, mo.presets::text FROM workers w "
+               "LEFT JOIN miners m ON m.worker_id = w.id "
+               "LEFT JOIN models mo ON mo.alias = m.model_alias WHERE w.id = $1",
+               worker_id);
+           if (w.empty())
+             throw ApiError::not_found("worker " + std::to_string(worker_id) + " not found");
+           const std::string kind = w[0][0].as<std::string>();
+           auto channel = channel_of(*action, kind);
+           if (!channel) {
+             throw ApiError::unprocessable("a worker of kind '" + kind + "' cannot " + name,
+                                           "action");
+           }
+           if (action->name == "set_preset" && !w[0][2].is_null()) {
+             json presets = json::parse(w[0][2].as<std::string>(), nullptr, false);
+             if (presets.is_array() && !presets.empty()) {
+               bool known = false;
+               std::string names;
+               for (const auto& p : presets) {
+                 if (!p.is_object() || !p.contains("name") || !p["name"].is_string()) continue;
+                 known = known || p["name"] == params["preset"];
+                 names += (names.empty() ? "" : ", ") + p["name"].get<std::string>();
+               }
+               if (!known) {
+                 throw ApiError::unprocessable("params.preset: not a preset of model " +
+                                                   w[0][1].as<std::string>("?") + " (" + names +
+                                                   ")",
+                                               "params.preset");
+               }
+             }
+           }
+           const std::string idempotency =
+               key.empty() ? "user:" + auth::random_token(16)
+                           : "user:" + std::to_string(call.who().user_id) + ":" + key;
+           if (!key.empty()) {
+             auto existing =
+                 tx.exec_params(kCommandSelect + "WHERE c.idempotency_key = $1", idempotency);
+             if (!existing.empty()) {
+               out = command_json(existing[0]);
+               if (out["worker_id"] != worker_id || out["action"] != name ||
+                   out["params"] != params) {
+                 throw ApiError::conflict("Idempotency-Key was used for a different command",
+                                          "Idempotency-Key");
+               }
+               status = 200;
+               return;
+             }
+           }
+           auto id =
+               tx.exec_params1(
+                     "INSERT INTO commands (worker_id, action, params, channel, origin, "
+                     "requested_by, "
+                     "idempotency_key, expires_at) VALUES ($1, $2, $3::jsonb, $4, 'user', $5, $6, "
+                     "now() + $7 * interval '1 second') RETURNING id",
+                     worker_id, name, params.dump(), *channel, call.who().name, idempotency,
+                     expires_in)[0]
+                   .as<std::int64_t>();
+           out = command_json(tx.exec_params(kCommandSelect + "WHERE c.id = $1", id)[0]);
+         });
+         return Reply{.status = status, .body = out};
+       }});
+
+  router.add(
+      {.method = "GET",
+       .path = "/api/commands",
+       .tag = "commands",
+       .summary = "Commands, newest first, with their state",
+       .response_schema = page_schema(kCommand),
+       .query_parameters = {query_param("worker_id", "integer", "only this worker"),
+                            query_param(
+                                "state", "string",
+                                "queued, claimed, sent, succeeded, failed, expired, skipped"),
+                            query_param("origin", "string", "rule, user, planner or system"),
+                            query_param("limit", "integer", "1..1000 (default 100)"),
+                            query_param("after", "integer", "cursor from the previous page")},
+       .cache_ttl = std::chrono::milliseconds(1000),
+       .handler = [](Call& call) {
+         auto worker = call.query_opt_int("worker_id", 1, INT64_MAX);
+         auto state = call.query("state", 16);
+         static const std::vector<std::string> kStates{"queued", "claimed", "sent",   "succeeded",
+                                                       "failed", "expired", "skipped"};
+         if (state && std::find(kStates.begin(), kStates.end(), *state) == kStates.end()) {
+           throw ApiError::bad_request(
+               "query parameter 'state' must be queued, claimed, sent, succeeded, failed, expired "
+               "or skipped",
+               "state");
+         }
+         auto origin = call.query("origin", 16);
+         if (origin && *origin != "rule" && *origin != "user" && *origin != "planner" &&
+             *origin != "system") {
+           throw ApiError::bad_request(
+               "query parameter 'origin' must be rule, user, planner or system", "origin");
+         }
+         const auto limit = call.query_int("limit", 100, 1, 1000);
+         const auto after = call.query_opt_int("after", 1, INT64_MAX);
+         json page;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto rows = tx.exec_params(kCommandSelect +
+                                          "WHERE ($1::bigint IS NULL OR c.id < $1)"
+                                          "  AND ($2::bigint IS NULL OR c.worker_id = $2)"
+                                          "  AND ($3::text IS NULL OR c.state = $3)"
+                                          "  AND ($4::text IS NULL OR c.origin = $4)"
+                                          " ORDER BY c.id DESC LIMIT $5",
+                                      after, worker, state, origin, limit + 1);
+           page = keyset_page(rows, limit, command_json);
+         });
+         return Reply{.body = page};
+       }});
 
   router.add({.method = "GET",
-              .path = "/api/commands",
+              .path = "/api/commands/{id}",
               .tag = "commands",
-              .summary = "Commands, newest first, with their state",
-              .response_schema = page_schema(kCommand),
-              .query_parameters = {query_param("worker_id", "integer", "only this worker"),
-                                   query_param("state", "string", "queued, claimed, sent, succeeded, failed, expired, skipped"),
-                                   query_param("origin", "string", "rule, user, planner or system"),
-                                   query_param("limit", "integer", "1..1000 (default 100)"),
-                                   query_param("after", "integer", "cursor from the previous page")},
-              .cache_ttl = std::chrono::milliseconds(1000),
+              .summary = "One command",
+              .response_schema = kCommand,
               .handler = [](Call& call) {
-                auto worker = call.query_opt_int("worker_id", 1, INT64_MAX);
-                auto state = call.query("state", 16);
-                static const std::vector<std::string> kStates{"queued", "claimed", "sent", "succeeded",
-                                                              "failed", "expired", "skipped"};
-                if (state && std::find(kStates.begin(), kStates.end(), *state) == kStates.end()) {
-                  throw ApiError::bad_request(
-                      "query parameter 'state' must be queued, claimed, sent, succeeded, failed, expired or skipped",
-                      "state");
-                }
-                auto origin = call.query("origin", 16);
-                if (origin && *origin != "rule" && *origin != "user" && *origin != "planner" && *origin != "system") {
-                  throw ApiError::bad_request("query parameter 'origin' must be rule, user, planner or system", "origin");
-                }
-                const auto limit = call.query_int("limit", 100, 1, 1000);
-                const auto after = call.query_opt_int("after", 1, INT64_MAX);
-                json page;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params(kCommandSelect +
-                                                 "WHERE ($1::bigint IS NULL OR c.id < $1)"
-                                                 "  AND ($2::bigint IS NULL OR c.worker_id = $2)"
-                                                 "  AND ($3::text IS NULL OR c.state = $3)"
-                                                 "  AND ($4::text IS NULL OR c.origin = $4)"
-                                                 " ORDER BY c.id DESC LIMIT $5",
-                                             after, worker, state, origin, limit + 1);
-                  page = keyset_page(rows, limit, command_json);
-                });
-                return Reply{.body = page};
-              }});
-
-  router.add({.method = "GET", .path = "/api/commands/{id}", .tag = "commands", .summary = "One command",
-              .response_schema = kCommand, .handler = [](Call& call) {
                 json out;
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   auto rows = tx.exec_params(kCommandSelect + "WHERE c.id = $1", call.id());
-                  if (rows.empty()) throw ApiError::not_found("command " + std::to_string(call.id()) + " not found");
+                  if (rows.empty())
+                    throw ApiError::not_found("command " + std::to_string(call.id()) +
+                                              " not found");
                   out = command_json(rows[0]);
                 });
                 return Reply{.body = out};
@@ -273,16 +319,20 @@ void add_command_routes(Router& router) {
                 call.audit_target("command:" + std::to_string(id));
                 json out;
                 call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params("SELECT state FROM commands WHERE id = $1 FOR UPDATE", id);
-                  if (rows.empty()) throw ApiError::not_found("command " + std::to_string(id) + " not found");
+                  auto rows =
+                      tx.exec_params("SELECT state FROM commands WHERE id = $1 FOR UPDATE", id);
+                  if (rows.empty())
+                    throw ApiError::not_found("command " + std::to_string(id) + " not found");
                   const std::string state = rows[0][0].as<std::string>();
                   if (state != "queued" && state != "claimed") {
-                    throw ApiError::conflict("command " + std::to_string(id) + " is " + state + "; only queued or "
+                    throw ApiError::conflict("command " + std::to_string(id) + " is " + state +
+                                             "; only queued or "
                                              "claimed commands can be cancelled");
                   }
-                  tx.exec_params("UPDATE commands SET state = 'expired', finished_at = now(), "
-                                 "last_error = 'cancelled by ' || $2 WHERE id = $1",
-                                 id, call.who().name);
+                  tx.exec_params(
+                      "UPDATE commands SET state = 'expired', finished_at = now(), "
+                      "last_error = 'cancelled by ' || $2 WHERE id = $1",
+                      id, call.who().name);
                   out = command_json(tx.exec_params(kCommandSelect + "WHERE c.id = $1", id)[0]);
                 });
                 return Reply{.body = out};

@@ -80,7 +80,8 @@ TimeParam time_param(const Call& call, const char* name, long long default_ago_m
   auto text = call.query(name, 40);
   if (!text) return {std::nullopt, default_ago_ms};
   if (auto d = parse_duration(*text); d.ok()) return {std::nullopt, d->count()};
-  static const std::regex iso(R"(^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$)");
+  static const std::regex iso(
+      R"(^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$)");
   if (!std::regex_match(*text, iso)) {
     throw ApiError::bad_request(std::string("query parameter '") + name +
                                     "' must be an ISO 8601 time or a duration such as 1h",
@@ -131,13 +132,15 @@ struct Reading {
 
 Reading parse_reading(const JsonBody& item) {
   static const std::regex metric_pattern("^[a-z][a-z0-9_.]{0,63}$");
-  static const std::regex ts_pattern(R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$)");
+  static const std::regex ts_pattern(
+      R"(^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$)");
   item.only({"worker_id", "metric", "value", "json_value", "metadata", "ts"});
   Reading r;
   r.worker_id = item.integer("worker_id", 1, INT64_MAX);
   r.metric = item.string("metric", 64);
   if (!std::regex_match(r.metric, metric_pattern)) {
-    throw ApiError::bad_request("'" + item.name("metric") + "' must match ^[a-z][a-z0-9_.]{0,63}$", item.name("metric"));
+    throw ApiError::bad_request("'" + item.name("metric") + "' must match ^[a-z][a-z0-9_.]{0,63}$",
+                                item.name("metric"));
   }
   r.value = item.opt_number("value", -1e300, 1e300);
   if (item.raw().contains("json_value") && !item.raw()["json_value"].is_null()) {
@@ -149,8 +152,9 @@ Reading parse_reading(const JsonBody& item) {
   }
   r.ts = item.opt_string("ts", 40);
   if (r.ts && !std::regex_match(*r.ts, ts_pattern)) {
-    throw ApiError::bad_request("'" + item.name("ts") + "' must be an RFC 3339 time such as 2026-11-23T12:00:00Z",
-                                item.name("ts"));
+    throw ApiError::bad_request(
+        "'" + item.name("ts") + "' must be an RFC 3339 time such as 2026-11-23T12:00:00Z",
+        item.name("ts"));
   }
   return r;
 }
@@ -159,148 +163,169 @@ Reading parse_reading(const JsonBody& item) {
 
 json page_schema(const json& item) {
   return {{"type", "object"},
-          {"properties", {{"items", {{"type", "array"}, {"items", item}}},
-                          {"next", {{"type", "string"}, {"nullable", true}}},
-                          {"limit", {{"type", "integer"}}}}}};
+          {"properties",
+           {{"items", {{"type", "array"}, {"items", item}}},
+            {"next", {{"type", "string"}, {"nullable", true}}},
+            {"limit", {{"type", "integer"}}}}}};
 }
 
 json query_param(const char* name, const char* type, const char* description) {
-  return {{"name", name}, {"in", "query"}, {"required", false}, {"description", description},
+  return {{"name", name},
+          {"in", "query"},
+          {"required", false},
+          {"description", description},
           {"schema", {{"type", type}}}};
 }
 
 void add_fleet_routes(Router& router) {
-  router.add({.method = "GET",
-              .path = "/api/workers",
-              .tag = "workers",
-              .summary = "List workers of every kind, filtered, in pages (keyset: pass 'next' as 'after')",
-              .response_schema = page_schema(kWorker),
-              .query_parameters = {query_param("kind", "string", "asic, rig, node or device"),
-                                   query_param("status", "string", "online, offline, ..."),
-                                   query_param("farm_id", "integer", "only this farm"),
-                                   query_param("label", "string", "key:value label selector"),
-                                   query_param("q", "string", "name contains"),
-                                   query_param("limit", "integer", "page size, 1..1000 (default 100)"),
-                                   query_param("after", "integer", "cursor from the previous page")},
-              .cache_ttl = std::chrono::milliseconds(1000),
-              .handler = [](Call& call) {
-                auto kind = call.query("kind", 16);
-                if (kind && *kind != "asic" && *kind != "rig" && *kind != "node" && *kind != "device") {
-                  throw ApiError::bad_request("query parameter 'kind' must be asic, rig, node or device", "kind");
-                }
-                auto status = call.query("status", 16);
-                auto farm = call.query_opt_int("farm_id", 1, INT64_MAX);
-                auto labels = label_filter(call);
-                auto q = call.query("q", 100);
-                const auto limit = call.query_int("limit", 100, 1, 1000);
-                const auto after = call.query_int("after", 0, 0, INT64_MAX);
-                json page;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params(
-                      std::string("SELECT ") + kWorkerColumns +
-                          " FROM workers w LEFT JOIN farms f ON f.id = w.farm_id"
-                          " WHERE ($1::text IS NULL OR w.kind = $1) AND ($2::text IS NULL OR w.status = $2)"
-                          " AND ($3::bigint IS NULL OR w.farm_id = $3)"
-                          " AND ($4::jsonb IS NULL OR w.labels @> $4::jsonb)"
-                          " AND ($5::text IS NULL OR w.name ILIKE $5) AND w.id > $6"
-                          " ORDER BY w.id LIMIT $7",
-                      kind, status, farm, labels, q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt,
-                      after, limit + 1);
-                  page = keyset_page(rows, limit, worker_json);
-                });
-                return Reply{.body = page};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/workers",
+       .tag = "workers",
+       .summary = "List workers of every kind, filtered, in pages (keyset: pass 'next' as 'after')",
+       .response_schema = page_schema(kWorker),
+       .query_parameters = {query_param("kind", "string", "asic, rig, node or device"),
+                            query_param("status", "string", "online, offline, ..."),
+                            query_param("farm_id", "integer", "only this farm"),
+                            query_param("label", "string", "key:value label selector"),
+                            query_param("q", "string", "name contains"),
+                            query_param("limit", "integer", "page size, 1..1000 (default 100)"),
+                            query_param("after", "integer", "cursor from the previous page")},
+       .cache_ttl = std::chrono::milliseconds(1000),
+       .handler = [](Call& call) {
+         auto kind = call.query("kind", 16);
+         if (kind && *kind != "asic" && *kind != "rig" && *kind != "node" && *kind != "device") {
+           throw ApiError::bad_request("query parameter 'kind' must be asic, rig, node or device",
+                                       "kind");
+         }
+         auto status = call.query("status", 16);
+         auto farm = call.query_opt_int("farm_id", 1, INT64_MAX);
+         auto labels = label_filter(call);
+         auto q = call.query("q", 100);
+         const auto limit = call.query_int("limit", 100, 1, 1000);
+         const auto after = call.query_int("after", 0, 0, INT64_MAX);
+         json page;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto rows = tx.exec_params(
+               std::string("SELECT ") + kWorkerColumns +
+                   " FROM workers w LEFT JOIN farms f ON f.id = w.farm_id"
+                   " WHERE ($1::text IS NULL OR w.kind = $1) AND ($2::text IS NULL OR w.status = "
+                   "$2)"
+                   " AND ($3::bigint IS NULL OR w.farm_id = $3)"
+                   " AND ($4::jsonb IS NULL OR w.labels @> $4::jsonb)"
+                   " AND ($5::text IS NULL OR w.name ILIKE $5) AND w.id > $6"
+                   " ORDER BY w.id LIMIT $7",
+               kind, status, farm, labels,
+               q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, after, limit + 1);
+           page = keyset_page(rows, limit, worker_json);
+         });
+         return Reply{.body = page};
+       }});
 
-  router.add({.method = "GET",
-              .path = "/api/workers/{id}",
-              .tag = "workers",
-              .summary = "One worker with its latest metrics and kind-specific detail",
-              .response_schema = kWorker,
-              .handler = [](Call& call) {
-                const std::int64_t id = call.id();
-                json out;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params(std::string("SELECT ") + kWorkerColumns +
-                                                 " FROM workers w LEFT JOIN farms f ON f.id = w.farm_id WHERE w.id = $1",
-                                             id);
-                  if (rows.empty()) throw ApiError::not_found("worker " + std::to_string(id) + " not found");
-                  out = worker_json(rows[0]);
-                  json metrics = json::object();
-                  for (const auto& m : tx.exec_params(
-                           "SELECT metric, value, json_value::text, "
-                           "to_char(observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                           "FROM metrics_latest WHERE worker_id = $1 ORDER BY metric",
-                           id)) {
-                    json v = {{"observed_at", m[3].as<std::string>()}};
-                    v["value"] = m[1].is_null() ? json() : json(m[1].as<double>());
-                    if (!m[2].is_null()) v["json_value"] = json::parse(m[2].as<std::string>());
-                    metrics[m[0].as<std::string>()] = v;
-                  }
-                  out["metrics"] = metrics;
-                  auto device = tx.exec_params("SELECT (to_jsonb(d) - 'worker_id')::text FROM devices d WHERE worker_id = $1", id);
-                  if (!device.empty()) out["device"] = json::parse(device[0][0].as<std::string>());
-                });
-                return Reply{.body = out};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/workers/{id}",
+       .tag = "workers",
+       .summary = "One worker with its latest metrics and kind-specific detail",
+       .response_schema = kWorker,
+       .handler = [](Call& call) {
+         const std::int64_t id = call.id();
+         json out;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto rows = tx.exec_params(
+               std::string("SELECT ") + kWorkerColumns +
+                   " FROM workers w LEFT JOIN farms f ON f.id = w.farm_id WHERE w.id = $1",
+               id);
+           if (rows.empty())
+             throw ApiError::not_found("worker " + std::to_string(id) + " not found");
+           out = worker_json(rows[0]);
+           json metrics = json::object();
+           for (const auto& m : tx.exec_params(
+                    "SELECT metric, value, json_value::text, "
+                    "to_char(observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                    "FROM metrics_latest WHERE worker_id = $1 ORDER BY metric",
+                    id)) {
+             json v = {{"observed_at", m[3].as<std::string>()}};
+             v["value"] = m[1].is_null() ? json() : json(m[1].as<double>());
+             if (!m[2].is_null()) v["json_value"] = json::parse(m[2].as<std::string>());
+             metrics[m[0].as<std::string>()] = v;
+           }
+           out["metrics"] = metrics;
+           auto device = tx.exec_params(
+               "SELECT (to_jsonb(d) - 'worker_id')::text FROM devices d WHERE worker_id = $1", id);
+           if (!device.empty()) out["device"] = json::parse(device[0][0].as<std::string>());
+         });
+         return Reply{.body = out};
+       }});
 
-  router.add({.method = "PATCH",
-              .path = "/api/workers/{id}",
-              .tag = "workers",
-              .summary = "Rename a worker, set its labels or whether it is managed",
-              .role = Role::kOperator,
-              .request_schema = {{"type", "object"},
-                                 {"properties", {{"name", {{"type", "string"}}}, {"labels", {{"type", "object"}}},
-                                                 {"managed", {{"type", "boolean"}}}}}},
-              .response_schema = kWorker,
-              .handler = [](Call& call) {
-                const std::int64_t id = call.id();
-                JsonBody body = call.body();
-                body.only({"name", "labels", "managed"});
-                auto name = body.opt_string("name", 200);
-                auto managed = body.opt_bool("managed");
-                std::optional<std::string> labels;
-                if (auto l = body.opt_object("labels")) {
-                  if (l->size() > 64) throw ApiError::bad_request("at most 64 labels", "labels");
-                  for (const auto& [k, v] : l->items()) {
-                    if (k.empty() || k.size() > 63 || !v.is_string() || v.get<std::string>().size() > 200) {
-                      throw ApiError::bad_request("labels must map names (1-63 characters) to strings (up to 200)",
-                                                  "labels." + k);
-                    }
-                  }
-                  labels = dump(*l);
-                }
-                call.audit_target("worker:" + std::to_string(id));
-                call.audit_detail("changes", body.raw());
-                json out;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params(
-                      "UPDATE workers SET name = coalesce($2, name), managed = coalesce($3, managed), "
-                      "labels = coalesce($4::jsonb, labels) WHERE id = $1 RETURNING id",
-                      id, name, managed, labels);
-                  if (rows.empty()) throw ApiError::not_found("worker " + std::to_string(id) + " not found");
-                  out = worker_json(tx.exec_params1(std::string("SELECT ") + kWorkerColumns +
-                                                        " FROM workers w LEFT JOIN farms f ON f.id = w.farm_id WHERE w.id = $1",
-                                                    id));
-                });
-                return Reply{.body = out};
-              }});
+  router.add(
+      {.method = "PATCH",
+       .path = "/api/workers/{id}",
+       .tag = "workers",
+       .summary = "Rename a worker, set its labels or whether it is managed",
+       .role = Role::kOperator,
+       .request_schema = {{"type", "object"},
+                          {"properties",
+                           {{"name", {{"type", "string"}}},
+                            {"labels", {{"type", "object"}}},
+                            {"managed", {{"type", "boolean"}}}}}},
+       .response_schema = kWorker,
+       .handler = [](Call& call) {
+         const std::int64_t id = call.id();
+         JsonBody body = call.body();
+         body.only({"name", "labels", "managed"});
+         auto name = body.opt_string("name", 200);
+         auto managed = body.opt_bool("managed");
+         std::optional<std::string> labels;
+         if (auto l = body.opt_object("labels")) {
+           if (l->size() > 64) throw ApiError::bad_request("at most 64 labels", "labels");
+           for (const auto& [k, v] : l->items()) {
+             if (k.empty() || k.size() > 63 || !v.is_string() ||
+                 v.get<std::string>().size() > 200) {
+               throw ApiError::bad_request(
+                   "labels must map names (1-63 characters) to strings (up to 200)", "labels." + k);
+             }
+           }
+           labels = dump(*l);
+         }
+         call.audit_target("worker:" + std::to_string(id));
+         call.audit_detail("changes", body.raw());
+         json out;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto rows = tx.exec_params(
+               "UPDATE workers SET name = coalesce($2, name), managed = coalesce($3, managed), "
+               "labels = coalesce($4::jsonb, labels) WHERE id = $1 RETURNING id",
+               id, name, managed, labels);
+           if (rows.empty())
+             throw ApiError::not_found("worker " + std::to_string(id) + " not found");
+           out = worker_json(tx.exec_params1(
+               std::string("SELECT ") + kWorkerColumns +
+                   " FROM workers w LEFT JOIN farms f ON f.id = w.farm_id WHERE w.id = $1",
+               id));
+         });
+         return Reply{.body = out};
+       }});
 
   router.add({.method = "GET",
               .path = "/api/workers/{id}/metrics",
               .tag = "workers",
               .summary = "History of one metric of a worker, optionally averaged per step",
-              .query_parameters = {query_param("metric", "string", "metric name (required)"),
-                                   query_param("since", "string", "ISO time or duration back (default 1h)"),
-                                   query_param("until", "string", "ISO time or duration back (default now)"),
-                                   query_param("step", "string", "bucket size, e.g. 1m (default: raw points)")},
+              .query_parameters =
+                  {query_param("metric", "string", "metric name (required)"),
+                   query_param("since", "string", "ISO time or duration back (default 1h)"),
+                   query_param("until", "string", "ISO time or duration back (default now)"),
+                   query_param("step", "string", "bucket size, e.g. 1m (default: raw points)")},
               .handler = [](Call& call) {
                 const std::int64_t id = call.id();
                 auto metric = call.query("metric", 64);
-                if (!metric) throw ApiError::bad_request("query parameter 'metric' is required", "metric");
+                if (!metric)
+                  throw ApiError::bad_request("query parameter 'metric' is required", "metric");
                 std::optional<std::chrono::milliseconds> step;
                 if (auto s = call.query("step", 16)) {
                   auto d = parse_duration(*s);
-                  if (!d.ok() || d->count() < 1000) throw ApiError::bad_request("query parameter 'step' must be a duration of at least 1s", "step");
+                  if (!d.ok() || d->count() < 1000)
+                    throw ApiError::bad_request(
+                        "query parameter 'step' must be a duration of at least 1s", "step");
                   step = *d;
                 }
                 const TimeParam since = time_param(call, "since", 3'600'000);
@@ -310,183 +335,221 @@ void add_fleet_routes(Router& router) {
                   if (tx.exec_params("SELECT 1 FROM workers WHERE id = $1", id).empty()) {
                     throw ApiError::not_found("worker " + std::to_string(id) + " not found");
                   }
-                  pqxx::result rows =
-                      step ? tx.exec_params(kHistoryStep, id, *metric, since.iso, since.ago_ms, until.iso,
-                                            until.ago_ms, static_cast<long long>(step->count()))
-                           : tx.exec_params(kHistoryRaw, id, *metric, since.iso, since.ago_ms, until.iso,
-                                            until.ago_ms);
+                  pqxx::result rows = step ? tx.exec_params(kHistoryStep, id, *metric, since.iso,
+                                                            since.ago_ms, until.iso, until.ago_ms,
+                                                            static_cast<long long>(step->count()))
+                                           : tx.exec_params(kHistoryRaw, id, *metric, since.iso,
+                                                            since.ago_ms, until.iso, until.ago_ms);
                   for (const auto& r : rows) {
-                    points.push_back({r[0].as<std::string>(), r[1].is_null() ? json() : json(r[1].as<double>())});
+                    points.push_back({r[0].as<std::string>(),
+                                      r[1].is_null() ? json() : json(r[1].as<double>())});
                   }
                 });
                 return Reply{.body = {{"worker_id", id}, {"metric", *metric}, {"points", points}}};
               }});
 
-  router.add({.method = "GET",
-              .path = "/api/summary",
-              .tag = "fleet",
-              .summary = "Fleet counts by kind and status, total hashrate and power",
-              .cache_ttl = std::chrono::milliseconds(2000),
-              .handler = [](Call& call) {
-                json out = {{"workers", json::object()}};
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& r : tx.exec("SELECT kind, status, count(*) FROM workers GROUP BY 1, 2 ORDER BY 1, 2")) {
-                    out["workers"][r[0].as<std::string>()][r[1].as<std::string>()] = r[2].as<long long>();
-                  }
-                  auto totals = tx.exec1(
-                      "SELECT coalesce(sum(value) FILTER (WHERE metric = 'hashrate'), 0), "
-                      "coalesce(sum(value) FILTER (WHERE metric = 'power'), 0) FROM metrics_latest m "
-                      "JOIN workers w ON w.id = m.worker_id WHERE w.status = 'online' "
-                      "AND m.observed_at > now() - interval '5 minutes'");
-                  out["hashrate_ths"] = totals[0].as<double>();
-                  out["power_w"] = totals[1].as<double>();
-                  if (tx.exec1("SELECT to_regclass('alerts') IS NOT NULL")[0].as<bool>()) {
-                    out["alerts_firing"] = tx.exec1("SELECT count(*) FROM alerts WHERE state = 'firing'")[0].as<long long>();
-                  }
-                });
-                return Reply{.body = out};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/summary",
+       .tag = "fleet",
+       .summary = "Fleet counts by kind and status, total hashrate and power",
+       .cache_ttl = std::chrono::milliseconds(2000),
+       .handler = [](Call& call) {
+         json out = {{"workers", json::object()}};
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& r :
+                tx.exec("SELECT kind, status, count(*) FROM workers GROUP BY 1, 2 ORDER BY 1, 2")) {
+             out["workers"][r[0].as<std::string>()][r[1].as<std::string>()] = r[2].as<long long>();
+           }
+           auto totals = tx.exec1(
+               "SELECT coalesce(sum(value) FILTER (WHERE metric = 'hashrate'), 0), "
+               "coalesce(sum(value) FILTER (WHERE metric = 'power'), 0) FROM metrics_latest m "
+               "JOIN workers w ON w.id = m.worker_id WHERE w.status = 'online' "
+               "AND m.observed_at > now() - interval '5 minutes'");
+           out["hashrate_ths"] = totals[0].as<double>();
+           out["power_w"] = totals[1].as<double>();
+           if (tx.exec1("SELECT to_regclass('alerts') IS NOT NULL")[0].as<bool>()) {
+             out["alerts_firing"] =
+                 tx.exec1("SELECT count(*) FROM alerts WHERE state = 'firing'")[0].as<long long>();
+           }
+         });
+         return Reply{.body = out};
+       }});
 
-  router.add({.method = "GET",
-              .path = "/api/services",
-              .tag = "fleet",
-              .summary = "Every worker process (service_instances) with its state; stale ones marked",
-              .query_parameters = {query_param("all", "boolean", "include processes that ended over an hour ago")},
-              .handler = [](Call& call) {
-                const bool all = call.query_bool("all").value_or(false);
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& r : tx.exec_params(
-                           "SELECT instance_id, service, host, pid, version, mode, state, "
-                           "extract(epoch FROM now() - heartbeat_at)::float8, interval_ms, cycles, cycle_errors, "
-                           "items_processed, extract(epoch FROM now() - last_success_at)::float8, last_error, "
-                           "leader, health_port, stats::text, "
-                           "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                           "FROM service_instances WHERE $1 OR state IN ('starting', 'running', 'stopping') "
-                           "OR coalesce(stopped_at, heartbeat_at) > now() - interval '1 hour' ORDER BY service, host, pid",
-                           all)) {
-                    json item = {{"instance_id", r[0].as<std::string>()}, {"service", r[1].as<std::string>()},
-                                 {"host", r[2].as<std::string>()}, {"pid", r[3].as<int>()},
-                                 {"version", r[4].as<std::string>()}, {"mode", r[5].as<std::string>()},
-                                 {"state", runtime::instance_state(r[6].as<std::string>(), r[7].as<double>(),
-                                                                   r[8].as<double>() / 1000)},
-                                 {"heartbeat_age_seconds", r[7].as<double>()}, {"cycles", r[9].as<long long>()},
-                                 {"cycle_errors", r[10].as<long long>()}, {"items_processed", r[11].as<long long>()},
-                                 {"started_at", r[17].as<std::string>()},
-                                 {"stats", json::parse(r[16].as<std::string>())}};
-                    item["last_success_age_seconds"] = r[12].is_null() ? json() : json(r[12].as<double>());
-                    item["last_error"] = r[13].is_null() ? json() : json(r[13].as<std::string>());
-                    item["leader"] = r[14].is_null() ? json() : json(r[14].as<bool>());
-                    item["health_port"] = r[15].is_null() ? json() : json(r[15].as<int>());
-                    items.push_back(item);
-                  }
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/services",
+       .tag = "fleet",
+       .summary = "Every worker process (service_instances) with its state; stale ones marked",
+       .query_parameters = {query_param("all", "boolean",
+                                        "include processes that ended over an hour ago")},
+       .handler = [](Call& call) {
+         const bool all = call.query_bool("all").value_or(false);
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& r : tx.exec_params(
+                    "SELECT instance_id, service, host, pid, version, mode, state, "
+                    "extract(epoch FROM now() - heartbeat_at)::float8, interval_ms, cycles, "
+                    "cycle_errors, "
+                    "items_processed, extract(epoch FROM now() - last_success_at)::float8, "
+                    "last_error, "
+                    "leader, health_port, stats::text, "
+                    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                    "FROM service_instances WHERE $1 OR state IN ('starting', 'running', "
+                    "'stopping') "
+                    "OR coalesce(stopped_at, heartbeat_at) > now() - interval '1 hour' ORDER BY "
+                    "service, host, pid",
+                    all)) {
+             json item = {
+                 {"instance_id", r[0].as<std::string>()},
+                 {"service", r[1].as<std::string>()},
+                 {"host", r[2].as<std::string>()},
+                 {"pid", r[3].as<int>()},
+                 {"version", r[4].as<std::string>()},
+                 {"mode", r[5].as<std::string>()},
+                 {"state", runtime::instance_state(r[6].as<std::string>(), r[7].as<double>(),
+                                                   r[8].as<double>() / 1000)},
+                 {"heartbeat_age_seconds", r[7].as<double>()},
+                 {"cycles", r[9].as<long long>()},
+                 {"cycle_errors", r[10].as<long long>()},
+                 {"items_processed", r[11].as<long long>()},
+                 {"started_at", r[17].as<std::string>()},
+                 {"stats", json::parse(r[16].as<std::string>())}};
+             item["last_success_age_seconds"] = r[12].is_null() ? json() : json(r[12].as<double>());
+             item["last_error"] = r[13].is_null() ? json() : json(r[13].as<std::string>());
+             item["leader"] = r[14].is_null() ? json() : json(r[14].as<bool>());
+             item["health_port"] = r[15].is_null() ? json() : json(r[15].as<int>());
+             items.push_back(item);
+           }
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
 
-  router.add({.method = "POST",
-              .path = "/api/readings",
-              .tag = "readings",
-              .summary = "Push device readings (seed 001): one reading, or {\"readings\": [...]} up to 1000",
-              .role = Role::kOperator,
-              .request_schema = {{"oneOf", {reading_item_schema(),
-                                            {{"type", "object"},
-                                             {"required", {"readings"}},
-                                             {"properties", {{"readings", {{"type", "array"}, {"items", reading_item_schema()}}}}}}}}},
-              .success_status = 202,
-              .handler = [](Call& call) {
-                JsonBody body = call.body();
-                std::vector<Reading> readings;
-                if (body.raw().contains("readings")) {
-                  body.only({"readings"});
-                  auto items = *body.opt_array("readings");
-                  if (items.empty() || items.size() > 1000) {
-                    throw ApiError::bad_request("'readings' must hold 1 to 1000 readings", "readings");
-                  }
-                  for (size_t i = 0; i < items.size(); ++i) {
-                    const std::string prefix = "readings[" + std::to_string(i) + "].";
-                    if (!items[i].is_object()) throw ApiError::bad_request("'" + prefix.substr(0, prefix.size() - 1) + "' must be an object", prefix.substr(0, prefix.size() - 1));
-                    readings.push_back(parse_reading(JsonBody(items[i], prefix)));
-                  }
-                } else {
-                  readings.push_back(parse_reading(body));
-                }
-                long long inserted = 0;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (size_t i = 0; i < readings.size(); ++i) {
-                    const Reading& r = readings[i];
-                    const std::string field = readings.size() > 1 ? "readings[" + std::to_string(i) + "]." : "";
-                    auto ts = tx.exec_params1(
-                        "SELECT coalesce($1::timestamptz, now()), coalesce($1::timestamptz, now()) "
-                        "BETWEEN now() - interval '7 days' AND now() + interval '5 minutes', "
-                        "EXISTS (SELECT 1 FROM workers WHERE id = $2 AND status <> 'removed')",
-                        r.ts, r.worker_id);
-                    if (!ts[2].as<bool>()) {
-                      throw ApiError::unprocessable("worker " + std::to_string(r.worker_id) + " does not exist", field + "worker_id");
-                    }
-                    if (!ts[1].as<bool>()) {
-                      throw ApiError::unprocessable("'ts' must be within the last 7 days and not in the future", field + "ts");
-                    }
-                    inserted += static_cast<long long>(
-                        tx.exec_params("INSERT INTO readings (worker_id, metric, ts, value, json_value, metadata) "
-                                       "VALUES ($1, $2, coalesce($3::timestamptz, now()), $4, $5::jsonb, $6::jsonb) "
-                                       "ON CONFLICT DO NOTHING",
-                                       r.worker_id, r.metric, r.ts, r.value, r.json_value, r.metadata)
-                            .affected_rows());
-                    tx.exec_params(
-                        "INSERT INTO metrics_latest AS m (worker_id, metric, value, json_value, observed_at) "
-                        "VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now())) "
-                        "ON CONFLICT (worker_id, metric) DO UPDATE SET value = EXCLUDED.value, "
-                        "json_value = EXCLUDED.json_value, observed_at = EXCLUDED.observed_at "
-                        "WHERE m.observed_at <= EXCLUDED.observed_at",
-                        r.worker_id, r.metric, r.value, r.json_value, r.ts);
-                  }
-                  tx.exec_params("UPDATE workers SET last_seen_at = now() WHERE id = ANY(string_to_array($1, ',')::bigint[])",
-                                 [&] {
-                                   std::string ids;
-                                   for (const auto& r : readings) ids += (ids.empty() ? "" : ",") + std::to_string(r.worker_id);
-                                   return ids;
-                                 }());
-                });
-                call.audit_target("readings");
-                call.audit_detail("count", readings.size());
-                return Reply{.status = 202, .body = {{"accepted", readings.size()}, {"new", inserted}}};
-              }});
+  router.add(
+      {.method = "POST",
+       .path = "/api/readings",
+       .tag = "readings",
+       .summary =
+           "Push device readings (seed 001): one reading, or {\"readings\": [...]} up to 1000",
+       .role = Role::kOperator,
+       .request_schema = {{"oneOf",
+                           {reading_item_schema(),
+                            {{"type", "object"},
+                             {"required", {"readings"}},
+                             {"properties",
+                              {{"readings",
+                                {{"type", "array"}, {"items", reading_item_schema()}}}}}}}}},
+       .success_status = 202,
+       .handler = [](Call& call) {
+         JsonBody body = call.body();
+         std::vector<Reading> readings;
+         if (body.raw().contains("readings")) {
+           body.only({"readings"});
+           auto items = *body.opt_array("readings");
+           if (items.empty() || items.size() > 1000) {
+             throw ApiError::bad_request("'readings' must hold 1 to 1000 readings", "readings");
+           }
+           for (size_t i = 0; i < items.size(); ++i) {
+             const std::string prefix = "readings[" + std::to_string(i) + "].";
+             if (!items[i].is_object())
+               throw ApiError::bad_request(
+                   "'" + prefix.substr(0, prefix.size() - 1) + "' must be an object",
+                   prefix.substr(0, prefix.size() - 1));
+             readings.push_back(parse_reading(JsonBody(items[i], prefix)));
+           }
+         } else {
+           readings.push_back(parse_reading(body));
+         }
+         long long inserted = 0;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (size_t i = 0; i < readings.size(); ++i) {
+             const Reading& r = readings[i];
+             const std::string field =
+                 readings.size() > 1 ? "readings[" + std::to_string(i) + "]." : "";
+             auto ts = tx.exec_params1(
+                 "SELECT coalesce($1::timestamptz, now()), coalesce($1::timestamptz, now()) "
+                 "BETWEEN now() - interval '7 days' AND now() + interval '5 minutes', "
+                 "EXISTS (SELECT 1 FROM workers WHERE id = $2 AND status <> 'removed')",
+                 r.ts, r.worker_id);
+             if (!ts[2].as<bool>()) {
+               throw ApiError::unprocessable(
+                   "worker " + std::to_string(r.worker_id) + " does not exist",
+                   field + "worker_id");
+             }
+             if (!ts[1].as<bool>()) {
+               throw ApiError::unprocessable(
+                   "'ts' must be within the last 7 days and not in the future", field + "ts");
+             }
+             inserted += static_cast<long long>(
+                 tx.exec_params(
+                       "INSERT INTO readings (worker_id, metric, ts, value, json_value, metadata) "
+                       "VALUES ($1, $2, coalesce($3::timestamptz, now()), $4, $5::jsonb, "
+                       "$6::jsonb) "
+                       "ON CONFLICT DO NOTHING",
+                       r.worker_id, r.metric, r.ts, r.value, r.json_value, r.metadata)
+                     .affected_rows());
+             tx.exec_params(
+                 "INSERT INTO metrics_latest AS m (worker_id, metric, value, json_value, "
+                 "observed_at) "
+                 "VALUES ($1, $2, $3, $4::jsonb, coalesce($5::timestamptz, now())) "
+                 "ON CONFLICT (worker_id, metric) DO UPDATE SET value = EXCLUDED.value, "
+                 "json_value = EXCLUDED.json_value, observed_at = EXCLUDED.observed_at "
+                 "WHERE m.observed_at <= EXCLUDED.observed_at",
+                 r.worker_id, r.metric, r.value, r.json_value, r.ts);
+           }
+           tx.exec_params(
+               "UPDATE workers SET last_seen_at = now() WHERE id = ANY(string_to_array($1, "
+               "',')::bigint[])",
+               [&] {
+                 std::string ids;
+                 for (const auto& r : readings)
+                   ids += (ids.empty() ? "" : ",") + std::to_string(r.worker_id);
+                 return ids;
+               }());
+         });
+         call.audit_target("readings");
+         call.audit_detail("count", readings.size());
+         return Reply{.status = 202, .body = {{"accepted", readings.size()}, {"new", inserted}}};
+       }});
 
-  router.add({.method = "GET",
-              .path = "/api/audit",
-              .tag = "fleet",
-              .summary = "The audit log of changes, newest first",
-              .role = Role::kAdmin,
-              .query_parameters = {query_param("actor", "string", "only this actor"),
-                                   query_param("limit", "integer", "1..1000 (default 100)"),
-                                   query_param("before", "integer", "cursor from the previous page")},
-              .handler = [](Call& call) {
-                auto actor = call.query("actor", 100);
-                const auto limit = call.query_int("limit", 100, 1, 1000);
-                const auto before = call.query_int("before", INT64_MAX, 1, INT64_MAX);
-                json items = json::array();
-                json next;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& r : tx.exec_params(
-                           "SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), actor, action, "
-                           "target, status, client, details::text FROM audit_log WHERE id < $1 "
-                           "AND ($2::text IS NULL OR actor = $2) ORDER BY id DESC LIMIT $3",
-                           before, actor, limit + 1)) {
-                    if (static_cast<std::int64_t>(items.size()) == limit) {
-                      next = std::to_string(items.back()["id"].get<std::int64_t>());
-                      break;
-                    }
-                    items.push_back({{"id", r[0].as<std::int64_t>()}, {"at", r[1].as<std::string>()},
-                                     {"actor", r[2].as<std::string>()}, {"action", r[3].as<std::string>()},
-                                     {"target", r[4].is_null() ? json() : json(r[4].as<std::string>())},
-                                     {"status", r[5].as<int>()},
-                                     {"client", r[6].is_null() ? json() : json(r[6].as<std::string>())},
-                                     {"details", json::parse(r[7].as<std::string>())}});
-                  }
-                });
-                return Reply{.body = {{"items", items}, {"next", next}, {"limit", limit}}};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/audit",
+       .tag = "fleet",
+       .summary = "The audit log of changes, newest first",
+       .role = Role::kAdmin,
+       .query_parameters = {query_param("actor", "string", "only this actor"),
+                            query_param("limit", "integer", "1..1000 (default 100)"),
+                            query_param("before", "integer", "cursor from the previous page")},
+       .handler = [](Call& call) {
+         auto actor = call.query("actor", 100);
+         const auto limit = call.query_int("limit", 100, 1, 1000);
+         const auto before = call.query_int("before", INT64_MAX, 1, INT64_MAX);
+         json items = json::array();
+         json next;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& r :
+                tx.exec_params("SELECT id, to_char(at AT TIME ZONE 'UTC', "
+                               "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), actor, action, "
+                               "target, status, client, details::text FROM audit_log WHERE id < $1 "
+                               "AND ($2::text IS NULL OR actor = $2) ORDER BY id DESC LIMIT $3",
+                               before, actor, limit + 1)) {
+             if (static_cast<std::int64_t>(items.size()) == limit) {
+               next = std::to_string(items.back()["id"].get<std::int64_t>());
+               break;
+             }
+             items.push_back({{"id", r[0].as<std::int64_t>()},
+                              {"at", r[1].as<std::string>()},
+                              {"actor", r[2].as<std::string>()},
+                              {"action", r[3].as<std::string>()},
+                              {"target", r[4].is_null() ? json() : json(r[4].as<std::string>())},
+                              {"status", r[5].as<int>()},
+                              {"client", r[6].is_null() ? json() : json(r[6].as<std::string>())},
+                              {"details", json::parse(r[7].as<std::string>())}});
+           }
+         });
+         return Reply{.body = {{"items", items}, {"next", next}, {"limit", limit}}};
+       }});
 }
 
 }  // namespace fleet::gateway

@@ -19,9 +19,11 @@ constexpr const char* kIso = kIsoFormat;
 // names both keys (run-time partition pruning).
 const std::string kMinerSelect = std::string(R"sql(
 SELECT w.id, w.name, m.mac::text, host(w.ip), w.ip IS NOT NULL, w.status, w.managed, m.model_alias,
-       mo.full_name, m.fw_version, to_char(w.last_seen_at AT TIME ZONE 'UTC', )sql") + kIso + R"sql(),
+       mo.full_name, m.fw_version, to_char(w.last_seen_at AT TIME ZONE 'UTC', )sql") +
+                                 kIso + R"sql(),
        m.api_key_state, m.last_poll_error, m.unlock_pass_enc IS NOT NULL,
-       s.id, to_char(s.observed_at AT TIME ZONE 'UTC', )sql" + kIso + R"sql(), s.miner_state, s.hashrate_ths,
+       s.id, to_char(s.observed_at AT TIME ZONE 'UTC', )sql" +
+                                 kIso + R"sql(), s.miner_state, s.hashrate_ths,
        s.hashrate_ratio, s.power_w, s.efficiency_jth, s.chip_temp_max, s.pcb_temp_max, s.fan_rpm_min,
        s.chips_red, s.chips_orange
   FROM miners m
@@ -30,23 +32,24 @@ SELECT w.id, w.name, m.mac::text, host(w.ip), w.ip IS NOT NULL, w.status, w.mana
   LEFT JOIN statuses s ON s.id = m.latest_status_id AND s.observed_at = m.last_status_at
 )sql";
 
-
 json miner_json(const pqxx::row& r) {
-  json m = {{"id", r[0].as<std::int64_t>()}, {"name", r[1].as<std::string>()}, {"mac", r[2].as<std::string>()},
-            {"ip", opt_text(r[3])}, {"online", r[4].as<bool>()}, {"status", r[5].as<std::string>()},
-            {"managed", r[6].as<bool>()}, {"model_alias", opt_text(r[7])}, {"model_name", opt_text(r[8])},
-            {"fw_version", opt_text(r[9])}, {"last_seen_at", opt_text(r[10])},
-            {"api_key_state", r[11].as<std::string>()}, {"last_poll_error", opt_text(r[12])},
-            {"unlock_password_set", r[13].as<bool>()}};
+  json m = {{"id", r[0].as<std::int64_t>()},      {"name", r[1].as<std::string>()},
+            {"mac", r[2].as<std::string>()},      {"ip", opt_text(r[3])},
+            {"online", r[4].as<bool>()},          {"status", r[5].as<std::string>()},
+            {"managed", r[6].as<bool>()},         {"model_alias", opt_text(r[7])},
+            {"model_name", opt_text(r[8])},       {"fw_version", opt_text(r[9])},
+            {"last_seen_at", opt_text(r[10])},    {"api_key_state", r[11].as<std::string>()},
+            {"last_poll_error", opt_text(r[12])}, {"unlock_password_set", r[13].as<bool>()}};
   if (r[14].is_null()) {
     m["latest"] = nullptr;
   } else {
-    m["latest"] = {{"status_id", r[14].as<std::int64_t>()}, {"observed_at", r[15].as<std::string>()},
-                   {"miner_state", opt_text(r[16])}, {"hashrate_ths", opt_double(r[17])},
-                   {"hashrate_ratio", opt_double(r[18])}, {"power_w", opt_double(r[19])},
-                   {"efficiency_jth", opt_double(r[20])}, {"chip_temp_max", opt_double(r[21])},
-                   {"pcb_temp_max", opt_double(r[22])}, {"fan_rpm_min", opt_int(r[23])},
-                   {"chips_red", opt_int(r[24])}, {"chips_orange", opt_int(r[25])}};
+    m["latest"] = {
+        {"status_id", r[14].as<std::int64_t>()}, {"observed_at", r[15].as<std::string>()},
+        {"miner_state", opt_text(r[16])},        {"hashrate_ths", opt_double(r[17])},
+        {"hashrate_ratio", opt_double(r[18])},   {"power_w", opt_double(r[19])},
+        {"efficiency_jth", opt_double(r[20])},   {"chip_temp_max", opt_double(r[21])},
+        {"pcb_temp_max", opt_double(r[22])},     {"fan_rpm_min", opt_int(r[23])},
+        {"chips_red", opt_int(r[24])},           {"chips_orange", opt_int(r[25])}};
   }
   return m;
 }
@@ -72,7 +75,9 @@ void text_or_null(JsonWriter& w, const pqxx::field& f) {
     w.string(std::string_view(f.c_str(), f.size()));
   }
 }
-bool truth(const pqxx::field& f) { return f.c_str()[0] == 't'; }
+bool truth(const pqxx::field& f) {
+  return f.c_str()[0] == 't';
+}
 
 void write_miner(JsonWriter& w, const pqxx::row& r) {
   w.begin_object();
@@ -110,9 +115,9 @@ void write_miner(JsonWriter& w, const pqxx::row& r) {
     text_or_null(w, r[15]);
     w.key("miner_state");
     text_or_null(w, r[16]);
-    static constexpr const char* kNumbers[] = {"hashrate_ths", "hashrate_ratio", "power_w", "efficiency_jth",
-                                               "chip_temp_max", "pcb_temp_max", "fan_rpm_min", "chips_red",
-                                               "chips_orange"};
+    static constexpr const char* kNumbers[] = {"hashrate_ths",   "hashrate_ratio", "power_w",
+                                               "efficiency_jth", "chip_temp_max",  "pcb_temp_max",
+                                               "fan_rpm_min",    "chips_red",      "chips_orange"};
     for (int i = 0; i < 9; ++i) {
       w.key(kNumbers[i]);
       number_or_null(w, r[17 + i]);
@@ -139,9 +144,12 @@ std::string like_pattern(const std::string& text) {
 
 const json kMiner = {{"type", "object"},
                      {"properties",
-                      {{"id", {{"type", "integer"}}}, {"mac", {{"type", "string"}}},
-                       {"ip", {{"type", "string"}, {"nullable", true}}}, {"online", {{"type", "boolean"}}},
-                       {"managed", {{"type", "boolean"}}}, {"model_alias", {{"type", "string"}, {"nullable", true}}},
+                      {{"id", {{"type", "integer"}}},
+                       {"mac", {{"type", "string"}}},
+                       {"ip", {{"type", "string"}, {"nullable", true}}},
+                       {"online", {{"type", "boolean"}}},
+                       {"managed", {{"type", "boolean"}}},
+                       {"model_alias", {{"type", "string"}, {"nullable", true}}},
                        {"latest", {{"type", "object"}, {"nullable", true}}}}}};
 
 }  // namespace
@@ -149,104 +157,120 @@ const json kMiner = {{"type", "object"},
 void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box) {
   // The dashboard's hot query: prepared, so its plan (a join into the partitioned statuses) is
   // made once per connection rather than on every call.
-  router.prepare("miners_page", kMinerSelect +
-                                    " WHERE w.id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
-                                    " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
-                                    " AND ($4::text IS NULL OR m.model_alias = $4)"
-                                    " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5"
-                                    " OR host(w.ip) ILIKE $5) ORDER BY w.id LIMIT $6");
+  router.prepare("miners_page",
+                 kMinerSelect +
+                     " WHERE w.id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
+                     " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
+                     " AND ($4::text IS NULL OR m.model_alias = $4)"
+                     " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5"
+                     " OR host(w.ip) ILIKE $5) ORDER BY w.id LIMIT $6");
+  router.add(
+      {.method = "GET",
+       .path = "/api/miners",
+       .tag = "miners",
+       .summary = "Miners with their latest status summary, managed flag, IP (null = offline) and "
+                  "last seen",
+       .response_schema = page_schema(kMiner),
+       .query_parameters = {query_param("managed", "boolean",
+                                        "only managed (true) or unmanaged (false)"),
+                            query_param("online", "boolean",
+                                        "only miners with (true) or without (false) an IP"),
+                            query_param("model", "string", "model alias"),
+                            query_param("q", "string", "MAC, IP or name contains"),
+                            query_param("limit", "integer", "1..1000 (default 100)"),
+                            query_param("after", "integer", "cursor from the previous page")},
+       .cache_ttl = std::chrono::milliseconds(1000),
+       .handler = [](Call& call) {
+         auto managed = call.query_bool("managed");
+         auto online = call.query_bool("online");
+         auto model = call.query("model", 64);
+         auto q = call.query("q", 100);
+         const auto limit = call.query_int("limit", 100, 1, 1000);
+         const auto after = call.query_int("after", 0, 0, INT64_MAX);
+         JsonWriter w;
+         std::string next = "null";
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           w = JsonWriter(static_cast<std::size_t>(limit) *
+                          640);  // a retried transaction starts over
+           auto rows = tx.exec_prepared(
+               "miners_page", after, managed, online, model,
+               q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
+           w.begin_object().key("items").begin_array();
+           std::int64_t written = 0;
+           for (const auto& r : rows) {
+             if (written == limit) {
+               next = "\"" + std::string(rows[written - 1][0].c_str()) + "\"";
+               break;
+             }
+             write_miner(w, r);
+             ++written;
+           }
+           w.end_array();
+         });
+         w.key("next").raw(next).key("limit").integer(limit).end_object();
+         return Reply{.raw = w.take()};
+       }});
+
   router.add({.method = "GET",
-              .path = "/api/miners",
-              .tag = "miners",
-              .summary = "Miners with their latest status summary, managed flag, IP (null = offline) and last seen",
-              .response_schema = page_schema(kMiner),
-              .query_parameters = {query_param("managed", "boolean", "only managed (true) or unmanaged (false)"),
-                                   query_param("online", "boolean", "only miners with (true) or without (false) an IP"),
-                                   query_param("model", "string", "model alias"),
-                                   query_param("q", "string", "MAC, IP or name contains"),
-                                   query_param("limit", "integer", "1..1000 (default 100)"),
-                                   query_param("after", "integer", "cursor from the previous page")},
-              .cache_ttl = std::chrono::milliseconds(1000),
-              .handler = [](Call& call) {
-                auto managed = call.query_bool("managed");
-                auto online = call.query_bool("online");
-                auto model = call.query("model", 64);
-                auto q = call.query("q", 100);
-                const auto limit = call.query_int("limit", 100, 1, 1000);
-                const auto after = call.query_int("after", 0, 0, INT64_MAX);
-                JsonWriter w;
-                std::string next = "null";
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  w = JsonWriter(static_cast<std::size_t>(limit) * 640);  // a retried transaction starts over
-                  auto rows = tx.exec_prepared(
-                      "miners_page", after, managed, online, model,
-                      q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
-                  w.begin_object().key("items").begin_array();
-                  std::int64_t written = 0;
-                  for (const auto& r : rows) {
-                    if (written == limit) {
-                      next = "\"" + std::string(rows[written - 1][0].c_str()) + "\"";
-                      break;
-                    }
-                    write_miner(w, r);
-                    ++written;
-                  }
-                  w.end_array();
-                });
-                w.key("next").raw(next).key("limit").integer(limit).end_object();
-                return Reply{.raw = w.take()};
-              }});
-
-  router.add({.method = "GET", .path = "/api/miners/{id}", .tag = "miners", .summary = "One miner",
-              .response_schema = kMiner, .handler = [](Call& call) {
-                json out;
-                call.db().transact([&](pqxx::transaction_base& tx) { out = one_miner(tx, call.id()); });
-                return Reply{.body = out};
-              }});
-
-  router.add({.method = "PATCH",
               .path = "/api/miners/{id}",
               .tag = "miners",
-              .summary = "Set whether a miner is managed, or its unlock password (null = the default)",
-              .role = Role::kOperator,
-              .request_schema = {{"type", "object"},
-                                 {"properties", {{"managed", {{"type", "boolean"}}},
-                                                 {"unlock_password", {{"type", "string"}, {"nullable", true}}}}}},
+              .summary = "One miner",
               .response_schema = kMiner,
-              .handler = [&box](Call& call) {
-                const std::int64_t id = call.id();
-                JsonBody body = call.body();
-                body.only({"managed", "unlock_password"});
-                auto managed = body.opt_bool("managed");
-                const bool password_given = body.raw().contains("unlock_password");
-                std::optional<std::string> sealed;
-                if (password_given && !body.raw()["unlock_password"].is_null()) {
-                  const std::string password = body.string("unlock_password", 128);
-                  if (!box) {
-                    throw ApiError(503, "unavailable",
-                                   "the gateway has no secrets.key (FLEET_SECRET_KEY), so it cannot store unlock passwords");
-                  }
-                  sealed = box->seal(password);
-                }
-                call.audit_target("miner:" + std::to_string(id));
-                if (managed) call.audit_detail("managed", *managed);
-                if (password_given) call.audit_detail("unlock_password", sealed ? "set" : "reset");
+              .handler = [](Call& call) {
                 json out;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1 FOR UPDATE", id).empty()) {
-                    throw ApiError::not_found("miner " + std::to_string(id) + " not found");
-                  }
-                  if (managed) tx.exec_params("UPDATE workers SET managed = $2 WHERE id = $1", id, *managed);
-                  if (password_given) {
-                    // A new password invalidates the key provisioning state: discovery retries at once.
-                    tx.exec_params("UPDATE miners SET unlock_pass_enc = $2, provision_after = NULL, "
-                                   "provision_failures = 0 WHERE worker_id = $1",
-                                   id, sealed);
-                  }
-                  out = one_miner(tx, id);
-                });
+                call.db().transact(
+                    [&](pqxx::transaction_base& tx) { out = one_miner(tx, call.id()); });
                 return Reply{.body = out};
               }});
+
+  router.add(
+      {.method = "PATCH",
+       .path = "/api/miners/{id}",
+       .tag = "miners",
+       .summary = "Set whether a miner is managed, or its unlock password (null = the default)",
+       .role = Role::kOperator,
+       .request_schema = {{"type", "object"},
+                          {"properties",
+                           {{"managed", {{"type", "boolean"}}},
+                            {"unlock_password", {{"type", "string"}, {"nullable", true}}}}}},
+       .response_schema = kMiner,
+       .handler = [&box](Call& call) {
+         const std::int64_t id = call.id();
+         JsonBody body = call.body();
+         body.only({"managed", "unlock_password"});
+         auto managed = body.opt_bool("managed");
+         const bool password_given = body.raw().contains("unlock_password");
+         std::optional<std::string> sealed;
+         if (password_given && !body.raw()["unlock_password"].is_null()) {
+           const std::string password = body.string("unlock_password", 128);
+           if (!box) {
+             throw ApiError(503, "unavailable",
+                            "the gateway has no secrets.key (FLEET_SECRET_KEY), so it cannot store "
+                            "unlock passwords");
+           }
+           sealed = box->seal(password);
+         }
+         call.audit_target("miner:" + std::to_string(id));
+         if (managed) call.audit_detail("managed", *managed);
+         if (password_given) call.audit_detail("unlock_password", sealed ? "set" : "reset");
+         json out;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1 FOR UPDATE", id).empty()) {
+             throw ApiError::not_found("miner " + std::to_string(id) + " not found");
+           }
+           if (managed)
+             tx.exec_params("UPDATE workers SET managed = $2 WHERE id = $1", id, *managed);
+           if (password_given) {
+             // A new password invalidates the key provisioning state: discovery retries at once.
+             tx.exec_params(
+                 "UPDATE miners SET unlock_pass_enc = $2, provision_after = NULL, "
+                 "provision_failures = 0 WHERE worker_id = $1",
+                 id, sealed);
+           }
+           out = one_miner(tx, id);
+         });
+         return Reply{.body = out};
+       }});
 
   router.add({.method = "POST",
               .path = "/api/miners/{id}/rescan",
@@ -262,145 +286,181 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
                   if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1", id).empty()) {
                     throw ApiError::not_found("miner " + std::to_string(id) + " not found");
                   }
-                  request = tx.exec_params1("INSERT INTO miner_rescan_requests (worker_id, requested_by) "
-                                            "VALUES ($1, $2) RETURNING id",
-                                            id, "api:" + call.who().name)[0]
+                  request = tx.exec_params1(
+                                  "INSERT INTO miner_rescan_requests (worker_id, requested_by) "
+                                  "VALUES ($1, $2) RETURNING id",
+                                  id, "api:" + call.who().name)[0]
                                 .as<std::int64_t>();
                 });
                 return Reply{.status = 202, .body = {{"request_id", request}}};
               }});
 
-  router.add({.method = "GET",
-              .path = "/api/miners/{id}/statuses",
-              .tag = "miners",
-              .summary = "A miner's recent status history, newest first",
-              .query_parameters = {query_param("limit", "integer", "1..500 (default 50)")},
-              .handler = [](Call& call) {
-                const std::int64_t id = call.id();
-                const auto limit = call.query_int("limit", 50, 1, 500);
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1", id).empty()) {
-                    throw ApiError::not_found("miner " + std::to_string(id) + " not found");
-                  }
-                  for (const auto& r : tx.exec_params(
-                           std::string("SELECT id, to_char(observed_at AT TIME ZONE 'UTC', ") + kIso +
-                               "), miner_state, hashrate_ths, power_w, chip_temp_max, fan_rpm_min, efficiency_jth "
-                               "FROM statuses WHERE worker_id = $1 ORDER BY observed_at DESC LIMIT $2",
-                           id, limit)) {
-                    items.push_back({{"id", r[0].as<std::int64_t>()}, {"observed_at", r[1].as<std::string>()},
-                                     {"miner_state", opt_text(r[2])}, {"hashrate_ths", opt_double(r[3])},
-                                     {"power_w", opt_double(r[4])}, {"chip_temp_max", opt_double(r[5])},
-                                     {"fan_rpm_min", opt_int(r[6])}, {"efficiency_jth", opt_double(r[7])}});
-                  }
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/miners/{id}/statuses",
+       .tag = "miners",
+       .summary = "A miner's recent status history, newest first",
+       .query_parameters = {query_param("limit", "integer", "1..500 (default 50)")},
+       .handler = [](Call& call) {
+         const std::int64_t id = call.id();
+         const auto limit = call.query_int("limit", 50, 1, 500);
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1", id).empty()) {
+             throw ApiError::not_found("miner " + std::to_string(id) + " not found");
+           }
+           for (const auto& r : tx.exec_params(
+                    std::string("SELECT id, to_char(observed_at AT TIME ZONE 'UTC', ") + kIso +
+                        "), miner_state, hashrate_ths, power_w, chip_temp_max, fan_rpm_min, "
+                        "efficiency_jth "
+                        "FROM statuses WHERE worker_id = $1 ORDER BY observed_at DESC LIMIT $2",
+                    id, limit)) {
+             items.push_back({{"id", r[0].as<std::int64_t>()},
+                              {"observed_at", r[1].as<std::string>()},
+                              {"miner_state", opt_text(r[2])},
+                              {"hashrate_ths", opt_double(r[3])},
+                              {"power_w", opt_double(r[4])},
+                              {"chip_temp_max", opt_double(r[5])},
+                              {"fan_rpm_min", opt_int(r[6])},
+                              {"efficiency_jth", opt_double(r[7])}});
+           }
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
 
-  router.add({.method = "GET",
-              .path = "/api/statuses/{id}",
-              .tag = "miners",
-              .summary = "One status with its fans and chains",
-              .handler = [](Call& call) {
-                const std::int64_t id = call.id();
-                json out;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params(
-                      "SELECT to_jsonb(s)::text FROM statuses s WHERE id = $1 ORDER BY observed_at DESC LIMIT 1", id);
-                  if (rows.empty()) throw ApiError::not_found("status " + std::to_string(id) + " not found");
-                  out = json::parse(rows[0][0].as<std::string>());
-                  const std::string at = out["observed_at"];
-                  json fans = json::array();
-                  for (const auto& f : tx.exec_params(
-                           "SELECT fan_id, rpm, max_rpm, status FROM status_fans WHERE status_id = $1 "
-                           "AND observed_at = $2::timestamptz ORDER BY fan_id",
-                           id, at)) {
-                    fans.push_back({{"fan_id", f[0].as<int>()}, {"rpm", opt_int(f[1])}, {"max_rpm", opt_int(f[2])},
-                                    {"status", opt_text(f[3])}});
-                  }
-                  json chains = json::array();
-                  for (const auto& c : tx.exec_params(
-                           "SELECT (to_jsonb(c) - 'status_id' - 'worker_id' - 'observed_at')::text "
-                           "FROM chain_snapshots c WHERE status_id = $1 AND observed_at = $2::timestamptz "
-                           "ORDER BY chain_id",
-                           id, at)) {
-                    chains.push_back(json::parse(c[0].as<std::string>()));
-                  }
-                  out["fans"] = fans;
-                  out["chains"] = chains;
-                });
-                return Reply{.body = out};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/statuses/{id}",
+       .tag = "miners",
+       .summary = "One status with its fans and chains",
+       .handler = [](Call& call) {
+         const std::int64_t id = call.id();
+         json out;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto rows = tx.exec_params(
+               "SELECT to_jsonb(s)::text FROM statuses s WHERE id = $1 ORDER BY observed_at DESC "
+               "LIMIT 1",
+               id);
+           if (rows.empty())
+             throw ApiError::not_found("status " + std::to_string(id) + " not found");
+           out = json::parse(rows[0][0].as<std::string>());
+           const std::string at = out["observed_at"];
+           json fans = json::array();
+           for (const auto& f : tx.exec_params(
+                    "SELECT fan_id, rpm, max_rpm, status FROM status_fans WHERE status_id = $1 "
+                    "AND observed_at = $2::timestamptz ORDER BY fan_id",
+                    id, at)) {
+             fans.push_back({{"fan_id", f[0].as<int>()},
+                             {"rpm", opt_int(f[1])},
+                             {"max_rpm", opt_int(f[2])},
+                             {"status", opt_text(f[3])}});
+           }
+           json chains = json::array();
+           for (const auto& c : tx.exec_params(
+                    "SELECT (to_jsonb(c) - 'status_id' - 'worker_id' - 'observed_at')::text "
+                    "FROM chain_snapshots c WHERE status_id = $1 AND observed_at = $2::timestamptz "
+                    "ORDER BY chain_id",
+                    id, at)) {
+             chains.push_back(json::parse(c[0].as<std::string>()));
+           }
+           out["fans"] = fans;
+           out["chains"] = chains;
+         });
+         return Reply{.body = out};
+       }});
 
-  router.add({.method = "GET",
-              .path = "/api/miners/{id}/chips",
-              .tag = "miners",
-              .summary = "The latest chip telemetry of a miner, per chain and chip (for a heat map)",
-              .handler = [](Call& call) {
-                const std::int64_t id = call.id();
-                json out = {{"miner_id", id}, {"observed_at", nullptr}, {"chains", json::array()}};
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1", id).empty()) {
-                    throw ApiError::not_found("miner " + std::to_string(id) + " not found");
-                  }
-                  auto latest = tx.exec_params(
-                      std::string("SELECT max(observed_at), to_char(max(observed_at) AT TIME ZONE 'UTC', ") + kIso +
-                          ") FROM chip_telemetry WHERE worker_id = $1 AND observed_at > now() - interval '1 day'",
-                      id);
-                  if (latest[0][0].is_null()) return;
-                  out["observed_at"] = latest[0][1].as<std::string>();
-                  const std::string at = latest[0][0].as<std::string>();
-                  std::map<int, json> chains;
-                  for (const auto& t : tx.exec_params("SELECT chain_id, state, failure_message FROM chip_telemetry "
-                                                      "WHERE worker_id = $1 AND observed_at = $2::timestamptz",
-                                                      id, at)) {
-                    chains[t[0].as<int>()] = {{"chain_id", t[0].as<int>()}, {"state", opt_text(t[1])},
-                                              {"failure_message", opt_text(t[2])}, {"chips", json::array()}};
-                  }
-                  for (const auto& c : tx.exec_params(
-                           "SELECT chain_id, chip_id, hr, temp_c, freq_mhz, volt_mv, errs, grade, throttled "
-                           "FROM chip_samples WHERE worker_id = $1 AND observed_at = $2::timestamptz "
-                           "ORDER BY chain_id, position",
-                           id, at)) {
-                    chains[c[0].as<int>()]["chips"].push_back(
-                        {{"id", c[1].as<int>()}, {"hr", opt_double(c[2])}, {"temp", opt_double(c[3])},
-                         {"freq", opt_int(c[4])}, {"volt", opt_int(c[5])}, {"errs", opt_int(c[6])},
-                         {"grade", c[7].as<std::string>()}, {"throttled", c[8].as<bool>()}});
-                  }
-                  for (auto& [chain_id, chain] : chains) out["chains"].push_back(chain);
-                });
-                return Reply{.body = out};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/miners/{id}/chips",
+       .tag = "miners",
+       .summary = "The latest chip telemetry of a miner, per chain and chip (for a heat map)",
+       .handler = [](Call& call) {
+         const std::int64_t id = call.id();
+         json out = {{"miner_id", id}, {"observed_at", nullptr}, {"chains", json::array()}};
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1", id).empty()) {
+             throw ApiError::not_found("miner " + std::to_string(id) + " not found");
+           }
+           auto latest = tx.exec_params(
+               std::string(
+                   "SELECT max(observed_at), to_char(max(observed_at) AT TIME ZONE 'UTC', ") +
+                   kIso +
+                   ") FROM chip_telemetry WHERE worker_id = $1 AND observed_at > now() - interval "
+                   "'1 day'",
+               id);
+           if (latest[0][0].is_null()) return;
+           out["observed_at"] = latest[0][1].as<std::string>();
+           const std::string at = latest[0][0].as<std::string>();
+           std::map<int, json> chains;
+           for (const auto& t :
+                tx.exec_params("SELECT chain_id, state, failure_message FROM chip_telemetry "
+                               "WHERE worker_id = $1 AND observed_at = $2::timestamptz",
+                               id, at)) {
+             chains[t[0].as<int>()] = {{"chain_id", t[0].as<int>()},
+                                       {"state", opt_text(t[1])},
+                                       {"failure_message", opt_text(t[2])},
+                                       {"chips", json::array()}};
+           }
+           for (const auto& c : tx.exec_params(
+                    "SELECT chain_id, chip_id, hr, temp_c, freq_mhz, volt_mv, errs, grade, "
+                    "throttled "
+                    "FROM chip_samples WHERE worker_id = $1 AND observed_at = $2::timestamptz "
+                    "ORDER BY chain_id, position",
+                    id, at)) {
+             chains[c[0].as<int>()]["chips"].push_back({{"id", c[1].as<int>()},
+                                                        {"hr", opt_double(c[2])},
+                                                        {"temp", opt_double(c[3])},
+                                                        {"freq", opt_int(c[4])},
+                                                        {"volt", opt_int(c[5])},
+                                                        {"errs", opt_int(c[6])},
+                                                        {"grade", c[7].as<std::string>()},
+                                                        {"throttled", c[8].as<bool>()}});
+           }
+           for (auto& [chain_id, chain] : chains)
+             out["chains"].push_back(chain);
+         });
+         return Reply{.body = out};
+       }});
 
-  router.add({.method = "GET",
-              .path = "/api/telemetry/anomalies",
-              .tag = "miners",
-              .summary = "Miners whose chip telemetry shows red or orange chips, throttling or dead chains",
-              .cache_ttl = std::chrono::milliseconds(5000),
-              .handler = [](Call& call) {
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& r : tx.exec(
-                           std::string("SELECT w.id, w.name, host(w.ip), "
-                                       "max(value) FILTER (WHERE metric = 'chips_red_telemetry'), "
-                                       "max(value) FILTER (WHERE metric = 'chips_orange_telemetry'), "
-                                       "max(value) FILTER (WHERE metric = 'chips_throttled'), "
-                                       "max(value) FILTER (WHERE metric = 'chains_dead'), "
-                                       "to_char(max(observed_at) AT TIME ZONE 'UTC', ") + kIso + ") "
-                           "FROM metrics_latest ml JOIN workers w ON w.id = ml.worker_id "
-                           "WHERE ml.metric IN ('chips_red_telemetry', 'chips_orange_telemetry', 'chips_throttled', "
-                           "'chains_dead') AND ml.observed_at > now() - interval '15 minutes' "
-                           "GROUP BY w.id, w.name, w.ip HAVING max(value) > 0 "
-                           "ORDER BY max(value) FILTER (WHERE metric = 'chains_dead') DESC NULLS LAST, "
-                           "max(value) FILTER (WHERE metric = 'chips_red_telemetry') DESC NULLS LAST, w.id LIMIT 1000")) {
-                    items.push_back({{"miner_id", r[0].as<std::int64_t>()}, {"name", r[1].as<std::string>()},
-                                     {"ip", opt_text(r[2])}, {"chips_red", opt_double(r[3])},
-                                     {"chips_orange", opt_double(r[4])}, {"chips_throttled", opt_double(r[5])},
-                                     {"chains_dead", opt_double(r[6])}, {"observed_at", r[7].as<std::string>()}});
-                  }
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/telemetry/anomalies",
+       .tag = "miners",
+       .summary =
+           "Miners whose chip telemetry shows red or orange chips, throttling or dead chains",
+       .cache_ttl = std::chrono::milliseconds(5000),
+       .handler = [](Call& call) {
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& r : tx.exec(
+                    std::string("SELECT w.id, w.name, host(w.ip), "
+                                "max(value) FILTER (WHERE metric = 'chips_red_telemetry'), "
+                                "max(value) FILTER (WHERE metric = 'chips_orange_telemetry'), "
+                                "max(value) FILTER (WHERE metric = 'chips_throttled'), "
+                                "max(value) FILTER (WHERE metric = 'chains_dead'), "
+                                "to_char(max(observed_at) AT TIME ZONE 'UTC', ") +
+                    kIso +
+                    ") "
+                    "FROM metrics_latest ml JOIN workers w ON w.id = ml.worker_id "
+                    "WHERE ml.metric IN ('chips_red_telemetry', 'chips_orange_telemetry', "
+                    "'chips_throttled', "
+                    "'chains_dead') AND ml.observed_at > now() - interval '15 minutes' "
+                    "GROUP BY w.id, w.name, w.ip HAVING max(value) > 0 "
+                    "ORDER BY max(value) FILTER (WHERE metric = 'chains_dead') DESC NULLS LAST, "
+                    "max(value) FILTER (WHERE metric = 'chips_red_telemetry') DESC NULLS LAST, "
+                    "w.id LIMIT 1000")) {
+             items.push_back({{"miner_id", r[0].as<std::int64_t>()},
+                              {"name", r[1].as<std::string>()},
+                              {"ip", opt_text(r[2])},
+                              {"chips_red", opt_double(r[3])},
+                              {"chips_orange", opt_double(r[4])},
+                              {"chips_throttled", opt_double(r[5])},
+                              {"chains_dead", opt_double(r[6])},
+                              {"observed_at", r[7].as<std::string>()}});
+           }
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
 
   router.add({.method = "GET",
               .path = "/api/models",
@@ -409,17 +469,22 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
               .handler = [](Call& call) {
                 json items = json::array();
                 call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& r : tx.exec("SELECT mo.alias, mo.full_name, mo.presets::text, mo.max_preset, "
-                                               "(SELECT count(*) FROM miners m WHERE m.model_alias = mo.alias) "
-                                               "FROM models mo ORDER BY mo.alias")) {
+                  for (const auto& r :
+                       tx.exec("SELECT mo.alias, mo.full_name, mo.presets::text, mo.max_preset, "
+                               "(SELECT count(*) FROM miners m WHERE m.model_alias = mo.alias) "
+                               "FROM models mo ORDER BY mo.alias")) {
                     json presets = json::array();
                     for (const auto& p : json::parse(r[2].as<std::string>())) {
                       if (!p.is_object() || !p.contains("name")) continue;
-                      presets.push_back({{"name", p["name"]}, {"pretty", p.value("pretty", p["name"].get<std::string>())},
-                                         {"status", p.value("status", "")}});
+                      presets.push_back(
+                          {{"name", p["name"]},
+                           {"pretty", p.value("pretty", p["name"].get<std::string>())},
+                           {"status", p.value("status", "")}});
                     }
-                    items.push_back({{"alias", r[0].as<std::string>()}, {"full_name", r[1].as<std::string>()},
-                                     {"presets", presets}, {"max_preset", opt_text(r[3])},
+                    items.push_back({{"alias", r[0].as<std::string>()},
+                                     {"full_name", r[1].as<std::string>()},
+                                     {"presets", presets},
+                                     {"max_preset", opt_text(r[3])},
                                      {"miners", r[4].as<long long>()}});
                   }
                 });
@@ -431,19 +496,23 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
               .tag = "models",
               .summary = "Choose a model's max_preset (one of its presets), or clear it with null",
               .role = Role::kOperator,
-              .request_schema = {{"type", "object"}, {"required", {"max_preset"}},
-                                 {"properties", {{"max_preset", {{"type", "string"}, {"nullable", true}}}}}},
+              .request_schema = {{"type", "object"},
+                                 {"required", {"max_preset"}},
+                                 {"properties",
+                                  {{"max_preset", {{"type", "string"}, {"nullable", true}}}}}},
               .handler = [](Call& call) {
                 const std::string alias = call.param();
                 JsonBody body = call.body();
                 body.only({"max_preset"});
-                if (!body.raw().contains("max_preset")) throw ApiError::bad_request("'max_preset' is required", "max_preset");
+                if (!body.raw().contains("max_preset"))
+                  throw ApiError::bad_request("'max_preset' is required", "max_preset");
                 std::optional<std::string> preset = body.opt_string("max_preset", 64);
                 call.audit_target("model:" + alias);
                 call.audit_detail("max_preset", preset ? json(*preset) : json());
                 json out;
                 call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params("SELECT presets::text FROM models WHERE alias = $1 FOR UPDATE", alias);
+                  auto rows = tx.exec_params(
+                      "SELECT presets::text FROM models WHERE alias = $1 FOR UPDATE", alias);
                   if (rows.empty()) throw ApiError::not_found("model '" + alias + "' not found");
                   if (preset) {
                     bool known = false;
@@ -451,10 +520,12 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
                       known = known || (p.is_object() && p.value("name", "") == *preset);
                     }
                     if (!known) {
-                      throw ApiError::bad_request("'" + *preset + "' is not a preset of " + alias, "max_preset");
+                      throw ApiError::bad_request("'" + *preset + "' is not a preset of " + alias,
+                                                  "max_preset");
                     }
                   }
-                  tx.exec_params("UPDATE models SET max_preset = $2 WHERE alias = $1", alias, preset);
+                  tx.exec_params("UPDATE models SET max_preset = $2 WHERE alias = $1", alias,
+                                 preset);
                   out = {{"alias", alias}, {"max_preset", preset ? json(*preset) : json()}};
                 });
                 return Reply{.body = out};

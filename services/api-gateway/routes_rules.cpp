@@ -21,8 +21,6 @@ namespace {
 using json = nlohmann::json;
 using auth::Role;
 
-
-
 // The API calls the clear condition "clear_condition"; the rule library's JSON form calls it
 // "clear".
 std::string api_field(std::string field) {
@@ -143,43 +141,61 @@ const json kSilence = {{"type", "object"},
                          {"state", {{"type", "string"}}},
                          {"reason", {{"type", "string"}}}}}};
 
-const std::string kAlertSelect = "SELECT a.id, a.rule_id, r.name, a.worker_id, w.name, w.kind, a.kind, a.state, "
-                                 "a.severity, " +
-                                 iso_sql("a.started_at") + ", " + iso_sql("a.fired_at") + ", " + iso_sql("a.resolved_at") +
-                                 ", a.resolution, a.value, a.suppressed_by, " + iso_sql("a.acknowledged_at") +
-                                 ", a.acknowledged_by, a.next_step, a.observed::text"
-                                 "  FROM alerts a JOIN rules r ON r.id = a.rule_id JOIN workers w ON w.id = a.worker_id ";
+const std::string kAlertSelect =
+    "SELECT a.id, a.rule_id, r.name, a.worker_id, w.name, w.kind, a.kind, a.state, "
+    "a.severity, " +
+    iso_sql("a.started_at") + ", " + iso_sql("a.fired_at") + ", " + iso_sql("a.resolved_at") +
+    ", a.resolution, a.value, a.suppressed_by, " + iso_sql("a.acknowledged_at") +
+    ", a.acknowledged_by, a.next_step, a.observed::text"
+    "  FROM alerts a JOIN rules r ON r.id = a.rule_id JOIN workers w ON w.id = a.worker_id ";
 
 json alert_json(const pqxx::row& r) {
   json observed;
   if (!r[18].is_null()) observed = json::parse(r[18].as<std::string>(), nullptr, false);
-  return {{"id", r[0].as<std::int64_t>()},     {"rule_id", r[1].as<std::int64_t>()},
-          {"rule_name", r[2].as<std::string>()}, {"worker_id", r[3].as<std::int64_t>()},
-          {"worker_name", r[4].as<std::string>()}, {"worker_kind", r[5].as<std::string>()},
-          {"kind", r[6].as<std::string>()},      {"state", r[7].as<std::string>()},
-          {"severity", r[8].as<std::string>()},  {"started_at", r[9].as<std::string>()},
-          {"fired_at", opt_text(r[10])},         {"resolved_at", opt_text(r[11])},
-          {"resolution", opt_text(r[12])},       {"value", opt_double(r[13])},
-          {"suppressed_by", opt_text(r[14])},    {"acknowledged_at", opt_text(r[15])},
-          {"acknowledged_by", opt_text(r[16])},  {"next_step", r[17].as<int>()},
+  return {{"id", r[0].as<std::int64_t>()},
+          {"rule_id", r[1].as<std::int64_t>()},
+          {"rule_name", r[2].as<std::string>()},
+          {"worker_id", r[3].as<std::int64_t>()},
+          {"worker_name", r[4].as<std::string>()},
+          {"worker_kind", r[5].as<std::string>()},
+          {"kind", r[6].as<std::string>()},
+          {"state", r[7].as<std::string>()},
+          {"severity", r[8].as<std::string>()},
+          {"started_at", r[9].as<std::string>()},
+          {"fired_at", opt_text(r[10])},
+          {"resolved_at", opt_text(r[11])},
+          {"resolution", opt_text(r[12])},
+          {"value", opt_double(r[13])},
+          {"suppressed_by", opt_text(r[14])},
+          {"acknowledged_at", opt_text(r[15])},
+          {"acknowledged_by", opt_text(r[16])},
+          {"next_step", r[17].as<int>()},
           {"observed", observed.is_discarded() ? json() : observed}};
 }
 
-const std::string kSilenceSelect = "SELECT s.id, s.worker_id, w.name, s.farm_id, s.labels::text, s.rule_id, r.name, " +
-                                   iso_sql("s.starts_at") + ", " + iso_sql("s.ends_at") +
-                                   ", CASE WHEN s.ends_at <= now() THEN 'ended' WHEN s.starts_at > now() "
-                                   "THEN 'scheduled' ELSE 'active' END, s.reason, s.created_by, s.ended_by"
-                                   "  FROM silences s LEFT JOIN workers w ON w.id = s.worker_id"
-                                   "  LEFT JOIN rules r ON r.id = s.rule_id ";
+const std::string kSilenceSelect =
+    "SELECT s.id, s.worker_id, w.name, s.farm_id, s.labels::text, s.rule_id, r.name, " +
+    iso_sql("s.starts_at") + ", " + iso_sql("s.ends_at") +
+    ", CASE WHEN s.ends_at <= now() THEN 'ended' WHEN s.starts_at > now() "
+    "THEN 'scheduled' ELSE 'active' END, s.reason, s.created_by, s.ended_by"
+    "  FROM silences s LEFT JOIN workers w ON w.id = s.worker_id"
+    "  LEFT JOIN rules r ON r.id = s.rule_id ";
 
 json silence_json(const pqxx::row& r) {
   json labels;
   if (!r[4].is_null()) labels = json::parse(r[4].as<std::string>(), nullptr, false);
-  return {{"id", r[0].as<std::int64_t>()}, {"worker_id", opt_int(r[1])},   {"worker_name", opt_text(r[2])},
-          {"farm_id", opt_int(r[3])},      {"labels", labels.is_discarded() ? json() : labels},
-          {"rule_id", opt_int(r[5])},      {"rule_name", opt_text(r[6])},  {"starts_at", r[7].as<std::string>()},
-          {"ends_at", r[8].as<std::string>()}, {"state", r[9].as<std::string>()},
-          {"reason", r[10].as<std::string>()}, {"created_by", r[11].as<std::string>()},
+  return {{"id", r[0].as<std::int64_t>()},
+          {"worker_id", opt_int(r[1])},
+          {"worker_name", opt_text(r[2])},
+          {"farm_id", opt_int(r[3])},
+          {"labels", labels.is_discarded() ? json() : labels},
+          {"rule_id", opt_int(r[5])},
+          {"rule_name", opt_text(r[6])},
+          {"starts_at", r[7].as<std::string>()},
+          {"ends_at", r[8].as<std::string>()},
+          {"state", r[9].as<std::string>()},
+          {"reason", r[10].as<std::string>()},
+          {"created_by", r[11].as<std::string>()},
           {"ended_by", opt_text(r[12])}};
 }
 
@@ -191,12 +207,13 @@ std::chrono::milliseconds duration_field(const JsonBody& body, const char* field
   } else if (v.is_string()) {
     text = v.get<std::string>();
   } else {
-    throw ApiError::bad_request(std::string(field) + ": must be a duration like \"2h\" or seconds", field);
+    throw ApiError::bad_request(std::string(field) + ": must be a duration like \"2h\" or seconds",
+                                field);
   }
   auto d = parse_duration(text);
   if (!d || d->count() <= 0 || *d > std::chrono::hours(24 * 366)) {
-    throw ApiError::bad_request(std::string(field) + ": must be a positive duration of at most a year, like \"2h\"",
-                                field);
+    throw ApiError::bad_request(
+        std::string(field) + ": must be a positive duration of at most a year, like \"2h\"", field);
   }
   return *d;
 }
@@ -207,7 +224,8 @@ std::int64_t millis_until(const std::string& when, const char* field) {
       R"(^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|([+-])(\d{2}):?(\d{2}))$)");
   std::smatch m;
   const ApiError bad = ApiError::bad_request(
-      std::string(field) + ": must be an ISO 8601 time with a zone, like 2026-01-31T18:00:00Z", field);
+      std::string(field) + ": must be an ISO 8601 time with a zone, like 2026-01-31T18:00:00Z",
+      field);
   if (!std::regex_match(when, m, kIsoTime)) throw bad;
   std::tm tm{};
   tm.tm_year = std::stoi(m[1]) - 1900;
@@ -219,8 +237,8 @@ std::int64_t millis_until(const std::string& when, const char* field) {
   const std::tm asked = tm;
   const std::time_t t = timegm(&tm);
   // timegm normalises 2026-02-30 to March 2nd: a changed field means the date does not exist.
-  if (t == -1 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon || tm.tm_hour != asked.tm_hour ||
-      tm.tm_min != asked.tm_min || tm.tm_sec != asked.tm_sec) {
+  if (t == -1 || tm.tm_mday != asked.tm_mday || tm.tm_mon != asked.tm_mon ||
+      tm.tm_hour != asked.tm_hour || tm.tm_min != asked.tm_min || tm.tm_sec != asked.tm_sec) {
     throw bad;
   }
   std::int64_t offset = 0;
@@ -236,53 +254,68 @@ std::int64_t millis_until(const std::string& when, const char* field) {
   return at_ms - now_ms;
 }
 
-void require_row(pqxx::transaction_base& tx, const char* table, std::int64_t id, const char* field) {
+void require_row(pqxx::transaction_base& tx, const char* table, std::int64_t id,
+                 const char* field) {
   if (tx.exec_params(std::string("SELECT 1 FROM ") + table + " WHERE id = $1", id).empty()) {
-    throw ApiError::unprocessable(std::string(field) + ": no such record (" + std::to_string(id) + ")", field);
+    throw ApiError::unprocessable(
+        std::string(field) + ": no such record (" + std::to_string(id) + ")", field);
   }
 }
 
 }  // namespace
 
 void add_rule_routes(Router& router) {
+  router.add(
+      {.method = "GET",
+       .path = "/api/metrics",
+       .tag = "rules",
+       .summary = "The metric catalogue: what a rule condition may name, with units and kinds",
+       .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}}}}}},
+       .cache_ttl = std::chrono::milliseconds(5000),
+       .handler = [](Call& call) {
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           const rules::MetricCatalogue catalogue = alerting::load_catalogue(tx);
+           for (const auto& m : catalogue.metrics())
+             items.push_back(metric_json(m));
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
+
+  router.add(
+      {.method = "GET",
+       .path = "/api/rules",
+       .tag = "rules",
+       .summary = "Every rule, with its open episodes (pending, firing)",
+       .response_schema = {{"type", "object"},
+                           {"properties", {{"items", {{"type", "array"}, {"items", kRule}}}}}},
+       .handler = [](Call& call) {
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& r : alerting::list_rules(tx))
+             items.push_back(rule_json(r));
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
+
   router.add({.method = "GET",
-              .path = "/api/metrics",
+              .path = "/api/rules/{id}",
               .tag = "rules",
-              .summary = "The metric catalogue: what a rule condition may name, with units and kinds",
-              .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}}}}}},
-              .cache_ttl = std::chrono::milliseconds(5000),
+              .summary = "One rule",
+              .response_schema = kRule,
               .handler = [](Call& call) {
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  const rules::MetricCatalogue catalogue = alerting::load_catalogue(tx);
-                  for (const auto& m : catalogue.metrics()) items.push_back(metric_json(m));
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
-
-  router.add({.method = "GET", .path = "/api/rules", .tag = "rules",
-              .summary = "Every rule, with its open episodes (pending, firing)",
-              .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}, {"items", kRule}}}}}},
-              .handler = [](Call& call) {
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& r : alerting::list_rules(tx)) items.push_back(rule_json(r));
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
-
-  router.add({.method = "GET", .path = "/api/rules/{id}", .tag = "rules", .summary = "One rule",
-              .response_schema = kRule, .handler = [](Call& call) {
                 json out;
-                call.db().transact([&](pqxx::transaction_base& tx) { out = rule_json(load_rule(tx, call.id())); });
+                call.db().transact(
+                    [&](pqxx::transaction_base& tx) { out = rule_json(load_rule(tx, call.id())); });
                 return Reply{.body = out};
               }});
 
   router.add({.method = "POST",
               .path = "/api/rules",
               .tag = "rules",
-              .summary = "Create a rule. Refused rules answer 400 with every problem (details.problems, "
-                         "each with field, message and, in a condition, position/length/column)",
+              .summary =
+                  "Create a rule. Refused rules answer 400 with every problem (details.problems, "
+                  "each with field, message and, in a condition, position/length/column)",
               .role = Role::kOperator,
               .request_schema = kRule,
               .response_schema = kRule,
@@ -303,7 +336,8 @@ void add_rule_routes(Router& router) {
   router.add({.method = "PATCH",
               .path = "/api/rules/{id}",
               .tag = "rules",
-              .summary = "Change some fields of a rule (validated like a new one); clear_condition null removes it",
+              .summary = "Change some fields of a rule (validated like a new one); clear_condition "
+                         "null removes it",
               .role = Role::kOperator,
               .request_schema = kRule,
               .response_schema = kRule,
@@ -313,13 +347,15 @@ void add_rule_routes(Router& router) {
                 json out;
                 call.audit_target("rule:" + std::to_string(id));
                 json changed = json::array();
-                for (const auto& [key, value] : body.raw().items()) changed.push_back(key);
+                for (const auto& [key, value] : body.raw().items())
+                  changed.push_back(key);
                 call.audit_detail("fields", changed);
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   json lib = json::parse(rules::rule_to_json(load_rule(tx, id).spec));
                   rules::RuleSpec spec = parse_rule(body, lib);
                   auto saved = alerting::update_rule(tx, id, spec);
-                  if (!saved) throw ApiError::not_found("rule " + std::to_string(id) + " not found");
+                  if (!saved)
+                    throw ApiError::not_found("rule " + std::to_string(id) + " not found");
                   if (!saved->id) throw refused(saved->problems);
                   out = rule_json(load_rule(tx, id));
                 });
@@ -331,7 +367,8 @@ void add_rule_routes(Router& router) {
               .tag = "rules",
               .summary = "Delete a rule with its episodes (commands it queued keep their rows)",
               .role = Role::kOperator,
-              .response_schema = {{"type", "object"}, {"properties", {{"deleted", {{"type", "integer"}}}}}},
+              .response_schema = {{"type", "object"},
+                                  {"properties", {{"deleted", {{"type", "integer"}}}}}},
               .handler = [](Call& call) {
                 const std::int64_t id = call.id();
                 call.audit_target("rule:" + std::to_string(id));
@@ -343,273 +380,326 @@ void add_rule_routes(Router& router) {
                 return Reply{.body = {{"deleted", id}}};
               }});
 
-  router.add({.method = "POST",
-              .path = "/api/rules/validate",
-              .tag = "rules",
-              .summary = "Check a condition (and clear condition) against the metric catalogue as it is typed",
-              .request_schema = {{"type", "object"},
-                                 {"properties", {{"condition", {{"type", "string"}}},
-                                                 {"clear_condition", {{"type", "string"}, {"nullable", true}}},
-                                                 {"kind", {{"type", "string"}, {"nullable", true}}}}}},
-              .response_schema = {{"type", "object"},
-                                  {"properties", {{"valid", {{"type", "boolean"}}}, {"errors", {{"type", "array"}}}}}},
-              .handler = [](Call& call) {
-                JsonBody body = call.body();
-                body.only({"condition", "clear_condition", "kind"});
-                const std::string condition = body.string("condition", 4096);
-                auto clear = body.opt_string("clear_condition", 4096);
-                rules::CheckOptions options;
-                if (auto kind = body.opt_string("kind", 16)) {
-                  const auto& kinds = rules::worker_kinds();
-                  if (std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) {
-                    throw ApiError::bad_request("kind: must be asic, rig, node or device", "kind");
-                  }
-                  options.kind = *kind;
-                }
-                rules::MetricCatalogue catalogue;
-                call.db().transact([&](pqxx::transaction_base& tx) { catalogue = alerting::load_catalogue(tx); });
-                json errors = json::array();
-                json metrics = json::array();
-                auto check = [&](const std::string& text, const char* field) {
-                  auto result = rules::compile_condition(text, catalogue, options);
-                  if (const auto* e = std::get_if<rules::ConditionError>(&result)) {
-                    errors.push_back({{"field", field}, {"position", e->position}, {"length", e->length},
-                                      {"column", e->column}, {"message", sanitize_utf8(e->message)}});
-                  } else if (std::string_view(field) == "condition") {
-                    metrics = std::get<rules::CheckedCondition>(result).metrics;
-                  }
-                };
-                check(condition, "condition");
-                if (clear) check(*clear, "clear_condition");
-                return Reply{.body = {{"valid", errors.empty()}, {"errors", errors}, {"metrics", metrics}}};
-              },
-              .read_only = true});
+  router.add(
+      {.method = "POST",
+       .path = "/api/rules/validate",
+       .tag = "rules",
+       .summary =
+           "Check a condition (and clear condition) against the metric catalogue as it is typed",
+       .request_schema = {{"type", "object"},
+                          {"properties",
+                           {{"condition", {{"type", "string"}}},
+                            {"clear_condition", {{"type", "string"}, {"nullable", true}}},
+                            {"kind", {{"type", "string"}, {"nullable", true}}}}}},
+       .response_schema = {{"type", "object"},
+                           {"properties",
+                            {{"valid", {{"type", "boolean"}}}, {"errors", {{"type", "array"}}}}}},
+       .handler =
+           [](Call& call) {
+             JsonBody body = call.body();
+             body.only({"condition", "clear_condition", "kind"});
+             const std::string condition = body.string("condition", 4096);
+             auto clear = body.opt_string("clear_condition", 4096);
+             rules::CheckOptions options;
+             if (auto kind = body.opt_string("kind", 16)) {
+               const auto& kinds = rules::worker_kinds();
+               if (std::find(kinds.begin(), kinds.end(), *kind) == kinds.end()) {
+                 throw ApiError::bad_request("kind: must be asic, rig, node or device", "kind");
+               }
+               options.kind = *kind;
+             }
+             rules::MetricCatalogue catalogue;
+             call.db().transact(
+                 [&](pqxx::transaction_base& tx) { catalogue = alerting::load_catalogue(tx); });
+             json errors = json::array();
+             json metrics = json::array();
+             auto check = [&](const std::string& text, const char* field) {
+               auto result = rules::compile_condition(text, catalogue, options);
+               if (const auto* e = std::get_if<rules::ConditionError>(&result)) {
+                 errors.push_back({{"field", field},
+                                   {"position", e->position},
+                                   {"length", e->length},
+                                   {"column", e->column},
+                                   {"message", sanitize_utf8(e->message)}});
+               } else if (std::string_view(field) == "condition") {
+                 metrics = std::get<rules::CheckedCondition>(result).metrics;
+               }
+             };
+             check(condition, "condition");
+             if (clear) check(*clear, "clear_condition");
+             return Reply{
+                 .body = {{"valid", errors.empty()}, {"errors", errors}, {"metrics", metrics}}};
+           },
+       .read_only = true});
 
   router.add({.method = "POST",
               .path = "/api/rules/test",
               .tag = "rules",
-              .summary = "Which workers a condition matches right now, with the value of every term (writes nothing)",
+              .summary = "Which workers a condition matches right now, with the value of every "
+                         "term (writes nothing)",
               .request_schema = kRule,
               .response_schema = {{"type", "object"},
-                                  {"properties", {{"matches", {{"type", "array"}}},
-                                                  {"evaluated", {{"type", "integer"}}},
-                                                  {"no_data", {{"type", "integer"}}}}}},
-              .handler = [](Call& call) {
-                JsonBody body = call.body();
-                json base = {{"name", "test"}};
-                rules::RuleSpec spec = parse_rule(body, base);
-                json matches = json::array();
-                json out;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto problems = rules::validate_rule(spec, alerting::load_catalogue(tx));
-                  if (!problems.empty()) throw refused(problems);
-                  auto probe = alerting::probe_rule(tx, spec);
-                  if (!probe) throw ApiError::bad_request(probe.error().message(), "condition");
-                  for (const auto& row : probe->rows) {
-                    if (row.result != rules::Truth::kTrue) continue;
-                    json values = json::object();
-                    for (const auto& t : row.terms) {
-                      if (t.number) values[t.expression] = *t.number;
-                      else if (t.state) values[t.expression] = *t.state;
-                      else values[t.expression] = nullptr;
-                    }
-                    matches.push_back({{"worker_id", row.worker.id}, {"name", row.worker.name},
-                                       {"kind", row.worker.kind}, {"values", values}});
-                    if (matches.size() >= 1000) break;
-                  }
-                  out = {{"matches", matches}, {"matched", probe->matched},
-                         {"evaluated", static_cast<std::int64_t>(probe->rows.size())}, {"no_data", probe->no_data}};
-                });
-                return Reply{.body = out};
-              },
+                                  {"properties",
+                                   {{"matches", {{"type", "array"}}},
+                                    {"evaluated", {{"type", "integer"}}},
+                                    {"no_data", {{"type", "integer"}}}}}},
+              .handler =
+                  [](Call& call) {
+                    JsonBody body = call.body();
+                    json base = {{"name", "test"}};
+                    rules::RuleSpec spec = parse_rule(body, base);
+                    json matches = json::array();
+                    json out;
+                    call.db().transact([&](pqxx::transaction_base& tx) {
+                      auto problems = rules::validate_rule(spec, alerting::load_catalogue(tx));
+                      if (!problems.empty()) throw refused(problems);
+                      auto probe = alerting::probe_rule(tx, spec);
+                      if (!probe) throw ApiError::bad_request(probe.error().message(), "condition");
+                      for (const auto& row : probe->rows) {
+                        if (row.result != rules::Truth::kTrue) continue;
+                        json values = json::object();
+                        for (const auto& t : row.terms) {
+                          if (t.number)
+                            values[t.expression] = *t.number;
+                          else if (t.state)
+                            values[t.expression] = *t.state;
+                          else
+                            values[t.expression] = nullptr;
+                        }
+                        matches.push_back({{"worker_id", row.worker.id},
+                                           {"name", row.worker.name},
+                                           {"kind", row.worker.kind},
+                                           {"values", values}});
+                        if (matches.size() >= 1000) break;
+                      }
+                      out = {{"matches", matches},
+                             {"matched", probe->matched},
+                             {"evaluated", static_cast<std::int64_t>(probe->rows.size())},
+                             {"no_data", probe->no_data}};
+                    });
+                    return Reply{.body = out};
+                  },
               .read_only = true});
 }
 
 void add_alert_routes(Router& router) {
-  router.add({.method = "GET",
-              .path = "/api/alerts",
-              .tag = "alerts",
-              .summary = "Alert episodes, newest first: open (pending or firing) ones and history",
-              .response_schema = page_schema(kAlert),
-              .query_parameters = {query_param("state", "string", "open, pending, firing or resolved"),
-                                   query_param("worker_id", "integer", "only this worker"),
-                                   query_param("rule_id", "integer", "only this rule"),
-                                   query_param("severity", "string", "info, warning or critical"),
-                                   query_param("limit", "integer", "1..1000 (default 100)"),
-                                   query_param("after", "integer", "cursor from the previous page")},
-              .cache_ttl = std::chrono::milliseconds(1000),
-              .handler = [](Call& call) {
-                auto state = call.query("state", 16);
-                if (state && *state != "open" && *state != "pending" && *state != "firing" && *state != "resolved") {
-                  throw ApiError::bad_request("query parameter 'state' must be open, pending, firing or resolved",
-                                              "state");
-                }
-                auto severity = call.query("severity", 16);
-                if (severity && *severity != "info" && *severity != "warning" && *severity != "critical") {
-                  throw ApiError::bad_request("query parameter 'severity' must be info, warning or critical",
-                                              "severity");
-                }
-                auto worker = call.query_opt_int("worker_id", 1, INT64_MAX);
-                auto rule = call.query_opt_int("rule_id", 1, INT64_MAX);
-                const auto limit = call.query_int("limit", 100, 1, 1000);
-                const auto after = call.query_opt_int("after", 1, INT64_MAX);
-                json page;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params(
-                      kAlertSelect +
-                          "WHERE ($1::bigint IS NULL OR a.id < $1)"
-                          "  AND ($2::text IS NULL OR ($2 = 'open' AND a.state <> 'resolved') OR a.state = $2)"
-                          "  AND ($3::bigint IS NULL OR a.worker_id = $3)"
-                          "  AND ($4::bigint IS NULL OR a.rule_id = $4)"
-                          "  AND ($5::text IS NULL OR a.severity = $5)"
-                          " ORDER BY a.id DESC LIMIT $6",
-                      after, state, worker, rule, severity, limit + 1);
-                  page = keyset_page(rows, limit, alert_json);
-                });
-                return Reply{.body = page};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/alerts",
+       .tag = "alerts",
+       .summary = "Alert episodes, newest first: open (pending or firing) ones and history",
+       .response_schema = page_schema(kAlert),
+       .query_parameters = {query_param("state", "string", "open, pending, firing or resolved"),
+                            query_param("worker_id", "integer", "only this worker"),
+                            query_param("rule_id", "integer", "only this rule"),
+                            query_param("severity", "string", "info, warning or critical"),
+                            query_param("limit", "integer", "1..1000 (default 100)"),
+                            query_param("after", "integer", "cursor from the previous page")},
+       .cache_ttl = std::chrono::milliseconds(1000),
+       .handler = [](Call& call) {
+         auto state = call.query("state", 16);
+         if (state && *state != "open" && *state != "pending" && *state != "firing" &&
+             *state != "resolved") {
+           throw ApiError::bad_request(
+               "query parameter 'state' must be open, pending, firing or resolved", "state");
+         }
+         auto severity = call.query("severity", 16);
+         if (severity && *severity != "info" && *severity != "warning" && *severity != "critical") {
+           throw ApiError::bad_request(
+               "query parameter 'severity' must be info, warning or critical", "severity");
+         }
+         auto worker = call.query_opt_int("worker_id", 1, INT64_MAX);
+         auto rule = call.query_opt_int("rule_id", 1, INT64_MAX);
+         const auto limit = call.query_int("limit", 100, 1, 1000);
+         const auto after = call.query_opt_int("after", 1, INT64_MAX);
+         json page;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto rows = tx.exec_params(kAlertSelect +
+                                          "WHERE ($1::bigint IS NULL OR a.id < $1)"
+                                          "  AND ($2::text IS NULL OR ($2 = 'open' AND a.state <> "
+                                          "'resolved') OR a.state = $2)"
+                                          "  AND ($3::bigint IS NULL OR a.worker_id = $3)"
+                                          "  AND ($4::bigint IS NULL OR a.rule_id = $4)"
+                                          "  AND ($5::text IS NULL OR a.severity = $5)"
+                                          " ORDER BY a.id DESC LIMIT $6",
+                                      after, state, worker, rule, severity, limit + 1);
+           page = keyset_page(rows, limit, alert_json);
+         });
+         return Reply{.body = page};
+       }});
 
-  router.add({.method = "GET", .path = "/api/alerts/{id}", .tag = "alerts",
-              .summary = "One alert episode with its triggered / resolved events", .response_schema = kAlert,
+  router.add({.method = "GET",
+              .path = "/api/alerts/{id}",
+              .tag = "alerts",
+              .summary = "One alert episode with its triggered / resolved events",
+              .response_schema = kAlert,
               .handler = [](Call& call) {
                 json out;
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   auto rows = tx.exec_params(kAlertSelect + "WHERE a.id = $1", call.id());
-                  if (rows.empty()) throw ApiError::not_found("alert " + std::to_string(call.id()) + " not found");
+                  if (rows.empty())
+                    throw ApiError::not_found("alert " + std::to_string(call.id()) + " not found");
                   out = alert_json(rows[0]);
                   json events = json::array();
                   for (const auto& e : tx.exec_params(
                            "SELECT id, event, " + iso_sql("at") +
-                               ", condition, metric, operator, threshold_value, current_value, resolution, "
+                               ", condition, metric, operator, threshold_value, current_value, "
+                               "resolution, "
                                "metadata::text FROM alert_events WHERE alert_id = $1 ORDER BY id",
                            call.id())) {
                     json metadata = json::parse(e[9].as<std::string>(), nullptr, false);
-                    events.push_back({{"id", e[0].as<std::int64_t>()}, {"event", e[1].as<std::string>()},
-                                      {"at", e[2].as<std::string>()}, {"condition", e[3].as<std::string>()},
-                                      {"metric", opt_text(e[4])}, {"operator", opt_text(e[5])},
-                                      {"threshold_value", opt_double(e[6])}, {"current_value", opt_double(e[7])},
-                                      {"resolution", opt_text(e[8])},
-                                      {"metadata", metadata.is_discarded() ? json::object() : metadata}});
+                    events.push_back(
+                        {{"id", e[0].as<std::int64_t>()},
+                         {"event", e[1].as<std::string>()},
+                         {"at", e[2].as<std::string>()},
+                         {"condition", e[3].as<std::string>()},
+                         {"metric", opt_text(e[4])},
+                         {"operator", opt_text(e[5])},
+                         {"threshold_value", opt_double(e[6])},
+                         {"current_value", opt_double(e[7])},
+                         {"resolution", opt_text(e[8])},
+                         {"metadata", metadata.is_discarded() ? json::object() : metadata}});
                   }
                   out["events"] = events;
                 });
                 return Reply{.body = out};
               }});
 
-  router.add({.method = "POST",
-              .path = "/api/alerts/{id}/ack",
-              .tag = "alerts",
-              .summary = "Acknowledge an open alert (someone is on it); notifications and the ladder go on",
-              .role = Role::kOperator,
-              .response_schema = kAlert,
-              .handler = [](Call& call) {
-                const std::int64_t id = call.id();
-                call.audit_target("alert:" + std::to_string(id));
-                json out;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  auto rows = tx.exec_params("SELECT state, acknowledged_at IS NOT NULL FROM alerts WHERE id = $1 "
-                                             "FOR UPDATE",
-                                             id);
-                  if (rows.empty()) throw ApiError::not_found("alert " + std::to_string(id) + " not found");
-                  if (rows[0][0].as<std::string>() == "resolved") {
-                    throw ApiError::conflict("alert " + std::to_string(id) + " is resolved; only open alerts are acknowledged");
-                  }
-                  if (!rows[0][1].as<bool>()) {
-                    tx.exec_params("UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1", id,
-                                   call.who().name);
-                  }
-                  out = alert_json(tx.exec_params(kAlertSelect + "WHERE a.id = $1", id)[0]);
-                });
-                return Reply{.body = out};
-              }});
+  router.add(
+      {.method = "POST",
+       .path = "/api/alerts/{id}/ack",
+       .tag = "alerts",
+       .summary =
+           "Acknowledge an open alert (someone is on it); notifications and the ladder go on",
+       .role = Role::kOperator,
+       .response_schema = kAlert,
+       .handler = [](Call& call) {
+         const std::int64_t id = call.id();
+         call.audit_target("alert:" + std::to_string(id));
+         json out;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           auto rows = tx.exec_params(
+               "SELECT state, acknowledged_at IS NOT NULL FROM alerts WHERE id = $1 "
+               "FOR UPDATE",
+               id);
+           if (rows.empty())
+             throw ApiError::not_found("alert " + std::to_string(id) + " not found");
+           if (rows[0][0].as<std::string>() == "resolved") {
+             throw ApiError::conflict("alert " + std::to_string(id) +
+                                      " is resolved; only open alerts are acknowledged");
+           }
+           if (!rows[0][1].as<bool>()) {
+             tx.exec_params(
+                 "UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2 WHERE id = $1",
+                 id, call.who().name);
+           }
+           out = alert_json(tx.exec_params(kAlertSelect + "WHERE a.id = $1", id)[0]);
+         });
+         return Reply{.body = out};
+       }});
 
-  router.add({.method = "GET",
-              .path = "/api/silences",
-              .tag = "alerts",
-              .summary = "Silences (maintenance windows): active and scheduled ones, or all with all=true",
-              .response_schema = {{"type", "object"}, {"properties", {{"items", {{"type", "array"}, {"items", kSilence}}}}}},
-              .query_parameters = {query_param("active", "boolean", "only silences in force now"),
-                                   query_param("all", "boolean", "ended ones too (the last 1000)")},
-              .handler = [](Call& call) {
-                const bool active = call.query_bool("active").value_or(false);
-                const bool all = call.query_bool("all").value_or(false);
-                json items = json::array();
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  for (const auto& r : tx.exec_params(
-                           kSilenceSelect +
-                               "WHERE ($1 OR s.ends_at > now()) AND (NOT $2 OR (s.starts_at <= now() AND s.ends_at > now()))"
-                               " ORDER BY s.id DESC LIMIT 1000",
-                           all, active)) {
-                    items.push_back(silence_json(r));
-                  }
-                });
-                return Reply{.body = {{"items", items}}};
-              }});
+  router.add(
+      {.method = "GET",
+       .path = "/api/silences",
+       .tag = "alerts",
+       .summary = "Silences (maintenance windows): active and scheduled ones, or all with all=true",
+       .response_schema = {{"type", "object"},
+                           {"properties", {{"items", {{"type", "array"}, {"items", kSilence}}}}}},
+       .query_parameters = {query_param("active", "boolean", "only silences in force now"),
+                            query_param("all", "boolean", "ended ones too (the last 1000)")},
+       .handler = [](Call& call) {
+         const bool active = call.query_bool("active").value_or(false);
+         const bool all = call.query_bool("all").value_or(false);
+         json items = json::array();
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           for (const auto& r :
+                tx.exec_params(kSilenceSelect + "WHERE ($1 OR s.ends_at > now()) AND (NOT $2 OR "
+                                                "(s.starts_at <= now() AND s.ends_at > now()))"
+                                                " ORDER BY s.id DESC LIMIT 1000",
+                               all, active)) {
+             items.push_back(silence_json(r));
+           }
+         });
+         return Reply{.body = {{"items", items}}};
+       }});
 
-  router.add({.method = "POST",
-              .path = "/api/silences",
-              .tag = "alerts",
-              .summary = "Silence matching alerts for a while: give worker_id, farm_id, labels and/or rule_id, "
-                         "a duration (\"2h\") or ends_at, and a reason",
-              .role = Role::kOperator,
-              .request_schema = {{"type", "object"},
-                                 {"required", {"reason"}},
-                                 {"properties", {{"worker_id", {{"type", "integer"}}}, {"farm_id", {{"type", "integer"}}},
-                                                 {"rule_id", {{"type", "integer"}}}, {"labels", {{"type", "object"}}},
-                                                 {"starts_at", {{"type", "string"}}}, {"ends_at", {{"type", "string"}}},
-                                                 {"duration", {{"type", "string"}}}, {"reason", {{"type", "string"}}}}}},
-              .response_schema = kSilence,
-              .success_status = 201,
-              .handler = [](Call& call) {
-                JsonBody body = call.body();
-                body.only({"worker_id", "farm_id", "rule_id", "labels", "starts_at", "ends_at", "duration", "reason"});
-                alerting::SilenceRequest request;
-                request.worker_id = body.opt_integer("worker_id", 1, INT64_MAX);
-                request.farm_id = body.opt_integer("farm_id", 1, INT64_MAX);
-                request.rule_id = body.opt_integer("rule_id", 1, INT64_MAX);
-                if (auto labels = body.opt_object("labels")) {
-                  auto parsed = rules::labels_from_json(labels->dump(), "labels");
-                  if (!parsed) throw ApiError::bad_request(parsed.error().message(), "labels");
-                  request.labels = std::move(parsed).value();
-                }
-                request.reason = body.string("reason", 1000);
-                if (trim(request.reason).empty()) throw ApiError::bad_request("reason: say why", "reason");
-                request.created_by = call.who().name;
-                if (!request.worker_id && !request.farm_id && !request.rule_id && request.labels.empty()) {
-                  throw ApiError::bad_request("a silence needs at least one of worker_id, farm_id, labels or rule_id",
-                                              "worker_id");
-                }
-                if (body.has("duration") == body.has("ends_at")) {
-                  throw ApiError::bad_request("give either duration or ends_at", body.has("duration") ? "ends_at" : "duration");
-                }
-                json out;
-                call.db().transact([&](pqxx::transaction_base& tx) {
-                  if (request.worker_id) require_row(tx, "workers", *request.worker_id, "worker_id");
-                  if (request.farm_id) require_row(tx, "farms", *request.farm_id, "farm_id");
-                  if (request.rule_id) require_row(tx, "rules", *request.rule_id, "rule_id");
-                  std::int64_t starts_in = 0;
-                  if (auto starts = body.opt_string("starts_at", 40)) {
-                    starts_in = std::max<std::int64_t>(0, millis_until(*starts, "starts_at"));
-                  }
-                  if (body.has("duration")) {
-                    request.duration = duration_field(body, "duration");
-                  } else {
-                    const std::int64_t until = millis_until(body.string("ends_at", 40), "ends_at");
-                    if (until <= starts_in) throw ApiError::bad_request("ends_at: must be in the future and after starts_at", "ends_at");
-                    if (until > std::int64_t{366} * 24 * 3600 * 1000) {
-                      throw ApiError::bad_request("ends_at: at most a year from now", "ends_at");
-                    }
-                    request.duration = std::chrono::milliseconds(until - starts_in);
-                  }
-                  request.starts_in = std::chrono::milliseconds(starts_in);
-                  auto id = alerting::add_silence(tx, request);
-                  if (!id) throw ApiError::bad_request(id.error().message(), field_of(id.error().message()));
-                  out = silence_json(tx.exec_params(kSilenceSelect + "WHERE s.id = $1", *id)[0]);
-                });
-                call.audit_target("silence:" + std::to_string(out["id"].get<std::int64_t>()));
-                call.audit_detail("reason", request.reason);
-                return Reply{.body = out};
-              }});
+  router.add(
+      {.method = "POST",
+       .path = "/api/silences",
+       .tag = "alerts",
+       .summary =
+           "Silence matching alerts for a while: give worker_id, farm_id, labels and/or rule_id, "
+           "a duration (\"2h\") or ends_at, and a reason",
+       .role = Role::kOperator,
+       .request_schema = {{"type", "object"},
+                          {"required", {"reason"}},
+                          {"properties",
+                           {{"worker_id", {{"type", "integer"}}},
+                            {"farm_id", {{"type", "integer"}}},
+                            {"rule_id", {{"type", "integer"}}},
+                            {"labels", {{"type", "object"}}},
+                            {"starts_at", {{"type", "string"}}},
+                            {"ends_at", {{"type", "string"}}},
+                            {"duration", {{"type", "string"}}},
+                            {"reason", {{"type", "string"}}}}}},
+       .response_schema = kSilence,
+       .success_status = 201,
+       .handler = [](Call& call) {
+         JsonBody body = call.body();
+         body.only({"worker_id", "farm_id", "rule_id", "labels", "starts_at", "ends_at", "duration",
+                    "reason"});
+         alerting::SilenceRequest request;
+         request.worker_id = body.opt_integer("worker_id", 1, INT64_MAX);
+         request.farm_id = body.opt_integer("farm_id", 1, INT64_MAX);
+         request.rule_id = body.opt_integer("rule_id", 1, INT64_MAX);
+         if (auto labels = body.opt_object("labels")) {
+           auto parsed = rules::labels_from_json(labels->dump(), "labels");
+           if (!parsed) throw ApiError::bad_request(parsed.error().message(), "labels");
+           request.labels = std::move(parsed).value();
+         }
+         request.reason = body.string("reason", 1000);
+         if (trim(request.reason).empty()) throw ApiError::bad_request("reason: say why", "reason");
+         request.created_by = call.who().name;
+         if (!request.worker_id && !request.farm_id && !request.rule_id && request.labels.empty()) {
+           throw ApiError::bad_request(
+               "a silence needs at least one of worker_id, farm_id, labels or rule_id",
+               "worker_id");
+         }
+         if (body.has("duration") == body.has("ends_at")) {
+           throw ApiError::bad_request("give either duration or ends_at",
+                                       body.has("duration") ? "ends_at" : "duration");
+         }
+         json out;
+         call.db().transact([&](pqxx::transaction_base& tx) {
+           if (request.worker_id) require_row(tx, "workers", *request.worker_id, "worker_id");
+           if (request.farm_id) require_row(tx, "farms", *request.farm_id, "farm_id");
+           if (request.rule_id) require_row(tx, "rules", *request.rule_id, "rule_id");
+           std::int64_t starts_in = 0;
+           if (auto starts = body.opt_string("starts_at", 40)) {
+             starts_in = std::max<std::int64_t>(0, millis_until(*starts, "starts_at"));
+           }
+           if (body.has("duration")) {
+             request.duration = duration_field(body, "duration");
+           } else {
+             const std::int64_t until = millis_until(body.string("ends_at", 40), "ends_at");
+             if (until <= starts_in)
+               throw ApiError::bad_request("ends_at: must be in the future and after starts_at",
+                                           "ends_at");
+             if (until > std::int64_t{366} * 24 * 3600 * 1000) {
+               throw ApiError::bad_request("ends_at: at most a year from now", "ends_at");
+             }
+             request.duration = std::chrono::milliseconds(until - starts_in);
+           }
+           request.starts_in = std::chrono::milliseconds(starts_in);
+           auto id = alerting::add_silence(tx, request);
+           if (!id)
+             throw ApiError::bad_request(id.error().message(), field_of(id.error().message()));
+           out = silence_json(tx.exec_params(kSilenceSelect + "WHERE s.id = $1", *id)[0]);
+         });
+         call.audit_target("silence:" + std::to_string(out["id"].get<std::int64_t>()));
+         call.audit_detail("reason", request.reason);
+         return Reply{.body = out};
+       }});
 
   router.add({.method = "DELETE",
               .path = "/api/silences/{id}",

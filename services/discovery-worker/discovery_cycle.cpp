@@ -7,9 +7,9 @@
 #include <set>
 #include <thread>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <spdlog/spdlog.h>
 
 #include "db/session.h"
 #include "discovery_plan.h"
@@ -56,12 +56,14 @@ RescanWork rescan_work(const std::vector<RescanRequest>& requests) {
 
 std::string outcome_of(const RescanRequest& r, const std::map<std::string, std::string>& ip_by_mac,
                        std::size_t found) {
-  if (r.target) return "swept " + *r.target + " with the networks: " + std::to_string(found) +
-                       " Vnish miners in this cycle";
+  if (r.target)
+    return "swept " + *r.target + " with the networks: " + std::to_string(found) +
+           " Vnish miners in this cycle";
   if (r.worker_id) {
     if (r.mac) {
       auto it = ip_by_mac.find(*r.mac);
-      if (it != ip_by_mac.end()) return "found at " + it->second + "; model, key and polls refreshed";
+      if (it != ip_by_mac.end())
+        return "found at " + it->second + "; model, key and polls refreshed";
     }
     return "not found in this sweep";
   }
@@ -150,7 +152,9 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
   std::thread sweeper([&] {
     auto r = netscan::tcp_sweep(
         addresses,
-        {.port = options_.port, .timeout = options_.dial_timeout, .max_in_flight = options_.max_dials},
+        {.port = options_.port,
+         .timeout = options_.dial_timeout,
+         .max_in_flight = options_.max_dials},
         [&] { return abandon.load() || ctx.stopping(); },
         [&](netscan::Ipv4 a) {
           std::lock_guard lock(mu);
@@ -193,10 +197,15 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
   };
   auto on_identified = [&](Identification id) {
     switch (id.kind) {
-      case Identification::Kind::kNotVnish: ++not_vnish; return;
+      case Identification::Kind::kNotVnish:
+        ++not_vnish;
+        return;
       case Identification::Kind::kNoMac:
-      case Identification::Kind::kFailed: ++probe_failed; return;
-      case Identification::Kind::kMiner: break;
+      case Identification::Kind::kFailed:
+        ++probe_failed;
+        return;
+      case Identification::Kind::kMiner:
+        break;
     }
     IdentifiedMiner m = std::move(*id.miner);
     const std::string mac = *m.info.mac;
@@ -217,7 +226,9 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
         }
       } else {
         auto key = usable_key.find(mac);
-        KeyTask task{mac, {m.ip, options_.port}, password_of(mac),
+        KeyTask task{mac,
+                     {m.ip, options_.port},
+                     password_of(mac),
                      action == KeyAction::kVerify && key != usable_key.end()
                          ? std::optional<std::string>(key->second)
                          : std::nullopt};
@@ -265,26 +276,29 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
 
   // 4. Models and presets, from one miner per model (with a key when there is one).
   const auto now = std::chrono::system_clock::now();
-  const auto model_from = models_to_refresh(found, keyed, forced, known.models, now,
-                                            options_.model_refresh);
+  const auto model_from =
+      models_to_refresh(found, keyed, forced, known.models, now, options_.model_refresh);
   std::vector<ModelUpdate> model_updates;
   if (ctx.dry_run()) {
     for (auto i : model_from) {
-      ctx.emit(json{{"action", "refresh_model"}, {"model", found[i].info.model},
-                    {"ip", found[i].ip}}.dump());
+      ctx.emit(
+          json{{"action", "refresh_model"}, {"model", found[i].info.model}, {"ip", found[i].ip}}
+              .dump());
     }
   } else if (!model_from.empty()) {
     std::vector<ModelTask> tasks;
     for (auto i : model_from) {
       const auto& m = found[i];
       auto key = usable_key.find(*m.info.mac);
-      tasks.push_back({m.info.model, {m.ip, options_.port},
-                       key == usable_key.end() ? std::nullopt
-                                               : std::optional<std::string>(key->second),
-                       m.info});
+      tasks.push_back(
+          {m.info.model,
+           {m.ip, options_.port},
+           key == usable_key.end() ? std::nullopt : std::optional<std::string>(key->second),
+           m.info});
     }
     for (auto& r : fetch_models(*transport_, std::move(tasks), api, hooks.stop)) {
-      for (const auto& p : r.problems) spdlog::info("model {}: {}", r.model.alias, p);
+      for (const auto& p : r.problems)
+        spdlog::info("model {}: {}", r.model.alias, p);
       model_updates.push_back({std::move(r.model), std::move(r.presets)});
     }
   }
@@ -292,7 +306,8 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
 
   // 5. Write.
   std::map<std::string, std::string> ip_by_mac;
-  for (const auto& m : found) ip_by_mac[*m.info.mac] = m.ip;
+  for (const auto& m : found)
+    ip_by_mac[*m.info.mac] = m.ip;
   std::vector<std::pair<std::int64_t, std::string>> handled = rescan.invalid;
   for (const auto& r : known.requests) {
     if (std::any_of(rescan.invalid.begin(), rescan.invalid.end(),
@@ -306,7 +321,8 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
     if (ip_by_mac.count(mac)) reset.insert(mac);
   }
   if (rescan.force_all) {
-    for (const auto& [mac, ip] : ip_by_mac) reset.insert(mac);
+    for (const auto& [mac, ip] : ip_by_mac)
+      reset.insert(mac);
   }
 
   RegistryChanges changes;
@@ -319,16 +335,21 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
     for (const auto& m : found) {
       auto k = known.miners.find(*m.info.mac);
       if (k == known.miners.end()) {
-        ctx.emit(json{{"action", "add_miner"}, {"mac", *m.info.mac}, {"ip", m.ip},
-                      {"model", m.info.model}}.dump());
+        ctx.emit(json{
+            {"action", "add_miner"}, {"mac", *m.info.mac}, {"ip", m.ip}, {"model", m.info.model}}
+                     .dump());
       } else if (k->second.ip != m.ip) {
-        ctx.emit(json{{"action", "move_miner"}, {"mac", *m.info.mac}, {"ip", m.ip},
-                      {"old_ip", k->second.ip.value_or("")}}.dump());
+        ctx.emit(json{{"action", "move_miner"},
+                      {"mac", *m.info.mac},
+                      {"ip", m.ip},
+                      {"old_ip", k->second.ip.value_or("")}}
+                     .dump());
       }
     }
     for (const auto& [mac, k] : known.miners) {
       if (inside(swept, k.ip) && !ip_by_mac.count(mac) &&
-          std::find(unanswered_ips.begin(), unanswered_ips.end(), k.ip.value_or("")) == unanswered_ips.end()) {
+          std::find(unanswered_ips.begin(), unanswered_ips.end(), k.ip.value_or("")) ==
+              unanswered_ips.end()) {
         ctx.emit(json{{"action", "mark_offline"}, {"mac", mac}, {"ip", *k.ip}}.dump());
         ++changes.went_offline;
       }
@@ -345,13 +366,15 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
                          .handled_rescans = std::move(handled),
                          .unanswered_ips = std::move(unanswered_ips),
                          .instance = instance_};
-    for (const auto& c : swept) write.swept_networks.push_back(c.to_string());
-    changes = ctx.db().transact(
-        [&](pqxx::transaction_base& tx) { return apply_discovery(tx, write); });
+    for (const auto& c : swept)
+      write.swept_networks.push_back(c.to_string());
+    changes =
+        ctx.db().transact([&](pqxx::transaction_base& tx) { return apply_discovery(tx, write); });
     if (changes.unreachable > 0) {
-      spdlog::error("{} known miners vanished at once; marked unreachable (their IPs kept): "
-                    "suspect the network of this discovery-worker",
-                    changes.unreachable);
+      spdlog::error(
+          "{} known miners vanished at once; marked unreachable (their IPs kept): "
+          "suspect the network of this discovery-worker",
+          changes.unreachable);
     }
   }
   phases.lap("write");

@@ -26,7 +26,7 @@ struct DiscoveryOptions {
   std::vector<netscan::Cidr> networks;
   int port = 80;
   std::chrono::milliseconds dial_timeout{400};  // seed 003: 300-500 ms
-  std::size_t max_dials = 2048;                  // TCP connects in flight
+  std::size_t max_dials = 2048;                 // TCP connects in flight
   std::uint64_t max_addresses = 1 << 18;
   asic::FirmwareSettings firmware;
   std::chrono::milliseconds model_refresh{6 * 3'600'000};

@@ -70,7 +70,8 @@ DiscoveryOptions options_from(const config::Config& config) {
   DiscoveryOptions o;
   o.max_addresses = static_cast<std::uint64_t>(config.integer("discovery.max_addresses"));
   auto networks = netscan::parse_cidr_list(config.strings("discovery.networks"), o.max_addresses);
-  if (!networks.ok()) throw runtime::ConfigError("discovery.networks: " + networks.error().message());
+  if (!networks.ok())
+    throw runtime::ConfigError("discovery.networks: " + networks.error().message());
   if (networks->empty()) throw runtime::ConfigError("discovery.networks: no network to sweep");
   o.networks = std::move(*networks);
   o.port = static_cast<int>(config.integer("discovery.port"));

@@ -64,9 +64,14 @@ Plan plan_enrichment(const PlanInput& in) {
         plan.provision.push_back(i);
         keyed[i] = true;
         break;
-      case KeyAction::kVerify: plan.verify.push_back(i); break;
-      case KeyAction::kDeferred: ++plan.provision_deferred; break;
-      case KeyAction::kNone: break;
+      case KeyAction::kVerify:
+        plan.verify.push_back(i);
+        break;
+      case KeyAction::kDeferred:
+        ++plan.provision_deferred;
+        break;
+      case KeyAction::kNone:
+        break;
     }
   }
   plan.model_from = models_to_refresh(in.found, keyed, forced, in.models, in.now, in.model_refresh);

@@ -37,7 +37,7 @@ struct KnownModel {
 
 struct PlanInput {
   const std::vector<IdentifiedMiner>& found;
-  const std::map<std::string, KnownMiner>& known;  // by MAC
+  const std::map<std::string, KnownMiner>& known;   // by MAC
   const std::map<std::string, KnownModel>& models;  // by alias
   std::chrono::system_clock::time_point now;
   std::chrono::milliseconds model_refresh{6 * 3'600'000};
@@ -48,8 +48,8 @@ struct PlanInput {
 };
 
 struct Plan {
-  std::vector<std::size_t> provision;  // indexes into `found`
-  std::vector<std::size_t> verify;     // verify the stored key, provision if rejected
+  std::vector<std::size_t> provision;   // indexes into `found`
+  std::vector<std::size_t> verify;      // verify the stored key, provision if rejected
   std::vector<std::size_t> model_from;  // one miner per model to refresh
   std::int64_t provision_deferred = 0;  // waiting for their backoff or the per-cycle cap
 };

@@ -23,28 +23,26 @@ HttpTransport::RunHooks stop_hooks(const std::function<bool()>& stop) {
 }  // namespace
 
 void start_identify(HttpTransport& transport, const std::string& ip, int port,
-                    const firmware::ApiOptions& options,
-                    std::function<void(Identification)> done) {
-  transport.submit(
-      firmware::get_request({ip, port}, firmware::paths::kInfo, options),
-      [ip, limits = options.limits, done = std::move(done)](HttpResponse r) {
-        Identification out;
-        if (!firmware::classify(r, "/info").ok()) return done(std::move(out));
-        firmware::FieldIssues issues;
-        auto info = firmware::parse_info(r.body, limits, &issues);
-        out.field_issues = static_cast<std::int64_t>(issues.size());
-        if (!info.ok()) {
-          out.kind = Identification::Kind::kFailed;
-        } else if (!info->is_vnish()) {
-          out.kind = Identification::Kind::kNotVnish;
-        } else if (!info->mac) {
-          out.kind = Identification::Kind::kNoMac;
-        } else {
-          out.kind = Identification::Kind::kMiner;
-          out.miner = IdentifiedMiner{ip, std::move(*info)};
-        }
-        done(std::move(out));
-      });
+                    const firmware::ApiOptions& options, std::function<void(Identification)> done) {
+  transport.submit(firmware::get_request({ip, port}, firmware::paths::kInfo, options),
+                   [ip, limits = options.limits, done = std::move(done)](HttpResponse r) {
+                     Identification out;
+                     if (!firmware::classify(r, "/info").ok()) return done(std::move(out));
+                     firmware::FieldIssues issues;
+                     auto info = firmware::parse_info(r.body, limits, &issues);
+                     out.field_issues = static_cast<std::int64_t>(issues.size());
+                     if (!info.ok()) {
+                       out.kind = Identification::Kind::kFailed;
+                     } else if (!info->is_vnish()) {
+                       out.kind = Identification::Kind::kNotVnish;
+                     } else if (!info->mac) {
+                       out.kind = Identification::Kind::kNoMac;
+                     } else {
+                       out.kind = Identification::Kind::kMiner;
+                       out.miner = IdentifiedMiner{ip, std::move(*info)};
+                     }
+                     done(std::move(out));
+                   });
 }
 
 IdentifyReport identify(HttpTransport& transport, const std::vector<netscan::Ipv4>& hosts, int port,
@@ -56,10 +54,18 @@ IdentifyReport identify(HttpTransport& transport, const std::vector<netscan::Ipv
                    [&report, &found, i](Identification id) {
                      report.field_issues += id.field_issues;
                      switch (id.kind) {
-                       case Identification::Kind::kMiner: found[i] = std::move(id.miner); break;
-                       case Identification::Kind::kNotVnish: ++report.not_vnish; break;
-                       case Identification::Kind::kNoMac: ++report.no_mac; break;
-                       case Identification::Kind::kFailed: ++report.failed; break;
+                       case Identification::Kind::kMiner:
+                         found[i] = std::move(id.miner);
+                         break;
+                       case Identification::Kind::kNotVnish:
+                         ++report.not_vnish;
+                         break;
+                       case Identification::Kind::kNoMac:
+                         ++report.no_mac;
+                         break;
+                       case Identification::Kind::kFailed:
+                         ++report.failed;
+                         break;
                      }
                    });
   }
@@ -81,8 +87,8 @@ void start_key_task(HttpTransport& transport, KeyTask task, const firmware::ApiO
   auto provision = [&transport, options, description](KeyTask t,
                                                       std::function<void(KeyResult)> finish) {
     firmware::start_provisioning(
-        transport, {.miner = t.miner, .password = t.password, .description = description},
-        options, [mac = t.mac, finish = std::move(finish)](Result<firmware::ProvisionedKey> key) {
+        transport, {.miner = t.miner, .password = t.password, .description = description}, options,
+        [mac = t.mac, finish = std::move(finish)](Result<firmware::ProvisionedKey> key) {
           KeyResult r;
           r.mac = mac;
           if (key.ok()) {
@@ -138,41 +144,41 @@ std::vector<ModelResult> fetch_models(HttpTransport& transport, std::vector<Mode
     results[i].model.alias = tasks[i].alias;
     results[i].model.full_name = tasks[i].info.miner.empty() ? tasks[i].alias : tasks[i].info.miner;
     results[i].model.hr_measure = tasks[i].info.hr_measure;
-    transport.submit(
-        firmware::get_request(tasks[i].miner, firmware::paths::kModel, options),
-        [&results, &options, &tasks, i](HttpResponse r) {
-          if (Status s = firmware::classify(r, "/model"); !s.ok()) {
-            results[i].problems.push_back(s.error().message());
-            return;
-          }
-          auto model = firmware::parse_model(r.body, options.limits);
-          if (!model.ok()) {
-            results[i].problems.push_back(model.error().message());
-          } else if (model->alias != tasks[i].alias) {
-            results[i].problems.push_back("/model names " + model->alias + ", /info " +
-                                          tasks[i].alias + ": /info kept");
-          } else {
-            if (model->full_name.empty()) model->full_name = results[i].model.full_name;
-            if (model->hr_measure.empty()) model->hr_measure = results[i].model.hr_measure;
-            results[i].model = std::move(*model);
-          }
-        });
+    transport.submit(firmware::get_request(tasks[i].miner, firmware::paths::kModel, options),
+                     [&results, &options, &tasks, i](HttpResponse r) {
+                       if (Status s = firmware::classify(r, "/model"); !s.ok()) {
+                         results[i].problems.push_back(s.error().message());
+                         return;
+                       }
+                       auto model = firmware::parse_model(r.body, options.limits);
+                       if (!model.ok()) {
+                         results[i].problems.push_back(model.error().message());
+                       } else if (model->alias != tasks[i].alias) {
+                         results[i].problems.push_back("/model names " + model->alias + ", /info " +
+                                                       tasks[i].alias + ": /info kept");
+                       } else {
+                         if (model->full_name.empty())
+                           model->full_name = results[i].model.full_name;
+                         if (model->hr_measure.empty())
+                           model->hr_measure = results[i].model.hr_measure;
+                         results[i].model = std::move(*model);
+                       }
+                     });
     if (!tasks[i].api_key) continue;
-    transport.submit(
-        firmware::get_request(tasks[i].miner, firmware::paths::kPresets, options,
-                              {.api_key = *tasks[i].api_key}),
-        [&results, &options, i](HttpResponse r) {
-          if (Status s = firmware::classify(r, "/autotune/presets"); !s.ok()) {
-            results[i].problems.push_back(s.error().message());
-            return;
-          }
-          auto presets = firmware::parse_presets(r.body, options.limits);
-          if (!presets.ok()) {
-            results[i].problems.push_back(presets.error().message());
-          } else {
-            results[i].presets = std::move(*presets);
-          }
-        });
+    transport.submit(firmware::get_request(tasks[i].miner, firmware::paths::kPresets, options,
+                                           {.api_key = *tasks[i].api_key}),
+                     [&results, &options, i](HttpResponse r) {
+                       if (Status s = firmware::classify(r, "/autotune/presets"); !s.ok()) {
+                         results[i].problems.push_back(s.error().message());
+                         return;
+                       }
+                       auto presets = firmware::parse_presets(r.body, options.limits);
+                       if (!presets.ok()) {
+                         results[i].problems.push_back(presets.error().message());
+                       } else {
+                         results[i].presets = std::move(*presets);
+                       }
+                     });
   }
   transport.run(stop_hooks(stop));
   return results;

@@ -48,8 +48,7 @@ struct Identification {
 
 // Queues GET /info of one host; `done` runs from transport.run(). identify() is this for many.
 void start_identify(firmware::HttpTransport& transport, const std::string& ip, int port,
-                    const firmware::ApiOptions& options,
-                    std::function<void(Identification)> done);
+                    const firmware::ApiOptions& options, std::function<void(Identification)> done);
 
 struct KeyTask {
   std::string mac;
@@ -62,8 +61,8 @@ struct KeyResult {
   std::string mac;
   std::optional<std::string> key;  // the key to store (new or re-found); nullopt: unchanged
   bool created = false;
-  bool verified = false;           // the stored key was accepted
-  std::optional<Error> error;      // provisioning failed
+  bool verified = false;       // the stored key was accepted
+  std::optional<Error> error;  // provisioning failed
 };
 
 // Queues one miner's key task (verify the stored key, provision when there is none or it is

@@ -182,12 +182,16 @@ std::optional<std::string> measure_of(const std::string& hr_measure) {
   return firmware::hash_measure_of(hr_measure) == firmware::HashMeasure::kMhs ? "MH/s" : "GH/s";
 }
 
-json nullable(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
+json nullable(const std::optional<std::string>& s) {
+  return s ? json(*s) : json(nullptr);
+}
 
 json presets_json(const std::vector<firmware::Preset>& presets) {
   json out = json::array();
   for (const auto& p : presets) {
-    json j = {{"name", p.name}, {"pretty", p.pretty}, {"tuned", p.tuned},
+    json j = {{"name", p.name},
+              {"pretty", p.pretty},
+              {"tuned", p.tuned},
               {"modded_psu_required", p.modded_psu_required}};
     if (p.power_w) j["power_w"] = *p.power_w;
     if (p.hashrate_ths) j["hashrate_ths"] = *p.hashrate_ths;
@@ -196,7 +200,9 @@ json presets_json(const std::vector<firmware::Preset>& presets) {
   return out;
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string full_name_of(const std::string& name, const std::string& alias) {
   std::string out(trim(name));
@@ -247,9 +253,8 @@ std::map<std::string, KnownModel> load_models(pqxx::transaction_base& tx) {
 std::vector<RescanRequest> open_rescan_requests(pqxx::transaction_base& tx) {
   std::vector<RescanRequest> out;
   for (const auto& row : tx.exec(kOpenRescans)) {
-    out.push_back({row[0].as<std::int64_t>(), row[1].get<std::int64_t>(),
-                   row[2].get<std::string>(), row[3].get<std::string>(),
-                   row[4].get<std::string>()});
+    out.push_back({row[0].as<std::int64_t>(), row[1].get<std::int64_t>(), row[2].get<std::string>(),
+                   row[3].get<std::string>(), row[4].get<std::string>()});
   }
   return out;
 }
@@ -269,18 +274,20 @@ RegistryChanges apply_discovery(pqxx::transaction_base& tx, const DiscoveryWrite
   json models = json::array();
   for (const auto& u : w.models) {
     if (!valid_model_alias(u.model.alias)) continue;
-    json j = {{"alias", u.model.alias},
-              {"full_name", full_name_of(u.model.full_name, u.model.alias)},
-              {"algorithm", u.model.algorithm.empty() ? json(nullptr) : json(u.model.algorithm)},
-              {"series", u.model.series.empty() ? json(nullptr) : json(u.model.series)},
-              {"hr_measure", nullable(measure_of(u.model.hr_measure))},
-              {"chips_per_chain", u.model.chips_per_chain ? json(*u.model.chips_per_chain) : json()},
-              {"num_chains", u.model.num_chains ? json(*u.model.num_chains) : json()},
-              {"presets", u.presets ? presets_json(*u.presets) : json()}};
+    json j = {
+        {"alias", u.model.alias},
+        {"full_name", full_name_of(u.model.full_name, u.model.alias)},
+        {"algorithm", u.model.algorithm.empty() ? json(nullptr) : json(u.model.algorithm)},
+        {"series", u.model.series.empty() ? json(nullptr) : json(u.model.series)},
+        {"hr_measure", nullable(measure_of(u.model.hr_measure))},
+        {"chips_per_chain", u.model.chips_per_chain ? json(*u.model.chips_per_chain) : json()},
+        {"num_chains", u.model.num_chains ? json(*u.model.num_chains) : json()},
+        {"presets", u.presets ? presets_json(*u.presets) : json()}};
     models.push_back(std::move(j));
   }
-  if (!models.empty()) changes.models = static_cast<std::int64_t>(
-                           tx.exec_params(kUpsertModels, dump(models)).affected_rows());
+  if (!models.empty())
+    changes.models =
+        static_cast<std::int64_t>(tx.exec_params(kUpsertModels, dump(models)).affected_rows());
 
   // 2. Miners seen: new ones inserted, known ones refreshed (IP changes followed here).
   json seen = json::array();
@@ -344,14 +351,15 @@ RegistryChanges apply_discovery(pqxx::transaction_base& tx, const DiscoveryWrite
       changes.unreachable = static_cast<std::int64_t>(
           tx.exec_params(kMarkUnreachable, nets, seen_macs, unanswered).affected_rows());
     } else if (gone > 0) {
-      changes.went_offline =
-          static_cast<std::int64_t>(tx.exec_params(kMarkOffline, nets, seen_macs, unanswered).affected_rows());
+      changes.went_offline = static_cast<std::int64_t>(
+          tx.exec_params(kMarkOffline, nets, seen_macs, unanswered).affected_rows());
     }
   }
 
   // 5. Rescans.
   if (!w.reset_poll_macs.empty()) {
-    tx.exec_params0(kResetPolls, array_literal({w.reset_poll_macs.begin(), w.reset_poll_macs.end()}));
+    tx.exec_params0(kResetPolls,
+                    array_literal({w.reset_poll_macs.begin(), w.reset_poll_macs.end()}));
   }
   if (!w.handled_rescans.empty()) {
     json handled = json::array();

@@ -55,7 +55,8 @@ std::vector<asic::MetricSample> status_metrics(std::int64_t worker_id,
   add("hw_errors_percent", s.hw_errors_percent);
   if (const auto* pool = s.active_pool(); pool && pool->accepted && pool->rejected) {
     const double total = static_cast<double>(*pool->accepted + *pool->rejected);
-    if (total > 0) add("pool_rejected_percent", 100.0 * static_cast<double>(*pool->rejected) / total);
+    if (total > 0)
+      add("pool_rejected_percent", 100.0 * static_cast<double>(*pool->rejected) / total);
   }
   out.push_back({worker_id, "miner_state", std::nullopt, s.miner_state, observed_at});
   return out;

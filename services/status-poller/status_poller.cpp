@@ -4,9 +4,9 @@
 #include <deque>
 #include <random>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <spdlog/spdlog.h>
 
 #include "asic/batch_writer.h"
 #include "asic/miner_claims.h"
@@ -26,8 +26,8 @@ namespace fleet::poller {
 namespace {
 
 using json = nlohmann::json;
-using std::chrono::system_clock;
 using firmware::HttpResponse;
+using std::chrono::system_clock;
 
 constexpr const char* kHistoryTables[] = {"statuses", "status_fans", "chain_snapshots"};
 
@@ -54,7 +54,8 @@ struct StatusPoller::Cycle {
 
   std::int64_t claimed = 0, ok = 0, transport_failed = 0, auth_failed = 0, payload_failed = 0,
                other_failed = 0, reprovisioned = 0, reprovision_failed = 0, field_issues = 0;
-  std::shared_ptr<std::atomic<std::int64_t>> stored = std::make_shared<std::atomic<std::int64_t>>(0);
+  std::shared_ptr<std::atomic<std::int64_t>> stored =
+      std::make_shared<std::atomic<std::int64_t>>(0);
   std::shared_ptr<std::atomic<std::int64_t>> metrics =
       std::make_shared<std::atomic<std::int64_t>>(0);
 
@@ -73,8 +74,8 @@ struct StatusPoller::Cycle {
     try {
       got = ctx.db().transact([&](pqxx::transaction_base& tx) {
         return ctx.dry_run() ? asic::list_due_miners(tx, asic::ClaimKind::kStatusPoll, limit)
-                             : asic::claim_due_miners(tx, asic::ClaimKind::kStatusPoll,
-                                                      self.owner_, limit, opt().lease);
+                             : asic::claim_due_miners(tx, asic::ClaimKind::kStatusPoll, self.owner_,
+                                                      limit, opt().lease);
       });
     } catch (const std::exception& e) {
       claim_error = db::to_error(e);
@@ -96,11 +97,11 @@ struct StatusPoller::Cycle {
 
   void start(size_t i) {
     const asic::ClaimedMiner& m = miners[i];
-    asic::MinerSecrets secrets =
-        asic::open_secrets(self.box_, m, opt().firmware.default_password);
+    asic::MinerSecrets secrets = asic::open_secrets(self.box_, m, opt().firmware.default_password);
     if (!secrets.problem.empty()) spdlog::warn("miner {}: {}", m.worker_id, secrets.problem);
     if (!secrets.api_key || m.api_key_state == "missing") {
-      reprovision_or_fail(i, secrets.password, Error(ErrorKind::kUnauthenticated, "no API key yet"));
+      reprovision_or_fail(i, secrets.password,
+                          Error(ErrorKind::kUnauthenticated, "no API key yet"));
       return;
     }
     poll(i, *secrets.api_key, std::nullopt);
@@ -110,8 +111,8 @@ struct StatusPoller::Cycle {
 
   void poll(size_t i, const std::string& key, std::optional<std::string> new_key_enc) {
     const asic::ClaimedMiner& m = miners[i];
-    auto request = firmware::get_request(endpoint(m), firmware::paths::kSummary,
-                                         opt().firmware.api, {.api_key = key});
+    auto request = firmware::get_request(endpoint(m), firmware::paths::kSummary, opt().firmware.api,
+                                         {.api_key = key});
     self.transport_->submit(std::move(request), [this, i, new_key_enc](HttpResponse r) {
       try {
         on_summary(i, std::move(r), new_key_enc);
@@ -157,28 +158,29 @@ struct StatusPoller::Cycle {
   void reprovision_or_fail(size_t i, const std::string& password, const Error& why) {
     const asic::ClaimedMiner& m = miners[i];
     if (!opt().reprovision || !m.may_provision || reprovisions_left <= 0) {
-      failed(i, Error(ErrorKind::kUnauthenticated,
-                      why.message() + " (re-provisioning waits for its backoff)"),
+      failed(i,
+             Error(ErrorKind::kUnauthenticated,
+                   why.message() + " (re-provisioning waits for its backoff)"),
              std::nullopt);
       return;
     }
     --reprovisions_left;
     if (ctx.dry_run()) {
-      ctx.emit(json{{"action", "reprovision_api_key"}, {"worker_id", m.worker_id},
-                    {"reason", why.message()}}.dump());
+      ctx.emit(json{
+          {"action", "reprovision_api_key"}, {"worker_id", m.worker_id}, {"reason", why.message()}}
+                   .dump());
       failed(i, why, std::nullopt);
       return;
     }
     firmware::start_provisioning(
         *self.transport_,
-        {.miner = endpoint(m), .password = password,
-         .description = opt().firmware.key_description},
+        {.miner = endpoint(m), .password = password, .description = opt().firmware.key_description},
         opt().firmware.api, [this, i](Result<firmware::ProvisionedKey> key) {
           if (!key.ok()) {
             ++reprovision_failed;
-            failed(i, Error(ErrorKind::kUnauthenticated,
-                            "API key rejected and re-provisioning failed: " +
-                                key.error().message()),
+            failed(i,
+                   Error(ErrorKind::kUnauthenticated,
+                         "API key rejected and re-provisioning failed: " + key.error().message()),
                    std::nullopt, key.error().message());
             return;
           }
@@ -204,8 +206,8 @@ struct StatusPoller::Cycle {
     const asic::ClaimedMiner& m = miners[i];
     ++ok;
     asic::ClaimOutcome& o = new_outcome(i, true);
-    o.next_at = asic::next_due(opt().schedule, true, 0, claimed_at[i], o.observed_at,
-                               unit_random());
+    o.next_at =
+        asic::next_due(opt().schedule, true, 0, claimed_at[i], o.observed_at, unit_random());
     o.worker_status =
         worker_status_after(true, summary.miner_state, std::nullopt, 0, opt().offline_after, false);
     if (new_key_enc) {
@@ -245,11 +247,11 @@ struct StatusPoller::Cycle {
     o.error = std::string(to_string(kind)) + ": " + error.message();
     o.next_at = asic::next_due(opt().schedule, false, failures, claimed_at[i], o.observed_at,
                                unit_random());
-    const bool partition = suspect_partition(transport_failed, ok + transport_failed +
-                                                                   auth_failed + payload_failed +
-                                                                   other_failed,
-                                             opt().partition_share);
-    o.worker_status = worker_status_after(false, "", kind, failures, opt().offline_after, partition);
+    const bool partition = suspect_partition(
+        transport_failed, ok + transport_failed + auth_failed + payload_failed + other_failed,
+        opt().partition_share);
+    o.worker_status =
+        worker_status_after(false, "", kind, failures, opt().offline_after, partition);
     if (kind == ErrorKind::kUnauthenticated) o.api_key_state = "rejected";
     if (new_key_enc) o.api_key_enc = new_key_enc;
     if (provision_error || new_key_enc) {
@@ -257,7 +259,9 @@ struct StatusPoller::Cycle {
       o.provision_error = provision_error;
     }
     if (ctx.dry_run()) {
-      ctx.emit(json{{"action", "record_failure"}, {"worker_id", m.worker_id}, {"ip", m.ip},
+      ctx.emit(json{{"action", "record_failure"},
+                    {"worker_id", m.worker_id},
+                    {"ip", m.ip},
                     {"error", o.error}}
                    .dump(-1, ' ', false, json::error_handler_t::replace));
     }
@@ -291,8 +295,8 @@ StatusPoller::StatusPoller(PollerOptions options, secrets::SecretBox box,
 StatusPoller::~StatusPoller() = default;
 
 runtime::CycleReport StatusPoller::run_cycle(runtime::CycleContext& ctx) {
-  if (!ctx.dry_run() && std::chrono::steady_clock::now() - partitions_checked_ >
-                            std::chrono::minutes(30)) {
+  if (!ctx.dry_run() &&
+      std::chrono::steady_clock::now() - partitions_checked_ > std::chrono::minutes(30)) {
     ctx.db().transact([&](pqxx::transaction_base& tx) {
       for (const char* table : kHistoryTables) {
         asic::ensure_partitions(tx, table, options_.retention_days);
@@ -323,11 +327,12 @@ runtime::CycleReport StatusPoller::run_cycle(runtime::CycleContext& ctx) {
         asic::release_claims(tx, asic::ClaimKind::kStatusPoll, owner_, cycle.released);
       });
     } catch (const std::exception& e) {
-      spdlog::warn("could not hand back {} claims (their leases expire): {}",
-                   cycle.released.size(), e.what());
+      spdlog::warn("could not hand back {} claims (their leases expire): {}", cycle.released.size(),
+                   e.what());
     }
   }
-  if (cycle.claim_error) throw std::runtime_error("claiming miners: " + cycle.claim_error->describe());
+  if (cycle.claim_error)
+    throw std::runtime_error("claiming miners: " + cycle.claim_error->describe());
   if (!write_errors.empty()) {
     throw std::runtime_error(std::to_string(write_errors.size()) +
                              " status batches were not stored (their miners are polled again "

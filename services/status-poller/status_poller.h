@@ -32,12 +32,12 @@ struct PollerOptions {
   int persist_batch = 1000;     // statuses written per transaction
   int max_per_cycle = 100'000;  // claims per cycle; more waiting -> adaptive polling
   std::chrono::milliseconds lease{60'000};
-  int offline_after = 3;          // consecutive failures before a worker is marked offline
-  double partition_share = 0.5;   // DESIGN §6: more failing than this -> "unreachable"
-  bool readings = true;           // also append metrics to readings
-  int retention_days = 7;         // statuses, status_fans, chain_snapshots
-  bool reprovision = true;        // re-provision a rejected API key
-  int max_reprovisions = 100;     // per cycle
+  int offline_after = 3;         // consecutive failures before a worker is marked offline
+  double partition_share = 0.5;  // DESIGN §6: more failing than this -> "unreachable"
+  bool readings = true;          // also append metrics to readings
+  int retention_days = 7;        // statuses, status_fans, chain_snapshots
+  bool reprovision = true;       // re-provision a rejected API key
+  int max_reprovisions = 100;    // per cycle
   std::chrono::milliseconds provision_backoff{300'000};
 };
 

@@ -21,28 +21,54 @@ using asic::null_field;
 // in the same COPY-based batch.
 constexpr const char* kTakeIds = "SELECT nextval('statuses_id_seq') FROM generate_series(1, $1)";
 
-const std::vector<std::string> kStatusColumns = {
-    "id", "worker_id", "observed_at", "miner_state", "miner_state_time_s", "state_description",
-    "miner_type", "hashrate_ths", "hashrate_avg_ths", "hashrate_nominal_ths", "hashrate_ratio",
-    "power_w", "efficiency_jth", "chip_temp_min", "chip_temp_max", "pcb_temp_min", "pcb_temp_max",
-    "fan_rpm_min", "fan_duty", "hw_errors", "hw_errors_percent", "chips_red", "chips_orange",
-    "chips_grey", "chains_failed", "pool_url", "pool_user", "pool_status", "pool_accepted",
-    "pool_rejected", "uptime"};
+const std::vector<std::string> kStatusColumns = {"id",
+                                                 "worker_id",
+                                                 "observed_at",
+                                                 "miner_state",
+                                                 "miner_state_time_s",
+                                                 "state_description",
+                                                 "miner_type",
+                                                 "hashrate_ths",
+                                                 "hashrate_avg_ths",
+                                                 "hashrate_nominal_ths",
+                                                 "hashrate_ratio",
+                                                 "power_w",
+                                                 "efficiency_jth",
+                                                 "chip_temp_min",
+                                                 "chip_temp_max",
+                                                 "pcb_temp_min",
+                                                 "pcb_temp_max",
+                                                 "fan_rpm_min",
+                                                 "fan_duty",
+                                                 "hw_errors",
+                                                 "hw_errors_percent",
+                                                 "chips_red",
+                                                 "chips_orange",
+                                                 "chips_grey",
+                                                 "chains_failed",
+                                                 "pool_url",
+                                                 "pool_user",
+                                                 "pool_status",
+                                                 "pool_accepted",
+                                                 "pool_rejected",
+                                                 "uptime"};
 
 const std::vector<std::string> kFanColumns = {"status_id", "worker_id", "observed_at", "fan_id",
                                               "rpm",       "max_rpm",   "status"};
 
 const std::vector<std::string> kChainColumns = {
-    "status_id",     "worker_id",     "observed_at",  "chain_id",     "state",
-    "description",   "frequency_mhz", "voltage_mv",   "power_w",      "hashrate_ths",
-    "hashrate_ideal_ths", "hashrate_percentage", "hw_errors", "pcb_temp_min", "pcb_temp_max",
-    "chip_temp_min", "chip_temp_max", "chips_red",    "chips_orange", "chips_grey"};
+    "status_id",          "worker_id",           "observed_at", "chain_id",     "state",
+    "description",        "frequency_mhz",       "voltage_mv",  "power_w",      "hashrate_ths",
+    "hashrate_ideal_ths", "hashrate_percentage", "hw_errors",   "pcb_temp_min", "pcb_temp_max",
+    "chip_temp_min",      "chip_temp_max",       "chips_red",   "chips_orange", "chips_grey"};
 
 CopyField voltage(const std::optional<double>& mv) {
   return mv ? field(static_cast<std::int64_t>(std::llround(*mv))) : null_field();
 }
 
-CopyField text_or_null(const std::string& s) { return s.empty() ? null_field() : field(s); }
+CopyField text_or_null(const std::string& s) {
+  return s.empty() ? null_field() : field(s);
+}
 
 template <class T>
 CopyField opt(const std::optional<T>& v) {
@@ -94,7 +120,8 @@ StoreCounts store_status_batch(pqxx::transaction_base& tx, StatusBatch& batch,
   std::vector<std::int64_t> ids;
   if (!batch.statuses.empty()) {
     ids.reserve(batch.statuses.size());
-    for (const auto& row : tx.exec_params(kTakeIds, static_cast<long long>(batch.statuses.size()))) {
+    for (const auto& row :
+         tx.exec_params(kTakeIds, static_cast<long long>(batch.statuses.size()))) {
       ids.push_back(row[0].as<std::int64_t>());
     }
     {
@@ -109,10 +136,10 @@ StoreCounts store_status_batch(pqxx::transaction_base& tx, StatusBatch& batch,
       for (size_t i = 0; i < batch.statuses.size(); ++i) {
         const auto& p = batch.statuses[i];
         for (const auto& fan : p.summary.fans) {
-          stream << std::array<CopyField, 7>{field(ids[i]),       field(p.worker_id),
-                                             asic::timestamp_field(p.observed_at),
-                                             field(fan.id),       opt(fan.rpm),
-                                             opt(fan.max_rpm),    text_or_null(fan.status)};
+          stream << std::array<CopyField, 7>{
+              field(ids[i]),           field(p.worker_id), asic::timestamp_field(p.observed_at),
+              field(fan.id),           opt(fan.rpm),       opt(fan.max_rpm),
+              text_or_null(fan.status)};
           ++counts.fans;
         }
       }
@@ -124,13 +151,13 @@ StoreCounts store_status_batch(pqxx::transaction_base& tx, StatusBatch& batch,
         const auto& p = batch.statuses[i];
         for (const auto& c : p.summary.chains) {
           stream << std::array<CopyField, 20>{
-              field(ids[i]),          field(p.worker_id),     asic::timestamp_field(p.observed_at),
-              field(c.id),            text_or_null(c.state),  text_or_null(c.description),
-              opt(c.frequency_mhz),   voltage(c.voltage_mv),
-              opt(c.power_w),         opt(c.hashrate_ths),    opt(c.hashrate_ideal_ths),
-              opt(c.hashrate_percentage), opt(c.hw_errors),   opt(c.pcb_temp.min),
-              opt(c.pcb_temp.max),    opt(c.chip_temp.min),   opt(c.chip_temp.max),
-              opt(c.chips_red),       opt(c.chips_orange),    opt(c.chips_grey)};
+              field(ids[i]),        field(p.worker_id),        asic::timestamp_field(p.observed_at),
+              field(c.id),          text_or_null(c.state),     text_or_null(c.description),
+              opt(c.frequency_mhz), voltage(c.voltage_mv),     opt(c.power_w),
+              opt(c.hashrate_ths),  opt(c.hashrate_ideal_ths), opt(c.hashrate_percentage),
+              opt(c.hw_errors),     opt(c.pcb_temp.min),       opt(c.pcb_temp.max),
+              opt(c.chip_temp.min), opt(c.chip_temp.max),      opt(c.chips_red),
+              opt(c.chips_orange),  opt(c.chips_grey)};
           ++counts.chains;
         }
       }

@@ -24,7 +24,8 @@ std::optional<std::int64_t> whole(std::optional<int> v) {
 }
 
 void put_le(std::string& out, std::uint64_t v, int width) {
-  for (int k = 0; k < width; ++k) out += static_cast<char>((v >> (8 * k)) & 0xFF);
+  for (int k = 0; k < width; ++k)
+    out += static_cast<char>((v >> (8 * k)) & 0xFF);
 }
 
 std::uint64_t get_le(std::string_view in, size_t at, int width) {
@@ -81,7 +82,8 @@ std::optional<Values> unpack_values(std::string_view packed, std::size_t count) 
   if (packed.size() < 5) return std::nullopt;
   const int width = static_cast<unsigned char>(packed[0]);
   const auto base = static_cast<std::int64_t>(static_cast<std::int32_t>(get_le(packed, 1, 4)));
-  if (width == 0) return packed.size() == 5 ? std::optional<Values>(Values(count, base)) : std::nullopt;
+  if (width == 0)
+    return packed.size() == 5 ? std::optional<Values>(Values(count, base)) : std::nullopt;
   if ((width != 1 && width != 2 && width != 4) || packed.size() != 5 + count * width) {
     return std::nullopt;
   }
@@ -127,7 +129,8 @@ EncodedChain encode_chain(const firmware::ChainChips& chain) {
     if (consecutive && chain.chips.front().id + e.chip_count <= 32767) {
       e.chip_id_first = chain.chips.front().id;
     } else {
-      for (int i = 0; i < e.chip_count; ++i) e.chip_ids.push_back(chain.chips[i].id);
+      for (int i = 0; i < e.chip_count; ++i)
+        e.chip_ids.push_back(chain.chips[i].id);
     }
   }
   e.hr = pack_values(hr, e.clamped);
@@ -145,9 +148,8 @@ Anomalies anomalies_of(const firmware::ChainsPayload& payload, std::optional<int
     if (!dead && chain.state == "mining") {
       const bool no_chain_rate = chain.hr_realtime && *chain.hr_realtime <= 0;
       const bool no_chip_rate =
-          !chain.chips.empty() &&
-          std::all_of(chain.chips.begin(), chain.chips.end(),
-                      [](const auto& c) { return c.hr && *c.hr <= 0; });
+          !chain.chips.empty() && std::all_of(chain.chips.begin(), chain.chips.end(),
+                                              [](const auto& c) { return c.hr && *c.hr <= 0; });
       dead = no_chain_rate || no_chip_rate;
     }
     if (dead) ++a.chains_dead;

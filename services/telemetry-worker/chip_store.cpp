@@ -12,12 +12,14 @@ using asic::int_array;
 using asic::null_field;
 
 const std::vector<std::string> kColumns = {
-    "worker_id",   "observed_at", "chain_id",       "state",      "failure_message",
-    "hr_realtime", "hr_nominal",  "chain_freq_mhz", "chip_count", "chip_id_first",
-    "chip_ids",    "hr",          "temp_dc",        "freq_mhz",   "volt_mv",
+    "worker_id",   "observed_at", "chain_id",       "state",        "failure_message",
+    "hr_realtime", "hr_nominal",  "chain_freq_mhz", "chip_count",   "chip_id_first",
+    "chip_ids",    "hr",          "temp_dc",        "freq_mhz",     "volt_mv",
     "errs",        "red_pos",     "orange_pos",     "throttled_pos"};
 
-CopyField text_or_null(const std::string& s) { return s.empty() ? null_field() : field(s); }
+CopyField text_or_null(const std::string& s) {
+  return s.empty() ? null_field() : field(s);
+}
 
 // bytea in its text input form: \x followed by hex digits (the COPY stream escapes the backslash).
 CopyField bytea(const std::string& bytes) {

@@ -4,9 +4,9 @@
 #include <deque>
 #include <random>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <spdlog/spdlog.h>
 
 #include "asic/batch_writer.h"
 #include "asic/miner_claims.h"
@@ -23,8 +23,8 @@ namespace fleet::telemetry {
 namespace {
 
 using json = nlohmann::json;
-using std::chrono::system_clock;
 using firmware::HttpResponse;
+using std::chrono::system_clock;
 
 constexpr const char* kTable = "chip_telemetry";
 
@@ -64,8 +64,8 @@ struct TelemetryWorker::Cycle {
     try {
       got = ctx.db().transact([&](pqxx::transaction_base& tx) {
         return ctx.dry_run() ? asic::list_due_miners(tx, asic::ClaimKind::kTelemetry, limit)
-                             : asic::claim_due_miners(tx, asic::ClaimKind::kTelemetry,
-                                                      self.owner_, limit, opt().lease);
+                             : asic::claim_due_miners(tx, asic::ClaimKind::kTelemetry, self.owner_,
+                                                      limit, opt().lease);
       });
     } catch (const std::exception& e) {
       claim_error = db::to_error(e);
@@ -86,8 +86,8 @@ struct TelemetryWorker::Cycle {
 
   void fetch(size_t i) {
     const asic::ClaimedMiner& m = miners[i];
-    auto request = firmware::get_request({m.ip, m.port}, firmware::paths::kChains,
-                                         opt().firmware.api);
+    auto request =
+        firmware::get_request({m.ip, m.port}, firmware::paths::kChains, opt().firmware.api);
     self.transport_->submit(std::move(request), [this, i](HttpResponse r) {
       try {
         on_chains(i, std::move(r));
@@ -158,8 +158,9 @@ struct TelemetryWorker::Cycle {
     o.next_at = asic::next_due(opt().schedule, false, m.failures + 1, claimed_at[i], o.observed_at,
                                unit_random());
     if (ctx.dry_run()) {
-      ctx.emit(json{{"action", "record_failure"}, {"worker_id", m.worker_id}, {"error", o.error}}
-                   .dump(-1, ' ', false, json::error_handler_t::replace));
+      ctx.emit(
+          json{{"action", "record_failure"}, {"worker_id", m.worker_id}, {"error", o.error}}.dump(
+              -1, ' ', false, json::error_handler_t::replace));
     }
     batch.outcomes.push_back(std::move(o));
     if (++batch_miners >= static_cast<std::size_t>(opt().persist_batch)) flush();
@@ -170,8 +171,8 @@ struct TelemetryWorker::Cycle {
     if (batch.outcomes.empty()) return;
     auto shared = std::make_shared<TelemetryBatch>(std::exchange(batch, {}));
     if (writer == nullptr) return;
-    writer->submit([shared, owner = self.owner_, readings = opt().readings,
-                    chains = chains_stored, chips = chips_stored](pqxx::transaction_base& tx) {
+    writer->submit([shared, owner = self.owner_, readings = opt().readings, chains = chains_stored,
+                    chips = chips_stored](pqxx::transaction_base& tx) {
       TelemetryCounts c = store_telemetry_batch(tx, *shared, owner, readings);
       *chains += c.chains;
       *chips += c.chips;
@@ -233,15 +234,16 @@ runtime::CycleReport TelemetryWorker::run_cycle(runtime::CycleContext& ctx) {
         asic::release_claims(tx, asic::ClaimKind::kTelemetry, owner_, cycle.released);
       });
     } catch (const std::exception& e) {
-      spdlog::warn("could not hand back {} claims (their leases expire): {}",
-                   cycle.released.size(), e.what());
+      spdlog::warn("could not hand back {} claims (their leases expire): {}", cycle.released.size(),
+                   e.what());
     }
   }
-  if (cycle.claim_error) throw std::runtime_error("claiming miners: " + cycle.claim_error->describe());
+  if (cycle.claim_error)
+    throw std::runtime_error("claiming miners: " + cycle.claim_error->describe());
   if (!write_errors.empty()) {
-    throw std::runtime_error(std::to_string(write_errors.size()) +
-                             " telemetry batches were not stored: " +
-                             write_errors.front().describe());
+    throw std::runtime_error(
+        std::to_string(write_errors.size()) +
+        " telemetry batches were not stored: " + write_errors.front().describe());
   }
   return {.items = cycle.claimed,
           .more_work = cycle.claimed >= options_.max_per_cycle,

@@ -13,8 +13,9 @@ namespace fleet::test {
 
 // A migrated database with the test_marks table the test-worker writes.
 inline void add_test_marks(TestDatabase& db) {
-  db.exec("CREATE TABLE test_marks (id bigserial PRIMARY KEY, instance text NOT NULL, "
-          "fenced boolean NOT NULL, at timestamptz NOT NULL DEFAULT now())");
+  db.exec(
+      "CREATE TABLE test_marks (id bigserial PRIMARY KEY, instance text NOT NULL, "
+      "fenced boolean NOT NULL, at timestamptz NOT NULL DEFAULT now())");
 }
 
 inline Process::Options worker_env(const TestDatabase& db,

@@ -38,15 +38,18 @@ TEST_CASE("fleetctl migrate applies, reports and verifies", "[fleetctl][e2e]") {
 
 TEST_CASE("fleetctl status lists every worker process and marks stale ones", "[fleetctl][e2e]") {
   TestDatabase db;
-  db.exec("CREATE TABLE test_marks (id bigserial PRIMARY KEY, instance text NOT NULL, "
-          "fenced boolean NOT NULL, at timestamptz NOT NULL DEFAULT now())");
+  db.exec(
+      "CREATE TABLE test_marks (id bigserial PRIMARY KEY, instance text NOT NULL, "
+      "fenced boolean NOT NULL, at timestamptz NOT NULL DEFAULT now())");
   Process worker(binary("test-worker"), {"--interval", "0.3"}, worker_env(db));
   REQUIRE(eventually([&] { return db.count("test_marks") >= 2; }, seconds(10)));
   // A process that died without a trace: running, but silent for an hour.
-  db.exec("INSERT INTO service_instances (instance_id, service, host, pid, version, mode, state, "
-          "interval_ms, started_at, heartbeat_at, last_error, last_error_at) VALUES "
-          "('h/dead/1', 'dead-worker', 'h', 1, 'v', 'loop', 'running', 10000, now() - interval '2 hours', "
-          "now() - interval '1 hour', 'database unreachable', now() - interval '1 hour')");
+  db.exec(
+      "INSERT INTO service_instances (instance_id, service, host, pid, version, mode, state, "
+      "interval_ms, started_at, heartbeat_at, last_error, last_error_at) VALUES "
+      "('h/dead/1', 'dead-worker', 'h', 1, 'v', 'loop', 'running', 10000, now() - interval '2 "
+      "hours', "
+      "now() - interval '1 hour', 'database unreachable', now() - interval '1 hour')");
   auto r = run(binary("fleetctl"), {"status"}, worker_env(db));
   INFO(r.err);
   CHECK(r.code == 0);
@@ -56,7 +59,8 @@ TEST_CASE("fleetctl status lists every worker process and marks stale ones", "[f
   CHECK_THAT(r.out, Contains("dead-worker"));
   CHECK_THAT(r.out, Contains("stale"));
   CHECK_THAT(r.out, Contains("database unreachable"));
-  auto j = run(binary("fleetctl"), {"status", "--json", "--service", "test-worker"}, worker_env(db));
+  auto j =
+      run(binary("fleetctl"), {"status", "--json", "--service", "test-worker"}, worker_env(db));
   auto rows = nlohmann::json::parse(j.out);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0]["state"] == "running");
@@ -65,7 +69,8 @@ TEST_CASE("fleetctl status lists every worker process and marks stale ones", "[f
   // The uptime of a process in state running counts to now, not to its last heartbeat: the
   // silent one started 2 h ago and last reported 1 h ago.
   auto dead = nlohmann::json::parse(
-      run(binary("fleetctl"), {"status", "--json", "--service", "dead-worker"}, worker_env(db)).out);
+      run(binary("fleetctl"), {"status", "--json", "--service", "dead-worker"}, worker_env(db))
+          .out);
   REQUIRE(dead.size() == 1);
   CHECK(dead[0]["state"] == "stale");
   CHECK(dead[0]["uptime_seconds"].get<double>() >= 2 * 3600 - 5);
@@ -73,8 +78,9 @@ TEST_CASE("fleetctl status lists every worker process and marks stale ones", "[f
 
 TEST_CASE("fleetctl db connections shows who is connected", "[fleetctl][e2e]") {
   TestDatabase db;
-  db.exec("CREATE TABLE test_marks (id bigserial PRIMARY KEY, instance text NOT NULL, "
-          "fenced boolean NOT NULL, at timestamptz NOT NULL DEFAULT now())");
+  db.exec(
+      "CREATE TABLE test_marks (id bigserial PRIMARY KEY, instance text NOT NULL, "
+      "fenced boolean NOT NULL, at timestamptz NOT NULL DEFAULT now())");
   Process worker(binary("test-worker"), {"--interval", "0.3"}, worker_env(db));
   REQUIRE(eventually([&] { return db.count("test_marks") >= 1; }, seconds(10)));
   auto r = run(binary("fleetctl"), {"db", "connections"}, worker_env(db));
@@ -100,13 +106,15 @@ TEST_CASE("fleetctl logs tail prints and follows log files", "[fleetctl][e2e]") 
   CHECK(r.out == "s2\n");
 
   Process follow(binary("fleetctl"), {"logs", "tail", "-f", "-n", "0", "--dir", dir}, env);
-  REQUIRE(eventually([&] { return follow.err().find("(following 2 files") != std::string::npos; }, seconds(10)));
+  REQUIRE(eventually([&] { return follow.err().find("(following 2 files") != std::string::npos; },
+                     seconds(10)));
   {
     std::ofstream out(dir + "/status-poller.log", std::ios::app);
     out << "s3 appended\n";
   }
-  REQUIRE(eventually([&] { return follow.out().find("[status-poller] s3 appended") != std::string::npos; },
-                     seconds(5)));
+  REQUIRE(eventually(
+      [&] { return follow.out().find("[status-poller] s3 appended") != std::string::npos; },
+      seconds(5)));
   follow.signal(SIGINT);
   CHECK(follow.wait(seconds(5)) == 0);
   std::filesystem::remove_all(dir);

@@ -15,9 +15,12 @@ namespace {
 // Rows and content of the tables the API may change: equal before and after means nothing changed.
 std::string data_fingerprint(TestDatabase& db) {
   return db.scalar(
-      "SELECT concat_ws('|', (SELECT md5(coalesce(string_agg(w::text, ',' ORDER BY id), '')) FROM workers w),"
-      " (SELECT count(*) FROM readings), (SELECT md5(coalesce(string_agg(m::text, ',' ORDER BY worker_id, metric), ''))"
-      " FROM metrics_latest m), (SELECT md5(coalesce(string_agg(u.id || u.role || u.disabled, ','), '')) FROM users u),"
+      "SELECT concat_ws('|', (SELECT md5(coalesce(string_agg(w::text, ',' ORDER BY id), '')) FROM "
+      "workers w),"
+      " (SELECT count(*) FROM readings), (SELECT md5(coalesce(string_agg(m::text, ',' ORDER BY "
+      "worker_id, metric), ''))"
+      " FROM metrics_latest m), (SELECT md5(coalesce(string_agg(u.id || u.role || u.disabled, "
+      "','), '')) FROM users u),"
       " (SELECT count(*) FROM api_keys))");
 }
 
@@ -26,11 +29,14 @@ std::string concrete(std::string path) {
   return std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "nosuch");
 }
 
-int rank(const std::string& role) { return role == "viewer" ? 0 : role == "operator" ? 1 : 2; }
+int rank(const std::string& role) {
+  return role == "viewer" ? 0 : role == "operator" ? 1 : 2;
+}
 
 }  // namespace
 
-TEST_CASE("every route answers each role as documented, and never with a 5xx", "[gateway][api][e2e]") {
+TEST_CASE("every route answers each role as documented, and never with a 5xx",
+          "[gateway][api][e2e]") {
   GatewayFixture gw;
   auto doc = gw.as("viewer", "GET", "/api/openapi.json");
   REQUIRE(doc.status == 200);
@@ -44,7 +50,8 @@ TEST_CASE("every route answers each role as documented, and never with a 5xx", "
       const std::string url = concrete(path);
       const std::string body = method == "GET" || method == "DELETE" ? "" : "{}";
       for (const std::string who : {"", "viewer", "operator", "admin"}) {
-        if (path == "/api/auth/logout" && !who.empty()) continue;  // would end the session used below
+        if (path == "/api/auth/logout" && !who.empty())
+          continue;  // would end the session used below
         INFO(method << " " << url << " as " << (who.empty() ? "nobody" : who));
         auto a = gw.as(who, method, url, body);
         CHECK(a.status > 0);
@@ -74,7 +81,8 @@ TEST_CASE("every route answers each role as documented, and never with a 5xx", "
 
 TEST_CASE("bad input gets a 4xx naming the problem and changes nothing", "[gateway][api][e2e]") {
   GatewayFixture gw;
-  gw.db.exec("INSERT INTO workers (id, kind, name) VALUES (1, 'device', 'tank'), (2, 'asic', 'm2')");
+  gw.db.exec(
+      "INSERT INTO workers (id, kind, name) VALUES (1, 'device', 'tank'), (2, 'asic', 'm2')");
   gw.db.exec("SELECT setval('workers_id_seq', 10)");
   const std::string before = data_fingerprint(gw.db);
   struct Case {
@@ -94,17 +102,27 @@ TEST_CASE("bad input gets a 4xx naming the problem and changes nothing", "[gatew
       {"PATCH", "/api/workers/1", "{\"name\": \"bad \xff utf8\"}", 400, ""},
       {"PATCH", "/api/workers/1", std::string(20000, '[') + std::string(20000, ']'), 400, ""},
       {"PATCH", "/api/workers/1", R"({"name": ")" + std::string(300, 'x') + "\"}", 400, "name"},
-      {"POST", "/api/readings", R"({"worker_id": 99999999999999999999, "metric": "t", "value": 1})", 400, "worker_id"},
+      {"POST", "/api/readings", R"({"worker_id": 99999999999999999999, "metric": "t", "value": 1})",
+       400, "worker_id"},
       {"POST", "/api/readings", R"({"worker_id": 1, "metric": "t", "value": 1e999})", 400, ""},
-      {"POST", "/api/readings", R"({"worker_id": 1.5, "metric": "t", "value": 1})", 400, "worker_id"},
-      {"POST", "/api/readings", R"({"worker_id": 1, "metric": "Temp; DROP TABLE readings", "value": 1})", 400, "metric"},
+      {"POST", "/api/readings", R"({"worker_id": 1.5, "metric": "t", "value": 1})", 400,
+       "worker_id"},
+      {"POST", "/api/readings",
+       R"({"worker_id": 1, "metric": "Temp; DROP TABLE readings", "value": 1})", 400, "metric"},
       {"POST", "/api/readings", R"({"worker_id": 1, "metric": "t"})", 400, "value"},
-      {"POST", "/api/readings", R"({"worker_id": 424242, "metric": "t", "value": 1})", 422, "worker_id"},
-      {"POST", "/api/readings", R"({"worker_id": 1, "metric": "t", "value": 1, "ts": "2999-01-01T00:00:00Z"})", 422, "ts"},
-      {"POST", "/api/readings", R"({"worker_id": 1, "metric": "t", "value": 1, "ts": "yesterday"})", 400, "ts"},
+      {"POST", "/api/readings", R"({"worker_id": 424242, "metric": "t", "value": 1})", 422,
+       "worker_id"},
+      {"POST", "/api/readings",
+       R"({"worker_id": 1, "metric": "t", "value": 1, "ts": "2999-01-01T00:00:00Z"})", 422, "ts"},
+      {"POST", "/api/readings", R"({"worker_id": 1, "metric": "t", "value": 1, "ts": "yesterday"})",
+       400, "ts"},
       {"POST", "/api/readings", R"({"readings": []})", 400, "readings"},
-      {"POST", "/api/readings", R"({"readings": [{"worker_id": 1, "metric": "ok", "value": 1}, {"worker_id": 1, "metric": "BAD", "value": 2}]})", 400, "readings[1].metric"},
-      {"POST", "/api/readings", R"({"readings": [{"worker_id": 1, "metric": "ok", "value": 1}, {"worker_id": 7777, "metric": "ok", "value": 2}]})", 422, "readings[1].worker_id"},
+      {"POST", "/api/readings",
+       R"({"readings": [{"worker_id": 1, "metric": "ok", "value": 1}, {"worker_id": 1, "metric": "BAD", "value": 2}]})",
+       400, "readings[1].metric"},
+      {"POST", "/api/readings",
+       R"({"readings": [{"worker_id": 1, "metric": "ok", "value": 1}, {"worker_id": 7777, "metric": "ok", "value": 2}]})",
+       422, "readings[1].worker_id"},
       {"GET", "/api/workers?limit=0", "", 400, "limit"},
       {"GET", "/api/workers?limit=abc", "", 400, "limit"},
       {"GET", "/api/workers?kind=toaster", "", 400, "kind"},
@@ -134,7 +152,8 @@ TEST_CASE("bad input gets a 4xx naming the problem and changes nothing", "[gatew
   CHECK(big.status == 413);
   CHECK(gw.as("admin", "DELETE", "/api/workers").headers.find("Allow")->second == "GET");
   // SQL metacharacters are data, not code.
-  auto quoted = gw.as("admin", "PATCH", "/api/workers/2", R"({"name": "x'); DROP TABLE workers; --"})");
+  auto quoted =
+      gw.as("admin", "PATCH", "/api/workers/2", R"({"name": "x'); DROP TABLE workers; --"})");
   CHECK(quoted.status == 200);
   CHECK(gw.db.scalar("SELECT name FROM workers WHERE id = 2") == "x'); DROP TABLE workers; --");
   CHECK(gw.db.count("workers") == 2);
@@ -142,9 +161,12 @@ TEST_CASE("bad input gets a 4xx naming the problem and changes nothing", "[gatew
 
 TEST_CASE("workers are listed in keyset pages with filters", "[gateway][api][e2e]") {
   GatewayFixture gw;
-  gw.db.exec("INSERT INTO workers (kind, name, labels, status) SELECT CASE WHEN i % 2 = 0 THEN 'asic' ELSE 'node' END, "
-             "'w' || i, jsonb_build_object('rack', 'r' || (i % 5)), CASE WHEN i % 3 = 0 THEN 'online' ELSE 'offline' END "
-             "FROM generate_series(1, 250) i");
+  gw.db.exec(
+      "INSERT INTO workers (kind, name, labels, status) SELECT CASE WHEN i % 2 = 0 THEN 'asic' "
+      "ELSE 'node' END, "
+      "'w' || i, jsonb_build_object('rack', 'r' || (i % 5)), CASE WHEN i % 3 = 0 THEN 'online' "
+      "ELSE 'offline' END "
+      "FROM generate_series(1, 250) i");
   gw.db.exec("INSERT INTO workers (kind, name) VALUES ('device', 'odd_name%')");
   std::vector<long long> ids;
   std::string after = "0";
@@ -153,7 +175,8 @@ TEST_CASE("workers are listed in keyset pages with filters", "[gateway][api][e2e
     auto page = gw.as("viewer", "GET", "/api/workers?limit=100&after=" + after);
     REQUIRE(page.status == 200);
     ++pages;
-    for (const auto& w : page.body["items"]) ids.push_back(w["id"]);
+    for (const auto& w : page.body["items"])
+      ids.push_back(w["id"]);
     if (page.body["next"].is_null()) break;
     after = page.body["next"];
   }
@@ -162,10 +185,12 @@ TEST_CASE("workers are listed in keyset pages with filters", "[gateway][api][e2e
   CHECK(std::is_sorted(ids.begin(), ids.end()));
   CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
   CHECK(gw.as("viewer", "GET", "/api/workers?kind=asic&limit=1000").body["items"].size() == 125);
-  CHECK(gw.as("viewer", "GET", "/api/workers?kind=node&status=online&limit=1000").body["items"].size() == 42);
+  CHECK(gw.as("viewer", "GET", "/api/workers?kind=node&status=online&limit=1000")
+            .body["items"]
+            .size() == 42);
   CHECK(gw.as("viewer", "GET", "/api/workers?label=rack:r3&limit=1000").body["items"].size() == 50);
-  CHECK(gw.as("viewer", "GET", "/api/workers?q=w25").body["items"].size() == 2);       // w25, w250
-  CHECK(gw.as("viewer", "GET", "/api/workers?q=%25").body["items"].size() == 1);       // '%' is literal
+  CHECK(gw.as("viewer", "GET", "/api/workers?q=w25").body["items"].size() == 2);  // w25, w250
+  CHECK(gw.as("viewer", "GET", "/api/workers?q=%25").body["items"].size() == 1);  // '%' is literal
   auto one = gw.as("viewer", "GET", "/api/workers/" + std::to_string(ids[0]));
   CHECK(one.body["name"] == "w1");
   CHECK(one.body["labels"]["rack"] == "r1");
@@ -175,8 +200,9 @@ TEST_CASE("devices push readings, latest values and history follow", "[gateway][
   GatewayFixture gw;
   gw.db.exec("INSERT INTO workers (id, kind, name) VALUES (5, 'device', 'Main Tank')");
   gw.db.exec("INSERT INTO devices (worker_id, device_type) VALUES (5, 'thermometer')");
-  auto one = gw.as("operator", "POST", "/api/readings",
-                   R"({"worker_id": 5, "metric": "temperature", "value": 85.2, "metadata": {"probe": "A"}})");
+  auto one = gw.as(
+      "operator", "POST", "/api/readings",
+      R"({"worker_id": 5, "metric": "temperature", "value": 85.2, "metadata": {"probe": "A"}})");
   REQUIRE(one.status == 202);
   CHECK(one.body["new"] == 1);
   auto batch = gw.as("operator", "POST", "/api/readings",
@@ -194,9 +220,13 @@ TEST_CASE("devices push readings, latest values and history follow", "[gateway][
   REQUIRE(batch.status == 202);
   CHECK(batch.body["accepted"] == 2);
   CHECK(gw.db.count("readings") == 3);
-  CHECK(gw.db.scalar("SELECT value FROM metrics_latest WHERE worker_id = 5 AND metric = 'temperature'") == "85.2");
-  CHECK(gw.db.scalar("SELECT json_value->>'pump' FROM metrics_latest WHERE metric = 'status'") == "on");
-  CHECK(gw.as("viewer", "POST", "/api/readings", R"({"worker_id": 5, "metric": "ph", "value": 7})").status == 403);
+  CHECK(gw.db.scalar(
+            "SELECT value FROM metrics_latest WHERE worker_id = 5 AND metric = 'temperature'") ==
+        "85.2");
+  CHECK(gw.db.scalar("SELECT json_value->>'pump' FROM metrics_latest WHERE metric = 'status'") ==
+        "on");
+  CHECK(gw.as("viewer", "POST", "/api/readings", R"({"worker_id": 5, "metric": "ph", "value": 7})")
+            .status == 403);
   auto detail = gw.as("viewer", "GET", "/api/workers/5");
   CHECK(detail.body["metrics"]["temperature"]["value"] == 85.2);
   CHECK(detail.body["device"]["device_type"] == "thermometer");
@@ -204,20 +234,23 @@ TEST_CASE("devices push readings, latest values and history follow", "[gateway][
   REQUIRE(history.status == 200);
   CHECK(history.body["points"].size() == 1);
   CHECK(history.body["points"][0][1] == 85.2);
-  auto stepped = gw.as("viewer", "GET", "/api/workers/5/metrics?metric=temperature&since=1h&step=1m");
+  auto stepped =
+      gw.as("viewer", "GET", "/api/workers/5/metrics?metric=temperature&since=1h&step=1m");
   CHECK(stepped.body["points"].size() == 1);
   CHECK(gw.db.scalar("SELECT last_seen_at IS NOT NULL FROM workers WHERE id = 5") == "t");
 }
 
-TEST_CASE("the OpenAPI document describes the routes and the API answers in JSON", "[gateway][api][e2e]") {
+TEST_CASE("the OpenAPI document describes the routes and the API answers in JSON",
+          "[gateway][api][e2e]") {
   GatewayFixture gw;
   CHECK(gw.as("", "GET", "/api/openapi.json").status == 401);
   auto doc = gw.as("viewer", "GET", "/api/openapi.json").body;
   CHECK(doc["openapi"] == "3.0.3");
   CHECK(doc["info"]["title"] == "fleetward API");
-  for (const char* path : {"/api/auth/login", "/api/workers", "/api/workers/{id}", "/api/workers/{id}/metrics",
-                           "/api/readings", "/api/users", "/api/keys", "/api/services", "/api/summary",
-                           "/api/audit", "/health", "/ready", "/metrics"}) {
+  for (const char* path :
+       {"/api/auth/login", "/api/workers", "/api/workers/{id}", "/api/workers/{id}/metrics",
+        "/api/readings", "/api/users", "/api/keys", "/api/services", "/api/summary", "/api/audit",
+        "/health", "/ready", "/metrics"}) {
     INFO(path);
     CHECK(doc["paths"].contains(path));
   }
@@ -239,11 +272,18 @@ TEST_CASE("the OpenAPI document describes the routes and the API answers in JSON
 
 TEST_CASE("services, summary and the audit trail", "[gateway][api][e2e]") {
   GatewayFixture gw;
-  gw.db.exec("INSERT INTO workers (id, kind, name, status) VALUES (1, 'asic', 'm1', 'online'), (2, 'asic', 'm2', 'offline')");
-  gw.db.exec("INSERT INTO metrics_latest (worker_id, metric, value, observed_at) VALUES (1, 'hashrate', 95.5, now()), "
-             "(1, 'power', 3250, now()), (2, 'hashrate', 90, now())");
-  REQUIRE(eventually([&] { return gw.db.count("SELECT 1 FROM service_instances WHERE service = 'api-gateway'") == 1; },
-                     std::chrono::seconds(10)));
+  gw.db.exec(
+      "INSERT INTO workers (id, kind, name, status) VALUES (1, 'asic', 'm1', 'online'), (2, "
+      "'asic', 'm2', 'offline')");
+  gw.db.exec(
+      "INSERT INTO metrics_latest (worker_id, metric, value, observed_at) VALUES (1, 'hashrate', "
+      "95.5, now()), "
+      "(1, 'power', 3250, now()), (2, 'hashrate', 90, now())");
+  REQUIRE(eventually(
+      [&] {
+        return gw.db.count("SELECT 1 FROM service_instances WHERE service = 'api-gateway'") == 1;
+      },
+      std::chrono::seconds(10)));
   auto services = gw.as("viewer", "GET", "/api/services");
   REQUIRE(services.status == 200);
   CHECK(services.body["items"][0]["service"] == "api-gateway");
@@ -252,7 +292,9 @@ TEST_CASE("services, summary and the audit trail", "[gateway][api][e2e]") {
   CHECK(summary.body["workers"]["asic"]["online"] == 1);
   CHECK(summary.body["hashrate_ths"] == 95.5);  // only online workers count
   CHECK(summary.body["power_w"] == 3250);
-  CHECK(gw.as("operator", "PATCH", "/api/workers/1", R"({"managed": true, "labels": {"rack": "A1"}})").status == 200);
+  CHECK(
+      gw.as("operator", "PATCH", "/api/workers/1", R"({"managed": true, "labels": {"rack": "A1"}})")
+          .status == 200);
   CHECK(gw.as("viewer", "PATCH", "/api/workers/1", R"({"managed": false})").status == 403);
   auto audit = gw.as("admin", "GET", "/api/audit");
   REQUIRE(audit.status == 200);

@@ -34,18 +34,25 @@ TEST_CASE("wrong passwords and unknown users get the same answer", "[gateway][au
   CHECK(wrong.body == unknown.body);
   CHECK(gw.as("", "GET", "/api/workers").status == 401);
   CHECK(gw.request("GET", "/api/workers", "", {{"Authorization", "Bearer garbage"}}).status == 401);
-  CHECK(gw.request("GET", "/api/workers", "", {{"Authorization", "Basic YWRtaW46eA=="}}).status == 401);
+  CHECK(gw.request("GET", "/api/workers", "", {{"Authorization", "Basic YWRtaW46eA=="}}).status ==
+        401);
   CHECK(gw.request("GET", "/api/workers", "", {{"X-API-Key", "fwk_notakey"}}).status == 401);
   // A token signed with another key is refused.
-  auth::TokenClaims forged{.user_id = 1, .username = "admin", .role = auth::Role::kAdmin, .issued_at = 0,
-                           .expires_at = 4'000'000'000, .token_id = "x"};
-  CHECK(gw.request("GET", "/api/workers", "", {{"Authorization", "Bearer " + auth::sign_token(forged, "other secret")}})
+  auth::TokenClaims forged{.user_id = 1,
+                           .username = "admin",
+                           .role = auth::Role::kAdmin,
+                           .issued_at = 0,
+                           .expires_at = 4'000'000'000,
+                           .token_id = "x"};
+  CHECK(gw.request("GET", "/api/workers", "",
+                   {{"Authorization", "Bearer " + auth::sign_token(forged, "other secret")}})
             .status == 401);
 }
 
 TEST_CASE("logins are throttled per client after repeated failures", "[gateway][auth][e2e]") {
   GatewayFixture gw({"--set", "gateway.login_max_failures=3"});
-  for (int i = 0; i < 3; ++i) CHECK(gw.login("viewer", "wrong").status == 401);
+  for (int i = 0; i < 3; ++i)
+    CHECK(gw.login("viewer", "wrong").status == 401);
   auto blocked = gw.login("viewer", GatewayFixture::kPassword);  // even the right password
   CHECK(blocked.status == 429);
   CHECK(blocked.body["error"]["code"] == "rate_limited");
@@ -59,25 +66,32 @@ TEST_CASE("disabling a user or changing its password ends its sessions", "[gatew
   const std::string viewer_id = gw.db.scalar("SELECT id FROM users WHERE username = 'viewer'");
   CHECK(gw.as("viewer", "GET", "/api/workers").status == 200);
   CHECK(gw.as("admin", "PATCH", "/api/users/" + viewer_id, R"({"disabled": true})").status == 200);
-  REQUIRE(eventually([&] { return gw.as("viewer", "GET", "/api/workers").status == 401; }, std::chrono::seconds(10)));
+  REQUIRE(eventually([&] { return gw.as("viewer", "GET", "/api/workers").status == 401; },
+                     std::chrono::seconds(10)));
   CHECK(gw.login("viewer", GatewayFixture::kPassword).status == 401);
   CHECK(gw.as("admin", "PATCH", "/api/users/" + viewer_id, R"({"disabled": false})").status == 200);
   auto fresh = gw.login("viewer", GatewayFixture::kPassword);
   REQUIRE(fresh.status == 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // password_changed_at has 1 s resolution
-  CHECK(gw.as("admin", "PATCH", "/api/users/" + viewer_id, R"({"password": "another long password"})").status == 200);
+  std::this_thread::sleep_for(
+      std::chrono::milliseconds(1100));  // password_changed_at has 1 s resolution
+  CHECK(
+      gw.as("admin", "PATCH", "/api/users/" + viewer_id, R"({"password": "another long password"})")
+          .status == 200);
   httplib::Headers h{{"Authorization", "Bearer " + fresh.body["token"].get<std::string>()}};
-  REQUIRE(eventually([&] { return gw.request("GET", "/api/workers", "", h).status == 401; }, std::chrono::seconds(10)));
+  REQUIRE(eventually([&] { return gw.request("GET", "/api/workers", "", h).status == 401; },
+                     std::chrono::seconds(10)));
   CHECK(gw.login("viewer", "another long password").status == 200);
 }
 
 TEST_CASE("API keys: shown once, stored hashed, role-limited, revocable", "[gateway][auth][e2e]") {
   GatewayFixture gw;
-  auto created = gw.as("operator", "POST", "/api/keys", R"({"name": "dashboard script", "role": "viewer"})");
+  auto created =
+      gw.as("operator", "POST", "/api/keys", R"({"name": "dashboard script", "role": "viewer"})");
   REQUIRE(created.status == 201);
   const std::string key = created.body["key"];
   CHECK(key.rfind("fwk_", 0) == 0);
-  CHECK(gw.db.count("SELECT 1 FROM api_keys WHERE key_hash = '" + auth::api_key_hash(key) + "'") == 1);
+  CHECK(gw.db.count("SELECT 1 FROM api_keys WHERE key_hash = '" + auth::api_key_hash(key) + "'") ==
+        1);
   CHECK(gw.db.count("SELECT 1 FROM api_keys WHERE key_hash LIKE '%" + key.substr(17) + "%'") == 0);
   // The listing never shows the secret again.
   auto listing = gw.as("operator", "GET", "/api/keys");
@@ -89,18 +103,25 @@ TEST_CASE("API keys: shown once, stored hashed, role-limited, revocable", "[gate
   CHECK(gw.request("POST", "/api/keys", R"({"name": "x"})", {{"X-API-Key", key}}).status == 403);
   CHECK(!gw.db.scalar("SELECT last_used_at FROM api_keys").empty());
   // More than its owner may: refused.
-  CHECK(gw.as("operator", "POST", "/api/keys", R"({"name": "escalate", "role": "admin"})").status == 403);
+  CHECK(gw.as("operator", "POST", "/api/keys", R"({"name": "escalate", "role": "admin"})").status ==
+        403);
   // Revoked: refused (after the short verification cache).
   const std::string id = std::to_string(created.body["id"].get<long long>());
   CHECK(gw.as("viewer", "DELETE", "/api/keys/" + id).status == 404);  // not the viewer's key
   CHECK(gw.as("operator", "DELETE", "/api/keys/" + id).status == 204);
-  REQUIRE(eventually([&] { return gw.request("GET", "/api/workers", "", {{"X-API-Key", key}}).status == 401; },
-                     std::chrono::seconds(10)));
+  REQUIRE(eventually(
+      [&] {
+        return gw.request("GET", "/api/workers", "", {{"X-API-Key", key}}).status == 401;
+      },
+      std::chrono::seconds(10)));
 }
 
-TEST_CASE("no password, key or token appears in responses, the audit log or the logs", "[gateway][auth][e2e]") {
+TEST_CASE("no password, key or token appears in responses, the audit log or the logs",
+          "[gateway][auth][e2e]") {
   GatewayFixture gw;
-  auto created = gw.as("admin", "POST", "/api/users", R"({"username": "newbie", "password": "s3cret-pa55word!", "role": "viewer"})");
+  auto created =
+      gw.as("admin", "POST", "/api/users",
+            R"({"username": "newbie", "password": "s3cret-pa55word!", "role": "viewer"})");
   REQUIRE(created.status == 201);
   CHECK(created.raw.find("s3cret") == std::string::npos);
   auto key = gw.as("admin", "POST", "/api/keys", R"({"name": "k"})");
@@ -109,12 +130,14 @@ TEST_CASE("no password, key or token appears in responses, the audit log or the 
   gw.as("admin", "PATCH", "/api/users/999999", R"({"password": "another-s3cret-pass"})");
   gw.request("GET", "/api/workers", "", {{"X-API-Key", secret}});
   CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE details::text LIKE '%s3cret%'") == 0);
-  CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'POST /api/users' AND status = 201") == 1);
+  CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'POST /api/users' AND status = 201") ==
+        1);
   gw.gateway->signal(SIGTERM);
   gw.gateway->wait(std::chrono::seconds(10));
   const std::string logs = gw.gateway->err() + gw.gateway->out();
-  for (const std::string& needle : {std::string("s3cret"), secret.substr(17), gw.tokens["admin"].substr(40),
-                                    std::string(GatewayFixture::kPassword), std::string(48, 's')}) {
+  for (const std::string& needle :
+       {std::string("s3cret"), secret.substr(17), gw.tokens["admin"].substr(40),
+        std::string(GatewayFixture::kPassword), std::string(48, 's')}) {
     INFO(needle);
     CHECK(logs.find(needle) == std::string::npos);
   }
@@ -128,14 +151,24 @@ TEST_CASE("users: admins manage them, and cannot lock themselves out", "[gateway
   REQUIRE(list.status == 200);
   CHECK(list.body["items"].size() == 3);
   CHECK(list.raw.find("argon2") == std::string::npos);  // hashes never leave the database
-  CHECK(gw.as("admin", "POST", "/api/users", R"({"username": "x y", "password": "long enough pw", "role": "viewer"})").status == 400);
-  CHECK(gw.as("admin", "POST", "/api/users", R"({"username": "shorty", "password": "short", "role": "viewer"})").body["error"]["field"] == "password");
-  CHECK(gw.as("admin", "POST", "/api/users", R"({"username": "viewer", "password": "long enough pw", "role": "viewer"})").status == 409);
-  CHECK(gw.as("admin", "POST", "/api/users", R"({"username": "z", "password": "long enough pw", "role": "root"})").body["error"]["field"] == "role");
+  CHECK(gw.as("admin", "POST", "/api/users",
+              R"({"username": "x y", "password": "long enough pw", "role": "viewer"})")
+            .status == 400);
+  CHECK(gw.as("admin", "POST", "/api/users",
+              R"({"username": "shorty", "password": "short", "role": "viewer"})")
+            .body["error"]["field"] == "password");
+  CHECK(gw.as("admin", "POST", "/api/users",
+              R"({"username": "viewer", "password": "long enough pw", "role": "viewer"})")
+            .status == 409);
+  CHECK(gw.as("admin", "POST", "/api/users",
+              R"({"username": "z", "password": "long enough pw", "role": "root"})")
+            .body["error"]["field"] == "role");
   CHECK(gw.as("admin", "PATCH", "/api/users/" + admin_id, R"({"role": "viewer"})").status == 409);
   CHECK(gw.as("admin", "DELETE", "/api/users/" + admin_id).status == 409);
-  auto made = gw.as("admin", "POST", "/api/users", R"({"username": "temp", "password": "long enough pw", "role": "operator"})");
+  auto made = gw.as("admin", "POST", "/api/users",
+                    R"({"username": "temp", "password": "long enough pw", "role": "operator"})");
   REQUIRE(made.status == 201);
-  CHECK(gw.as("admin", "DELETE", "/api/users/" + std::to_string(made.body["id"].get<long long>())).status == 204);
+  CHECK(gw.as("admin", "DELETE", "/api/users/" + std::to_string(made.body["id"].get<long long>()))
+            .status == 204);
   CHECK(gw.login("temp", "long enough pw").status == 401);
 }

@@ -27,32 +27,41 @@ class GatewayFixture {
     // One Argon2id hash for every test user: hashing is deliberately slow.
     static const std::string hash = *auth::hash_password(kPassword);
     for (const char* role : {"admin", "operator", "viewer"}) {
-      db.exec("INSERT INTO users (username, password_hash, role) VALUES ('" + std::string(role) + "', '" +
-              hash + "', '" + role + "')");
+      db.exec("INSERT INTO users (username, password_hash, role) VALUES ('" + std::string(role) +
+              "', '" + hash + "', '" + role + "')");
     }
     port = free_port();
-    std::vector<std::string> args{"--port", std::to_string(port), "--interval", "1",
-                                  "--set", "gateway.token_secret=" + std::string(48, 's'),
-                                  "--set", "gateway.threads=8", "--set", "gateway.db_connections=4"};
+    std::vector<std::string> args{"--port",     std::to_string(port),
+                                  "--interval", "1",
+                                  "--set",      "gateway.token_secret=" + std::string(48, 's'),
+                                  "--set",      "gateway.threads=8",
+                                  "--set",      "gateway.db_connections=4"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     gateway = std::make_unique<Process>(binary("api-gateway"), args, worker_env(db));
-    if (!eventually([&] { return http_get(port, "/ready").status == 200; }, std::chrono::seconds(20))) {
+    if (!eventually([&] { return http_get(port, "/ready").status == 200; },
+                    std::chrono::seconds(20))) {
       throw std::runtime_error("api-gateway did not become ready: " + gateway->err());
     }
-    for (const char* role : {"admin", "operator", "viewer"}) tokens[role] = login(role, kPassword).body["token"];
+    for (const char* role : {"admin", "operator", "viewer"})
+      tokens[role] = login(role, kPassword).body["token"];
   }
 
-  ApiAnswer request(const std::string& method, const std::string& path, const std::string& body = "",
-                    const httplib::Headers& headers = {}) {
+  ApiAnswer request(const std::string& method, const std::string& path,
+                    const std::string& body = "", const httplib::Headers& headers = {}) {
     httplib::Client client("127.0.0.1", port);
     client.set_connection_timeout(std::chrono::seconds(5));
     client.set_read_timeout(std::chrono::seconds(30));
     httplib::Result res{nullptr, httplib::Error::Unknown};
-    if (method == "GET") res = client.Get(path.c_str(), headers);
-    else if (method == "POST") res = client.Post(path.c_str(), headers, body, "application/json");
-    else if (method == "PATCH") res = client.Patch(path.c_str(), headers, body, "application/json");
-    else if (method == "PUT") res = client.Put(path.c_str(), headers, body, "application/json");
-    else if (method == "DELETE") res = client.Delete(path.c_str(), headers, body, "application/json");
+    if (method == "GET")
+      res = client.Get(path.c_str(), headers);
+    else if (method == "POST")
+      res = client.Post(path.c_str(), headers, body, "application/json");
+    else if (method == "PATCH")
+      res = client.Patch(path.c_str(), headers, body, "application/json");
+    else if (method == "PUT")
+      res = client.Put(path.c_str(), headers, body, "application/json");
+    else if (method == "DELETE")
+      res = client.Delete(path.c_str(), headers, body, "application/json");
     ApiAnswer a;
     if (!res) return a;
     a.status = res->status;

@@ -15,22 +15,31 @@ long long partitions(TestDatabase& db) {
 }
 }  // namespace
 
-TEST_CASE("maintenance-worker makes partitions ahead and drops expired ones", "[maintenance][e2e]") {
+TEST_CASE("maintenance-worker makes partitions ahead and drops expired ones",
+          "[maintenance][e2e]") {
   TestDatabase db;
-  db.exec("UPDATE partition_policies SET premake_days = 14, retention_days = 10 WHERE parent_table = 'readings'");
+  db.exec(
+      "UPDATE partition_policies SET premake_days = 14, retention_days = 10 WHERE parent_table = "
+      "'readings'");
   db.exec("SELECT fleet_create_daily_partitions('readings', 20, 0)");
-  db.exec("INSERT INTO readings (worker_id, metric, ts, value) VALUES (1, 'old', now() - interval '15 days', 1)");
-  db.exec("INSERT INTO service_instances (instance_id, service, host, pid, version, mode, state, "
-          "interval_ms, heartbeat_at, stopped_at) VALUES ('gone', 'x', 'h', 1, 'v', 'loop', 'stopped', "
-          "1000, now() - interval '9 days', now() - interval '9 days')");
+  db.exec(
+      "INSERT INTO readings (worker_id, metric, ts, value) VALUES (1, 'old', now() - interval '15 "
+      "days', 1)");
+  db.exec(
+      "INSERT INTO service_instances (instance_id, service, host, pid, version, mode, state, "
+      "interval_ms, heartbeat_at, stopped_at) VALUES ('gone', 'x', 'h', 1, 'v', 'loop', 'stopped', "
+      "1000, now() - interval '9 days', now() - interval '9 days')");
 
   auto r = run(binary("maintenance-worker"), {"--once"}, worker_env(db));
   INFO(r.err);
   REQUIRE(r.code == 0);
   const std::string today = db.scalar("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')");
-  CHECK(db.scalar("SELECT to_regclass('readings_p' || to_char((now() AT TIME ZONE 'UTC')::date + 14, 'YYYYMMDD')) IS NOT NULL") == "t");
-  CHECK(db.scalar("SELECT to_regclass('readings_p' || to_char((now() AT TIME ZONE 'UTC')::date - 15, 'YYYYMMDD'))") == "");
-  CHECK(db.scalar("SELECT to_regclass('readings_p' || to_char((now() AT TIME ZONE 'UTC')::date - 9, 'YYYYMMDD')) IS NOT NULL") == "t");
+  CHECK(db.scalar("SELECT to_regclass('readings_p' || to_char((now() AT TIME ZONE 'UTC')::date + "
+                  "14, 'YYYYMMDD')) IS NOT NULL") == "t");
+  CHECK(db.scalar("SELECT to_regclass('readings_p' || to_char((now() AT TIME ZONE 'UTC')::date - "
+                  "15, 'YYYYMMDD'))") == "");
+  CHECK(db.scalar("SELECT to_regclass('readings_p' || to_char((now() AT TIME ZONE 'UTC')::date - "
+                  "9, 'YYYYMMDD')) IS NOT NULL") == "t");
   CHECK(db.count("SELECT 1 FROM readings WHERE metric = 'old'") == 0);
   CHECK(db.count("SELECT 1 FROM service_instances WHERE instance_id = 'gone'") == 0);
   CHECK(db.count("SELECT 1 FROM service_instances WHERE service = 'maintenance-worker'") == 1);

@@ -14,7 +14,9 @@ using std::chrono::seconds;
 
 namespace {
 
-bool promtool_available() { return std::filesystem::exists("/usr/bin/promtool"); }
+bool promtool_available() {
+  return std::filesystem::exists("/usr/bin/promtool");
+}
 
 }  // namespace
 
@@ -83,13 +85,14 @@ TEST_CASE("/metrics exports the runtime and worker statistics in valid Prometheu
   REQUIRE(eventually([&] { return db.count("test_marks") >= 3; }, seconds(10)));
   auto metrics = http_get(port, "/metrics");
   REQUIRE(metrics.status == 200);
-  for (const char* name : {"fleet_cycles_total{service=\"test-worker\"}",
-                           "fleet_cycle_errors_total{service=\"test-worker\"} 0",
-                           "fleet_cycle_duration_seconds_bucket{service=\"test-worker\",le=\"+Inf\"}",
-                           "fleet_last_success_timestamp_seconds{service=\"test-worker\"}",
-                           "fleet_items_processed_total{service=\"test-worker\"}",
-                           "fleet_test_worker_marks_total{service=\"test-worker\"}",
-                           "fleet_build_info{service=\"test-worker\""}) {
+  for (const char* name :
+       {"fleet_cycles_total{service=\"test-worker\"}",
+        "fleet_cycle_errors_total{service=\"test-worker\"} 0",
+        "fleet_cycle_duration_seconds_bucket{service=\"test-worker\",le=\"+Inf\"}",
+        "fleet_last_success_timestamp_seconds{service=\"test-worker\"}",
+        "fleet_items_processed_total{service=\"test-worker\"}",
+        "fleet_test_worker_marks_total{service=\"test-worker\"}",
+        "fleet_build_info{service=\"test-worker\""}) {
     INFO(name);
     CHECK_THAT(metrics.body, Contains(name));
   }

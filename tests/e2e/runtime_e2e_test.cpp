@@ -52,16 +52,19 @@ TEST_CASE("worker --config-check exits 0 on a good configuration", "[runtime][e2
   CHECK(db.count("service_instances") == 0);  // a check writes nothing
 }
 
-TEST_CASE("worker --config-check exits 2 on a bad configuration, naming the key", "[runtime][e2e]") {
+TEST_CASE("worker --config-check exits 2 on a bad configuration, naming the key",
+          "[runtime][e2e]") {
   TestDatabase db;
   add_test_marks(db);
   const std::string dir = make_temp_dir("fleet-cfg");
   write_file(dir + "/bad.json", R"({"interval": 5, "helth": {"port": 1}})");
-  auto r = run(binary("test-worker"), {"--config-check", "--config", dir + "/bad.json"}, worker_env(db));
+  auto r =
+      run(binary("test-worker"), {"--config-check", "--config", dir + "/bad.json"}, worker_env(db));
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("unknown key 'helth' in the config file (did you mean 'health'?)"));
 
-  r = run(binary("test-worker"), {"--config-check"}, worker_env(db, {{"FLEET_HEALTH_PORT", "99999"}}));
+  r = run(binary("test-worker"), {"--config-check"},
+          worker_env(db, {{"FLEET_HEALTH_PORT", "99999"}}));
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("key 'health.port' from environment variable FLEET_HEALTH_PORT"));
 
@@ -69,7 +72,8 @@ TEST_CASE("worker --config-check exits 2 on a bad configuration, naming the key"
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("must be one of text, json"));
 
-  r = run(binary("test-worker"), {"--config-check", "--set", "test.mode=bad-setup"}, worker_env(db));
+  r = run(binary("test-worker"), {"--config-check", "--set", "test.mode=bad-setup"},
+          worker_env(db));
   CHECK(r.code == 2);
   CHECK_THAT(r.err, Contains("invalid configuration: test.mode bad-setup rejected"));
 
@@ -101,7 +105,8 @@ TEST_CASE("worker --config-check exits 2 on a missing table or a schema behind t
 
 TEST_CASE("worker --config-check exits 1 when the database cannot be reached", "[runtime][e2e]") {
   Process::Options o;
-  o.env["DATABASE_URL"] = "postgresql://postgres:hunter2@127.0.0.1:" + std::to_string(free_port()) + "/x";
+  o.env["DATABASE_URL"] =
+      "postgresql://postgres:hunter2@127.0.0.1:" + std::to_string(free_port()) + "/x";
   auto r = run(binary("test-worker"), {"--config-check"}, o);
   CHECK(r.code == 1);
   CHECK_THAT(r.err, Contains("cannot connect to the database"));
@@ -143,8 +148,9 @@ TEST_CASE("SIGTERM during a cycle rolls its transaction back and exits within 5 
   // Wait until the cycle sits inside its transaction (mark inserted, pg_sleep running).
   REQUIRE(eventually(
       [&] {
-        return db.count("SELECT 1 FROM pg_stat_activity WHERE application_name = 'test-worker' "
-                        "AND query LIKE '%pg_sleep%' AND state = 'active'") == 1;
+        return db.count(
+                   "SELECT 1 FROM pg_stat_activity WHERE application_name = 'test-worker' "
+                   "AND query LIKE '%pg_sleep%' AND state = 'active'") == 1;
       },
       seconds(10)));
   const auto sent = std::chrono::steady_clock::now();
@@ -225,9 +231,10 @@ TEST_CASE("worker --version, --help and usage errors", "[runtime][e2e]") {
 TEST_CASE("adaptive polling runs again soon while work is waiting", "[runtime][e2e]") {
   TestDatabase db;
   add_test_marks(db);
-  Process busy(binary("test-worker"),
-               {"--interval", "60", "--set", "active_interval=100ms", "--set", "test.more_work=true"},
-               worker_env(db));
+  Process busy(
+      binary("test-worker"),
+      {"--interval", "60", "--set", "active_interval=100ms", "--set", "test.more_work=true"},
+      worker_env(db));
   REQUIRE(eventually([&] { return db.count("test_marks") >= 5; }, seconds(10)));
   busy.signal(SIGTERM);
   REQUIRE(busy.wait(seconds(5)));
@@ -270,10 +277,13 @@ TEST_CASE("with a leader lease only one replica works, another takes over when i
   std::this_thread::sleep_for(seconds(2));
   CHECK(db.count("SELECT DISTINCT instance FROM test_marks") == 1);
   CHECK(db.count("SELECT 1 FROM test_marks WHERE NOT fenced") == 0);
-  CHECK(db.scalar("SELECT count(*) FILTER (WHERE leader) || '/' || count(*) FROM service_instances") == "1/2");
+  CHECK(db.scalar(
+            "SELECT count(*) FILTER (WHERE leader) || '/' || count(*) FROM service_instances") ==
+        "1/2");
   const std::string leader = db.scalar("SELECT instance FROM test_marks LIMIT 1");
   // Kill the leader without a chance to step down; the standby takes over after the ttl.
-  Process& leader_process = leader.find("/" + std::to_string(a.pid()) + "-") != std::string::npos ? a : b;
+  Process& leader_process =
+      leader.find("/" + std::to_string(a.pid()) + "-") != std::string::npos ? a : b;
   leader_process.signal(SIGKILL);
   leader_process.wait(seconds(5));
   REQUIRE(eventually([&] { return db.count("SELECT DISTINCT instance FROM test_marks") == 2; },
@@ -309,7 +319,9 @@ TEST_CASE("a worker backing off keeps its heartbeat fresh", "[runtime][e2e]") {
                  worker_env(db));
   REQUIRE(eventually([&] { return db.count("service_instances") == 1; }, seconds(10)));
   std::this_thread::sleep_for(seconds(3));
-  CHECK(db.scalar("SELECT heartbeat_at > now() - interval '1500 milliseconds' FROM service_instances") == "t");
+  CHECK(db.scalar(
+            "SELECT heartbeat_at > now() - interval '1500 milliseconds' FROM service_instances") ==
+        "t");
   CHECK(db.scalar("SELECT cycles FROM service_instances") == "1");
 }
 
@@ -326,7 +338,8 @@ TEST_CASE("SIGTERM during a configuration check that waits on the database ends 
   REQUIRE(listen(listener, 4) == 0);
   socklen_t len = sizeof addr;
   getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  o.env["DATABASE_URL"] = "postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x";
+  o.env["DATABASE_URL"] =
+      "postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/x";
   Process check(binary("test-worker"), {"--config-check", "--set", "shutdown.grace=1s"}, o);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(check.running());

@@ -14,7 +14,9 @@ using std::chrono::seconds;
 
 namespace {
 
-bool alive(int pid) { return pid > 0 && kill(pid, 0) == 0; }
+bool alive(int pid) {
+  return pid > 0 && kill(pid, 0) == 0;
+}
 
 int pid_of(const std::string& dir, const std::string& name) {
   std::string text = read_file(dir + "/run/" + name + ".pid");
@@ -39,19 +41,24 @@ TEST_CASE("fleetctl up runs, logs, restarts and stops services", "[supervisor][e
       {"name": "setup", "command": ["/bin/sh", "-c", "echo prepared > prepared.txt"], "oneshot": true},
       {"name": "ticker", "command": ["/bin/sh", "-c", "echo started; while true; do echo tick; sleep 0.2; done"],
        "depends_on": ["setup"]},
-      {"name": "probe", "command": [")" + binary("test-worker") + R"(", "--health-port", "${HEALTH}"],
+      {"name": "probe", "command": [")" + binary("test-worker") +
+                                         R"(", "--health-port", "${HEALTH}"],
        "env": {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
-       "port": )" + std::to_string(health) + R"(, "health_url": "http://127.0.0.1:${HEALTH}/health"},
+       "port": )" + std::to_string(health) +
+                                         R"(, "health_url": "http://127.0.0.1:${HEALTH}/health"},
       {"name": "broken", "command": ["/bin/sh", "-c", "echo bad config >&2; exit 2"]}
     ]})");
   Process::Options env;
   env.env["HEALTH"] = std::to_string(health);
-  Process up(binary("fleetctl"), {"up", "--services", dir + "/services.json", "--status-every", "0"}, env);
+  Process up(binary("fleetctl"),
+             {"up", "--services", dir + "/services.json", "--status-every", "0"}, env);
 
-  REQUIRE(eventually([&] { return alive(pid_of(dir, "ticker")) && alive(pid_of(dir, "probe")); }, seconds(10)));
+  REQUIRE(eventually([&] { return alive(pid_of(dir, "ticker")) && alive(pid_of(dir, "probe")); },
+                     seconds(10)));
   CHECK(read_file(dir + "/prepared.txt") == "prepared\n");  // the oneshot ran before its dependent
-  REQUIRE(eventually([&] { return read_file(dir + "/logs/ticker.log").find("tick\ntick") != std::string::npos; },
-                     seconds(5)));
+  REQUIRE(eventually(
+      [&] { return read_file(dir + "/logs/ticker.log").find("tick\ntick") != std::string::npos; },
+      seconds(5)));
   CHECK_THAT(read_file(dir + "/logs/ticker.log"), Contains("started"));
   // Exit code 2 is never restarted.
   REQUIRE(eventually([&] { return state_of(dir, "broken") == "failed"; }, seconds(5)));
@@ -60,10 +67,16 @@ TEST_CASE("fleetctl up runs, logs, restarts and stops services", "[supervisor][e
   // A crash is restarted with a new pid.
   const int first = pid_of(dir, "ticker");
   kill(-first, SIGKILL);
-  REQUIRE(eventually([&] { int p = pid_of(dir, "ticker"); return p > 0 && p != first && alive(p); }, seconds(10)));
+  REQUIRE(eventually(
+      [&] {
+        int p = pid_of(dir, "ticker");
+        return p > 0 && p != first && alive(p);
+      },
+      seconds(10)));
 
   // watch shows each service; the probe's health endpoint answers.
-  auto watch = run(binary("fleetctl"), {"watch", "--once", "--services", dir + "/services.json"}, env);
+  auto watch =
+      run(binary("fleetctl"), {"watch", "--once", "--services", dir + "/services.json"}, env);
   CHECK(watch.code == 0);
   CHECK_THAT(watch.out, Contains("ticker"));
   CHECK_THAT(watch.out, Contains("healthy"));
@@ -71,12 +84,19 @@ TEST_CASE("fleetctl up runs, logs, restarts and stops services", "[supervisor][e
 
   // restart by name gives a new process.
   const int before = pid_of(dir, "probe");
-  auto restart = run(binary("fleetctl"), {"restart", "--services", dir + "/services.json", "probe"}, env);
+  auto restart =
+      run(binary("fleetctl"), {"restart", "--services", dir + "/services.json", "probe"}, env);
   CHECK(restart.code == 0);
-  REQUIRE(eventually([&] { int p = pid_of(dir, "probe"); return p > 0 && p != before && alive(p); }, seconds(15)));
+  REQUIRE(eventually(
+      [&] {
+        int p = pid_of(dir, "probe");
+        return p > 0 && p != before && alive(p);
+      },
+      seconds(15)));
 
   // A second supervisor for the same services is refused.
-  auto second = run(binary("fleetctl"), {"up", "--services", dir + "/services.json"}, env, seconds(10));
+  auto second =
+      run(binary("fleetctl"), {"up", "--services", dir + "/services.json"}, env, seconds(10));
   CHECK(second.code == 1);
   CHECK_THAT(second.out, Contains("another supervisor"));
 
@@ -102,10 +122,15 @@ TEST_CASE("fleetctl up does not start a service whose port is taken", "[supervis
                    {.env = {{"DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none"}}});
   REQUIRE(eventually([&] { return http_get(port, "/health").status == 200; }, seconds(10)));
   write_file(dir + "/services.json", R"({"services": [
-      {"name": "web", "command": ["/bin/sleep", "100"], "port": )" + std::to_string(port) + R"(}]})");
-  Process up(binary("fleetctl"), {"up", "--services", dir + "/services.json", "--status-every", "0"});
-  REQUIRE(eventually([&] { return up.out().find("port " + std::to_string(port) + " is in use") != std::string::npos; },
-                     seconds(5)));
+      {"name": "web", "command": ["/bin/sleep", "100"], "port": )" +
+                                         std::to_string(port) + R"(}]})");
+  Process up(binary("fleetctl"),
+             {"up", "--services", dir + "/services.json", "--status-every", "0"});
+  REQUIRE(eventually(
+      [&] {
+        return up.out().find("port " + std::to_string(port) + " is in use") != std::string::npos;
+      },
+      seconds(5)));
   CHECK(pid_of(dir, "web") == -1);
   up.signal(SIGTERM);
   CHECK(up.wait(seconds(10)) == 0);

@@ -76,7 +76,8 @@ TEST_CASE("racing replicas elect exactly one leader", "[lease][db]") {
       if (acquire(conn, lease)) ++leaders;
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(leaders == 1);
   CHECK(db.count("leases") == 1);
 }
@@ -87,7 +88,7 @@ TEST_CASE("a fenced write holds off a takeover until it commits", "[lease][db]")
   db::LeaderLease a("fence", "a", milliseconds(1000));
   REQUIRE(acquire(ca, a));
   pqxx::work writer(ca);
-  REQUIRE(a.still_held(writer));  // row locked FOR SHARE until writer ends
+  REQUIRE(a.still_held(writer));                    // row locked FOR SHARE until writer ends
   std::this_thread::sleep_for(milliseconds(1200));  // the lease expires meanwhile
   std::atomic<bool> taken{false};
   std::thread thief([&] {

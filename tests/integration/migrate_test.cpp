@@ -16,14 +16,14 @@ namespace {
 
 std::vector<migrate::Migration> set_of(std::vector<std::pair<std::string, std::string>> files) {
   std::vector<migrate::Migration> out;
-  for (auto& [name, sql] : files) out.push_back(*migrate::make_migration(name, sql));
+  for (auto& [name, sql] : files)
+    out.push_back(*migrate::make_migration(name, sql));
   return out;
 }
 
 }  // namespace
 
-TEST_CASE("migrations apply in order on an empty database and record checksums",
-          "[migrate][db]") {
+TEST_CASE("migrations apply in order on an empty database and record checksums", "[migrate][db]") {
   test::TestDatabase db(test::Schema::kEmpty);
   pqxx::connection conn(db.url());
   const auto& all = migrate::embedded_migrations();
@@ -56,8 +56,8 @@ TEST_CASE("a migration changed after it was applied is refused", "[migrate][db]"
   pqxx::connection conn(db.url());
   auto v1 = set_of({{"0001_a.sql", "CREATE TABLE a (id int);"}});
   REQUIRE(migrate::apply(conn, v1).ok());
-  auto changed = set_of({{"0001_a.sql", "CREATE TABLE a (id bigint);"},
-                         {"0002_b.sql", "CREATE TABLE b (id int);"}});
+  auto changed = set_of(
+      {{"0001_a.sql", "CREATE TABLE a (id bigint);"}, {"0002_b.sql", "CREATE TABLE b (id int);"}});
   auto plan = migrate::plan(conn, changed);
   REQUIRE(plan.problems.size() == 1);
   CHECK_THAT(plan.problems[0], Contains("0001_a.sql was changed after it was applied"));
@@ -70,8 +70,10 @@ TEST_CASE("a migration changed after it was applied is refused", "[migrate][db]"
 TEST_CASE("a new migration numbered below the applied ones is refused", "[migrate][db]") {
   test::TestDatabase db(test::Schema::kEmpty);
   pqxx::connection conn(db.url());
-  REQUIRE(migrate::apply(conn, set_of({{"0001_a.sql", "SELECT 1;"}, {"0003_c.sql", "SELECT 3;"}})).ok());
-  auto r = migrate::apply(conn, set_of({{"0001_a.sql", "SELECT 1;"}, {"0002_b.sql", "SELECT 2;"},
+  REQUIRE(migrate::apply(conn, set_of({{"0001_a.sql", "SELECT 1;"}, {"0003_c.sql", "SELECT 3;"}}))
+              .ok());
+  auto r = migrate::apply(conn, set_of({{"0001_a.sql", "SELECT 1;"},
+                                        {"0002_b.sql", "SELECT 2;"},
                                         {"0003_c.sql", "SELECT 3;"}}));
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message(), Contains("0002_b.sql is older than the applied version 3"));
@@ -113,7 +115,8 @@ TEST_CASE("concurrent migration runs apply each migration exactly once", "[migra
       if (migrate::apply(conn, set).ok()) ++ok;
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   CHECK(ok == 4);
   CHECK(db.count("runs") == 1);
   CHECK(db.count("schema_migrations") == 2);

@@ -10,8 +10,8 @@
 #include "process.h"
 
 using namespace fleet;
-using std::chrono::milliseconds;
 using Catch::Matchers::Contains;
+using std::chrono::milliseconds;
 
 namespace {
 db::ConnectionOptions options_for(const std::string& url) {
@@ -26,9 +26,8 @@ db::ConnectionOptions options_for(const std::string& url) {
 TEST_CASE("a session reconnects after its connection is killed", "[session][db]") {
   test::TestDatabase db;
   db::Session session(options_for(db.url()));
-  int pid = session.transact([](pqxx::transaction_base& tx) {
-    return tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
-  });
+  int pid = session.transact(
+      [](pqxx::transaction_base& tx) { return tx.exec1("SELECT pg_backend_pid()")[0].as<int>(); });
   db.exec("SELECT pg_terminate_backend(" + std::to_string(pid) + ")");
   // The broken connection surfaces once as Unavailable (or is noticed and replaced at once).
   int next = 0;
@@ -72,9 +71,8 @@ TEST_CASE("a read-only session cannot write", "[session][db]") {
   o.read_only = true;
   db::Session session(o);
   try {
-    session.transact([](pqxx::transaction_base& tx) {
-      tx.exec("INSERT INTO farms (name) VALUES ('x')");
-    });
+    session.transact(
+        [](pqxx::transaction_base& tx) { tx.exec("INSERT INTO farms (name) VALUES ('x')"); });
     FAIL("write succeeded in read-only mode");
   } catch (const pqxx::sql_error& e) {
     CHECK(std::string(e.sqlstate()) == "25006");
@@ -91,13 +89,15 @@ TEST_CASE("cancel() from another thread interrupts a running statement", "[sessi
     session.cancel();
   });
   const auto start = std::chrono::steady_clock::now();
-  CHECK_THROWS(session.transact([](pqxx::transaction_base& tx) { tx.exec("SELECT pg_sleep(20)"); }));
+  CHECK_THROWS(
+      session.transact([](pqxx::transaction_base& tx) { tx.exec("SELECT pg_sleep(20)"); }));
   canceller.join();
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
 }
 
 TEST_CASE("an unreachable database is Unavailable, with a reconnect backoff", "[session][db]") {
-  auto o = options_for("postgresql://postgres@127.0.0.1:" + std::to_string(test::free_port()) + "/x");
+  auto o =
+      options_for("postgresql://postgres@127.0.0.1:" + std::to_string(test::free_port()) + "/x");
   o.reconnect = {.initial = milliseconds(60'000), .max = milliseconds(60'000)};
   db::Session session(o);
   CHECK_THROWS_AS(session.connection(), db::Unavailable);
@@ -132,7 +132,8 @@ TEST_CASE("database errors are classified by SQLSTATE", "[session][db]") {
     return ErrorKind::kInternal;
   };
   CHECK(kind_of("SELECT * FROM missing_table") == ErrorKind::kFailedPrecondition);
-  session.transact([](pqxx::transaction_base& tx) { tx.exec("INSERT INTO farms (name) VALUES ('f')"); });
+  session.transact(
+      [](pqxx::transaction_base& tx) { tx.exec("INSERT INTO farms (name) VALUES ('f')"); });
   CHECK(kind_of("INSERT INTO farms (name) VALUES ('f')") == ErrorKind::kAlreadyExists);
   CHECK(kind_of("INSERT INTO workers (kind, name) VALUES ('toaster', 'x')") ==
         ErrorKind::kInvalidArgument);

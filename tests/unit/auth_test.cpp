@@ -41,8 +41,12 @@ TEST_CASE("API keys have a public id and a 256-bit secret, stored as a hash", "[
 }
 
 TEST_CASE("session tokens verify only with their key, unaltered and unexpired", "[auth]") {
-  TokenClaims c{.user_id = 7, .username = "op", .role = Role::kOperator, .issued_at = 1000,
-                .expires_at = 2000, .token_id = "abc"};
+  TokenClaims c{.user_id = 7,
+                .username = "op",
+                .role = Role::kOperator,
+                .issued_at = 1000,
+                .expires_at = 2000,
+                .token_id = "abc"};
   const std::string token = sign_token(c, "server secret");
   auto ok = verify_token(token, "server secret", 1500);
   REQUIRE(ok.ok());
@@ -55,9 +59,10 @@ TEST_CASE("session tokens verify only with their key, unaltered and unexpired", 
   TokenClaims forged = c;
   forged.role = Role::kAdmin;
   const std::string other = sign_token(forged, "attacker");
-  const std::string spliced = token.substr(0, token.find('.') + 1) +
-                              other.substr(other.find('.') + 1, other.rfind('.') - other.find('.') - 1) +
-                              token.substr(token.rfind('.'));
+  const std::string spliced =
+      token.substr(0, token.find('.') + 1) +
+      other.substr(other.find('.') + 1, other.rfind('.') - other.find('.') - 1) +
+      token.substr(token.rfind('.'));
   CHECK_FALSE(verify_token(spliced, "server secret", 1500).ok());
   for (const char* bad : {"", "a.b", "a.b.c.d", "....", "eyJ.eyJ.sig"}) {
     INFO(bad);

@@ -43,8 +43,8 @@ TEST_CASE("POSTGRES_SERVER may carry the port", "[db][conninfo]") {
 }
 
 TEST_CASE("DATABASE_URL wins over POSTGRES_*", "[db][conninfo]") {
-  auto o = from_env({{"DATABASE_URL", "postgresql://a@b/c"}, {"POSTGRES_SERVER", "other"},
-                     {"POSTGRES_DB", "x"}});
+  auto o = from_env(
+      {{"DATABASE_URL", "postgresql://a@b/c"}, {"POSTGRES_SERVER", "other"}, {"POSTGRES_DB", "x"}});
   REQUIRE(o.ok());
   CHECK(o->conninfo == "postgresql://a@b/c");
 }

@@ -15,7 +15,15 @@ TEST_CASE("the JSON writer places commas, nests, and escapes strings", "[gateway
   JsonWriter w;
   w.begin_object();
   w.key("name").string("quote \" backslash \\ newline \n tab \t bell \x07");
-  w.key("list").begin_array().integer(1).number(2.5).boolean(true).null().begin_object().end_object().end_array();
+  w.key("list")
+      .begin_array()
+      .integer(1)
+      .number(2.5)
+      .boolean(true)
+      .null()
+      .begin_object()
+      .end_object()
+      .end_array();
   w.key("empty").begin_array().end_array();
   w.key("raw").raw("{\"a\":[1,2]}");
   w.end_object();

@@ -32,7 +32,8 @@ TEST_CASE("on-failure restarts failures with doubling delays and gives up after 
   CHECK(d.restart);
   CHECK(d.delay == milliseconds(1000));
   CHECK(t.on_exit(spec, 1, 0, t0 + seconds(2), milliseconds(100)).delay == milliseconds(2000));
-  CHECK(t.on_exit(spec, 0, 9, t0 + seconds(5), milliseconds(100)).delay == milliseconds(4000));  // SIGKILL
+  CHECK(t.on_exit(spec, 0, 9, t0 + seconds(5), milliseconds(100)).delay ==
+        milliseconds(4000));  // SIGKILL
   CHECK(t.on_exit(spec, 1, 0, t0 + seconds(10), milliseconds(100)).delay == milliseconds(8000));
   auto fifth = t.on_exit(spec, 1, 0, t0 + seconds(20), milliseconds(100));
   CHECK_FALSE(fifth.restart);
@@ -68,7 +69,8 @@ TEST_CASE("a oneshot that succeeds is finished, a long run forgets old failures"
   CHECK(done.reason == "finished");
   RestartTracker u;
   auto spec = spec_with(RestartPolicy::kOnFailure);
-  for (int i = 0; i < 4; ++i) u.on_exit(spec, 1, 0, t0 + seconds(i), milliseconds(10));
+  for (int i = 0; i < 4; ++i)
+    u.on_exit(spec, 1, 0, t0 + seconds(i), milliseconds(10));
   auto after_long_run = u.on_exit(spec, 1, 0, t0 + seconds(200), std::chrono::minutes(3));
   CHECK(after_long_run.restart);
   CHECK(after_long_run.delay == milliseconds(1000));
@@ -101,14 +103,20 @@ TEST_CASE("services files are validated and ordered by dependency", "[supervisor
       {R"({"services": []})", "non-empty array"},
       {R"({"services": [{"name": "a"}]})", "'command' must be a non-empty array"},
       {R"({"services": [{"name": "A b", "command": ["x"]}]})", "lower-case"},
-      {R"({"services": [{"name": "a", "command": ["x"], "prot": 1}]})", "unknown key 'prot' (did you mean 'port'?)"},
-      {R"({"services": [{"name": "a", "command": ["x"], "port": 70000}]})", "'port' must be an integer 1..65535"},
-      {R"({"services": [{"name": "a", "command": ["x"], "depends_on": ["b"]}]})", "unknown service 'b'"},
+      {R"({"services": [{"name": "a", "command": ["x"], "prot": 1}]})",
+       "unknown key 'prot' (did you mean 'port'?)"},
+      {R"({"services": [{"name": "a", "command": ["x"], "port": 70000}]})",
+       "'port' must be an integer 1..65535"},
+      {R"({"services": [{"name": "a", "command": ["x"], "depends_on": ["b"]}]})",
+       "unknown service 'b'"},
       {R"({"services": [{"name": "a", "command": ["x"], "depends_on": ["b"]},
-                        {"name": "b", "command": ["x"], "depends_on": ["a"]}]})", "cycle"},
+                        {"name": "b", "command": ["x"], "depends_on": ["a"]}]})",
+       "cycle"},
       {R"({"services": [{"name": "a", "command": ["${NOPE}"]}]})", "${NOPE} is not set"},
-      {R"({"services": [{"name": "a", "command": ["x"]}, {"name": "a", "command": ["y"]}]})", "two services are named 'a'"},
-      {R"({"services": [{"name": "a", "command": ["x"], "restart": "sometimes"}]})", "'restart' must be"},
+      {R"({"services": [{"name": "a", "command": ["x"]}, {"name": "a", "command": ["y"]}]})",
+       "two services are named 'a'"},
+      {R"({"services": [{"name": "a", "command": ["x"], "restart": "sometimes"}]})",
+       "'restart' must be"},
       {R"([1])", "not a JSON object"},
   };
   for (const auto& c : bad) {

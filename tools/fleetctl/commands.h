@@ -20,7 +20,7 @@ int migrate_status(Context& ctx, const MigrateOptions& options);
 int migrate_verify(Context& ctx, const MigrateOptions& options);
 
 struct StatusOptions {
-  bool all = false;   // include processes that stopped over an hour ago
+  bool all = false;  // include processes that stopped over an hour ago
   bool json = false;
   std::string service;  // only this service
 };
@@ -60,10 +60,10 @@ struct KeysOptions {
 int keys_command(Context& ctx, const KeysOptions& options);
 
 struct MonitorOptions {
-  std::string services_file;        // "" = $FLEET_SERVICES_FILE or ./services.json
-  std::vector<std::string> names;   // up: only these (and their dependencies); restart: these
-  int interval_seconds = 10;        // watch refresh; up: status table period (0 = none)
-  bool once = false;                // watch: print once and exit
+  std::string services_file;       // "" = $FLEET_SERVICES_FILE or ./services.json
+  std::vector<std::string> names;  // up: only these (and their dependencies); restart: these
+  int interval_seconds = 10;       // watch refresh; up: status table period (0 = none)
+  bool once = false;               // watch: print once and exit
 };
 int monitor_up(const MonitorOptions& options);
 int monitor_watch(const MonitorOptions& options);

@@ -18,7 +18,8 @@ Result<std::unique_ptr<Context>> Context::load(const GlobalOptions& options, cha
               .help = "directory of the workers' log files (their --log-file)",
               .default_value = std::string("/var/log/fleetward")});
   config::Sources sources{.file_path = options.config_file, .env = config::environment_from(envp)};
-  if (!options.database_url.empty()) sources.flags.emplace_back("database.url", options.database_url);
+  if (!options.database_url.empty())
+    sources.flags.emplace_back("database.url", options.database_url);
   auto config = config::Config::load(schema, sources);
   if (!config.ok()) return config.error();
   return std::unique_ptr<Context>(new Context(std::move(*config)));
@@ -66,6 +67,8 @@ pqxx::connection& Context::connection(std::chrono::seconds wait, bool create) {
   }
 }
 
-std::string Context::logs_dir() const { return config_.str("logs.dir"); }
+std::string Context::logs_dir() const {
+  return config_.str("logs.dir");
+}
 
 }  // namespace fleet::cli

@@ -28,7 +28,8 @@ int logs_tail(Context& ctx, const TailOptions& options) {
   };
   for (const auto& f : files) {
     if (many) std::cout << "==> " << f << " <==\n";
-    for (const auto& line : last_lines(f, options.lines)) std::cout << line << "\n";
+    for (const auto& line : last_lines(f, options.lines))
+      std::cout << line << "\n";
   }
   std::cout << std::flush;
   if (!options.follow) return kOk;

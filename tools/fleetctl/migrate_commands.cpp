@@ -52,7 +52,8 @@ int migrate_status(Context& ctx, const MigrateOptions& options) {
   migrate::Plan plan = migrate::plan(ctx.connection(), *migrations);
   Table table({"VERSION", "NAME", "STATE", "APPLIED AT", "CHECKSUM"});
   for (const auto& a : plan.applied) {
-    table.add({std::to_string(a.version), a.name, "applied", a.applied_at, a.checksum.substr(0, 12)});
+    table.add(
+        {std::to_string(a.version), a.name, "applied", a.applied_at, a.checksum.substr(0, 12)});
   }
   for (const auto& m : plan.pending) {
     table.add({std::to_string(m.version), m.name, "pending", "", m.checksum.substr(0, 12)});
@@ -60,7 +61,8 @@ int migrate_status(Context& ctx, const MigrateOptions& options) {
   std::cout << table.render();
   std::cout << "database version " << plan.database_version << ", this fleetctl knows "
             << plan.known_version << ", " << plan.pending.size() << " pending\n";
-  for (const auto& p : plan.problems) std::cout << "PROBLEM: " << p << "\n";
+  for (const auto& p : plan.problems)
+    std::cout << "PROBLEM: " << p << "\n";
   return plan.problems.empty() ? kOk : kFailed;
 }
 
@@ -72,7 +74,8 @@ int migrate_verify(Context& ctx, const MigrateOptions& options) {
   }
   migrate::Plan plan = migrate::plan(ctx.connection(), *migrations);
   if (!plan.problems.empty()) {
-    for (const auto& p : plan.problems) std::cout << "PROBLEM: " << p << "\n";
+    for (const auto& p : plan.problems)
+      std::cout << "PROBLEM: " << p << "\n";
     return kFailed;
   }
   std::cout << plan.applied.size() << " applied migrations match their files";

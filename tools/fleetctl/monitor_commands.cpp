@@ -72,7 +72,8 @@ int monitor_restart(const MonitorOptions& options) {
     std::cout << "no failed services to restart\n";
     return kOk;
   }
-  for (const auto& name : *asked) std::cout << "restart requested: " << name << "\n";
+  for (const auto& name : *asked)
+    std::cout << "restart requested: " << name << "\n";
   return kOk;
 }
 

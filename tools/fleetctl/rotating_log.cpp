@@ -28,7 +28,8 @@ void RotatingLog::rotate() {
   } else {
     std::filesystem::remove(path_ + "." + std::to_string(max_files_), ec);
     for (int i = max_files_ - 1; i >= 1; --i) {
-      std::filesystem::rename(path_ + "." + std::to_string(i), path_ + "." + std::to_string(i + 1), ec);
+      std::filesystem::rename(path_ + "." + std::to_string(i), path_ + "." + std::to_string(i + 1),
+                              ec);
     }
     std::filesystem::rename(path_, path_ + ".1", ec);
   }

@@ -38,12 +38,14 @@ std::string absolute(const std::string& base_dir, const std::string& p) {
   return (path.is_absolute() ? path : fs::path(base_dir) / path).lexically_normal().string();
 }
 
-Status check_keys(const json& object, const std::set<std::string>& allowed, const std::string& where) {
+Status check_keys(const json& object, const std::set<std::string>& allowed,
+                  const std::string& where) {
   for (const auto& [key, value] : object.items()) {
     if (allowed.count(key) == 0) {
       std::vector<std::string> names(allowed.begin(), allowed.end());
       std::string message = where + ": unknown key '" + key + "'";
-      if (auto guess = closest_match(key, names); !guess.empty()) message += " (did you mean '" + guess + "'?)";
+      if (auto guess = closest_match(key, names); !guess.empty())
+        message += " (did you mean '" + guess + "'?)";
       return Error::invalid(message);
     }
   }
@@ -90,7 +92,8 @@ Result<ServicesFile> load_services(const std::string& path,
   file.log_dir = absolute(base, *log_dir);
   file.run_dir = absolute(base, *run_dir);
   if (doc.contains("log_max_bytes")) {
-    if (!doc["log_max_bytes"].is_number_unsigned() || doc["log_max_bytes"].get<std::uint64_t>() < 1024) {
+    if (!doc["log_max_bytes"].is_number_unsigned() ||
+        doc["log_max_bytes"].get<std::uint64_t>() < 1024) {
       return Error::invalid(path + ": 'log_max_bytes' must be an integer >= 1024");
     }
     file.log_max_bytes = doc["log_max_bytes"].get<std::size_t>();
@@ -112,12 +115,14 @@ Result<ServicesFile> load_services(const std::string& path,
     ServiceSpec s;
     if (!item.contains("name") || !item["name"].is_string() ||
         !std::regex_match(item["name"].get<std::string>(), name_pattern)) {
-      return Error::invalid(path + ": a service needs a 'name' of lower-case letters, digits and '-'");
+      return Error::invalid(path +
+                            ": a service needs a 'name' of lower-case letters, digits and '-'");
     }
     s.name = item["name"].get<std::string>();
     const std::string where = "service '" + s.name + "'";
-    if (auto st = check_keys(item, {"name", "command", "env", "cwd", "user", "port", "health_url",
-                                    "restart", "oneshot", "depends_on", "stop_timeout_ms"},
+    if (auto st = check_keys(item,
+                             {"name", "command", "env", "cwd", "user", "port", "health_url",
+                              "restart", "oneshot", "depends_on", "stop_timeout_ms"},
                              where);
         !st.ok()) {
       return st.error();
@@ -165,18 +170,24 @@ Result<ServicesFile> load_services(const std::string& path,
         port = std::strtol(port_text->c_str(), &end, 10);
         if (port_text->empty() || *end != '\0') port = -1;
       }
-      if (port < 1 || port > 65535) return Error::invalid(where + ": 'port' must be an integer 1..65535");
+      if (port < 1 || port > 65535)
+        return Error::invalid(where + ": 'port' must be an integer 1..65535");
       s.port = static_cast<int>(port);
     }
     if (item.contains("restart")) {
       const std::string r = item["restart"].is_string() ? item["restart"].get<std::string>() : "";
-      if (r == "on-failure") s.restart = RestartPolicy::kOnFailure;
-      else if (r == "always") s.restart = RestartPolicy::kAlways;
-      else if (r == "never") s.restart = RestartPolicy::kNever;
-      else return Error::invalid(where + ": 'restart' must be on-failure, always or never");
+      if (r == "on-failure")
+        s.restart = RestartPolicy::kOnFailure;
+      else if (r == "always")
+        s.restart = RestartPolicy::kAlways;
+      else if (r == "never")
+        s.restart = RestartPolicy::kNever;
+      else
+        return Error::invalid(where + ": 'restart' must be on-failure, always or never");
     }
     if (item.contains("oneshot")) {
-      if (!item["oneshot"].is_boolean()) return Error::invalid(where + ": 'oneshot' must be true or false");
+      if (!item["oneshot"].is_boolean())
+        return Error::invalid(where + ": 'oneshot' must be true or false");
       s.oneshot = item["oneshot"].get<bool>();
       if (s.oneshot && !item.contains("restart")) s.restart = RestartPolicy::kNever;
     }
@@ -187,14 +198,16 @@ Result<ServicesFile> load_services(const std::string& path,
       s.stop_timeout = std::chrono::milliseconds(item["stop_timeout_ms"].get<std::int64_t>());
     }
     if (item.contains("depends_on")) {
-      if (!item["depends_on"].is_array()) return Error::invalid(where + ": 'depends_on' must be an array");
+      if (!item["depends_on"].is_array())
+        return Error::invalid(where + ": 'depends_on' must be an array");
       for (const auto& d : item["depends_on"]) {
         if (!d.is_string()) return Error::invalid(where + ": 'depends_on' must hold names");
         s.depends_on.push_back(d.get<std::string>());
       }
     }
     for (const auto& other : specs) {
-      if (other.name == s.name) return Error::invalid(path + ": two services are named '" + s.name + "'");
+      if (other.name == s.name)
+        return Error::invalid(path + ": two services are named '" + s.name + "'");
     }
     specs.push_back(std::move(s));
   }
@@ -207,8 +220,10 @@ Result<ServicesFile> load_services(const std::string& path,
       if (placed.count(s.name) != 0) continue;
       bool ready = true;
       for (const auto& d : s.depends_on) {
-        bool known = std::any_of(specs.begin(), specs.end(), [&](const ServiceSpec& o) { return o.name == d; });
-        if (!known) return Error::invalid("service '" + s.name + "' depends on unknown service '" + d + "'");
+        bool known = std::any_of(specs.begin(), specs.end(),
+                                 [&](const ServiceSpec& o) { return o.name == d; });
+        if (!known)
+          return Error::invalid("service '" + s.name + "' depends on unknown service '" + d + "'");
         if (placed.count(d) == 0) ready = false;
       }
       if (ready) {

@@ -14,26 +14,26 @@ namespace fleet::cli {
 enum class RestartPolicy { kOnFailure, kAlways, kNever };
 
 struct ServiceSpec {
-  std::string name;                    // [a-z0-9-]+, unique
-  std::vector<std::string> command;    // argv; a relative program path is resolved against the file
+  std::string name;                  // [a-z0-9-]+, unique
+  std::vector<std::string> command;  // argv; a relative program path is resolved against the file
   std::map<std::string, std::string> env;  // added to the supervisor's environment
-  std::string cwd;                     // absolute after loading
-  std::string user;                    // run as this user (the supervisor must be root); "" = as is
-  int port = 0;                        // must be free before start; open port = alive when no URL
-  std::string health_url;              // http://127.0.0.1:PORT/path answering 200 when healthy
+  std::string cwd;                         // absolute after loading
+  std::string user;        // run as this user (the supervisor must be root); "" = as is
+  int port = 0;            // must be free before start; open port = alive when no URL
+  std::string health_url;  // http://127.0.0.1:PORT/path answering 200 when healthy
   RestartPolicy restart = RestartPolicy::kOnFailure;
-  bool oneshot = false;                // runs to completion; dependents wait for exit code 0
-  std::vector<std::string> depends_on; // started only once these are healthy (or done, if oneshot)
+  bool oneshot = false;                 // runs to completion; dependents wait for exit code 0
+  std::vector<std::string> depends_on;  // started only once these are healthy (or done, if oneshot)
   std::chrono::milliseconds stop_timeout{10'000};  // SIGTERM, then SIGKILL after this long
 };
 
 struct ServicesFile {
   std::string path;
-  std::string log_dir;                 // <log_dir>/<name>.log, rotated
-  std::string run_dir;                 // pid files, status.json, restart requests
+  std::string log_dir;  // <log_dir>/<name>.log, rotated
+  std::string run_dir;  // pid files, status.json, restart requests
   std::size_t log_max_bytes = 10 << 20;
   int log_max_files = 3;
-  std::vector<ServiceSpec> services;   // in dependency order after loading
+  std::vector<ServiceSpec> services;  // in dependency order after loading
 
   const ServiceSpec* find(const std::string& name) const;
 };

@@ -59,21 +59,22 @@ int show_status(Context& ctx, const StatusOptions& options) {
     json out = json::array();
     for (const auto& r : rows) {
       const double interval_s = r[9].as<double>() / 1000;
-      json item = {{"instance_id", r[0].as<std::string>()},
-                   {"service", r[1].as<std::string>()},
-                   {"host", r[2].as<std::string>()},
-                   {"pid", r[3].as<int>()},
-                   {"version", r[4].as<std::string>()},
-                   {"mode", r[5].as<std::string>()},
-                   {"state", effective_state(r[6].as<std::string>(), r[8].as<double>(), interval_s)},
-                   {"uptime_seconds", r[20].as<double>()},
-                   {"heartbeat_age_seconds", r[8].as<double>()},
-                   {"interval_seconds", interval_s},
-                   {"cycles", r[10].as<long long>()},
-                   {"cycle_errors", r[11].as<long long>()},
-                   {"consecutive_failures", r[12].as<int>()},
-                   {"items_processed", r[13].as<long long>()},
-                   {"stats", json::parse(r[19].as<std::string>())}};
+      json item = {
+          {"instance_id", r[0].as<std::string>()},
+          {"service", r[1].as<std::string>()},
+          {"host", r[2].as<std::string>()},
+          {"pid", r[3].as<int>()},
+          {"version", r[4].as<std::string>()},
+          {"mode", r[5].as<std::string>()},
+          {"state", effective_state(r[6].as<std::string>(), r[8].as<double>(), interval_s)},
+          {"uptime_seconds", r[20].as<double>()},
+          {"heartbeat_age_seconds", r[8].as<double>()},
+          {"interval_seconds", interval_s},
+          {"cycles", r[10].as<long long>()},
+          {"cycle_errors", r[11].as<long long>()},
+          {"consecutive_failures", r[12].as<int>()},
+          {"items_processed", r[13].as<long long>()},
+          {"stats", json::parse(r[19].as<std::string>())}};
       item["last_success_age_seconds"] = r[14].is_null() ? json() : json(r[14].as<double>());
       item["last_error"] = r[15].is_null() ? json() : json(r[15].as<std::string>());
       item["last_error_age_seconds"] = r[16].is_null() ? json() : json(r[16].as<double>());
@@ -93,13 +94,14 @@ int show_status(Context& ctx, const StatusOptions& options) {
                "ITEMS", "LAST ERROR"});
   int stale = 0;
   for (const auto& r : rows) {
-    std::string state = effective_state(r[6].as<std::string>(), r[8].as<double>(),
-                                        r[9].as<double>() / 1000);
+    std::string state =
+        effective_state(r[6].as<std::string>(), r[8].as<double>(), r[9].as<double>() / 1000);
     if (state == "stale") ++stale;
     if (!r[17].is_null()) state += r[17].as<bool>() ? " (leader)" : " (standby)";
     if (r[5].as<std::string>() != "loop") state += " [" + r[5].as<std::string>() + "]";
     std::string last_error;
-    if (!r[15].is_null()) last_error = short_age(r[16].as<double>()) + " ago: " + r[15].as<std::string>();
+    if (!r[15].is_null())
+      last_error = short_age(r[16].as<double>()) + " ago: " + r[15].as<std::string>();
     table.add({r[1].as<std::string>(), r[2].as<std::string>() + ":" + r[3].as<std::string>(),
                r[4].as<std::string>(), state, short_age(r[20].as<double>()),
                r[14].is_null() ? "never" : short_age(r[14].as<double>()) + " ago",

@@ -59,7 +59,8 @@ ExitDecision RestartTracker::on_exit(const ServiceSpec& spec, int exit_code, int
   }
   if (ran_for > std::chrono::minutes(1)) failures_.clear();
   failures_.push_back(now);
-  while (!failures_.empty() && now - failures_.front() > std::chrono::minutes(1)) failures_.pop_front();
+  while (!failures_.empty() && now - failures_.front() > std::chrono::minutes(1))
+    failures_.pop_front();
   if (failures_.size() >= 5) {
     d.failed = true;
     d.reason = how + "; " + std::to_string(failures_.size()) +
@@ -67,7 +68,8 @@ ExitDecision RestartTracker::on_exit(const ServiceSpec& spec, int exit_code, int
     return d;
   }
   d.restart = true;
-  d.delay = std::min<milliseconds>(milliseconds(1000) * (1 << (failures_.size() - 1)), milliseconds(30'000));
+  d.delay = std::min<milliseconds>(milliseconds(1000) * (1 << (failures_.size() - 1)),
+                                   milliseconds(30'000));
   d.reason = how + "; restarting in " + std::to_string(d.delay.count() / 1000.0).substr(0, 4) + "s";
   ++restarts_;
   return d;
@@ -107,14 +109,22 @@ enum class State { kWaiting, kRunning, kBackoff, kDone, kExited, kFailed, kStopp
 
 const char* name_of(State s) {
   switch (s) {
-    case State::kWaiting: return "waiting";
-    case State::kRunning: return "running";
-    case State::kBackoff: return "restarting";
-    case State::kDone: return "done";
-    case State::kExited: return "exited";
-    case State::kFailed: return "failed";
-    case State::kStopping: return "stopping";
-    case State::kStopped: return "stopped";
+    case State::kWaiting:
+      return "waiting";
+    case State::kRunning:
+      return "running";
+    case State::kBackoff:
+      return "restarting";
+    case State::kDone:
+      return "done";
+    case State::kExited:
+      return "exited";
+    case State::kFailed:
+      return "failed";
+    case State::kStopping:
+      return "stopping";
+    case State::kStopped:
+      return "stopped";
   }
   return "?";
 }
@@ -133,9 +143,13 @@ struct Service {
   bool restart_requested = false;
 };
 
-std::string pid_file(const ServicesFile& f, const std::string& name) { return f.run_dir + "/" + name + ".pid"; }
+std::string pid_file(const ServicesFile& f, const std::string& name) {
+  return f.run_dir + "/" + name + ".pid";
+}
 
-bool alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+bool alive(pid_t pid) {
+  return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
 
 pid_t read_pid(const std::string& path) {
   std::ifstream in(path);
@@ -176,14 +190,18 @@ pid_t spawn(const ServiceSpec& spec, int* out_fd, std::string* error) {
     auto eq = entry.find('=');
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
-  for (const auto& [k, v] : spec.env) env[k] = v;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : spec.env)
+    env[k] = v;
+  for (const auto& [k, v] : env)
+    env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
+  for (auto& s : env_strings)
+    envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = spec.command;
   std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
+  for (auto& a : args)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
 
   pid_t pid = fork();
@@ -203,12 +221,15 @@ pid_t spawn(const ServiceSpec& spec, int* out_fd, std::string* error) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
-    if (pw != nullptr && (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)) {
-      std::fprintf(stderr, "fleetctl up: cannot switch to user %s: %s\n", spec.user.c_str(), std::strerror(errno));
+    if (pw != nullptr &&
+        (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)) {
+      std::fprintf(stderr, "fleetctl up: cannot switch to user %s: %s\n", spec.user.c_str(),
+                   std::strerror(errno));
       _exit(126);
     }
     if (chdir(spec.cwd.c_str()) != 0) {
-      std::fprintf(stderr, "fleetctl up: cannot enter %s: %s\n", spec.cwd.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "fleetctl up: cannot enter %s: %s\n", spec.cwd.c_str(),
+                   std::strerror(errno));
       _exit(126);
     }
     execvpe(argv[0], argv.data(), envp.data());
@@ -232,7 +253,8 @@ class Runner {
  private:
   void say(const std::string& name, const std::string& text) {
     out_ << "[fleetctl up] " << name << ": " << text << "\n" << std::flush;
-    if (Service* s = find(name); s != nullptr && s->log) s->log->write("[fleetctl up] " + text + "\n");
+    if (Service* s = find(name); s != nullptr && s->log)
+      s->log->write("[fleetctl up] " + text + "\n");
   }
   Service* find(const std::string& name) {
     for (auto& s : services_) {
@@ -259,7 +281,8 @@ class Runner {
 std::vector<std::string> Runner::selected() const {
   if (options_.only.empty()) {
     std::vector<std::string> all;
-    for (const auto& s : file_.services) all.push_back(s.name);
+    for (const auto& s : file_.services)
+      all.push_back(s.name);
     return all;
   }
   // The named services and everything they depend on.
@@ -345,7 +368,8 @@ void Runner::reap(Steady::time_point now) {
       const auto ran = std::chrono::duration_cast<milliseconds>(now - s.started);
       if (s.state == State::kStopping || shutting_down_) {
         s.state = State::kStopped;
-        s.last_exit = sig ? "stopped by signal " + std::to_string(sig) : "stopped (code " + std::to_string(code) + ")";
+        s.last_exit = sig ? "stopped by signal " + std::to_string(sig)
+                          : "stopped (code " + std::to_string(code) + ")";
         if (s.restart_requested && !shutting_down_) {
           s.restart_requested = false;
           s.tracker.reset();
@@ -407,7 +431,9 @@ void Runner::write_status() {
   json status = {{"supervisor_pid", getpid()}, {"services", json::object()}};
   const auto now = Steady::now();
   for (const auto& s : services_) {
-    json item = {{"state", name_of(s.state)}, {"pid", s.pid}, {"restarts", s.tracker.restarts()},
+    json item = {{"state", name_of(s.state)},
+                 {"pid", s.pid},
+                 {"restarts", s.tracker.restarts()},
                  {"last_exit", s.last_exit}};
     if (s.pid > 0) item["uptime_seconds"] = std::chrono::duration<double>(now - s.started).count();
     status["services"][s.spec->name] = item;
@@ -445,8 +471,8 @@ int Runner::run() {
     if (std::find(names.begin(), names.end(), spec.name) == names.end()) continue;
     Service s;
     s.spec = &spec;
-    s.log = std::make_unique<RotatingLog>(file_.log_dir + "/" + spec.name + ".log", file_.log_max_bytes,
-                                          file_.log_max_files);
+    s.log = std::make_unique<RotatingLog>(file_.log_dir + "/" + spec.name + ".log",
+                                          file_.log_max_bytes, file_.log_max_files);
     services_.push_back(std::move(s));
   }
 
@@ -464,15 +490,17 @@ int Runner::run() {
     const auto now = Steady::now();
     if (!shutting_down_) {
       check_restart_requests(now);
-      for (auto& s : services_) try_start(s, now);
+      for (auto& s : services_)
+        try_start(s, now);
     } else {
       // Stop in reverse dependency order: a service stops once its dependents are down.
       for (auto it = services_.rbegin(); it != services_.rend(); ++it) {
-        bool dependents_down = std::all_of(services_.begin(), services_.end(), [&](const Service& o) {
-          bool depends = std::find(o.spec->depends_on.begin(), o.spec->depends_on.end(),
-                                   it->spec->name) != o.spec->depends_on.end();
-          return !depends || o.pid <= 0;
-        });
+        bool dependents_down =
+            std::all_of(services_.begin(), services_.end(), [&](const Service& o) {
+              bool depends = std::find(o.spec->depends_on.begin(), o.spec->depends_on.end(),
+                                       it->spec->name) != o.spec->depends_on.end();
+              return !depends || o.pid <= 0;
+            });
         if (dependents_down) begin_stop(*it, now);
       }
     }
@@ -518,7 +546,8 @@ int Runner::run() {
       last_table = Steady::now();
     }
   }
-  for (auto& s : services_) pump(s);
+  for (auto& s : services_)
+    pump(s);
   write_status();
   fs::remove(lock, ec);
   close(sfd);
@@ -568,7 +597,8 @@ std::string status_table(const ServicesFile& file) {
       health = port_in_use(spec.port) ? "listening" : "closed";
     }
     table.add({spec.name, state, pid > 0 ? std::to_string(pid) : "-",
-               spec.port > 0 ? std::to_string(spec.port) : "-", health, uptime, restarts, last_exit});
+               spec.port > 0 ? std::to_string(spec.port) : "-", health, uptime, restarts,
+               last_exit});
   }
   return table.render(60);
 }
@@ -579,7 +609,8 @@ Result<std::vector<std::string>> request_restart(const ServicesFile& file,
   json status = in ? json::parse(in, nullptr, false) : json();
   if (status.is_discarded() || !status.is_object() || !status.contains("supervisor_pid") ||
       !alive(status["supervisor_pid"].get<pid_t>())) {
-    return Error::precondition("no supervisor is running for " + file.path + " (start one with fleetctl up)");
+    return Error::precondition("no supervisor is running for " + file.path +
+                               " (start one with fleetctl up)");
   }
   std::vector<std::string> targets = names;
   if (targets.empty()) {

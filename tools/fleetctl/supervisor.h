@@ -41,8 +41,8 @@ class RestartTracker {
 };
 
 struct SupervisorOptions {
-  std::vector<std::string> only;               // start only these (and what they depend on)
-  std::chrono::milliseconds status_every{0};   // print the status table this often (0 = never)
+  std::vector<std::string> only;              // start only these (and what they depend on)
+  std::chrono::milliseconds status_every{0};  // print the status table this often (0 = never)
 };
 
 // Runs until SIGINT/SIGTERM. Returns 0 after a clean stop, 1 when it could not start (another

@@ -83,11 +83,12 @@ int users_command(Context& ctx, const UsersOptions& o) {
     }
     auto created = auth::create_user(tx, o.name, password, *role);
     if (!created.ok()) return report(created.error());
-    auth::audit(tx, who, std::nullopt, std::nullopt, "fleetctl users add", "user:" + std::to_string(created->id), 0,
-                "", R"({"role":")" + std::string(auth::to_string(*role)) + R"("})");
+    auth::audit(tx, who, std::nullopt, std::nullopt, "fleetctl users add",
+                "user:" + std::to_string(created->id), 0, "",
+                R"({"role":")" + std::string(auth::to_string(*role)) + R"("})");
     tx.commit();
-    std::cout << "created user " << created->username << " (" << auth::to_string(created->role) << ", id "
-              << created->id << ")\n";
+    std::cout << "created user " << created->username << " (" << auth::to_string(created->role)
+              << ", id " << created->id << ")\n";
     if (o.generate_password) std::cout << "password: " << password << "\n";
     return kOk;
   }
@@ -110,8 +111,8 @@ int users_command(Context& ctx, const UsersOptions& o) {
     return report(Error::invalid("unknown users action '" + o.action + "'"));
   }
   if (!s.ok()) return report(s.error());
-  auth::audit(tx, who, std::nullopt, std::nullopt, "fleetctl users " + o.action, "user:" + std::to_string(user->id),
-              0, "", detail);
+  auth::audit(tx, who, std::nullopt, std::nullopt, "fleetctl users " + o.action,
+              "user:" + std::to_string(user->id), 0, "", detail);
   tx.commit();
   std::cout << "user " << o.name << ": " << o.action << " done\n";
   return kOk;
@@ -126,10 +127,13 @@ int keys_command(Context& ctx, const KeysOptions& o) {
       if (!u.ok()) return report(u.error());
       owner = u->id;
     }
-    Table table({"ID", "OWNER", "NAME", "KEY ID", "ROLE", "CREATED", "LAST USED", "EXPIRES", "REVOKED"});
+    Table table(
+        {"ID", "OWNER", "NAME", "KEY ID", "ROLE", "CREATED", "LAST USED", "EXPIRES", "REVOKED"});
     for (const auto& k : auth::list_api_keys(tx, owner)) {
-      table.add({std::to_string(k.id), k.owner, k.name, k.key_id, std::string(auth::to_string(k.role)), k.created_at,
-                 k.last_used_at.value_or("never"), k.expires_at.value_or("-"), k.revoked_at.value_or("-")});
+      table.add({std::to_string(k.id), k.owner, k.name, k.key_id,
+                 std::string(auth::to_string(k.role)), k.created_at,
+                 k.last_used_at.value_or("never"), k.expires_at.value_or("-"),
+                 k.revoked_at.value_or("-")});
     }
     std::cout << table.render();
     return kOk;
@@ -154,8 +158,8 @@ int keys_command(Context& ctx, const KeysOptions& o) {
   if (o.action == "revoke") {
     Status s = auth::revoke_api_key(tx, o.id, std::nullopt);
     if (!s.ok()) return report(s.error());
-    auth::audit(tx, actor(), std::nullopt, std::nullopt, "fleetctl keys revoke", "api_key:" + std::to_string(o.id), 0,
-                "", "{}");
+    auth::audit(tx, actor(), std::nullopt, std::nullopt, "fleetctl keys revoke",
+                "api_key:" + std::to_string(o.id), 0, "", "{}");
     tx.commit();
     std::cout << "revoked API key " << o.id << "\n";
     return kOk;

@@ -2,9 +2,9 @@
 
 #include <chrono>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <spdlog/spdlog.h>
 
 #include "rows.h"
 
@@ -100,7 +100,9 @@ json opt(const std::optional<std::string>& v) {
 
 // A JSON document the engine already encoded, passed through as text (PostgreSQL parses it once;
 // decoding and re-encoding it here cost more than all the rest of a storm's write).
-json raw(const std::string& text) { return text.empty() ? json() : json(text); }
+json raw(const std::string& text) {
+  return text.empty() ? json() : json(text);
+}
 
 json alert_row(const rules::Episode& e) {
   json j = {{"id", e.id},

@@ -119,12 +119,14 @@ std::vector<rules::RuleProblem> problems_of(pqxx::transaction_base& tx, const ru
   if (!tx.exec_params("SELECT 1 FROM rules WHERE name = $1 AND ($2::bigint IS NULL OR id <> $2)",
                       rule.name, self)
            .empty()) {
-    problems.insert(problems.begin(),
-                    {"name", "a rule named '" + sanitize_utf8(rule.name) + "' exists already", std::nullopt});
+    problems.insert(
+        problems.begin(),
+        {"name", "a rule named '" + sanitize_utf8(rule.name) + "' exists already", std::nullopt});
   }
   if (rule.scope.farm_id &&
       tx.exec_params("SELECT 1 FROM farms WHERE id = $1", *rule.scope.farm_id).empty()) {
-    problems.push_back({"scope.farm_id", "no farm " + std::to_string(*rule.scope.farm_id), std::nullopt});
+    problems.push_back(
+        {"scope.farm_id", "no farm " + std::to_string(*rule.scope.farm_id), std::nullopt});
   }
   if (rule.scope.worker_id &&
       tx.exec_params("SELECT 1 FROM workers WHERE id = $1", *rule.scope.worker_id).empty()) {
@@ -146,19 +148,20 @@ SaveOutcome add_rule(pqxx::transaction_base& tx, const rules::RuleSpec& rule,
   SaveOutcome out;
   out.problems = problems_of(tx, rule, std::nullopt);
   if (!out.problems.empty()) return out;
-  pqxx::row r =
-      tx.exec_params1(kInsertRule, rule.name, rule.description, rule.enabled, rule.condition,
-                      rule.clear_condition, rule.scope.kind, rule.scope.farm_id, labels_column(rule),
-                      rule.scope.worker_id, static_cast<long long>(rule.for_duration.count()),
-                      static_cast<long long>(rule.keep_firing_for.count()),
-                      static_cast<long long>(rule.stale_after.count()),
-                      std::string(to_string(rule.severity)), std::string(to_string(rule.no_data)),
-                      rule.notify, rules::ladder_to_json(rule.actions), created_by);
+  pqxx::row r = tx.exec_params1(
+      kInsertRule, rule.name, rule.description, rule.enabled, rule.condition, rule.clear_condition,
+      rule.scope.kind, rule.scope.farm_id, labels_column(rule), rule.scope.worker_id,
+      static_cast<long long>(rule.for_duration.count()),
+      static_cast<long long>(rule.keep_firing_for.count()),
+      static_cast<long long>(rule.stale_after.count()), std::string(to_string(rule.severity)),
+      std::string(to_string(rule.no_data)), rule.notify, rules::ladder_to_json(rule.actions),
+      created_by);
   out.id = to_i64(r[0]);
   return out;
 }
 
-Result<SaveOutcome> update_rule(pqxx::transaction_base& tx, std::int64_t id, const rules::RuleSpec& rule) {
+Result<SaveOutcome> update_rule(pqxx::transaction_base& tx, std::int64_t id,
+                                const rules::RuleSpec& rule) {
   if (tx.exec_params("SELECT 1 FROM rules WHERE id = $1 FOR UPDATE", id).empty()) {
     return Error::not_found("no rule " + std::to_string(id));
   }
@@ -169,8 +172,9 @@ Result<SaveOutcome> update_rule(pqxx::transaction_base& tx, std::int64_t id, con
                  rule.clear_condition, rule.scope.kind, rule.scope.farm_id, labels_column(rule),
                  rule.scope.worker_id, static_cast<long long>(rule.for_duration.count()),
                  static_cast<long long>(rule.keep_firing_for.count()),
-                 static_cast<long long>(rule.stale_after.count()), std::string(to_string(rule.severity)),
-                 std::string(to_string(rule.no_data)), rule.notify, rules::ladder_to_json(rule.actions));
+                 static_cast<long long>(rule.stale_after.count()),
+                 std::string(to_string(rule.severity)), std::string(to_string(rule.no_data)),
+                 rule.notify, rules::ladder_to_json(rule.actions));
   out.id = id;
   return out;
 }

@@ -7,16 +7,22 @@
 
 namespace fleet::asic {
 
-CopyField field(std::int64_t v) { return {std::to_string(v), false}; }
+CopyField field(std::int64_t v) {
+  return {std::to_string(v), false};
+}
 
 CopyField field(double v) {
   if (!std::isfinite(v)) return null_field();
   return {fmt::format("{}", v), false};
 }
 
-CopyField field(std::string_view text) { return {std::string(text), false}; }
+CopyField field(std::string_view text) {
+  return {std::string(text), false};
+}
 
-CopyField field(bool v) { return {v ? "t" : "f", false}; }
+CopyField field(bool v) {
+  return {v ? "t" : "f", false};
+}
 
 std::string timestamp_text(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
@@ -25,8 +31,7 @@ std::string timestamp_text(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     us % 1'000'000);
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us % 1'000'000);
 }
 
 CopyField timestamp_field(std::chrono::system_clock::time_point t) {

@@ -45,9 +45,9 @@ std::size_t write_metrics(pqxx::transaction_base& tx, const std::vector<MetricSa
   tx.exec0(kBatchTable);
   std::size_t written = 0;
   {
-    pqxx::stream_to stream(tx, "asic_metric_batch",
-                           std::vector<std::string>{"worker_id", "metric", "value", "json_value",
-                                                    "observed_at"});
+    pqxx::stream_to stream(
+        tx, "asic_metric_batch",
+        std::vector<std::string>{"worker_id", "metric", "value", "json_value", "observed_at"});
     for (const auto& s : samples) {
       if (!s.value && !s.state) continue;
       stream << std::array<CopyField, 5>{

@@ -198,11 +198,11 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
   if (outcomes.empty()) return;
   tx.exec0(kOutcomeTable);
   {
-    pqxx::stream_to stream(tx, "asic_claim_outcomes",
-                           std::vector<std::string>{"worker_id", "ok", "observed_at", "next_at",
-                                                    "error", "status_id", "worker_status",
-                                                    "api_key_enc", "api_key_state",
-                                                    "provision_error", "provision_after"});
+    pqxx::stream_to stream(
+        tx, "asic_claim_outcomes",
+        std::vector<std::string>{"worker_id", "ok", "observed_at", "next_at", "error", "status_id",
+                                 "worker_status", "api_key_enc", "api_key_state", "provision_error",
+                                 "provision_after"});
     for (const auto& o : outcomes) {
       stream << std::array<CopyField, 11>{
           field(o.worker_id),

@@ -46,7 +46,8 @@ std::string hmac(std::string_view data, std::string_view secret) {
   // Secrets of any length: hash to the key size.
   crypto_hash_sha256(key, reinterpret_cast<const unsigned char*>(secret.data()), secret.size());
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256(mac, reinterpret_cast<const unsigned char*>(data.data()), data.size(), key);
+  crypto_auth_hmacsha256(mac, reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                         key);
   return base64url(mac, sizeof mac);
 }
 
@@ -54,9 +55,12 @@ std::string hmac(std::string_view data, std::string_view secret) {
 
 std::string_view to_string(Role role) {
   switch (role) {
-    case Role::kViewer: return "viewer";
-    case Role::kOperator: return "operator";
-    case Role::kAdmin: return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kOperator:
+      return "operator";
+    case Role::kAdmin:
+      return "admin";
   }
   return "viewer";
 }
@@ -71,7 +75,8 @@ std::optional<Role> parse_role(std::string_view text) {
 Status check_password_policy(std::string_view password) {
   if (!is_valid_utf8(password)) return Error::invalid("password must be valid UTF-8");
   size_t chars = 0;
-  for (unsigned char c : password) chars += (c & 0xC0) != 0x80;
+  for (unsigned char c : password)
+    chars += (c & 0xC0) != 0x80;
   if (chars < 10) return Error::invalid("password must have at least 10 characters");
   if (password.size() > 1024) return Error::invalid("password must have at most 1024 bytes");
   return Status::success();
@@ -81,8 +86,9 @@ Result<std::string> hash_password(std::string_view password) {
   init_sodium();
   if (Status s = check_password_policy(password); !s.ok()) return s.error();
   char out[crypto_pwhash_STRBYTES];
-  if (crypto_pwhash_str_alg(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+  if (crypto_pwhash_str_alg(out, password.data(), password.size(),
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return Error(ErrorKind::kResourceExhausted, "not enough memory to hash the password");
   }
   return std::string(out);
@@ -119,7 +125,8 @@ NewApiKey generate_api_key() {
 }
 
 std::optional<std::string> api_key_id(std::string_view key) {
-  if (key.size() != 4 + 12 + 1 + 43 || key.substr(0, 4) != "fwk_" || key[16] != '_') return std::nullopt;
+  if (key.size() != 4 + 12 + 1 + 43 || key.substr(0, 4) != "fwk_" || key[16] != '_')
+    return std::nullopt;
   for (char c : key.substr(4)) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return std::nullopt;
   }
@@ -145,16 +152,20 @@ std::string sign_token(const TokenClaims& c, std::string_view secret) {
     const std::string h = R"({"alg":"HS256","typ":"JWT"})";
     return base64url(reinterpret_cast<const unsigned char*>(h.data()), h.size());
   }();
-  json payload = {{"sub", std::to_string(c.user_id)}, {"name", c.username},
-                  {"role", std::string(to_string(c.role))}, {"iat", c.issued_at},
-                  {"exp", c.expires_at}, {"jti", c.token_id}};
+  json payload = {{"sub", std::to_string(c.user_id)},
+                  {"name", c.username},
+                  {"role", std::string(to_string(c.role))},
+                  {"iat", c.issued_at},
+                  {"exp", c.expires_at},
+                  {"jti", c.token_id}};
   const std::string p = payload.dump();
   const std::string body =
       header + "." + base64url(reinterpret_cast<const unsigned char*>(p.data()), p.size());
   return body + "." + hmac(body, secret);
 }
 
-Result<TokenClaims> verify_token(std::string_view token, std::string_view secret, std::int64_t now) {
+Result<TokenClaims> verify_token(std::string_view token, std::string_view secret,
+                                 std::int64_t now) {
   auto bad = [](const char* why) { return Error(ErrorKind::kUnauthenticated, why); };
   if (token.size() > 4096) return bad("token too long");
   const size_t first = token.find('.');
@@ -169,7 +180,8 @@ Result<TokenClaims> verify_token(std::string_view token, std::string_view secret
   if (!header || !payload) return bad("malformed token");
   json h = json::parse(*header, nullptr, false);
   json p = json::parse(*payload, nullptr, false);
-  if (!h.is_object() || h.value("alg", "") != "HS256" || !p.is_object()) return bad("malformed token");
+  if (!h.is_object() || h.value("alg", "") != "HS256" || !p.is_object())
+    return bad("malformed token");
   TokenClaims c;
   try {
     c.user_id = std::stoll(p.at("sub").get<std::string>());

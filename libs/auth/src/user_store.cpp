@@ -67,40 +67,45 @@ Result<User> create_user(pqxx::transaction_base& tx, const std::string& username
   if (!std::regex_match(username, name_pattern)) {
     return Error::invalid("user name must be 1-64 letters, digits or . _ @ -");
   }
-  if (find_user(tx, username)) return Error(ErrorKind::kAlreadyExists, "user '" + username + "' exists");
+  if (find_user(tx, username))
+    return Error(ErrorKind::kAlreadyExists, "user '" + username + "' exists");
   auto hash = hash_password(password);
   if (!hash.ok()) return hash.error();
-  auto r = tx.exec_params1(std::string("INSERT INTO users AS u (username, password_hash, role) VALUES ($1, $2, $3) "
-                                       "RETURNING ") + kUserColumns,
-                           username, *hash, std::string(to_string(role)));
+  auto r = tx.exec_params1(
+      std::string("INSERT INTO users AS u (username, password_hash, role) VALUES ($1, $2, $3) "
+                  "RETURNING ") +
+          kUserColumns,
+      username, *hash, std::string(to_string(role)));
   return user_from(r);
 }
 
 std::vector<User> list_users(pqxx::transaction_base& tx) {
   std::vector<User> out;
-  for (const auto& r : tx.exec(std::string("SELECT ") + kUserColumns + " FROM users u ORDER BY u.id")) {
+  for (const auto& r :
+       tx.exec(std::string("SELECT ") + kUserColumns + " FROM users u ORDER BY u.id")) {
     out.push_back(user_from(r));
   }
   return out;
 }
 
 std::optional<User> find_user(pqxx::transaction_base& tx, std::int64_t id) {
-  auto r = tx.exec_params(std::string("SELECT ") + kUserColumns + " FROM users u WHERE u.id = $1", id);
+  auto r =
+      tx.exec_params(std::string("SELECT ") + kUserColumns + " FROM users u WHERE u.id = $1", id);
   if (r.empty()) return std::nullopt;
   return user_from(r[0]);
 }
 
 std::optional<User> find_user(pqxx::transaction_base& tx, const std::string& username) {
-  auto r = tx.exec_params(std::string("SELECT ") + kUserColumns + " FROM users u WHERE u.username = $1",
-                          username);
+  auto r = tx.exec_params(
+      std::string("SELECT ") + kUserColumns + " FROM users u WHERE u.username = $1", username);
   if (r.empty()) return std::nullopt;
   return user_from(r[0]);
 }
 
 Status set_role(pqxx::transaction_base& tx, std::int64_t id, Role role) {
-  return expect_one(tx.exec_params("UPDATE users SET role = $2 WHERE id = $1", id,
-                                   std::string(to_string(role))),
-                    "user " + std::to_string(id));
+  return expect_one(
+      tx.exec_params("UPDATE users SET role = $2 WHERE id = $1", id, std::string(to_string(role))),
+      "user " + std::to_string(id));
 }
 
 Status set_disabled(pqxx::transaction_base& tx, std::int64_t id, bool disabled) {
@@ -111,21 +116,24 @@ Status set_disabled(pqxx::transaction_base& tx, std::int64_t id, bool disabled) 
 Status set_password(pqxx::transaction_base& tx, std::int64_t id, const std::string& password) {
   auto hash = hash_password(password);
   if (!hash.ok()) return hash.error();
-  return expect_one(tx.exec_params("UPDATE users SET password_hash = $2, password_changed_at = now() "
-                                   "WHERE id = $1",
-                                   id, *hash),
-                    "user " + std::to_string(id));
+  return expect_one(
+      tx.exec_params("UPDATE users SET password_hash = $2, password_changed_at = now() "
+                     "WHERE id = $1",
+                     id, *hash),
+      "user " + std::to_string(id));
 }
 
 Status delete_user(pqxx::transaction_base& tx, std::int64_t id) {
-  return expect_one(tx.exec_params("DELETE FROM users WHERE id = $1", id), "user " + std::to_string(id));
+  return expect_one(tx.exec_params("DELETE FROM users WHERE id = $1", id),
+                    "user " + std::to_string(id));
 }
 
 Result<User> check_login(pqxx::transaction_base& tx, const std::string& username,
                          const std::string& password) {
   const Error denied(ErrorKind::kUnauthenticated, "wrong user name or password");
   if (username.size() > 64 || password.size() > 1024) return denied;
-  auto r = tx.exec_params(std::string("SELECT ") + kUserColumns + ", u.password_hash FROM users u WHERE u.username = $1",
+  auto r = tx.exec_params(std::string("SELECT ") + kUserColumns +
+                              ", u.password_hash FROM users u WHERE u.username = $1",
                           username);
   if (r.empty()) {
     verify_password(decoy_hash(), password);
@@ -146,25 +154,29 @@ Result<CreatedKey> create_api_key(pqxx::transaction_base& tx, std::int64_t user_
     return Error(ErrorKind::kPermissionDenied, "a key cannot have a higher role than its owner (" +
                                                    std::string(to_string(owner->role)) + ")");
   }
-  if (name.empty() || name.size() > 100) return Error::invalid("key name must have 1-100 characters");
+  if (name.empty() || name.size() > 100)
+    return Error::invalid("key name must have 1-100 characters");
   if (expires_in_days && (*expires_in_days < 1 || *expires_in_days > 3650)) {
     return Error::invalid("expires_in_days must be 1..3650");
   }
   NewApiKey fresh = generate_api_key();
   auto r = tx.exec_params1(
-      std::string("WITH k AS (INSERT INTO api_keys (user_id, name, key_id, key_hash, role, expires_at) "
-                  "VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 day') RETURNING *) SELECT ") +
+      std::string(
+          "WITH k AS (INSERT INTO api_keys (user_id, name, key_id, key_hash, role, expires_at) "
+          "VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 day') RETURNING *) SELECT ") +
           kKeyColumns + " FROM k JOIN users u ON u.id = k.user_id",
       user_id, name, fresh.key_id, fresh.hash, std::string(to_string(role)), expires_in_days);
   return CreatedKey{key_from(r), fresh.key};
 }
 
-std::vector<ApiKeyInfo> list_api_keys(pqxx::transaction_base& tx, std::optional<std::int64_t> user_id) {
+std::vector<ApiKeyInfo> list_api_keys(pqxx::transaction_base& tx,
+                                      std::optional<std::int64_t> user_id) {
   std::vector<ApiKeyInfo> out;
-  for (const auto& r : tx.exec_params(std::string("SELECT ") + kKeyColumns +
-                                          " FROM api_keys k JOIN users u ON u.id = k.user_id "
-                                          "WHERE $1::bigint IS NULL OR k.user_id = $1 ORDER BY k.id",
-                                      user_id)) {
+  for (const auto& r :
+       tx.exec_params(std::string("SELECT ") + kKeyColumns +
+                          " FROM api_keys k JOIN users u ON u.id = k.user_id "
+                          "WHERE $1::bigint IS NULL OR k.user_id = $1 ORDER BY k.id",
+                      user_id)) {
     out.push_back(key_from(r));
   }
   return out;
@@ -204,16 +216,19 @@ Result<KeyPrincipal> check_api_key(pqxx::transaction_base& tx, const std::string
   p.owner = owner;
   Role key_role = parse_role(r[0][2].as<std::string>()).value_or(Role::kViewer);
   p.role = allows(owner.role, key_role) ? key_role : owner.role;
-  if (r[0][5].as<bool>()) tx.exec_params("UPDATE api_keys SET last_used_at = now() WHERE id = $1", p.key_row_id);
+  if (r[0][5].as<bool>())
+    tx.exec_params("UPDATE api_keys SET last_used_at = now() WHERE id = $1", p.key_row_id);
   return p;
 }
 
-void audit(pqxx::transaction_base& tx, const std::string& actor, std::optional<std::int64_t> user_id,
-           std::optional<std::int64_t> key_row_id, const std::string& action, const std::string& target,
-           int status, const std::string& client, const std::string& details_json) {
-  tx.exec_params("INSERT INTO audit_log (actor, actor_user_id, actor_key_id, action, target, status, "
-                 "client, details) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, NULLIF($7, ''), $8::jsonb)",
-                 actor, user_id, key_row_id, action, target, status, client, details_json);
+void audit(pqxx::transaction_base& tx, const std::string& actor,
+           std::optional<std::int64_t> user_id, std::optional<std::int64_t> key_row_id,
+           const std::string& action, const std::string& target, int status,
+           const std::string& client, const std::string& details_json) {
+  tx.exec_params(
+      "INSERT INTO audit_log (actor, actor_user_id, actor_key_id, action, target, status, "
+      "client, details) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, NULLIF($7, ''), $8::jsonb)",
+      actor, user_id, key_row_id, action, target, status, client, details_json);
 }
 
 }  // namespace fleet::auth

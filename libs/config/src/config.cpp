@@ -18,13 +18,20 @@ using json = nlohmann::json;
 
 std::string_view type_name(Type type) {
   switch (type) {
-    case Type::kString: return "a string";
-    case Type::kInt: return "an integer";
-    case Type::kDouble: return "a number";
-    case Type::kBool: return "a boolean";
-    case Type::kDuration: return "a duration (seconds or e.g. \"30s\", \"5m\")";
-    case Type::kStringList: return "a list of strings";
-    case Type::kObject: return "an object";
+    case Type::kString:
+      return "a string";
+    case Type::kInt:
+      return "an integer";
+    case Type::kDouble:
+      return "a number";
+    case Type::kBool:
+      return "a boolean";
+    case Type::kDuration:
+      return "a duration (seconds or e.g. \"30s\", \"5m\")";
+    case Type::kStringList:
+      return "a list of strings";
+    case Type::kObject:
+      return "an object";
   }
   return "a value";
 }
@@ -43,10 +50,14 @@ std::string env_name_for(std::string_view key) {
 
 std::string where(Source source, std::string_view detail) {
   switch (source) {
-    case Source::kFile: return "in the config file";
-    case Source::kEnv: return "from environment variable " + std::string(detail);
-    case Source::kFlag: return "from flag " + std::string(detail);
-    case Source::kDefault: return "as default";
+    case Source::kFile:
+      return "in the config file";
+    case Source::kEnv:
+      return "from environment variable " + std::string(detail);
+    case Source::kFlag:
+      return "from flag " + std::string(detail);
+    case Source::kDefault:
+      return "as default";
   }
   return "";
 }
@@ -55,7 +66,8 @@ std::string where(Source source, std::string_view detail) {
 Result<Value> parse_text(const KeySpec& spec, std::string_view raw) {
   std::string text(trim(raw));
   switch (spec.type) {
-    case Type::kString: return Value(text);
+    case Type::kString:
+      return Value(text);
     case Type::kInt: {
       std::int64_t v = 0;
       auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -82,7 +94,8 @@ Result<Value> parse_text(const KeySpec& spec, std::string_view raw) {
       char* end = nullptr;
       double seconds = std::strtod(text.c_str(), &end);
       if (!text.empty() && end == text.c_str() + text.size()) {
-        if (!std::isfinite(seconds)) return Error::invalid("must be a duration (got '" + text + "')");
+        if (!std::isfinite(seconds))
+          return Error::invalid("must be a duration (got '" + text + "')");
         return Value(std::chrono::milliseconds(std::llround(seconds * 1000)));
       }
       auto d = parse_duration(text);
@@ -104,7 +117,8 @@ Result<Value> parse_text(const KeySpec& spec, std::string_view raw) {
       }
       std::vector<std::string> out;
       if (!text.empty()) {
-        for (auto& part : split(text, ',')) out.emplace_back(trim(part));
+        for (auto& part : split(text, ','))
+          out.emplace_back(trim(part));
       }
       return Value(std::move(out));
     }
@@ -131,7 +145,8 @@ Result<Value> parse_json(const KeySpec& spec, const json& v) {
       return Value(v.get<std::string>());
     case Type::kInt:
       if (v.is_number_integer()) {
-        if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+        if (v.is_number_unsigned() &&
+            v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
           return Error::invalid("is too large");
         }
         return Value(v.get<std::int64_t>());
@@ -146,7 +161,8 @@ Result<Value> parse_json(const KeySpec& spec, const json& v) {
     case Type::kDuration:
       if (v.is_number()) {
         double seconds = v.get<double>();
-        if (!std::isfinite(seconds) || std::fabs(seconds) > 1e12) return Error::invalid("is too large");
+        if (!std::isfinite(seconds) || std::fabs(seconds) > 1e12)
+          return Error::invalid("is too large");
         return Value(std::chrono::milliseconds(std::llround(seconds * 1000)));
       }
       if (v.is_string()) {
@@ -235,10 +251,14 @@ const KeySpec* Schema::find(std::string_view name) const {
 
 std::string_view to_string(Source source) {
   switch (source) {
-    case Source::kDefault: return "default";
-    case Source::kFile: return "file";
-    case Source::kEnv: return "env";
-    case Source::kFlag: return "flag";
+    case Source::kDefault:
+      return "default";
+    case Source::kFile:
+      return "file";
+    case Source::kEnv:
+      return "env";
+    case Source::kFlag:
+      return "flag";
   }
   return "unknown";
 }
@@ -271,7 +291,8 @@ Result<Config> Config::load(const Schema& schema_in, const Sources& sources) {
     config.entries_[key.name] = Entry{&key, key.default_value, Source::kDefault};
   }
 
-  auto set = [&](const KeySpec& spec, Result<Value> parsed, Source source, std::string_view detail) {
+  auto set = [&](const KeySpec& spec, Result<Value> parsed, Source source,
+                 std::string_view detail) {
     if (!parsed.ok()) {
       problems.push_back("key '" + spec.name + "' " + where(source, detail) + ": " +
                          parsed.error().message());
@@ -298,12 +319,14 @@ Result<Config> Config::load(const Schema& schema_in, const Sources& sources) {
       try {
         doc = json::parse(buffer.str());
       } catch (const json::parse_error& e) {
-        problems.push_back("config file '" + sources.file_path + "' is not valid JSON: " + e.what());
+        problems.push_back("config file '" + sources.file_path +
+                           "' is not valid JSON: " + e.what());
       }
       if (!doc.is_null() && !doc.is_object()) {
         problems.push_back("config file '" + sources.file_path + "' must hold a JSON object");
       } else if (doc.is_object()) {
-        // Walks the document; a path is either a declared key, a prefix of declared keys, or unknown.
+        // Walks the document; a path is either a declared key, a prefix of declared keys, or
+        // unknown.
         auto walk = [&](auto&& self, const json& node, const std::string& prefix) -> void {
           for (const auto& [k, v] : node.items()) {
             std::string path = prefix.empty() ? k : prefix + "." + k;
@@ -363,7 +386,8 @@ Result<Config> Config::load(const Schema& schema_in, const Sources& sources) {
       problems.push_back(message);
       continue;
     }
-    set(*spec, parse_text(*spec, raw), Source::kFlag, spec->flag.empty() ? "--set " + key : spec->flag);
+    set(*spec, parse_text(*spec, raw), Source::kFlag,
+        spec->flag.empty() ? "--set " + key : spec->flag);
   }
 
   for (const auto& spec : schema->keys()) {
@@ -391,7 +415,9 @@ bool Config::has(std::string_view key) const {
   return !std::holds_alternative<std::monostate>(entry(key).value);
 }
 
-Source Config::source(std::string_view key) const { return entry(key).source; }
+Source Config::source(std::string_view key) const {
+  return entry(key).source;
+}
 
 namespace {
 template <class T>
@@ -412,7 +438,9 @@ double Config::number(std::string_view key) const {
   if (auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
   return get_as<double>(v, key);
 }
-bool Config::boolean(std::string_view key) const { return get_as<bool>(entry(key).value, key); }
+bool Config::boolean(std::string_view key) const {
+  return get_as<bool>(entry(key).value, key);
+}
 std::chrono::milliseconds Config::duration(std::string_view key) const {
   return get_as<std::chrono::milliseconds>(entry(key).value, key);
 }
@@ -432,7 +460,8 @@ std::string Config::describe_masked() const {
   for (const auto& [name, e] : entries_) {
     json* node = &out;
     auto parts = split(name, '.');
-    for (size_t i = 0; i + 1 < parts.size(); ++i) node = &(*node)[parts[i]];
+    for (size_t i = 0; i + 1 < parts.size(); ++i)
+      node = &(*node)[parts[i]];
     (*node)[parts.back()] = to_json(*e.spec, e.value);
   }
   return out.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -84,7 +84,8 @@ Result<ConnectionOptions> options_from(const config::Config& config) {
     if (!is_uri && !is_kv) {
       return Error::invalid(
           "key 'database.url': expected postgresql://user:password@host:port/dbname or a libpq "
-          "key=value string (got '" + redact_secrets(u) + "')");
+          "key=value string (got '" +
+          redact_secrets(u) + "')");
     }
     o.conninfo = u;
     return o;
@@ -102,8 +103,8 @@ Result<ConnectionOptions> options_from(const config::Config& config) {
   if (auto host = config.optional_str("database.host")) {
     std::string h(trim(*host));
     // POSTGRES_SERVER may carry the port: "db.example:5433".
-    if (auto colon = h.rfind(':'); colon != std::string::npos && h.find(']') == std::string::npos &&
-                                   h.find(':') == colon) {
+    if (auto colon = h.rfind(':');
+        colon != std::string::npos && h.find(']') == std::string::npos && h.find(':') == colon) {
       std::string port = h.substr(colon + 1);
       h = h.substr(0, colon);
       if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos) {
@@ -163,6 +164,8 @@ Result<std::string> conninfo_with(const std::string& conninfo, const std::string
   return out;
 }
 
-std::string describe(const ConnectionOptions& options) { return redact_secrets(options.conninfo); }
+std::string describe(const ConnectionOptions& options) {
+  return redact_secrets(options.conninfo);
+}
 
 }  // namespace fleet::db

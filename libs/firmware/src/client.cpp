@@ -13,9 +13,8 @@ Result<HttpResponse> VnishClient::call(HttpRequest::Method method, std::string_v
                                        std::string body, bool authenticated) {
   auto request = [&] {
     const Credentials creds = authenticated ? credentials_ : Credentials{};
-    return method == HttpRequest::Method::kGet
-               ? get_request(miner_, path, options_, creds)
-               : post_request(miner_, path, body, options_, creds);
+    return method == HttpRequest::Method::kGet ? get_request(miner_, path, options_, creds)
+                                               : post_request(miner_, path, body, options_, creds);
   };
   HttpResponse r = fetch(transport_, request());
   Status s = classify(r, path);
@@ -79,7 +78,8 @@ Result<SettingsView> VnishClient::settings() {
 }
 
 Status VnishClient::auth_check() {
-  HttpResponse r = fetch(transport_, get_request(miner_, paths::kAuthCheck, options_, credentials_));
+  HttpResponse r =
+      fetch(transport_, get_request(miner_, paths::kAuthCheck, options_, credentials_));
   return classify(r, paths::kAuthCheck);
 }
 
@@ -148,9 +148,8 @@ Result<SaveConfigResult> VnishClient::switch_preset(const std::string& preset) {
   auto now = settings();
   if (!now.ok()) return now.error();
   if (now->preset != preset) {
-    return Error(ErrorKind::kFailedPrecondition,
-                 "/settings: preset is still '" + now->preset + "' after switching to '" + preset +
-                     "'");
+    return Error(ErrorKind::kFailedPrecondition, "/settings: preset is still '" + now->preset +
+                                                     "' after switching to '" + preset + "'");
   }
   return result;
 }

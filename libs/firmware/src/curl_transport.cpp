@@ -71,9 +71,9 @@ struct CurlTransport::Impl {
   CURLM* multi = nullptr;
   int epoll_fd = -1;
   std::deque<std::pair<HttpRequest, Callback>> queue;
-  std::vector<Transfer*> active;       // unordered; removed by swap
-  std::vector<CURL*> idle_handles;     // reused after curl_easy_reset
-  long timer_ms = -1;                  // libcurl's requested timeout (-1 = none)
+  std::vector<Transfer*> active;    // unordered; removed by swap
+  std::vector<CURL*> idle_handles;  // reused after curl_easy_reset
+  long timer_ms = -1;               // libcurl's requested timeout (-1 = none)
   Clock::time_point timer_set_at{};
 
   ~Impl() {
@@ -83,7 +83,8 @@ struct CurlTransport::Impl {
       curl_slist_free_all(t->headers);
       delete t;
     }
-    for (CURL* e : idle_handles) curl_easy_cleanup(e);
+    for (CURL* e : idle_handles)
+      curl_easy_cleanup(e);
     if (multi != nullptr) curl_multi_cleanup(multi);
     if (epoll_fd >= 0) close(epoll_fd);
   }
@@ -152,7 +153,8 @@ struct CurlTransport::Impl {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    for (const auto& h : r.headers) t->headers = curl_slist_append(t->headers, h.c_str());
+    for (const auto& h : r.headers)
+      t->headers = curl_slist_append(t->headers, h.c_str());
     t->headers = curl_slist_append(t->headers, "Expect:");
     if (r.method == HttpRequest::Method::kPost) {
       t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
@@ -249,9 +251,8 @@ struct CurlTransport::Impl {
 
   int wait_ms() const {
     if (timer_ms < 0) return 100;
-    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             Clock::now() - timer_set_at)
-                             .count();
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - timer_set_at).count();
     return static_cast<int>(std::clamp<long>(timer_ms - elapsed, 0, 100));
   }
 
@@ -261,7 +262,8 @@ struct CurlTransport::Impl {
     int running = 0;
     while (true) {
       if (hooks.stop && hooks.stop()) {
-        while (!active.empty() || !queue.empty()) cancel_all();  // callbacks may submit more
+        while (!active.empty() || !queue.empty())
+          cancel_all();  // callbacks may submit more
         return;
       }
       if (source_open && queue.size() + active.size() < std::max<size_t>(hooks.low_water, 1)) {
@@ -332,8 +334,12 @@ void CurlTransport::submit(HttpRequest request, Callback done) {
   impl_->queue.emplace_back(std::move(request), std::move(done));
 }
 
-void CurlTransport::run(const RunHooks& hooks) { impl_->run(hooks); }
+void CurlTransport::run(const RunHooks& hooks) {
+  impl_->run(hooks);
+}
 
-std::size_t CurlTransport::pending() const { return impl_->queue.size() + impl_->active.size(); }
+std::size_t CurlTransport::pending() const {
+  return impl_->queue.size() + impl_->active.size();
+}
 
 }  // namespace fleet::firmware

@@ -6,14 +6,22 @@ namespace fleet::firmware {
 
 std::string_view to_string(TransportFailure failure) {
   switch (failure) {
-    case TransportFailure::kNone: return "none";
-    case TransportFailure::kRefused: return "connection refused";
-    case TransportFailure::kConnectTimeout: return "connect timeout";
-    case TransportFailure::kTimeout: return "timeout";
-    case TransportFailure::kReset: return "connection reset";
-    case TransportFailure::kTooLarge: return "body too large";
-    case TransportFailure::kCancelled: return "cancelled";
-    case TransportFailure::kOther: return "transport error";
+    case TransportFailure::kNone:
+      return "none";
+    case TransportFailure::kRefused:
+      return "connection refused";
+    case TransportFailure::kConnectTimeout:
+      return "connect timeout";
+    case TransportFailure::kTimeout:
+      return "timeout";
+    case TransportFailure::kReset:
+      return "connection reset";
+    case TransportFailure::kTooLarge:
+      return "body too large";
+    case TransportFailure::kCancelled:
+      return "cancelled";
+    case TransportFailure::kOther:
+      return "transport error";
   }
   return "transport error";
 }

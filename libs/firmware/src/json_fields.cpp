@@ -100,7 +100,8 @@ void add_issue(FieldIssues* issues, std::string text) {
 
 Result<json> parse_document(std::string_view body, const PayloadLimits& limits,
                             std::string_view what) {
-  if (Status s = check_limits(body, limits); !s.ok()) return payload_error(what, s.error().message());
+  if (Status s = check_limits(body, limits); !s.ok())
+    return payload_error(what, s.error().message());
   json doc = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     const bool empty = trim(body).empty();

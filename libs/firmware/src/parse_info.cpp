@@ -10,7 +10,9 @@ namespace fleet::firmware {
 using detail::FieldReader;
 using detail::json;
 
-bool InfoPayload::is_vnish() const { return to_lower(trim(fw_name)) == "vnish"; }
+bool InfoPayload::is_vnish() const {
+  return to_lower(trim(fw_name)) == "vnish";
+}
 
 Result<InfoPayload> parse_info(std::string_view body, const PayloadLimits& limits,
                                FieldIssues* issues) {

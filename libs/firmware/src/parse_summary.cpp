@@ -18,8 +18,12 @@ constexpr size_t kMaxPools = 16;
 
 // Factor from the firmware's hr_* unit to TH/s, and from the deprecated fields' unit (1000x the
 // measure: TH/s on SHA-256 miners, where average_hashrate 67.4 sits beside hr_* in GH/s).
-double to_ths(HashMeasure m) { return m == HashMeasure::kMhs ? 1e-6 : 1e-3; }
-double deprecated_to_ths(HashMeasure m) { return m == HashMeasure::kMhs ? 1e-3 : 1.0; }
+double to_ths(HashMeasure m) {
+  return m == HashMeasure::kMhs ? 1e-6 : 1e-3;
+}
+double deprecated_to_ths(HashMeasure m) {
+  return m == HashMeasure::kMhs ? 1e-3 : 1.0;
+}
 
 std::optional<double> scaled(std::optional<double> v, double factor) {
   if (!v) return std::nullopt;
@@ -105,7 +109,8 @@ Result<SummaryPayload> parse_summary(std::string_view body, HashMeasure m,
 
   const json& miner_json = root.member("miner");
   if (miner_json.is_null()) return out;  // no miner data yet: a valid, empty summary
-  if (!miner_json.is_object()) return detail::payload_error("/summary", "miner: expected an object");
+  if (!miner_json.is_object())
+    return detail::payload_error("/summary", "miner: expected an object");
   out.has_miner = true;
   FieldReader miner(miner_json, "miner", issues);
 

@@ -69,8 +69,7 @@ struct ProvisionFlow : std::enable_shared_from_this<ProvisionFlow> {
     json body = {{"key", *key}, {"description", request.description}};
     auto self = shared_from_this();
     transport.submit(
-        post_request(request.miner, paths::kApiKeys, body.dump(), options,
-                     {.bearer_token = token}),
+        post_request(request.miner, paths::kApiKeys, body.dump(), options, {.bearer_token = token}),
         [self, key](HttpResponse r) { self->on_created(std::move(r), std::move(*key)); });
   }
 
@@ -86,8 +85,8 @@ struct ProvisionFlow : std::enable_shared_from_this<ProvisionFlow> {
 
 void start_provisioning(HttpTransport& transport, ProvisionRequest request,
                         const ApiOptions& options, ProvisionCallback done) {
-  auto flow = std::make_shared<ProvisionFlow>(transport, std::move(request), options,
-                                              std::move(done));
+  auto flow =
+      std::make_shared<ProvisionFlow>(transport, std::move(request), options, std::move(done));
   flow->unlock();
 }
 
@@ -108,7 +107,8 @@ std::string generate_api_key() {
     randombytes_buf(bytes, sizeof bytes);
   } else {
     std::random_device rd;
-    for (auto& b : bytes) b = static_cast<unsigned char>(rd());
+    for (auto& b : bytes)
+      b = static_cast<unsigned char>(rd());
   }
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out(32, '0');

@@ -77,11 +77,16 @@ Status classify(const HttpResponse& r, std::string_view what) {
 
 std::string_view path_of(MiningAction action) {
   switch (action) {
-    case MiningAction::kStart: return "/mining/start";
-    case MiningAction::kStop: return "/mining/stop";
-    case MiningAction::kPause: return "/mining/pause";
-    case MiningAction::kResume: return "/mining/resume";
-    case MiningAction::kRestart: return "/mining/restart";
+    case MiningAction::kStart:
+      return "/mining/start";
+    case MiningAction::kStop:
+      return "/mining/stop";
+    case MiningAction::kPause:
+      return "/mining/pause";
+    case MiningAction::kResume:
+      return "/mining/resume";
+    case MiningAction::kRestart:
+      return "/mining/restart";
   }
   return "/mining/restart";
 }

@@ -58,7 +58,9 @@ std::string format_ipv4(Ipv4 a) {
          std::to_string((a >> 8) & 0xFF) + "." + std::to_string(a & 0xFF);
 }
 
-std::string Cidr::to_string() const { return format_ipv4(network) + "/" + std::to_string(prefix); }
+std::string Cidr::to_string() const {
+  return format_ipv4(network) + "/" + std::to_string(prefix);
+}
 
 Result<Cidr> parse_cidr(std::string_view raw) {
   const std::string_view text = trim(raw);
@@ -83,8 +85,7 @@ Result<Cidr> parse_cidr(std::string_view raw) {
   const Ipv4 mask = prefix == 0 ? 0 : ~Ipv4{0} << (32 - prefix);
   if ((*address & ~mask) != 0) {
     c.network = *address & mask;
-    return Error::invalid(quoted(text) + " has host bits set; did you mean " + c.to_string() +
-                          "?");
+    return Error::invalid(quoted(text) + " has host bits set; did you mean " + c.to_string() + "?");
   }
   return c;
 }
@@ -114,7 +115,8 @@ Result<std::vector<Cidr>> parse_cidr_list(const std::vector<std::string>& texts,
 std::vector<Ipv4> host_addresses(const std::vector<Cidr>& blocks) {
   std::vector<Ipv4> out;
   std::uint64_t total = 0;
-  for (const auto& b : blocks) total += b.size();
+  for (const auto& b : blocks)
+    total += b.size();
   out.reserve(total);
   for (const auto& b : blocks) {
     std::uint64_t first = b.first();
@@ -123,7 +125,8 @@ std::vector<Ipv4> host_addresses(const std::vector<Cidr>& blocks) {
       ++first;
       --last;
     }
-    for (std::uint64_t a = first; a <= last; ++a) out.push_back(static_cast<Ipv4>(a));
+    for (std::uint64_t a = first; a <= last; ++a)
+      out.push_back(static_cast<Ipv4>(a));
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -74,9 +74,15 @@ Result<SweepResult> tcp_sweep(const std::vector<Ipv4>& addresses, const SweepOpt
         result.open.push_back(address);
         if (on_open) on_open(address);
         break;
-      case Outcome::kRefused: ++result.refused; break;
-      case Outcome::kUnreachable: ++result.unreachable; break;
-      case Outcome::kPending: ++result.timed_out; break;
+      case Outcome::kRefused:
+        ++result.refused;
+        break;
+      case Outcome::kUnreachable:
+        ++result.unreachable;
+        break;
+      case Outcome::kPending:
+        ++result.timed_out;
+        break;
     }
   };
 
@@ -171,9 +177,9 @@ Result<SweepResult> tcp_sweep(const std::vector<Ipv4>& addresses, const SweepOpt
       }
     }
     if (in_flight.empty()) continue;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          in_flight.front().deadline - now)
-                          .count();
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(in_flight.front().deadline - now)
+            .count();
     const int n = epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()),
                              static_cast<int>(std::clamp<long>(wait, 0, 50)));
     for (int i = 0; i < n; ++i) {
@@ -186,8 +192,7 @@ Result<SweepResult> tcp_sweep(const std::vector<Ipv4>& addresses, const SweepOpt
     }
   }
   std::sort(result.open.begin(), result.open.end());
-  result.elapsed =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
   return result;
 }
 

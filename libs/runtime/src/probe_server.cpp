@@ -31,18 +31,18 @@ Result<std::unique_ptr<ProbeServer>> ProbeServer::start(const std::string& addre
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK add
   // ~40 ms to every keep-alive response (measured: bench/runtime_bench.sh).
   server.set_tcp_nodelay(true);
-  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res,
-                                  std::exception_ptr ep) {
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      spdlog::error("probe handler for {} failed: {}", req.path, e.what());
-    } catch (...) {
-      spdlog::error("probe handler for {} failed", req.path);
-    }
-    res.status = 500;
-    res.set_content(R"({"status":"error","reason":"internal error"})", "application/json");
-  });
+  server.set_exception_handler(
+      [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          spdlog::error("probe handler for {} failed: {}", req.path, e.what());
+        } catch (...) {
+          spdlog::error("probe handler for {} failed", req.path);
+        }
+        res.status = 500;
+        res.set_content(R"({"status":"error","reason":"internal error"})", "application/json");
+      });
 
   auto answer = [](const std::function<ProbeAnswer()>& fn) {
     return [fn](const httplib::Request&, httplib::Response& res) {
@@ -56,10 +56,10 @@ Result<std::unique_ptr<ProbeServer>> ProbeServer::start(const std::string& addre
   server.Get("/livez", answer(handlers.health));
   server.Get("/ready", answer(handlers.ready));
   server.Get("/readyz", answer(handlers.ready));
-  server.Get("/metrics", [metrics = handlers.metrics](const httplib::Request&,
-                                                      httplib::Response& res) {
-    res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
-  });
+  server.Get("/metrics",
+             [metrics = handlers.metrics](const httplib::Request&, httplib::Response& res) {
+               res.set_content(metrics(), "text/plain; version=0.0.4; charset=utf-8");
+             });
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 404) {
       res.set_content(R"({"error":"not found","endpoints":["/health","/ready","/metrics"]})",
@@ -88,6 +88,8 @@ ProbeServer::~ProbeServer() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-int ProbeServer::port() const { return impl_->port; }
+int ProbeServer::port() const {
+  return impl_->port;
+}
 
 }  // namespace fleet::runtime

@@ -5,12 +5,12 @@
 
 #include <cctype>
 #include <cstring>
-#include <random>
 #include <iostream>
+#include <random>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <spdlog/spdlog.h>
 
 #include "core/duration.h"
 #include "core/strings.h"
@@ -30,17 +30,21 @@ double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-double seconds_of(steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds_of(steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 std::string metric_prefix(const std::string& service) {
   std::string out = "fleet_";
-  for (char c : service) out += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  for (char c : service)
+    out += (std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
   return out;
 }
 
 std::string describe_counts(const CycleReport& report) {
   std::string out = "items=" + std::to_string(report.items);
-  for (const auto& [name, value] : report.counts) out += " " + name + "=" + std::to_string(value);
+  for (const auto& [name, value] : report.counts)
+    out += " " + name + "=" + std::to_string(value);
   return out;
 }
 
@@ -60,7 +64,8 @@ Runner::Runner(const WorkerSpec& spec, const config::Config& config, RunnerOptio
   const metrics::Labels service{{"service", spec_.name}};
   metrics_
       .gauge("fleet_build_info", "Build of this process (always 1)",
-             {{"service", spec_.name}, {"version", std::string(version())},
+             {{"service", spec_.name},
+              {"version", std::string(version())},
               {"revision", std::string(git_revision())}})
       .set(1);
   metrics_.gauge("fleet_start_time_seconds", "Unix time the process started", service)
@@ -120,11 +125,10 @@ int Runner::main() {
   }
   int rc = kExitOk;
   if (options_.health_port > 0) {
-    auto server = ProbeServer::start(
-        options_.health_address, options_.health_port,
-        {.health = [this] { return health_answer(); },
-         .ready = [this] { return ready_answer(); },
-         .metrics = [this] { return metrics_.render(); }});
+    auto server = ProbeServer::start(options_.health_address, options_.health_port,
+                                     {.health = [this] { return health_answer(); },
+                                      .ready = [this] { return ready_answer(); },
+                                      .metrics = [this] { return metrics_.render(); }});
     if (!server.ok()) {
       spdlog::error("{}", server.error().message());
       rc = kExitCycleFailed;
@@ -196,9 +200,8 @@ int Runner::config_check() {
 }
 
 Status Runner::check_schema_now(db::Session& session) {
-  return session.transact([&](pqxx::transaction_base& tx) {
-    return migrate::check_schema(tx, spec_.required_tables);
-  });
+  return session.transact(
+      [&](pqxx::transaction_base& tx) { return migrate::check_schema(tx, spec_.required_tables); });
 }
 
 bool Runner::wait_for_schema() {
@@ -263,8 +266,8 @@ int Runner::run_loop() {
   while (!stop_.stop_requested()) {
     Outcome outcome = run_cycle();
     if (stop_.stop_requested()) break;
-    milliseconds wait = outcome.ok ? schedule_.after_success(outcome.more_work)
-                                   : schedule_.after_failure();
+    milliseconds wait =
+        outcome.ok ? schedule_.after_success(outcome.more_work) : schedule_.after_failure();
     if (!outcome.ok) {
       spdlog::warn("retrying in {} ({} consecutive failures)", format_duration(wait),
                    schedule_.consecutive_failures());
@@ -295,7 +298,8 @@ int Runner::run_loop() {
   if (session_.connected()) write_row("stopped");
   const auto uptime = duration_cast<milliseconds>(steady_clock::now() - started_);
   std::string totals;
-  for (const auto& [name, value] : totals_) totals += " " + name + "=" + std::to_string(value);
+  for (const auto& [name, value] : totals_)
+    totals += " " + name + "=" + std::to_string(value);
   spdlog::info("{} stopped. Final statistics: uptime {}, cycles={} errors={} items={}{}",
                spec_.name, format_duration(uptime), cycles_, cycle_errors_, items_, totals);
   return kExitOk;
@@ -311,18 +315,18 @@ bool Runner::lead() {
     lease_.emplace(spec_.leader_lease, instance_id_, ttl);
   }
   const bool was = leader_;
-  const bool now = session_.transact(
-      [&](pqxx::transaction_base& tx) { return lease_->acquire(tx); });
+  const bool now =
+      session_.transact([&](pqxx::transaction_base& tx) { return lease_->acquire(tx); });
   leader_ = now;
-  metrics_.gauge("fleet_leader", "1 while this process holds its leader lease",
-                 {{"service", spec_.name}})
+  metrics_
+      .gauge("fleet_leader", "1 while this process holds its leader lease",
+             {{"service", spec_.name}})
       .set(now ? 1 : 0);
   if (now && !was) {
     spdlog::info("acquired leader lease '{}' (epoch {})", lease_->name(), lease_->epoch());
   } else if (!now) {
-    auto holder = session_.transact([&](pqxx::transaction_base& tx) {
-      return db::LeaderLease::current(tx, lease_->name());
-    });
+    auto holder = session_.transact(
+        [&](pqxx::transaction_base& tx) { return db::LeaderLease::current(tx, lease_->name()); });
     std::string who = holder ? holder->holder : "nobody";
     if (was) {
       spdlog::warn("lost leader lease '{}' to {}", lease_->name(), who);
@@ -385,13 +389,15 @@ void Runner::record_cycle(const Outcome& outcome, const CycleReport& report,
   if (outcome.ok) {
     last_success_unix_ = now;
     metrics_.gauge("fleet_last_success_timestamp_seconds", "", service).set(now);
-    metrics_.counter("fleet_items_processed_total", "", service).inc(static_cast<double>(report.items));
+    metrics_.counter("fleet_items_processed_total", "", service)
+        .inc(static_cast<double>(report.items));
     items_ += report.items;
     const std::string prefix = metric_prefix(spec_.name);
     for (const auto& [name, value] : report.counts) {
       totals_[name] += value;
-      metrics_.counter(prefix + "_" + name + "_total", spec_.name + " statistic '" + name + "'",
-                       service)
+      metrics_
+          .counter(prefix + "_" + name + "_total", spec_.name + " statistic '" + name + "'",
+                   service)
           .inc(static_cast<double>(std::max<std::int64_t>(value, 0)));
     }
     spdlog::info("cycle {} completed in {:.3f}s: {}", cycles_, seconds, describe_counts(report));
@@ -403,9 +409,13 @@ void Runner::record_cycle(const Outcome& outcome, const CycleReport& report,
     spdlog::error("cycle {} failed after {:.3f}s: {}", cycles_, seconds, error);
   }
   if (dry_run()) {
-    json summary = {{"type", "summary"}, {"service", spec_.name}, {"ok", outcome.ok},
-                    {"items", report.items}, {"seconds", seconds}};
-    for (const auto& [name, value] : report.counts) summary["counts"][name] = value;
+    json summary = {{"type", "summary"},
+                    {"service", spec_.name},
+                    {"ok", outcome.ok},
+                    {"items", report.items},
+                    {"seconds", seconds}};
+    for (const auto& [name, value] : report.counts)
+      summary["counts"][name] = value;
     if (!outcome.ok) summary["error"] = error;
     emit(summary.dump(-1, ' ', false, json::error_handler_t::replace));
   }
@@ -434,7 +444,8 @@ void Runner::write_row(const std::string& state) {
   row.last_error = last_error_;
   row.last_error_at = last_error_at_;
   json stats = json::object();
-  for (const auto& [name, value] : totals_) stats[name] = value;
+  for (const auto& [name, value] : totals_)
+    stats[name] = value;
   row.stats_json = stats.dump();
   try {
     session_.transact([&](pqxx::transaction_base& tx) { write_instance_row(tx, row); });
@@ -557,7 +568,9 @@ ProbeAnswer Runner::ready_answer() {
   json body;
   ProbeAnswer answer;
   if (reason.empty()) {
-    body = {{"status", "ready"}, {"service", spec_.name}, {"last_success_age_seconds", unix_now() - last}};
+    body = {{"status", "ready"},
+            {"service", spec_.name},
+            {"last_success_age_seconds", unix_now() - last}};
     if (!spec_.leader_lease.empty()) body["leader"] = leader_.load();
     answer = {200, body.dump()};
   } else {

@@ -33,7 +33,7 @@ struct RunnerOptions {
   ScheduleOptions schedule;
   int health_port = 0;
   std::string health_address = "0.0.0.0";
-  std::chrono::milliseconds stall_after{0};      // liveness window
+  std::chrono::milliseconds stall_after{0};  // liveness window
   std::chrono::milliseconds shutdown_grace{4500};
   std::chrono::milliseconds lease_ttl{0};
 };
@@ -121,9 +121,9 @@ class Runner final : public CycleContext {
   std::mutex liveness_mu_;
   std::vector<std::function<std::string()>> liveness_checks_;  // guarded by liveness_mu_
 
-  std::mutex probe_mu_;                          // serialises /ready database checks
-  std::unique_ptr<db::Session> probe_session_;   // guarded by probe_mu_
-  std::optional<ProbeAnswer> ready_cache_;       // guarded by probe_mu_
+  std::mutex probe_mu_;                                     // serialises /ready database checks
+  std::unique_ptr<db::Session> probe_session_;              // guarded by probe_mu_
+  std::optional<ProbeAnswer> ready_cache_;                  // guarded by probe_mu_
   std::chrono::steady_clock::time_point ready_cache_at_{};  // guarded by probe_mu_
 };
 

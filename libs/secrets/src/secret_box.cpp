@@ -18,7 +18,9 @@ constexpr std::string_view kPrefix = "v1:";
 
 }  // namespace
 
-SecretBox::~SecretBox() { sodium_memzero(key_.data(), key_.size()); }
+SecretBox::~SecretBox() {
+  sodium_memzero(key_.data(), key_.size());
+}
 
 Result<SecretBox> SecretBox::from_key_text(std::string_view text) {
   if (!sodium_ready()) return Error::internal("libsodium could not be initialised");
@@ -31,11 +33,11 @@ Result<SecretBox> SecretBox::from_key_text(std::string_view text) {
       len == 32 && end == text.data() + text.size()) {
     return box;
   }
-  for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE,
-                      sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
-    if (sodium_base642bin(box.key_.data(), box.key_.size(), text.data(), text.size(), nullptr,
-                          &len, &end, variant) == 0 &&
+  for (int variant :
+       {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE,
+        sodium_base64_VARIANT_ORIGINAL_NO_PADDING, sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
+    if (sodium_base642bin(box.key_.data(), box.key_.size(), text.data(), text.size(), nullptr, &len,
+                          &end, variant) == 0 &&
         len == 32 && end == text.data() + text.size()) {
       return box;
     }
@@ -55,8 +57,7 @@ std::string SecretBox::seal(std::string_view plaintext) const {
                         nonce, key_.data());
   std::string out(kPrefix);
   std::string b64(sodium_base64_ENCODED_LEN(buf.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(b64.data(), b64.size(), buf.data(), buf.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(b64.data(), b64.size(), buf.data(), buf.size(), sodium_base64_VARIANT_ORIGINAL);
   b64.resize(std::strlen(b64.c_str()));
   out += b64;
   return out;
@@ -107,8 +108,9 @@ void declare_config(config::Schema& schema) {
 Result<SecretBox> box_from(const config::Config& config) {
   auto text = config.optional_str("secrets.key");
   if (!text || text->empty()) {
-    return Error::invalid("secrets.key is not set (environment FLEET_SECRET_KEY): it encrypts "
-                          "miner API keys at rest");
+    return Error::invalid(
+        "secrets.key is not set (environment FLEET_SECRET_KEY): it encrypts "
+        "miner API keys at rest");
   }
   return SecretBox::from_key_text(*text);
 }

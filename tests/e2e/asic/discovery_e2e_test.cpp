@@ -24,13 +24,14 @@ namespace {
 class OtherDevice {
  public:
   OtherDevice(const std::string& ip, int port, std::string info_body) {
-    server_.Get("/api/v1/info", [body = std::move(info_body)](const httplib::Request&,
-                                                             httplib::Response& res) {
-      res.set_content(body, "application/json");
-    });
+    server_.Get("/api/v1/info",
+                [body = std::move(info_body)](const httplib::Request&, httplib::Response& res) {
+                  res.set_content(body, "application/json");
+                });
     REQUIRE(server_.bind_to_port(ip.c_str(), port));
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!server_.is_running())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ~OtherDevice() {
     server_.stop();
@@ -70,13 +71,15 @@ TEST_CASE("discovery finds exactly the simulated miners and provisions their key
   CHECK(db.count("SELECT 1 FROM workers WHERE kind = 'asic' AND status = 'online' AND managed "
                  "AND ip <<= '127.21.1.0/24'") == 12);
   // Every miner has our key, sealed; the simulator holds the same key under our description.
-  CHECK(db.count("SELECT 1 FROM miners WHERE api_key_state = 'active' AND api_key_enc LIKE 'v1:%'") ==
-        12);
+  CHECK(
+      db.count("SELECT 1 FROM miners WHERE api_key_state = 'active' AND api_key_enc LIKE 'v1:%'") ==
+      12);
   CHECK(db.count("SELECT 1 FROM miners WHERE api_key_enc ~ '[0-9a-f]{32}'") == 0);
   auto box = secrets::SecretBox::from_key_text(kSecretKey);
   REQUIRE(box.ok());
-  const std::string sealed = db.scalar("SELECT api_key_enc FROM miners m JOIN workers w ON "
-                                       "w.id = m.worker_id WHERE host(w.ip) = '127.21.1.1'");
+  const std::string sealed = db.scalar(
+      "SELECT api_key_enc FROM miners m JOIN workers w ON "
+      "w.id = m.worker_id WHERE host(w.ip) = '127.21.1.1'");
   auto key = box->open(sealed);
   REQUIRE(key.ok());
   auto transport = firmware::CurlTransport::create();
@@ -104,13 +107,11 @@ TEST_CASE("discovery finds exactly the simulated miners and provisions their key
   }
 }
 
-TEST_CASE("discovery marks a vanished miner offline and follows a changed IP",
-          "[discovery][e2e]") {
+TEST_CASE("discovery marks a vanished miner offline and follows a changed IP", "[discovery][e2e]") {
   TestDatabase db;
   MinerSim sim({.count = 6, .base_ip = "127.21.2.1"});
   REQUIRE(discover(db, sim).code == 0);
-  const std::string moved_id =
-      db.scalar("SELECT id FROM workers WHERE host(ip) = '127.21.2.2'");
+  const std::string moved_id = db.scalar("SELECT id FROM workers WHERE host(ip) = '127.21.2.2'");
   const std::string gone_id = db.scalar("SELECT id FROM workers WHERE host(ip) = '127.21.2.3'");
   sim.post("/miners/1/move", {{"ip", "127.21.2.99"}});
   sim.post("/miners/2/offline");
@@ -149,8 +150,8 @@ TEST_CASE("a known miner whose port answers but whose API times out is not marke
   // Gone for real (nothing accepts on the port): offline as before.
   sim.post("/miners/1/offline");
   REQUIRE(discover(db, sim).code == 0);
-  CHECK(db.scalar("SELECT coalesce(host(ip), 'NULL') || ' ' || status FROM workers WHERE id = " + busy_id) ==
-        "NULL offline");
+  CHECK(db.scalar("SELECT coalesce(host(ip), 'NULL') || ' ' || status FROM workers WHERE id = " +
+                  busy_id) == "NULL offline");
 }
 
 TEST_CASE("a rescan request is honoured at the next cycle", "[discovery][e2e]") {
@@ -158,9 +159,12 @@ TEST_CASE("a rescan request is honoured at the next cycle", "[discovery][e2e]") 
   MinerSim sim({.count = 3, .base_ip = "127.21.3.1"});
   REQUIRE(discover(db, sim).code == 0);
   const std::string id = db.scalar("SELECT id FROM workers WHERE host(ip) = '127.21.3.2'");
-  db.exec("UPDATE miners SET next_poll_at = now() + interval '1 hour', consecutive_failures = 5 "
-          "WHERE worker_id = " + id);
-  db.exec("INSERT INTO miner_rescan_requests (worker_id, requested_by) VALUES (" + id + ", 'test')");
+  db.exec(
+      "UPDATE miners SET next_poll_at = now() + interval '1 hour', consecutive_failures = 5 "
+      "WHERE worker_id = " +
+      id);
+  db.exec("INSERT INTO miner_rescan_requests (worker_id, requested_by) VALUES (" + id +
+          ", 'test')");
   sim.reset_stats();
   auto r = discover(db, sim);
   INFO(r.err);
@@ -169,7 +173,8 @@ TEST_CASE("a rescan request is honoured at the next cycle", "[discovery][e2e]") 
         "found at 127.21.3.2; model, key and polls refreshed");
   CHECK(db.count("SELECT 1 FROM miner_rescan_requests WHERE handled_at IS NULL") == 0);
   CHECK(db.scalar("SELECT (next_poll_at <= now()) || ' ' || consecutive_failures FROM miners "
-                  "WHERE worker_id = " + id) == "true 0");
+                  "WHERE worker_id = " +
+                  id) == "true 0");
   CHECK(sim.requests(1, "/api/v1/auth-check") == 1);  // its key was verified
   CHECK(sim.requests(1, "/api/v1/model") == 1);       // its model re-read
 }

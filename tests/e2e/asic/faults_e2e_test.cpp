@@ -20,19 +20,19 @@ struct FaultCase {
 
 TEST_CASE("status and telemetry cycles survive every injected fault", "[faults][e2e]") {
   const std::vector<FaultCase> cases = {
-      {"slow", 5000, "deadline exceeded"},      // slower than the 2 s request timeout
-      {"slow", 300, ""},                        // slow but within it
+      {"slow", 5000, "deadline exceeded"},  // slower than the 2 s request timeout
+      {"slow", 300, ""},                    // slow but within it
       {"reset", std::nullopt, "unavailable"},
       {"timeout", std::nullopt, "deadline exceeded"},
       {"garbage", std::nullopt, "bad data"},
       {"truncated", std::nullopt, "bad data"},
-      {"huge", 8LL << 20, "bad data"},         // over the 1 MiB cap
-      {"deep", 100000, "bad data"},            // refused before parsing
+      {"huge", 8LL << 20, "bad data"},  // over the 1 MiB cap
+      {"deep", 100000, "bad data"},     // refused before parsing
       // Numbers as strings and the miner state as a number: what a status cannot do without is
       // wrong, so the payload is refused (single wrong fields are tolerated: unit tests).
       {"wrong_types", std::nullopt, "bad data"},
       {"offline", std::nullopt, "unavailable"},
-      {"failing_chain", 1, ""},                 // a real answer about a broken board
+      {"failing_chain", 1, ""},  // a real answer about a broken board
       {"cut_transfer", std::nullopt, "unavailable"},
       {"failure", std::nullopt, ""},
       {"fan_lost", 0, ""},
@@ -45,7 +45,8 @@ TEST_CASE("status and telemetry cycles survive every injected fault", "[faults][
   REQUIRE(d.code == 0);
   manage_all(db);
   due_now(db);
-  for (size_t i = 0; i < cases.size(); ++i) sim.fault(static_cast<int>(i), cases[i].kind, cases[i].arg);
+  for (size_t i = 0; i < cases.size(); ++i)
+    sim.fault(static_cast<int>(i), cases[i].kind, cases[i].arg);
 
   const auto started = std::chrono::steady_clock::now();
   auto r = poll_once(db, sim);
@@ -59,23 +60,29 @@ TEST_CASE("status and telemetry cycles survive every injected fault", "[faults][
     INFO(cases[i].kind << " on " << ip);
     const std::string error = db.scalar(
         "SELECT coalesce(last_poll_error, '') FROM miners m JOIN workers w ON w.id = m.worker_id "
-        "WHERE host(w.ip) = '" + ip + "'");
+        "WHERE host(w.ip) = '" +
+        ip + "'");
     if (std::string(cases[i].expected_error).empty()) {
       CHECK(error.empty());
-      CHECK(db.count("SELECT 1 FROM statuses s JOIN workers w ON w.id = s.worker_id WHERE host(w.ip) = '" +
-                     ip + "'") == 1);
+      CHECK(
+          db.count(
+              "SELECT 1 FROM statuses s JOIN workers w ON w.id = s.worker_id WHERE host(w.ip) = '" +
+              ip + "'") == 1);
     } else {
       CHECK_THAT(error, Contains(cases[i].expected_error));
-      CHECK(db.scalar("SELECT consecutive_failures FROM miners m JOIN workers w ON w.id = m.worker_id "
-                      "WHERE host(w.ip) = '" + ip + "'") == "1");
+      CHECK(db.scalar(
+                "SELECT consecutive_failures FROM miners m JOIN workers w ON w.id = m.worker_id "
+                "WHERE host(w.ip) = '" +
+                ip + "'") == "1");
     }
   }
   // Nothing else affected: every healthy miner was polled and stored.
   for (int i = 0; i < healthy; ++i) {
     const std::string ip = "127.23.1." + std::to_string(cases.size() + i + 1);
     INFO(ip);
-    CHECK(db.count("SELECT 1 FROM statuses s JOIN workers w ON w.id = s.worker_id WHERE host(w.ip) = '" +
-                   ip + "' AND s.miner_state = 'mining'") == 1);
+    CHECK(db.count(
+              "SELECT 1 FROM statuses s JOIN workers w ON w.id = s.worker_id WHERE host(w.ip) = '" +
+              ip + "' AND s.miner_state = 'mining'") == 1);
   }
   // The firmware's own bad news is data, not a failure.
   CHECK(db.count("SELECT 1 FROM statuses WHERE miner_state = 'failure'") == 1);
@@ -90,7 +97,8 @@ TEST_CASE("status and telemetry cycles survive every injected fault", "[faults][
   REQUIRE(t.code == 0);
   for (int i = 0; i < healthy; ++i) {
     const std::string ip = "127.23.1." + std::to_string(cases.size() + i + 1);
-    CHECK(db.count("SELECT 1 FROM chip_telemetry c JOIN workers w ON w.id = c.worker_id WHERE host(w.ip) = '" +
+    CHECK(db.count("SELECT 1 FROM chip_telemetry c JOIN workers w ON w.id = c.worker_id WHERE "
+                   "host(w.ip) = '" +
                    ip + "'") >= 1);
   }
 }
@@ -106,7 +114,8 @@ TEST_CASE("miners that stop answering go offline after repeated failures", "[fau
     auto r = poll_once(db, sim, {"--set", "poll.offline_after=3"});
     INFO(r.err);
     REQUIRE(r.code == 0);
-    const std::string status = db.scalar("SELECT status FROM workers WHERE host(ip) = '127.23.2.1'");
+    const std::string status =
+        db.scalar("SELECT status FROM workers WHERE host(ip) = '127.23.2.1'");
     CHECK(status == (round < 3 ? "online" : "offline"));  // flap damping: 3 in a row
   }
   CHECK(db.count("SELECT 1 FROM workers WHERE status = 'online'") == 7);

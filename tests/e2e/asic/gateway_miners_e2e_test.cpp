@@ -53,8 +53,10 @@ TEST_CASE("miners API: list with latest status, filters, pages, detail", "[gatew
   std::string after;
   int pages = 0;
   do {
-    auto page = gw.as("viewer", "GET", "/api/miners?limit=2" + (after.empty() ? "" : "&after=" + after));
-    for (const auto& m : page.body["items"]) CHECK(ids.insert(m["id"].get<std::int64_t>()).second);
+    auto page =
+        gw.as("viewer", "GET", "/api/miners?limit=2" + (after.empty() ? "" : "&after=" + after));
+    for (const auto& m : page.body["items"])
+      CHECK(ids.insert(m["id"].get<std::int64_t>()).second);
     after = page.body["next"].is_null() ? "" : page.body["next"].get<std::string>();
   } while (!after.empty() && ++pages < 10);
   CHECK(ids.size() == 6);
@@ -86,24 +88,28 @@ TEST_CASE("miners API: managed flag, unlock password and rescan", "[gateway][min
   REQUIRE(off.status == 200);
   CHECK(off.body["managed"] == false);
   CHECK(gw.db.scalar("SELECT managed FROM workers WHERE id = " + id) == "f");
-  CHECK(gw.as("operator", "PATCH", "/api/miners/" + id, R"({"managed": "no"})").body["error"]["field"] == "managed");
+  CHECK(gw.as("operator", "PATCH", "/api/miners/" + id, R"({"managed": "no"})")
+            .body["error"]["field"] == "managed");
 
-  auto secret = gw.as("operator", "PATCH", "/api/miners/" + id, R"({"unlock_password": "hunter2-miner"})");
+  auto secret =
+      gw.as("operator", "PATCH", "/api/miners/" + id, R"({"unlock_password": "hunter2-miner"})");
   REQUIRE(secret.status == 200);
   CHECK(secret.body["unlock_password_set"] == true);
   CHECK(secret.raw.find("hunter2-miner") == std::string::npos);
-  const std::string stored = gw.db.scalar("SELECT unlock_pass_enc FROM miners WHERE worker_id = " + id);
+  const std::string stored =
+      gw.db.scalar("SELECT unlock_pass_enc FROM miners WHERE worker_id = " + id);
   CHECK(stored.find("hunter2-miner") == std::string::npos);
   CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE details::text LIKE '%hunter2%'") == 0);
-  CHECK(gw.as("operator", "PATCH", "/api/miners/" + id, R"({"unlock_password": null})").body["unlock_password_set"] ==
-        false);
+  CHECK(gw.as("operator", "PATCH", "/api/miners/" + id, R"({"unlock_password": null})")
+            .body["unlock_password_set"] == false);
 
   auto rescan = gw.as("operator", "POST", "/api/miners/" + id + "/rescan");
   CHECK(rescan.status == 202);
   CHECK(gw.db.count("SELECT 1 FROM miner_rescan_requests WHERE worker_id = " + id) == 1);
 }
 
-TEST_CASE("miners API: status history, fans and chains, chip heat map, anomalies", "[gateway][miners][e2e]") {
+TEST_CASE("miners API: status history, fans and chains, chip heat map, anomalies",
+          "[gateway][miners][e2e]") {
   MinerApi api;
   auto& gw = api.gw;
   const std::string id = api.first_id();
@@ -126,14 +132,16 @@ TEST_CASE("miners API: status history, fans and chains, chip heat map, anomalies
   const auto& chain = chips.body["chains"][0]["chips"];
   CHECK(chain.size() > 50);
   CHECK(chain[0]["temp"].is_number());
-  CHECK((chain[0]["grade"] == "grey" || chain[0]["grade"] == "orange" || chain[0]["grade"] == "red"));
+  CHECK(
+      (chain[0]["grade"] == "grey" || chain[0]["grade"] == "orange" || chain[0]["grade"] == "red"));
 
   auto anomalies = gw.as("viewer", "GET", "/api/telemetry/anomalies");
   REQUIRE(anomalies.status == 200);
   CHECK(anomalies.body["items"].is_array());
 }
 
-TEST_CASE("models API: presets from the firmware, max_preset chosen among them", "[gateway][miners][e2e]") {
+TEST_CASE("models API: presets from the firmware, max_preset chosen among them",
+          "[gateway][miners][e2e]") {
   MinerApi api;
   auto& gw = api.gw;
   auto models = gw.as("viewer", "GET", "/api/models");
@@ -148,18 +156,25 @@ TEST_CASE("models API: presets from the firmware, max_preset chosen among them",
   auto bad = gw.as("operator", "PATCH", "/api/models/" + alias, R"({"max_preset": "over9000"})");
   CHECK(bad.status == 400);
   CHECK(bad.body["error"]["field"] == "max_preset");
-  CHECK(gw.as("viewer", "PATCH", "/api/models/" + alias, json{{"max_preset", preset}}.dump()).status == 403);
-  auto set = gw.as("operator", "PATCH", "/api/models/" + alias, json{{"max_preset", preset}}.dump());
+  CHECK(gw.as("viewer", "PATCH", "/api/models/" + alias, json{{"max_preset", preset}}.dump())
+            .status == 403);
+  auto set =
+      gw.as("operator", "PATCH", "/api/models/" + alias, json{{"max_preset", preset}}.dump());
   REQUIRE(set.status == 200);
   CHECK(gw.db.scalar("SELECT max_preset FROM models WHERE alias = '" + alias + "'") == preset);
   // Clearing it stops polling of the model's miners (seed 003).
-  CHECK(gw.as("operator", "PATCH", "/api/models/" + alias, R"({"max_preset": null})").status == 200);
+  CHECK(gw.as("operator", "PATCH", "/api/models/" + alias, R"({"max_preset": null})").status ==
+        200);
   CHECK(gw.db.scalar("SELECT max_preset IS NULL FROM models WHERE alias = '" + alias + "'") == "t");
-  CHECK(gw.as("operator", "PATCH", "/api/models/no-such-model", R"({"max_preset": null})").status == 404);
+  CHECK(gw.as("operator", "PATCH", "/api/models/no-such-model", R"({"max_preset": null})").status ==
+        404);
 
   // Aliases may hold spaces and '+': reachable percent-encoded.
-  gw.db.exec("INSERT INTO models (alias, full_name, presets) VALUES ('s21 pro+', 'Antminer S21 Pro+', "
-             "'[{\"name\": \"3000\"}]')");
-  CHECK(gw.as("operator", "PATCH", "/api/models/s21%20pro%2B", R"({"max_preset": "3000"})").status == 200);
+  gw.db.exec(
+      "INSERT INTO models (alias, full_name, presets) VALUES ('s21 pro+', 'Antminer S21 Pro+', "
+      "'[{\"name\": \"3000\"}]')");
+  CHECK(
+      gw.as("operator", "PATCH", "/api/models/s21%20pro%2B", R"({"max_preset": "3000"})").status ==
+      200);
   CHECK(gw.db.scalar("SELECT max_preset FROM models WHERE alias = 's21 pro+'") == "3000");
 }

@@ -27,24 +27,25 @@ class MinerSim {
 
   explicit MinerSim(Options options) : options_(std::move(options)), port_(free_port()) {
     dir_ = make_temp_dir("fleet-minersim");
-    std::vector<std::string> args = {"--count",    std::to_string(options_.count),
-                                     "--base-ip",  options_.base_ip,
-                                     "--port",     std::to_string(port_),
-                                     "--control",  "127.0.0.1:0",
-                                     "--threads",  "2",
-                                     "--seed",     "7",
+    std::vector<std::string> args = {"--count",        std::to_string(options_.count),
+                                     "--base-ip",      options_.base_ip,
+                                     "--port",         std::to_string(port_),
+                                     "--control",      "127.0.0.1:0",
+                                     "--threads",      "2",
+                                     "--seed",         "7",
                                      "--init-seconds", "0",
-                                     "--ready-file", dir_ + "/ready"};
+                                     "--ready-file",   dir_ + "/ready"};
     args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
     process_ = std::make_unique<Process>(binary("miner-sim"), args);
-    const bool ready = eventually(
-        [&] { return !read_file(dir_ + "/ready").empty() || !process_->running(); },
-        std::chrono::seconds(20));
+    const bool ready =
+        eventually([&] { return !read_file(dir_ + "/ready").empty() || !process_->running(); },
+                   std::chrono::seconds(20));
     if (!ready || !process_->running()) {
       throw std::runtime_error("miner-sim did not start: " + process_->err());
     }
     std::string url = read_file(dir_ + "/ready");
-    while (!url.empty() && (url.back() == '\n' || url.back() == ' ')) url.pop_back();
+    while (!url.empty() && (url.back() == '\n' || url.back() == ' '))
+      url.pop_back();
     control_port_ = std::stoi(url.substr(url.rfind(':') + 1));
   }
   ~MinerSim() {
@@ -70,11 +71,12 @@ class MinerSim {
     httplib::Client c("127.0.0.1", control_port_);
     auto r = c.Post(path.c_str(), body.dump(), "application/json");
     if (!r || r->status >= 300) {
-      throw std::runtime_error("miner-sim POST " + path + " failed: " +
-                               (r ? r->body : std::string("no answer")));
+      throw std::runtime_error("miner-sim POST " + path +
+                               " failed: " + (r ? r->body : std::string("no answer")));
     }
   }
-  void fault(int miner, const std::string& kind, std::optional<long long> arg = std::nullopt) const {
+  void fault(int miner, const std::string& kind,
+             std::optional<long long> arg = std::nullopt) const {
     nlohmann::json body = {{"kind", kind}};
     if (arg) body["arg"] = *arg;
     post("/miners/" + std::to_string(miner) + "/faults", body);
@@ -93,7 +95,8 @@ class MinerSim {
     std::vector<std::string> out;
     for (const auto& m : get("/miners")) {
       std::string mac = m["mac"];
-      for (auto& c : mac) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (auto& c : mac)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       out.push_back(mac);
     }
     return out;

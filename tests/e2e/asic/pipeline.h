@@ -19,8 +19,8 @@ inline Process::Options asic_env(const TestDatabase& db) {
 
 // Flags that point a worker at the simulator with short timeouts.
 inline std::vector<std::string> sim_flags(const MinerSim& sim, std::vector<std::string> more = {}) {
-  std::vector<std::string> args = {"--set", "firmware.request_timeout=2s",
-                                   "--set", "firmware.connect_timeout=1s"};
+  std::vector<std::string> args = {"--set", "firmware.request_timeout=2s", "--set",
+                                   "firmware.connect_timeout=1s"};
   (void)sim;
   args.insert(args.end(), more.begin(), more.end());
   return args;
@@ -28,8 +28,7 @@ inline std::vector<std::string> sim_flags(const MinerSim& sim, std::vector<std::
 
 inline RunResult discover(TestDatabase& db, const MinerSim& sim,
                           std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--once",
-                                   "--set", "discovery.networks=" + sim.network(),
+  std::vector<std::string> args = {"--once", "--set", "discovery.networks=" + sim.network(),
                                    "--set", "discovery.port=" + std::to_string(sim.port())};
   args.insert(args.end(), extra.begin(), extra.end());
   return run(binary("discovery-worker"), sim_flags(sim, args), asic_env(db));

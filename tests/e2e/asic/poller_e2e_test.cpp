@@ -22,8 +22,7 @@ void prepare(TestDatabase& db, const MinerSim& sim) {
 
 }  // namespace
 
-TEST_CASE("the status poller fills statuses, fans, chains, metrics and readings",
-          "[poller][e2e]") {
+TEST_CASE("the status poller fills statuses, fans, chains, metrics and readings", "[poller][e2e]") {
   TestDatabase db;
   MinerSim sim({.count = 6, .base_ip = "127.22.1.1"});
   prepare(db, sim);
@@ -41,8 +40,9 @@ TEST_CASE("the status poller fills statuses, fans, chains, metrics and readings"
   for (const char* metric : {"hashrate", "hashrate_ratio", "power", "efficiency", "chip_temp_max",
                              "pcb_temp_max", "fan_rpm_min", "chips_red", "chips_orange"}) {
     INFO(metric);
-    CHECK(db.count(std::string("SELECT 1 FROM metrics_latest WHERE value IS NOT NULL AND metric = '") +
-                   metric + "'") == 5);
+    CHECK(db.count(
+              std::string("SELECT 1 FROM metrics_latest WHERE value IS NOT NULL AND metric = '") +
+              metric + "'") == 5);
   }
   CHECK(db.count("SELECT 1 FROM metrics_latest WHERE metric = 'miner_state' AND "
                  "json_value #>> '{}' = 'mining'") == 5);
@@ -51,7 +51,9 @@ TEST_CASE("the status poller fills statuses, fans, chains, metrics and readings"
                  "WHERE c.name IS NULL") == 0);
   CHECK(db.count("readings") == db.count("metrics_latest"));
   // Units: hashrate in TH/s (an S19 makes ~95), power in W.
-  CHECK(db.count("SELECT 1 FROM statuses WHERE hashrate_ths BETWEEN 20 AND 400 AND power_w > 1000") == 5);
+  CHECK(
+      db.count("SELECT 1 FROM statuses WHERE hashrate_ths BETWEEN 20 AND 400 AND power_w > 1000") ==
+      5);
   CHECK(db.count("SELECT 1 FROM workers WHERE last_seen_at > now() - interval '1 minute' AND "
                  "status = 'online' AND managed") == 5);
 
@@ -68,9 +70,9 @@ TEST_CASE("a revoked API key is re-provisioned once, not hammered", "[poller][e2
   TestDatabase db;
   MinerSim sim({.count = 3, .base_ip = "127.22.2.1"});
   prepare(db, sim);
-  const std::string old_key =
-      db.scalar("SELECT api_key_enc FROM miners m JOIN workers w ON w.id = m.worker_id "
-                "WHERE host(w.ip) = '127.22.2.1'");
+  const std::string old_key = db.scalar(
+      "SELECT api_key_enc FROM miners m JOIN workers w ON w.id = m.worker_id "
+      "WHERE host(w.ip) = '127.22.2.1'");
   sim.fault(0, "revoked_key");
   sim.reset_stats();
   auto r = poll_once(db, sim);
@@ -81,7 +83,8 @@ TEST_CASE("a revoked API key is re-provisioned once, not hammered", "[poller][e2
   CHECK(sim.requests(0, "/api/v1/unlock") == 1);
   CHECK(sim.requests(0, "/api/v1/summary") == 2);  // the 401, then with the new key
   CHECK(sim.requests(1, "/api/v1/unlock") == 0);
-  CHECK(db.scalar("SELECT api_key_enc <> '" + old_key + "' AND api_key_state = 'active' FROM miners m "
+  CHECK(db.scalar("SELECT api_key_enc <> '" + old_key +
+                  "' AND api_key_state = 'active' FROM miners m "
                   "JOIN workers w ON w.id = m.worker_id WHERE host(w.ip) = '127.22.2.1'") == "t");
   // The new key works on the next poll without provisioning again.
   due_now(db);
@@ -108,8 +111,8 @@ TEST_CASE("two poller replicas poll each miner exactly once per cycle", "[poller
   MinerSim sim({.count = 40, .base_ip = "127.22.3.1"});
   prepare(db, sim);
   sim.reset_stats();
-  std::vector<std::string> args = {"--once", "--set", "firmware.request_timeout=2s",
-                                   "--set", "poll.claim_batch=3"};
+  std::vector<std::string> args = {"--once", "--set", "firmware.request_timeout=2s", "--set",
+                                   "poll.claim_batch=3"};
   Process a(binary("status-poller"), args, asic_env(db));
   Process b(binary("status-poller"), args, asic_env(db));
   REQUIRE(a.wait(std::chrono::seconds(60)) == 0);
@@ -123,8 +126,8 @@ TEST_CASE("two poller replicas poll each miner exactly once per cycle", "[poller
   SECTION("and in loops: never twice within one interval") {
     due_now(db);
     sim.reset_stats();
-    std::vector<std::string> loop = {"--interval", "3", "--set", "firmware.request_timeout=2s",
-                                     "--set", "poll.claim_batch=3"};
+    std::vector<std::string> loop = {
+        "--interval", "3", "--set", "firmware.request_timeout=2s", "--set", "poll.claim_batch=3"};
     Process c(binary("status-poller"), loop, asic_env(db));
     Process d(binary("status-poller"), loop, asic_env(db));
     std::this_thread::sleep_for(std::chrono::milliseconds(7500));
@@ -144,8 +147,8 @@ TEST_CASE("two poller replicas poll each miner exactly once per cycle", "[poller
 
 TEST_CASE("telemetry stores chips compactly and surfaces anomalies", "[telemetry][e2e]") {
   TestDatabase db;
-  MinerSim sim({.count = 3, .base_ip = "127.22.4.1",
-                .extra_args = {"--fault", "1:failing_chain=2"}});
+  MinerSim sim(
+      {.count = 3, .base_ip = "127.22.4.1", .extra_args = {"--fault", "1:failing_chain=2"}});
   prepare(db, sim);
   auto r = telemetry_once(db, sim);
   INFO(r.err);
@@ -153,22 +156,32 @@ TEST_CASE("telemetry stores chips compactly and surfaces anomalies", "[telemetry
   CHECK_THAT(r.err, Contains("polled=3 ok=3"));
   CHECK(db.count("SELECT DISTINCT worker_id FROM chip_telemetry") == 3);
   // One row per chain, not per chip; the view gives a row per chip back.
-  CHECK(db.count("chip_telemetry") == db.count("SELECT DISTINCT worker_id, chain_id FROM chip_telemetry"));
+  CHECK(db.count("chip_telemetry") ==
+        db.count("SELECT DISTINCT worker_id, chain_id FROM chip_telemetry"));
   CHECK(db.scalar("SELECT sum(chip_count) FROM chip_telemetry") ==
         std::to_string(db.count("chip_samples")));
   CHECK(db.count("SELECT 1 FROM chip_samples WHERE hr IS NULL OR temp_c IS NULL") == 0);
-  const std::string failing = "SELECT m.worker_id FROM miners m JOIN workers w ON w.id = m.worker_id "
-                              "WHERE host(w.ip) = '127.22.4.2'";
-  CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'chains_dead' AND worker_id = (" +
-                  failing + ")") != "0");
+  const std::string failing =
+      "SELECT m.worker_id FROM miners m JOIN workers w ON w.id = m.worker_id "
+      "WHERE host(w.ip) = '127.22.4.2'";
+  CHECK(
+      db.scalar("SELECT value FROM metrics_latest WHERE metric = 'chains_dead' AND worker_id = (" +
+                failing + ")") != "0");
   CHECK(db.count("SELECT 1 FROM metrics_latest WHERE metric = 'chains_dead' AND value = 0") == 2);
   for (const char* metric : {"chips_throttled", "chips_red_telemetry", "chips_orange_telemetry"}) {
-    CHECK(db.count(std::string("SELECT 1 FROM metrics_latest WHERE metric = '") + metric + "'") == 3);
+    CHECK(db.count(std::string("SELECT 1 FROM metrics_latest WHERE metric = '") + metric + "'") ==
+          3);
   }
   CHECK(db.count("SELECT 1 FROM metrics_latest l LEFT JOIN metric_catalogue c ON c.name = l.metric "
                  "WHERE c.name IS NULL") == 0);
-  CHECK(db.scalar("SELECT retention_days FROM partition_policies WHERE parent_table = 'chip_telemetry'") == "7");
+  CHECK(
+      db.scalar(
+          "SELECT retention_days FROM partition_policies WHERE parent_table = 'chip_telemetry'") ==
+      "7");
   auto shorter = telemetry_once(db, sim, {"--set", "telemetry.retention_days=2"});
   REQUIRE(shorter.code == 0);
-  CHECK(db.scalar("SELECT retention_days FROM partition_policies WHERE parent_table = 'chip_telemetry'") == "2");
+  CHECK(
+      db.scalar(
+          "SELECT retention_days FROM partition_policies WHERE parent_table = 'chip_telemetry'") ==
+      "2");
 }

@@ -46,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (chains->chains.size() > 16) __builtin_trap();
     for (const auto& c : chains->chains) {
       if (c.chips.size() > 1024) __builtin_trap();
-      for (const auto& chip : c.chips) check_finite(chip.hr);
+      for (const auto& chip : c.chips)
+        check_finite(chip.hr);
     }
   }
   (void)parse_status(body, limits, &issues);

@@ -47,7 +47,8 @@ TEST_CASE("only managed miners with an IP and a model max_preset are claimed", "
 
 TEST_CASE("concurrent claims take disjoint miners (SKIP LOCKED)", "[claims][db]") {
   test::TestDatabase db;
-  for (int i = 1; i <= 60; ++i) test::add_miner(db, i);
+  for (int i = 1; i <= 60; ++i)
+    test::add_miner(db, i);
   // Two replicas claim in small batches at the same time until nothing is left.
   std::vector<std::int64_t> got[2];
   auto replica = [&](int r) {
@@ -58,14 +59,16 @@ TEST_CASE("concurrent claims take disjoint miners (SKIP LOCKED)", "[claims][db]"
                                           "replica-" + std::to_string(r), 7, 60s);
       tx.commit();
       if (batch.empty()) break;
-      for (const auto& m : batch) got[r].push_back(m.worker_id);
+      for (const auto& m : batch)
+        got[r].push_back(m.worker_id);
     }
   };
   std::thread a(replica, 0), b(replica, 1);
   a.join();
   b.join();
   std::set<std::int64_t> all(got[0].begin(), got[0].end());
-  for (auto id : got[1]) CHECK(all.insert(id).second);  // never twice
+  for (auto id : got[1])
+    CHECK(all.insert(id).second);  // never twice
   CHECK(all.size() == 60);
   CHECK(db.count("SELECT 1 FROM miners WHERE poll_lease_owner IS NULL") == 0);
 }
@@ -85,17 +88,31 @@ TEST_CASE("outcomes clear the lease, schedule the next poll and update the worke
     tx.commit();
   }
   // Another replica took miner 3 over after our lease expired: our outcome must not land.
-  db.exec("UPDATE miners SET poll_lease_owner = 'other' WHERE worker_id = " + std::to_string(stolen));
+  db.exec("UPDATE miners SET poll_lease_owner = 'other' WHERE worker_id = " +
+          std::to_string(stolen));
   const auto now = system_clock::now();
   std::vector<asic::ClaimOutcome> outcomes(3);
-  outcomes[0] = {.worker_id = ok_id, .ok = true, .observed_at = now, .next_at = now + 15s,
-                 .status_id = 42, .worker_status = "online", .api_key_enc = "v1:new",
+  outcomes[0] = {.worker_id = ok_id,
+                 .ok = true,
+                 .observed_at = now,
+                 .next_at = now + 15s,
+                 .status_id = 42,
+                 .worker_status = "online",
+                 .api_key_enc = "v1:new",
                  .api_key_state = "active"};
-  outcomes[1] = {.worker_id = bad_id, .ok = false, .observed_at = now, .next_at = now + 60s,
-                 .error = "deadline exceeded: /summary: timeout", .worker_status = "offline",
-                 .api_key_state = "rejected", .provision_error = "wrong unlock password",
+  outcomes[1] = {.worker_id = bad_id,
+                 .ok = false,
+                 .observed_at = now,
+                 .next_at = now + 60s,
+                 .error = "deadline exceeded: /summary: timeout",
+                 .worker_status = "offline",
+                 .api_key_state = "rejected",
+                 .provision_error = "wrong unlock password",
                  .provision_after = now + 300s};
-  outcomes[2] = {.worker_id = stolen, .ok = true, .observed_at = now, .next_at = now + 15s,
+  outcomes[2] = {.worker_id = stolen,
+                 .ok = true,
+                 .observed_at = now,
+                 .next_at = now + 15s,
                  .worker_status = "online"};
   {
     pqxx::work tx(c);
@@ -103,7 +120,8 @@ TEST_CASE("outcomes clear the lease, schedule the next poll and update the worke
     tx.commit();
   }
   auto col = [&](long long id, const std::string& expr) {
-    return db.scalar("SELECT " + expr + " FROM miners m JOIN workers w ON w.id = m.worker_id WHERE m.worker_id = " +
+    return db.scalar("SELECT " + expr +
+                     " FROM miners m JOIN workers w ON w.id = m.worker_id WHERE m.worker_id = " +
                      std::to_string(id));
   };
   CHECK(col(ok_id, "m.poll_lease_owner IS NULL AND m.poll_lease_until IS NULL") == "t");
@@ -172,12 +190,16 @@ TEST_CASE("writers keep their partitions and set the retention policy", "[partit
   pqxx::work tx(c);
   tx.exec("SELECT fleet_create_daily_partitions('chip_telemetry', 20, 0)");
   asic::ensure_partitions(tx, "chip_telemetry", 3, 9);
-  CHECK(tx.exec1("SELECT retention_days FROM partition_policies WHERE parent_table = 'chip_telemetry'")[0]
-            .as<int>() == 3);
-  CHECK(tx.exec1("SELECT to_regclass('chip_telemetry_p' || to_char((now() AT TIME ZONE 'UTC')::date + 9, 'YYYYMMDD')) IS NOT NULL")[0]
+  CHECK(tx.exec1(
+              "SELECT retention_days FROM partition_policies WHERE parent_table = 'chip_telemetry'")
+            [0]
+                .as<int>() == 3);
+  CHECK(tx.exec1("SELECT to_regclass('chip_telemetry_p' || to_char((now() AT TIME ZONE "
+                 "'UTC')::date + 9, 'YYYYMMDD')) IS NOT NULL")[0]
             .as<bool>());
   auto dropped = asic::drop_expired_partitions(tx, "chip_telemetry", 3);
   CHECK(dropped.size() >= 16);  // days 4..20 back
-  CHECK(tx.exec1("SELECT to_regclass('chip_telemetry_p' || to_char((now() AT TIME ZONE 'UTC')::date - 3, 'YYYYMMDD')) IS NOT NULL")[0]
+  CHECK(tx.exec1("SELECT to_regclass('chip_telemetry_p' || to_char((now() AT TIME ZONE "
+                 "'UTC')::date - 3, 'YYYYMMDD')) IS NOT NULL")[0]
             .as<bool>());
 }

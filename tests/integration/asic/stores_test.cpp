@@ -43,10 +43,16 @@ TEST_CASE("a status batch fills statuses, fans, chains, metrics and the miners",
   auto summary = firmware::parse_summary(fixture("summary_s19_1.2.0-beta10.json"),
                                          firmware::HashMeasure::kGhs, {});
   REQUIRE(summary.ok());
-  batch.outcomes.push_back({.worker_id = a, .ok = true, .observed_at = now, .next_at = now + 15s,
+  batch.outcomes.push_back({.worker_id = a,
+                            .ok = true,
+                            .observed_at = now,
+                            .next_at = now + 15s,
                             .worker_status = "online"});
-  batch.outcomes.push_back({.worker_id = b, .ok = false, .observed_at = now,
-                            .next_at = now + 30s, .error = "unavailable: refused"});
+  batch.outcomes.push_back({.worker_id = b,
+                            .ok = false,
+                            .observed_at = now,
+                            .next_at = now + 30s,
+                            .error = "unavailable: refused"});
   batch.statuses.push_back({a, now, *summary, 0});
   pqxx::connection c(db.url());
   pqxx::work tx(c);
@@ -59,18 +65,22 @@ TEST_CASE("a status batch fills statuses, fans, chains, metrics and the miners",
   CHECK(db.count("status_fans") == 4);
   CHECK(db.count("chain_snapshots") == 2);
   const std::string sid = db.scalar("SELECT id FROM statuses");
-  CHECK(db.scalar("SELECT latest_status_id FROM miners WHERE worker_id = " + std::to_string(a)) == sid);
-  CHECK(db.scalar("SELECT latest_status_id FROM miners WHERE worker_id = " + std::to_string(b)) == "");
+  CHECK(db.scalar("SELECT latest_status_id FROM miners WHERE worker_id = " + std::to_string(a)) ==
+        sid);
+  CHECK(db.scalar("SELECT latest_status_id FROM miners WHERE worker_id = " + std::to_string(b)) ==
+        "");
   CHECK(db.count("SELECT 1 FROM status_fans WHERE status_id = " + sid) == 4);
-  CHECK(db.scalar("SELECT round(hashrate_ths::numeric, 3) || ' ' || power_w || ' ' || miner_state || ' ' || pool_url FROM statuses") ==
+  CHECK(db.scalar("SELECT round(hashrate_ths::numeric, 3) || ' ' || power_w || ' ' || miner_state "
+                  "|| ' ' || pool_url FROM statuses") ==
         "66.630 3733 mining btc.foundryusapool.com:3333");
-  CHECK(db.scalar("SELECT voltage_mv || ' ' || pcb_temp_max || ' ' || chips_red FROM chain_snapshots WHERE chain_id = 2") ==
-        "14000 33 1");
+  CHECK(db.scalar("SELECT voltage_mv || ' ' || pcb_temp_max || ' ' || chips_red FROM "
+                  "chain_snapshots WHERE chain_id = 2") == "14000 33 1");
   CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'power' AND worker_id = " +
                   std::to_string(a)) == "3733");
   CHECK(db.count("SELECT 1 FROM metrics_latest WHERE worker_id = " + std::to_string(b)) == 0);
   CHECK(db.count("readings") == db.count("metrics_latest"));
-  CHECK(db.scalar("SELECT consecutive_failures FROM miners WHERE worker_id = " + std::to_string(b)) == "1");
+  CHECK(db.scalar("SELECT consecutive_failures FROM miners WHERE worker_id = " +
+                  std::to_string(b)) == "1");
 }
 
 TEST_CASE("chip telemetry is stored compactly and reads back chip by chip", "[telemetry][db]") {
@@ -94,18 +104,21 @@ TEST_CASE("chip telemetry is stored compactly and reads back chip by chip", "[te
   CHECK(counts.chips == 3);
   CHECK(db.count("chip_telemetry") == 2);
   // The view decodes every chip exactly as the firmware sent it.
-  CHECK(db.scalar("SELECT string_agg(chip_id || ':' || hr || ':' || temp_c || ':' || freq_mhz || ':' || "
-                  "volt_mv || ':' || errs || ':' || grade || ':' || throttled, ' ' ORDER BY position) "
-                  "FROM chip_samples WHERE chain_id = 1") ==
+  CHECK(db.scalar(
+            "SELECT string_agg(chip_id || ':' || hr || ':' || temp_c || ':' || freq_mhz || ':' || "
+            "volt_mv || ':' || errs || ':' || grade || ':' || throttled, ' ' ORDER BY position) "
+            "FROM chip_samples WHERE chain_id = 1") ==
         "1:260:61.0000000000000000:515:1320:0:grey:false "
         "2:256:63.5000000000000000:515:1320:2:orange:false "
         "3:0:88.0000000000000000:515:1320:951:red:true");
-  CHECK(db.scalar("SELECT state || ' ' || failure_message || ' ' || chip_count || ' ' || (hr IS NULL) "
-                  "FROM chip_telemetry WHERE chain_id = 2") ==
-        "failure chain 2: no chips found 0 true");
+  CHECK(db.scalar(
+            "SELECT state || ' ' || failure_message || ' ' || chip_count || ' ' || (hr IS NULL) "
+            "FROM chip_telemetry WHERE chain_id = 2") == "failure chain 2: no chips found 0 true");
   CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'chains_dead'") == "2");
   CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'chips_throttled'") == "1");
-  CHECK(db.scalar("SELECT last_telemetry_at IS NOT NULL AND telemetry_lease_owner IS NULL FROM miners") == "t");
+  CHECK(db.scalar(
+            "SELECT last_telemetry_at IS NOT NULL AND telemetry_lease_owner IS NULL FROM miners") ==
+        "t");
 }
 
 TEST_CASE("fleet_unpack reads what pack_values wrote, for every width", "[telemetry][db]") {
@@ -163,8 +176,8 @@ TEST_CASE("discovery writes: new miners, moves, keys, offline, rescans", "[disco
     return i;
   };
   discovery::DiscoveryWrite w;
-  w.seen = {{"10.9.0.77", info_of("aa:bb:cc:00:00:01", "s19")},  // A moved
-            {"10.9.0.50", info_of("fe:07:26:3c:be:1b", "s21pro")},  // new
+  w.seen = {{"10.9.0.77", info_of("aa:bb:cc:00:00:01", "s19")},         // A moved
+            {"10.9.0.50", info_of("fe:07:26:3c:be:1b", "s21pro")},      // new
             {"10.9.0.51", info_of("fe:07:26:3c:be:1c", "Bad/Alias")}};  // new, unusable alias
   w.port = 18080;
   w.manage_new = true;
@@ -185,8 +198,10 @@ TEST_CASE("discovery writes: new miners, moves, keys, offline, rescans", "[disco
   w.reset_poll_macs = {"aa:bb:cc:00:00:01"};
   w.handled_rescans = {{open[0].id, "found at 10.9.0.77"}};
   w.instance = "test";
-  db.exec("UPDATE miners SET next_poll_at = now() + interval '1 hour', consecutive_failures = 4 "
-          "WHERE worker_id = " + std::to_string(a));
+  db.exec(
+      "UPDATE miners SET next_poll_at = now() + interval '1 hour', consecutive_failures = 4 "
+      "WHERE worker_id = " +
+      std::to_string(a));
   discovery::RegistryChanges changes;
   {
     pqxx::work tx(conn);
@@ -198,28 +213,34 @@ TEST_CASE("discovery writes: new miners, moves, keys, offline, rescans", "[disco
   CHECK(changes.went_offline == 1);
   CHECK(changes.keys_stored == 1);
   CHECK(changes.provision_failed == 1);
-  CHECK(db.scalar("SELECT host(ip) || ' ' || status FROM workers WHERE id = " + std::to_string(a)) ==
-        "10.9.0.77 online");
+  CHECK(db.scalar("SELECT host(ip) || ' ' || status FROM workers WHERE id = " +
+                  std::to_string(a)) == "10.9.0.77 online");
   CHECK(db.scalar("SELECT coalesce(host(ip), 'null') || ' ' || status FROM workers WHERE id = " +
                   std::to_string(b)) == "null offline");
-  CHECK(db.scalar("SELECT host(ip) || ' ' || status FROM workers WHERE id = " + std::to_string(c)) ==
-        "10.8.0.3 online");  // not in the swept network: not judged
+  CHECK(db.scalar("SELECT host(ip) || ' ' || status FROM workers WHERE id = " +
+                  std::to_string(c)) == "10.8.0.3 online");  // not in the swept network: not judged
   CHECK(db.scalar("SELECT w.name || ' ' || w.kind || ' ' || w.managed || ' ' || m.port || ' ' || "
-                  "m.api_key_state || ' ' || m.api_key_enc FROM miners m JOIN workers w ON w.id = m.worker_id "
-                  "WHERE m.mac = 'FE:07:26:3C:BE:1B'") == "s21pro-3cbe1b asic true 18080 active v1:newkey");
-  CHECK(db.scalar("SELECT coalesce(model_alias, 'none') || ' ' || api_key_state || ' ' || provision_failures "
-                  "|| ' ' || (provision_after > now()) FROM miners WHERE mac = 'fe:07:26:3c:be:1c'") ==
+                  "m.api_key_state || ' ' || m.api_key_enc FROM miners m JOIN workers w ON w.id = "
+                  "m.worker_id "
+                  "WHERE m.mac = 'FE:07:26:3C:BE:1B'") ==
+        "s21pro-3cbe1b asic true 18080 active v1:newkey");
+  CHECK(db.scalar(
+            "SELECT coalesce(model_alias, 'none') || ' ' || api_key_state || ' ' || "
+            "provision_failures "
+            "|| ' ' || (provision_after > now()) FROM miners WHERE mac = 'fe:07:26:3c:be:1c'") ==
         "none missing 1 true");
   CHECK(db.scalar("SELECT full_name || ' ' || num_chains || ' ' || (presets->0->>'name') || ' ' || "
                   "(presets_updated_at IS NOT NULL) FROM models WHERE alias = 's21pro'") ==
         "Antminer S21 Pro 3 3500 true");
   CHECK(db.scalar("SELECT outcome || ' ' || handled_by FROM miner_rescan_requests") ==
         "found at 10.9.0.77 test");
-  CHECK(db.scalar("SELECT (next_poll_at <= now()) || ' ' || consecutive_failures FROM miners WHERE worker_id = " +
+  CHECK(db.scalar("SELECT (next_poll_at <= now()) || ' ' || consecutive_failures FROM miners WHERE "
+                  "worker_id = " +
                   std::to_string(a)) == "true 0");
 
   SECTION("most miners vanishing at once marks them unreachable, IPs kept") {
-    for (int i = 10; i < 16; ++i) test::add_miner(db, i);
+    for (int i = 10; i < 16; ++i)
+      test::add_miner(db, i);
     discovery::DiscoveryWrite quiet;
     quiet.swept_networks = {"10.9.0.0/24"};
     pqxx::work tx(conn);
@@ -235,10 +256,13 @@ TEST_CASE("miners and models reject what their identity cannot be", "[schema][db
   test::TestDatabase db;
   test::add_miner(db, 1);
   db.exec("INSERT INTO workers (id, kind, name) VALUES (900, 'asic', 'x')");
-  CHECK_THROWS(db.exec("INSERT INTO miners (worker_id, mac) VALUES (900, 'AA:BB:CC:00:00:01')"));  // same MAC
+  CHECK_THROWS(db.exec(
+      "INSERT INTO miners (worker_id, mac) VALUES (900, 'AA:BB:CC:00:00:01')"));  // same MAC
   CHECK_THROWS(db.exec("INSERT INTO miners (worker_id, mac) VALUES (900, 'not a mac')"));
   CHECK_THROWS(db.exec("INSERT INTO models (alias, full_name) VALUES ('S19/../x', 'x')"));
-  CHECK_THROWS(db.exec("INSERT INTO miners (worker_id, mac, api_key_state) VALUES (900, 'aa:aa:aa:aa:aa:aa', 'maybe')"));
+  CHECK_THROWS(
+      db.exec("INSERT INTO miners (worker_id, mac, api_key_state) VALUES (900, "
+              "'aa:aa:aa:aa:aa:aa', 'maybe')"));
   CHECK_THROWS(db.exec("INSERT INTO miner_rescan_requests (target) VALUES ('10.0.0.0/8')"));
   db.exec("INSERT INTO miner_rescan_requests (target) VALUES ('10.0.0.0/24')");
   CHECK(db.scalar("SELECT mac FROM miners") == "aa:bb:cc:00:00:01");

@@ -19,9 +19,9 @@ TEST_CASE("IPv4 addresses parse strictly", "[cidr]") {
   CHECK(*parse_ipv4("0.0.0.0") == 0u);
   CHECK(*parse_ipv4("255.255.255.255") == 0xFFFFFFFFu);
   CHECK(format_ipv4(0xC0A8010Au) == "192.168.1.10");
-  for (const char* bad : {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4",
-                          "1..2.3", "1.2.3.4 ", " 1.2.3.4", "a.b.c.d", "1.2.3.4/", "0x1.2.3.4",
-                          "1.2.3.1000", "१.2.3.4"}) {
+  for (const char* bad :
+       {"", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.-4", "1..2.3", "1.2.3.4 ",
+        " 1.2.3.4", "a.b.c.d", "1.2.3.4/", "0x1.2.3.4", "1.2.3.1000", "१.2.3.4"}) {
     INFO(bad);
     CHECK_FALSE(parse_ipv4(bad).ok());
   }
@@ -67,7 +67,8 @@ TEST_CASE("host addresses skip network and broadcast, once each", "[cidr]") {
   REQUIRE(blocks.ok());
   auto hosts = host_addresses(*blocks);
   std::vector<std::string> shown;
-  for (auto h : hosts) shown.push_back(format_ipv4(h));
+  for (auto h : hosts)
+    shown.push_back(format_ipv4(h));
   // /30 loses .0 and .3, but the /31 keeps .0; .8/29 gives .9-.14; .9 is listed once.
   CHECK(shown == std::vector<std::string>{"10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.9",
                                           "10.0.0.10", "10.0.0.11", "10.0.0.12", "10.0.0.13",
@@ -106,7 +107,8 @@ TEST_CASE("the sweep finds exactly the listening addresses", "[sweep]") {
   auto result = tcp_sweep(host_addresses(*blocks), {.port = port, .max_in_flight = 7});
   REQUIRE(result.ok());
   std::vector<std::string> open;
-  for (auto ip : result->open) open.push_back(format_ipv4(ip));
+  for (auto ip : result->open)
+    open.push_back(format_ipv4(ip));
   CHECK(open == std::vector<std::string>{"127.31.0.5", "127.31.0.200", "127.31.1.7"});
   CHECK(result->refused == 510 - 3);
   CHECK(result->timed_out == 0);
@@ -116,8 +118,8 @@ TEST_CASE("the sweep finds exactly the listening addresses", "[sweep]") {
 TEST_CASE("the sweep stops when asked", "[sweep]") {
   auto blocks = parse_cidr_list({"127.32.0.0/16"}, 1 << 20);
   int calls = 0;
-  auto result = tcp_sweep(host_addresses(*blocks), {.port = test::free_port()},
-                          [&] { return ++calls > 3; });
+  auto result =
+      tcp_sweep(host_addresses(*blocks), {.port = test::free_port()}, [&] { return ++calls > 3; });
   REQUIRE(result.ok());
   CHECK(result->stopped);
   CHECK(result->refused < 65534);
@@ -131,8 +133,8 @@ TEST_CASE("open hosts early in a large sweep are not starved by the refusals aft
   Listener a("127.33.0.2", port);
   Listener b("127.33.0.9", port);
   auto blocks = parse_cidr_list({"127.33.0.0/16"}, 1 << 20);
-  auto result = tcp_sweep(host_addresses(*blocks),
-                          {.port = port, .timeout = std::chrono::milliseconds(50)});
+  auto result =
+      tcp_sweep(host_addresses(*blocks), {.port = port, .timeout = std::chrono::milliseconds(50)});
   REQUIRE(result.ok());
   CHECK(result->open.size() == 2);
   CHECK(result->timed_out == 0);

@@ -20,7 +20,9 @@ std::string fixture(const std::string& name) {
 
 const PayloadLimits kLimits{};
 
-std::string nested(int levels) { return std::string(levels, '[') + std::string(levels, ']'); }
+std::string nested(int levels) {
+  return std::string(levels, '[') + std::string(levels, ']');
+}
 
 }  // namespace
 
@@ -83,8 +85,8 @@ TEST_CASE("model maps alias, full name and chain geometry", "[payload]") {
 
 TEST_CASE("summary of older firmware (deprecated fields only) is normalised", "[payload]") {
   FieldIssues issues;
-  auto s = parse_summary(fixture("summary_s19_1.2.0-beta10.json"), HashMeasure::kGhs, kLimits,
-                         &issues);
+  auto s =
+      parse_summary(fixture("summary_s19_1.2.0-beta10.json"), HashMeasure::kGhs, kLimits, &issues);
   REQUIRE(s.ok());
   CHECK(issues.empty());
   CHECK(s->has_miner);
@@ -189,7 +191,8 @@ TEST_CASE("summary with wrong field types keeps the rest and lists the fields", 
   CHECK_FALSE(s->chains[0].chips_red.has_value());
   const std::string all = [&] {
     std::string out;
-    for (const auto& i : issues) out += i + "\n";
+    for (const auto& i : issues)
+      out += i + "\n";
     return out;
   }();
   CHECK_THAT(all, Contains("miner.hr_realtime: expected a number"));
@@ -257,8 +260,8 @@ TEST_CASE("chains [] is a valid empty answer, other shapes are not", "[payload]"
   auto empty = parse_chains(fixture("chains_empty.json"), kLimits);
   REQUIRE(empty.ok());
   CHECK(empty->chains.empty());
-  for (const char* body : {"{}", R"({"chains": []})", "null", "", "[{\"id\": 1,", "<html>",
-                           "[1, 2] garbage"}) {
+  for (const char* body :
+       {"{}", R"({"chains": []})", "null", "", "[{\"id\": 1,", "<html>", "[1, 2] garbage"}) {
     INFO(body);
     auto c = parse_chains(body, kLimits);
     REQUIRE_FALSE(c.ok());
@@ -359,18 +362,13 @@ TEST_CASE("status, perf-summary and the small answers", "[payload]") {
 TEST_CASE("oversize and deeply nested bodies are refused before parsing", "[payload][limits]") {
   const PayloadLimits small{.max_bytes = 1000, .max_depth = 8};
   const std::string big = "[" + std::string(2000, ' ') + "]";
-  for (auto* parse : {+[](std::string_view b, const PayloadLimits& l) {
-                        return parse_chains(b, l).ok();
-                      },
-                      +[](std::string_view b, const PayloadLimits& l) {
-                        return parse_summary(b, HashMeasure::kGhs, l).ok();
-                      },
-                      +[](std::string_view b, const PayloadLimits& l) {
-                        return parse_info(b, l).ok();
-                      },
-                      +[](std::string_view b, const PayloadLimits& l) {
-                        return parse_presets(b, l).ok();
-                      }}) {
+  for (auto* parse :
+       {+[](std::string_view b, const PayloadLimits&l) { return parse_chains(b, l).ok(); },
+        +[](std::string_view b, const PayloadLimits&l) {
+          return parse_summary(b, HashMeasure::kGhs, l).ok();
+        },
+        +[](std::string_view b, const PayloadLimits&l) { return parse_info(b, l).ok(); },
+        +[](std::string_view b, const PayloadLimits&l) { return parse_presets(b, l).ok(); }}) {
     CHECK_FALSE(parse(big, small));
     CHECK_FALSE(parse(nested(9), small));
     // 100,000 levels would overflow a recursive parser's stack: refused by the pre-scan.
@@ -391,8 +389,8 @@ TEST_CASE("oversize and deeply nested bodies are refused before parsing", "[payl
 TEST_CASE("MAC addresses normalise to lower-case colon form", "[payload]") {
   CHECK(normalize_mac("FE:07:26:3C:BE:1B") == "fe:07:26:3c:be:1b");
   CHECK(normalize_mac(" fe-07-26-3c-be-1b ") == "fe:07:26:3c:be:1b");
-  for (const char* bad : {"", "fe:07:26:3c:be", "fe:07:26:3c:be:1g", "fe07263cbe1b00000",
-                          "fe:07:26:3c:be:1b:00"}) {
+  for (const char* bad :
+       {"", "fe:07:26:3c:be", "fe:07:26:3c:be:1g", "fe07263cbe1b00000", "fe:07:26:3c:be:1b:00"}) {
     INFO(bad);
     CHECK_FALSE(normalize_mac(bad).has_value());
   }

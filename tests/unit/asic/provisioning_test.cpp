@@ -17,8 +17,8 @@ using json = nlohmann::json;
 
 namespace {
 
-const ProvisionRequest kRequest{.miner = {"127.0.0.1", 8080}, .password = "s3cret",
-                                .description = "fleetward"};
+const ProvisionRequest kRequest{
+    .miner = {"127.0.0.1", 8080}, .password = "s3cret", .description = "fleetward"};
 
 // A miner with a key store, as the firmware behaves (unlock -> token; /apikeys needs it).
 struct FakeMiner {
@@ -35,7 +35,8 @@ struct FakeMiner {
     if (p == "/apikeys" && r.method == HttpRequest::Method::kGet) {
       if (!has_header(r, "Authorization: Bearer " + token)) return answer(401, "");
       json list = json::array();
-      for (const auto& [k, d] : keys) list.push_back({{"key", k}, {"description", d}});
+      for (const auto& [k, d] : keys)
+        list.push_back({{"key", k}, {"description", d}});
       return answer(200, list.dump());
     }
     if (p == "/apikeys") {
@@ -101,7 +102,8 @@ TEST_CASE("a wrong unlock password stops provisioning without touching keys", "[
 
 TEST_CASE("provisioning failures keep their kind", "[provisioning]") {
   SECTION("unreachable miner is transient") {
-    ScriptedTransport t([](const HttpRequest&) { return test::failed(TransportFailure::kRefused); });
+    ScriptedTransport t(
+        [](const HttpRequest&) { return test::failed(TransportFailure::kRefused); });
     auto key = provision(t, kRequest, {});
     REQUIRE_FALSE(key.ok());
     CHECK(key.error().transient());
@@ -210,12 +212,15 @@ TEST_CASE("the client's control calls hit the documented endpoints", "[client]")
       if (wanted != "9999") preset = wanted;
       return answer(200, R"({"restart_required":false,"reboot_required":false})");
     }
-    if (p == "/settings") return answer(200, json{{"miner", {{"overclock", {{"preset", preset}}}}}}.dump());
+    if (p == "/settings")
+      return answer(200, json{{"miner", {{"overclock", {{"preset", preset}}}}}}.dump());
     if (p == "/system/reboot") return answer(200, R"({"after": 5})");
     if (p == "/find-miner") return answer(200, R"({"on": true})");
     if (p.rfind("/mining/", 0) == 0) return answer(200, "");
-    if (p == "/perf-summary") return answer(200, R"({"current_preset":null,"preset_switcher":{"enabled":false}})");
-    if (p == "/status") return answer(200, R"({"miner_state":"mining","find_miner":false,"unlocked":true})");
+    if (p == "/perf-summary")
+      return answer(200, R"({"current_preset":null,"preset_switcher":{"enabled":false}})");
+    if (p == "/status")
+      return answer(200, R"({"miner_state":"mining","find_miner":false,"unlocked":true})");
     return answer(404, "");
   });
   VnishClient client(t, {"127.0.0.1", 80});

@@ -33,8 +33,8 @@ TEST_CASE("secrets seal and open with the same key only", "[secrets]") {
 TEST_CASE("secret keys are 64 hex characters or base64 of 32 bytes", "[secrets]") {
   CHECK(SecretBox::from_key_text(std::string(64, 'a')).ok());
   CHECK(SecretBox::from_key_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=").ok());
-  for (const std::string& bad : {std::string(63, 'a'), std::string(64, 'g'), std::string("short"),
-                                std::string("")}) {
+  for (const std::string& bad :
+       {std::string(63, 'a'), std::string(64, 'g'), std::string("short"), std::string("")}) {
     auto r = SecretBox::from_key_text(bad);
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().kind() == ErrorKind::kInvalidArgument);

@@ -55,7 +55,8 @@ class TestServer {
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!server_.is_running())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ~TestServer() {
     server_.stop();
@@ -138,8 +139,7 @@ TEST_CASE("curl transport: answers, 401 bodies and POST with headers", "[transpo
   CHECK(echo.body == R"({"pw":"admin"}|0123456789abcdef0123456789abcdef|application/json)");
 }
 
-TEST_CASE("curl transport: a slow answer times out without holding up the others",
-          "[transport]") {
+TEST_CASE("curl transport: a slow answer times out without holding up the others", "[transport]") {
   TestServer server;
   auto t = transport(4);  // httplib's listen backlog is 5
   std::vector<HttpResponse> fast;
@@ -203,7 +203,8 @@ TEST_CASE("curl transport: callbacks chain requests and refill feeds batches", "
   hooks.refill = [&] {
     if (batches == 10) return false;
     ++batches;
-    for (int i = 0; i < 5; ++i) submit_pair();
+    for (int i = 0; i < 5; ++i)
+      submit_pair();
     return true;
   };
   t->run(hooks);

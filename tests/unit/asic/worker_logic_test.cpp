@@ -32,8 +32,8 @@ std::map<std::string, double> numbers(const std::vector<asic::MetricSample>& sam
 }  // namespace
 
 TEST_CASE("status metrics use the catalogue's names and units", "[poller]") {
-  auto s = firmware::parse_summary(fixture("summary_s19_1.2.6.json"), firmware::HashMeasure::kGhs,
-                                   {});
+  auto s =
+      firmware::parse_summary(fixture("summary_s19_1.2.6.json"), firmware::HashMeasure::kGhs, {});
   REQUIRE(s.ok());
   const auto at = system_clock::now();
   auto samples = poller::status_metrics(7, at, *s);
@@ -64,7 +64,8 @@ TEST_CASE("status metrics use the catalogue's names and units", "[poller]") {
 }
 
 TEST_CASE("status metrics leave out what the firmware did not measure", "[poller]") {
-  auto f = firmware::parse_summary(fixture("summary_failure.json"), firmware::HashMeasure::kGhs, {});
+  auto f =
+      firmware::parse_summary(fixture("summary_failure.json"), firmware::HashMeasure::kGhs, {});
   REQUIRE(f.ok());
   auto m = numbers(poller::status_metrics(1, system_clock::now(), *f));
   CHECK(m.count("chip_temp_max") == 0);  // 0/0 is "not measured", not 0 °C
@@ -73,7 +74,8 @@ TEST_CASE("status metrics leave out what the firmware did not measure", "[poller
   CHECK(m.count("fan_rpm_min") == 0);
   CHECK(m.at("hashrate") == 0);
   CHECK(m.at("power") == 0);
-  auto none = firmware::parse_summary(fixture("summary_no_miner.json"), firmware::HashMeasure::kGhs, {});
+  auto none =
+      firmware::parse_summary(fixture("summary_no_miner.json"), firmware::HashMeasure::kGhs, {});
   CHECK(poller::status_metrics(1, system_clock::now(), *none).empty());
   auto init = firmware::parse_summary(fixture("summary_s19jpro_initializing.json"),
                                       firmware::HashMeasure::kGhs, {});
@@ -97,12 +99,13 @@ TEST_CASE("worker status after a poll damps flapping and suspects partitions", "
   using poller::worker_status_after;
   CHECK(worker_status_after(true, "mining", std::nullopt, 0, 3, false) == "online");
   CHECK(worker_status_after(true, "failure", std::nullopt, 0, 3, false) == "unhealthy");
-  CHECK_FALSE(worker_status_after(false, "", ErrorKind::kDeadlineExceeded, 2, 3, false).has_value());
+  CHECK_FALSE(
+      worker_status_after(false, "", ErrorKind::kDeadlineExceeded, 2, 3, false).has_value());
   CHECK(worker_status_after(false, "", ErrorKind::kDeadlineExceeded, 3, 3, false) == "offline");
   CHECK(worker_status_after(false, "", ErrorKind::kUnavailable, 5, 3, true) == "unreachable");
   CHECK(worker_status_after(false, "", ErrorKind::kDataLoss, 3, 3, false) == "unhealthy");
   CHECK(worker_status_after(false, "", ErrorKind::kUnauthenticated, 3, 3, true) == "unhealthy");
-  CHECK_FALSE(poller::suspect_partition(2, 2, 0.5));    // too few to tell
+  CHECK_FALSE(poller::suspect_partition(2, 2, 0.5));  // too few to tell
   CHECK(poller::suspect_partition(6, 10, 0.5));
   CHECK_FALSE(poller::suspect_partition(5, 10, 0.5));
   CHECK_FALSE(poller::suspect_partition(3, 100, 0.5));
@@ -114,8 +117,11 @@ TEST_CASE("the poll schedule keeps successes on the interval and backs failures 
                              .max_backoff = std::chrono::minutes(10)};
   const auto claimed = system_clock::now();
   const auto now = claimed + std::chrono::seconds(2);
-  CHECK(asic::next_due(s, true, 0, claimed, now, 0.5) == claimed + std::chrono::milliseconds(13'500));
-  auto after = [&](int failures, double r) { return asic::next_due(s, false, failures, claimed, now, r) - now; };
+  CHECK(asic::next_due(s, true, 0, claimed, now, 0.5) ==
+        claimed + std::chrono::milliseconds(13'500));
+  auto after = [&](int failures, double r) {
+    return asic::next_due(s, false, failures, claimed, now, r) - now;
+  };
   CHECK(after(1, 0.0) == std::chrono::seconds(15));
   CHECK(after(2, 0.0) == std::chrono::seconds(30));
   CHECK(after(3, 0.0) == std::chrono::seconds(60));
@@ -135,7 +141,8 @@ TEST_CASE("packed vectors round-trip with the smallest width", "[telemetry]") {
   CHECK(*unpack_values(u, 126) == uniform);
 
   Values narrow;
-  for (int i = 0; i < 126; ++i) narrow.push_back(410 + (i * 7) % 40);
+  for (int i = 0; i < 126; ++i)
+    narrow.push_back(410 + (i * 7) % 40);
   narrow[5].reset();
   const std::string n = pack_values(narrow, clamped);
   CHECK(n.size() == 5 + 126);
@@ -229,10 +236,10 @@ discovery::IdentifiedMiner found(const std::string& mac, const std::string& mode
 TEST_CASE("discovery plans keys for new and keyless miners, models once each", "[discovery]") {
   const auto now = system_clock::now();
   std::vector<discovery::IdentifiedMiner> miners = {
-      found("aa:00:00:00:00:01", "s19"),      // new
-      found("aa:00:00:00:00:02", "s19"),      // known, active key
-      found("aa:00:00:00:00:03", "s21"),      // known, rejected, backoff passed
-      found("aa:00:00:00:00:04", "s21"),      // known, missing, backoff running
+      found("aa:00:00:00:00:01", "s19"),       // new
+      found("aa:00:00:00:00:02", "s19"),       // known, active key
+      found("aa:00:00:00:00:03", "s21"),       // known, rejected, backoff passed
+      found("aa:00:00:00:00:04", "s21"),       // known, missing, backoff running
       found("aa:00:00:00:00:05", "s19jpro")};  // known with key; model fresh
   std::map<std::string, discovery::KnownMiner> known;
   known["aa:00:00:00:00:02"] = {.worker_id = 2, .api_key_state = "active", .api_key_enc = "v1:x"};
@@ -243,8 +250,8 @@ TEST_CASE("discovery plans keys for new and keyless miners, models once each", "
   models["s19jpro"] = {"s19jpro", now - std::chrono::hours(1), true};
   models["s21"] = {"s21", now - std::chrono::hours(30), true};  // stale
 
-  auto plan = discovery::plan_enrichment(
-      {.found = miners, .known = known, .models = models, .now = now});
+  auto plan =
+      discovery::plan_enrichment({.found = miners, .known = known, .models = models, .now = now});
   CHECK(plan.provision == std::vector<std::size_t>{0, 2});
   CHECK(plan.verify.empty());
   CHECK(plan.provision_deferred == 1);
@@ -252,14 +259,21 @@ TEST_CASE("discovery plans keys for new and keyless miners, models once each", "
   CHECK(plan.model_from == std::vector<std::size_t>{0, 2});  // s19 (unknown) and s21 (stale)
 
   SECTION("a rescan of one miner verifies its key and refreshes its model") {
-    auto forced = discovery::plan_enrichment({.found = miners, .known = known, .models = models,
-                                              .now = now, .forced_macs = {"aa:00:00:00:00:05"}});
+    auto forced = discovery::plan_enrichment({.found = miners,
+                                              .known = known,
+                                              .models = models,
+                                              .now = now,
+                                              .forced_macs = {"aa:00:00:00:00:05"}});
     CHECK(forced.verify == std::vector<std::size_t>{4});
     CHECK(std::count(forced.model_from.begin(), forced.model_from.end(), 4) == 1);
   }
   SECTION("a forced rescan provisions despite the backoff; the cap defers the rest") {
-    auto all = discovery::plan_enrichment({.found = miners, .known = known, .models = models,
-                                           .now = now, .force_all = true, .max_provisions = 2});
+    auto all = discovery::plan_enrichment({.found = miners,
+                                           .known = known,
+                                           .models = models,
+                                           .now = now,
+                                           .force_all = true,
+                                           .max_provisions = 2});
     CHECK(all.provision.size() == 2);
     CHECK(all.provision_deferred == 1);
     CHECK(all.verify.size() == 2);

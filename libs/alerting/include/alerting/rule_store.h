@@ -38,7 +38,8 @@ SaveOutcome add_rule(pqxx::transaction_base& tx, const rules::RuleSpec& rule,
 
 // Validates and replaces every field of rule `id` (kNotFound when there is none). The outcome's
 // problems are set, and nothing written, when the new form is refused.
-Result<SaveOutcome> update_rule(pqxx::transaction_base& tx, std::int64_t id, const rules::RuleSpec& rule);
+Result<SaveOutcome> update_rule(pqxx::transaction_base& tx, std::int64_t id,
+                                const rules::RuleSpec& rule);
 
 std::vector<StoredRule> list_rules(pqxx::transaction_base& tx);
 

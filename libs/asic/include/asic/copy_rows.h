@@ -20,14 +20,22 @@ struct CopyField {
   bool null = false;
 };
 
-inline CopyField null_field() { return {{}, true}; }
+inline CopyField null_field() {
+  return {{}, true};
+}
 CopyField field(std::int64_t v);
-inline CopyField field(int v) { return field(static_cast<std::int64_t>(v)); }
+inline CopyField field(int v) {
+  return field(static_cast<std::int64_t>(v));
+}
 // Non-finite values are NULL (the firmware's NaN is no value, not a number).
 CopyField field(double v);
 CopyField field(std::string_view text);  // text is stored as is (the stream escapes it)
-inline CopyField field(const std::string& text) { return field(std::string_view(text)); }
-inline CopyField field(const char* text) { return field(std::string_view(text)); }
+inline CopyField field(const std::string& text) {
+  return field(std::string_view(text));
+}
+inline CopyField field(const char* text) {
+  return field(std::string_view(text));
+}
 CopyField field(bool v);
 template <class T>
 CopyField field(const std::optional<T>& v) {

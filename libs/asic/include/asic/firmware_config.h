@@ -12,9 +12,9 @@
 namespace fleet::asic {
 
 struct FirmwareSettings {
-  firmware::ApiOptions api;               // timeouts and payload limits per request
-  std::size_t max_concurrency = 4096;     // requests in flight at once
-  std::string default_password = "admin"; // unlock password when the miner has none of its own
+  firmware::ApiOptions api;                   // timeouts and payload limits per request
+  std::size_t max_concurrency = 4096;         // requests in flight at once
+  std::string default_password = "admin";     // unlock password when the miner has none of its own
   std::string key_description = "fleetward";  // how our API key is found on a miner
 };
 

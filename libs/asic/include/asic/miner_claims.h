@@ -26,10 +26,10 @@ struct ClaimedMiner {
   std::optional<std::string> api_key_enc;  // sealed
   std::string api_key_state;               // missing | active | rejected
   std::optional<std::string> unlock_pass_enc;
-  std::string hr_measure;                  // GH/s | MH/s
-  int failures = 0;                        // consecutive failures before this claim
-  bool may_provision = false;              // the provisioning backoff has passed
-  std::optional<int> num_chains;           // of the model, when known
+  std::string hr_measure;         // GH/s | MH/s
+  int failures = 0;               // consecutive failures before this claim
+  bool may_provision = false;     // the provisioning backoff has passed
+  std::optional<int> num_chains;  // of the model, when known
 };
 
 // Claims up to `limit` due miners for `owner` for `lease`. Commit `tx` for the claim to hold.
@@ -49,9 +49,9 @@ struct ClaimOutcome {
   std::string error;                              // "" when ok; never holds a secret
   // status-poller only:
   std::optional<std::int64_t> status_id;
-  std::optional<std::string> worker_status;  // new workers.status, or unchanged
-  std::optional<std::string> api_key_enc;    // a re-provisioned key (sealed)
-  std::optional<std::string> api_key_state;  // active | rejected | missing, or unchanged
+  std::optional<std::string> worker_status;    // new workers.status, or unchanged
+  std::optional<std::string> api_key_enc;      // a re-provisioned key (sealed)
+  std::optional<std::string> api_key_state;    // active | rejected | missing, or unchanged
   std::optional<std::string> provision_error;  // a failed re-provisioning
   std::optional<std::chrono::system_clock::time_point> provision_after;
 };

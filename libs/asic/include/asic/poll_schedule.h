@@ -6,7 +6,7 @@
 namespace fleet::asic {
 
 struct PollSchedule {
-  std::chrono::milliseconds interval{15'000};     // the loop's period (seed 003: status 15 s)
+  std::chrono::milliseconds interval{15'000};      // the loop's period (seed 003: status 15 s)
   std::chrono::milliseconds max_backoff{600'000};  // a dead miner is still tried every 10 min
 };
 

@@ -19,7 +19,9 @@ enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };  // each includes th
 std::string_view to_string(Role role);
 std::optional<Role> parse_role(std::string_view text);
 // True when `have` may do what `need` may.
-inline bool allows(Role have, Role need) { return static_cast<int>(have) >= static_cast<int>(need); }
+inline bool allows(Role have, Role need) {
+  return static_cast<int>(have) >= static_cast<int>(need);
+}
 
 // --- passwords ---------------------------------------------------------------------------------
 // Rejects passwords shorter than 10 characters, longer than 1024, or not valid UTF-8.

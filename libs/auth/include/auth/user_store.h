@@ -60,7 +60,8 @@ struct CreatedKey {
 Result<CreatedKey> create_api_key(pqxx::transaction_base& tx, std::int64_t user_id,
                                   const std::string& name, Role role,
                                   std::optional<std::int64_t> expires_in_days);
-std::vector<ApiKeyInfo> list_api_keys(pqxx::transaction_base& tx, std::optional<std::int64_t> user_id);
+std::vector<ApiKeyInfo> list_api_keys(pqxx::transaction_base& tx,
+                                      std::optional<std::int64_t> user_id);
 // kNotFound when no such unrevoked key (of that user, when given).
 Status revoke_api_key(pqxx::transaction_base& tx, std::int64_t key_row_id,
                       std::optional<std::int64_t> user_id);
@@ -76,8 +77,9 @@ struct KeyPrincipal {
 Result<KeyPrincipal> check_api_key(pqxx::transaction_base& tx, const std::string& presented);
 
 // Appends to audit_log.
-void audit(pqxx::transaction_base& tx, const std::string& actor, std::optional<std::int64_t> user_id,
-           std::optional<std::int64_t> key_row_id, const std::string& action, const std::string& target,
-           int status, const std::string& client, const std::string& details_json);
+void audit(pqxx::transaction_base& tx, const std::string& actor,
+           std::optional<std::int64_t> user_id, std::optional<std::int64_t> key_row_id,
+           const std::string& action, const std::string& target, int status,
+           const std::string& client, const std::string& details_json);
 
 }  // namespace fleet::auth

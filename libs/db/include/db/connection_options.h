@@ -1,5 +1,5 @@
-// How to reach PostgreSQL: from DATABASE_URL, or from POSTGRES_SERVER / POSTGRES_PORT / POSTGRES_DB /
-// POSTGRES_USER / POSTGRES_PASSWORD (seed 001's variables), or the same keys in a config file.
+// How to reach PostgreSQL: from DATABASE_URL, or from POSTGRES_SERVER / POSTGRES_PORT / POSTGRES_DB
+// / POSTGRES_USER / POSTGRES_PASSWORD (seed 001's variables), or the same keys in a config file.
 // This header does not include libpqxx.
 #pragma once
 

@@ -58,8 +58,7 @@ Result<StatusPane> parse_status(std::string_view body, const PayloadLimits& limi
                                 FieldIssues* issues = nullptr);
 Result<PerfSummary> parse_perf_summary(std::string_view body, const PayloadLimits& limits,
                                        FieldIssues* issues = nullptr);
-Result<std::vector<ApiKeyEntry>> parse_api_keys(std::string_view body,
-                                                const PayloadLimits& limits);
+Result<std::vector<ApiKeyEntry>> parse_api_keys(std::string_view body, const PayloadLimits& limits);
 // POST /unlock answer: the token (opaque; a JWT on some versions).
 Result<std::string> parse_unlock(std::string_view body, const PayloadLimits& limits);
 // POST /apikeys answer: "inserted" | "updated" | "nochanges".

@@ -110,8 +110,8 @@ struct SummaryPayload {
   std::string miner_state;  // mining|initializing|starting|auto-tuning|restarting|shutting-down|
                             // stopped|failure
   std::optional<std::int64_t> miner_state_time_s;
-  std::string state_description;  // set when miner_state is failure
-  std::string miner_type;         // "Antminer S19 (Vnish 1.2.0-beta10)"
+  std::string state_description;               // set when miner_state is failure
+  std::string miner_type;                      // "Antminer S19 (Vnish 1.2.0-beta10)"
   std::optional<double> hashrate_ths;          // realtime (hr_realtime, else instant_hashrate)
   std::optional<double> hashrate_avg_ths;      // hr_average, else average_hashrate
   std::optional<double> hashrate_nominal_ths;  // hr_nominal, else the sum of chain ideals

@@ -24,11 +24,11 @@ struct SweepOptions {
 };
 
 struct SweepResult {
-  std::vector<Ipv4> open;      // ascending
-  std::size_t refused = 0;     // RST: nothing listens there
-  std::size_t timed_out = 0;   // no answer within the timeout (no host, or filtered)
-  std::size_t unreachable = 0; // other errors (no route, host unreachable)
-  bool stopped = false;        // `stop` returned true before the end
+  std::vector<Ipv4> open;       // ascending
+  std::size_t refused = 0;      // RST: nothing listens there
+  std::size_t timed_out = 0;    // no answer within the timeout (no host, or filtered)
+  std::size_t unreachable = 0;  // other errors (no route, host unreachable)
+  bool stopped = false;         // `stop` returned true before the end
   std::chrono::milliseconds elapsed{0};
 };
 

@@ -42,7 +42,7 @@ namespace fleet::runtime {
 
 // Process exit codes, documented in --help.
 enum ExitCode : int {
-  kExitOk = 0,          // success
+  kExitOk = 0,           // success
   kExitCycleFailed = 1,  // the cycle failed or the database was unreachable: retry later
   kExitInvalid = 2,      // configuration or schema invalid: do not restart blindly
 };
