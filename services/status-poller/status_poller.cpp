@@ -48,8 +48,7 @@ struct StatusPoller::Cycle {
   std::vector<system_clock::time_point> claimed_at;
   StatusBatch batch;
   std::vector<std::int64_t> released;  // cancelled by shutdown: claims handed back
-  std::optional<Error> claim_error;
-  bool source_done = false;
+  asic::DueMinerFeed feed;
   int reprovisions_left = 0;
 
   std::int64_t claimed = 0, ok = 0, transport_failed = 0, auth_failed = 0, payload_failed = 0,
@@ -60,30 +59,23 @@ struct StatusPoller::Cycle {
       std::make_shared<std::atomic<std::int64_t>>(0);
 
   Cycle(StatusPoller& s, runtime::CycleContext& c, asic::BatchWriter* w)
-      : self(s), ctx(c), writer(w), reprovisions_left(s.options_.max_reprovisions) {}
+      : self(s),
+        ctx(c),
+        writer(w),
+        feed({.kind = asic::ClaimKind::kStatusPoll,
+              .owner = s.owner_,
+              .batch = s.options_.claim_batch,
+              .max_per_cycle = s.options_.max_per_cycle,
+              .lease = s.options_.lease,
+              .dry_run = c.dry_run()}),
+        reprovisions_left(s.options_.max_reprovisions) {}
 
   const PollerOptions& opt() const { return self.options_; }
   double unit_random() { return std::uniform_real_distribution<double>(0, 1)(rng); }
 
   bool refill() {
-    if (source_done || ctx.stopping()) return false;
-    const int room = opt().max_per_cycle - static_cast<int>(claimed);
-    if (room <= 0) return false;
-    const int limit = std::min(opt().claim_batch, room);
-    std::vector<asic::ClaimedMiner> got;
-    try {
-      got = ctx.db().transact([&](pqxx::transaction_base& tx) {
-        return ctx.dry_run() ? asic::list_due_miners(tx, asic::ClaimKind::kStatusPoll, limit)
-                             : asic::claim_due_miners(tx, asic::ClaimKind::kStatusPoll, self.owner_,
-                                                      limit, opt().lease);
-      });
-    } catch (const std::exception& e) {
-      claim_error = db::to_error(e);
-      source_done = true;
-      return false;
-    }
-    // --dry-run cannot claim, so one listing is all it polls.
-    if (ctx.dry_run() || static_cast<int>(got.size()) < limit) source_done = true;
+    if (ctx.stopping()) return false;
+    std::vector<asic::ClaimedMiner> got = feed.next(ctx.db());
     const auto now = system_clock::now();
     for (auto& m : got) {
       miners.push_back(std::move(m));
@@ -331,8 +323,8 @@ runtime::CycleReport StatusPoller::run_cycle(runtime::CycleContext& ctx) {
                    e.what());
     }
   }
-  if (cycle.claim_error)
-    throw std::runtime_error("claiming miners: " + cycle.claim_error->describe());
+  if (cycle.feed.error())
+    throw std::runtime_error("claiming miners: " + cycle.feed.error()->describe());
   if (!write_errors.empty()) {
     throw std::runtime_error(std::to_string(write_errors.size()) +
                              " status batches were not stored (their miners are polled again "

@@ -40,8 +40,7 @@ struct TelemetryWorker::Cycle {
   TelemetryBatch batch;
   std::size_t batch_miners = 0;
   std::vector<std::int64_t> released;
-  std::optional<Error> claim_error;
-  bool source_done = false;
+  asic::DueMinerFeed feed;
 
   std::int64_t claimed = 0, ok = 0, failed_transport = 0, failed_payload = 0, failed_other = 0,
                field_issues = 0, clamped = 0, dead_chains = 0, throttled = 0;
@@ -51,28 +50,21 @@ struct TelemetryWorker::Cycle {
       std::make_shared<std::atomic<std::int64_t>>(0);
 
   Cycle(TelemetryWorker& s, runtime::CycleContext& c, asic::BatchWriter* w)
-      : self(s), ctx(c), writer(w) {}
+      : self(s),
+        ctx(c),
+        writer(w),
+        feed({.kind = asic::ClaimKind::kTelemetry,
+              .owner = s.owner_,
+              .batch = s.options_.claim_batch,
+              .max_per_cycle = s.options_.max_per_cycle,
+              .lease = s.options_.lease,
+              .dry_run = c.dry_run()}) {}
 
   const TelemetryOptions& opt() const { return self.options_; }
 
   bool refill() {
-    if (source_done || ctx.stopping()) return false;
-    const int room = opt().max_per_cycle - static_cast<int>(claimed);
-    if (room <= 0) return false;
-    const int limit = std::min(opt().claim_batch, room);
-    std::vector<asic::ClaimedMiner> got;
-    try {
-      got = ctx.db().transact([&](pqxx::transaction_base& tx) {
-        return ctx.dry_run() ? asic::list_due_miners(tx, asic::ClaimKind::kTelemetry, limit)
-                             : asic::claim_due_miners(tx, asic::ClaimKind::kTelemetry, self.owner_,
-                                                      limit, opt().lease);
-      });
-    } catch (const std::exception& e) {
-      claim_error = db::to_error(e);
-      source_done = true;
-      return false;
-    }
-    if (ctx.dry_run() || static_cast<int>(got.size()) < limit) source_done = true;
+    if (ctx.stopping()) return false;
+    std::vector<asic::ClaimedMiner> got = feed.next(ctx.db());
     const auto now = system_clock::now();
     for (auto& m : got) {
       miners.push_back(std::move(m));
@@ -238,8 +230,8 @@ runtime::CycleReport TelemetryWorker::run_cycle(runtime::CycleContext& ctx) {
                    e.what());
     }
   }
-  if (cycle.claim_error)
-    throw std::runtime_error("claiming miners: " + cycle.claim_error->describe());
+  if (cycle.feed.error())
+    throw std::runtime_error("claiming miners: " + cycle.feed.error()->describe());
   if (!write_errors.empty()) {
     throw std::runtime_error(
         std::to_string(write_errors.size()) +

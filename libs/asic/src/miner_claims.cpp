@@ -5,6 +5,8 @@
 #include <pqxx/pqxx>
 
 #include "asic/copy_rows.h"
+#include "db/errors.h"
+#include "db/session.h"
 
 namespace fleet::asic {
 
@@ -236,6 +238,27 @@ void release_claims(pqxx::transaction_base& tx, ClaimKind kind, const std::strin
     ids += std::to_string(id);
   }
   tx.exec_params0(kind == ClaimKind::kStatusPoll ? kReleasePoll : kReleaseTelemetry, owner, ids);
+}
+
+std::vector<ClaimedMiner> DueMinerFeed::next(db::Session& session) {
+  const int room = options_.max_per_cycle - taken_;
+  if (done_ || room <= 0) return {};
+  const int limit = std::min(options_.batch, room);
+  std::vector<ClaimedMiner> got;
+  try {
+    got = session.transact([&](pqxx::transaction_base& tx) {
+      return options_.dry_run
+                 ? list_due_miners(tx, options_.kind, limit)
+                 : claim_due_miners(tx, options_.kind, options_.owner, limit, options_.lease);
+    });
+  } catch (const std::exception& e) {
+    error_ = db::to_error(e);
+    done_ = true;
+    return {};
+  }
+  if (options_.dry_run || static_cast<int>(got.size()) < limit) done_ = true;
+  taken_ += static_cast<int>(got.size());
+  return got;
 }
 
 }  // namespace fleet::asic

@@ -14,6 +14,12 @@
 
 #include <pqxx/transaction_base>
 
+#include "core/result.h"
+
+namespace fleet::db {
+class Session;
+}
+
 namespace fleet::asic {
 
 // Which loop claims: each has its own due time, lease and failure count in `miners`.
@@ -39,6 +45,32 @@ std::vector<ClaimedMiner> claim_due_miners(pqxx::transaction_base& tx, ClaimKind
 
 // The miners that are due, without claiming anything (--dry-run).
 std::vector<ClaimedMiner> list_due_miners(pqxx::transaction_base& tx, ClaimKind kind, int limit);
+
+// Hands one cycle its due miners a batch at a time: claims them (under --dry-run only lists them,
+// once: nothing can be claimed) until the cycle has `max_per_cycle` or no more are due. A failed
+// claim ends the feed and is kept in error().
+class DueMinerFeed {
+ public:
+  struct Options {
+    ClaimKind kind = ClaimKind::kStatusPoll;
+    std::string owner;
+    int batch = 1000;
+    int max_per_cycle = 100'000;
+    std::chrono::milliseconds lease{0};
+    bool dry_run = false;
+  };
+  explicit DueMinerFeed(Options options) : options_(std::move(options)) {}
+
+  // The next batch; empty once the feed is done.
+  std::vector<ClaimedMiner> next(db::Session& session);
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  Options options_;
+  int taken_ = 0;
+  bool done_ = false;
+  std::optional<Error> error_;
+};
 
 // What happened to one claimed miner.
 struct ClaimOutcome {
