@@ -77,6 +77,20 @@ void declare_config(config::Schema& schema) {
               .default_value = std::chrono::milliseconds(300'000),
               .min = 1,
               .max = 86'400});
+  schema.add({.name = "poll.timeout_floor",
+              .type = Type::kDuration,
+              .help = "shortest deadline of a poll; a miner that answered its last poll gets "
+                      "poll.timeout_multiplier times its usual answer time, at least this and at "
+                      "most firmware.request_timeout (0: always firmware.request_timeout)",
+              .default_value = std::chrono::milliseconds(1000),
+              .min = 0,
+              .max = 300});
+  schema.add({.name = "poll.timeout_multiplier",
+              .type = Type::kDouble,
+              .help = "a healthy miner's deadline in multiples of its usual answer time",
+              .default_value = 4.0,
+              .min = 1,
+              .max = 100});
 }
 
 PollerOptions options_from(const config::Config& config) {
@@ -95,6 +109,9 @@ PollerOptions options_from(const config::Config& config) {
   o.reprovision = config.boolean("poll.reprovision");
   o.max_reprovisions = static_cast<int>(config.integer("poll.max_reprovisions"));
   o.provision_backoff = config.duration("poll.provision_backoff");
+  o.timeout = {.max = o.firmware.api.timeout,
+               .floor = config.duration("poll.timeout_floor"),
+               .multiplier = config.number("poll.timeout_multiplier")};
   if (o.lease < 2 * o.firmware.api.timeout + std::chrono::seconds(5)) {
     throw runtime::ConfigError(
         "poll.lease must exceed twice firmware.request_timeout plus 5s, or a slow miner's claim "

@@ -105,6 +105,8 @@ struct StatusPoller::Cycle {
     const asic::ClaimedMiner& m = miners[i];
     auto request = firmware::get_request(endpoint(m), firmware::paths::kSummary, opt().firmware.api,
                                          {.api_key = key});
+    request.timeout = asic::poll_timeout(opt().timeout, m.poll_latency_ms, m.failures);
+    request.connect_timeout = std::min(request.connect_timeout, request.timeout);
     self.transport_->submit(std::move(request), [this, i, new_key_enc](HttpResponse r) {
       try {
         on_summary(i, std::move(r), new_key_enc);
@@ -142,7 +144,8 @@ struct StatusPoller::Cycle {
       spdlog::debug("miner {} /summary: {} field problems, first: {}", m.worker_id, issues.size(),
                     issues.front());
     }
-    succeeded(i, std::move(*summary), new_key_enc);
+    const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed);
+    succeeded(i, std::move(*summary), new_key_enc, static_cast<int>(latency.count()));
   }
 
   // A 401 or no key: provision a key once (within the cycle's budget and the miner's backoff)
@@ -194,10 +197,11 @@ struct StatusPoller::Cycle {
   }
 
   void succeeded(size_t i, firmware::SummaryPayload summary,
-                 const std::optional<std::string>& new_key_enc) {
+                 const std::optional<std::string>& new_key_enc, int latency_ms) {
     const asic::ClaimedMiner& m = miners[i];
     ++ok;
     asic::ClaimOutcome& o = new_outcome(i, true);
+    o.latency_ms = asic::next_latency_estimate(m.poll_latency_ms, latency_ms);
     o.next_at =
         asic::next_due(opt().schedule, true, 0, claimed_at[i], o.observed_at, unit_random());
     o.worker_status =
@@ -308,11 +312,16 @@ runtime::CycleReport StatusPoller::run_cycle(runtime::CycleContext& ctx) {
   hooks.refill = [&] { return cycle.refill(); };
   hooks.low_water = options_.firmware.max_concurrency;
   hooks.stop = [&] { return ctx.stopping(); };
+  const auto started = std::chrono::steady_clock::now();
   transport_->run(hooks);
   cycle.flush();
+  const auto fetched = std::chrono::steady_clock::now();
 
   std::vector<Error> write_errors;
   if (writer) write_errors = writer->drain();
+  const auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  spdlog::info("status cycle phases: polled in {:.2f}s, then stored the rest in {:.2f}s",
+               seconds(fetched - started), seconds(std::chrono::steady_clock::now() - fetched));
   if (!cycle.released.empty() && !ctx.dry_run()) {
     try {
       ctx.db().transact([&](pqxx::transaction_base& tx) {

@@ -39,6 +39,7 @@ struct PollerOptions {
   bool reprovision = true;       // re-provision a rejected API key
   int max_reprovisions = 100;    // per cycle
   std::chrono::milliseconds provision_backoff{300'000};
+  asic::AdaptiveTimeout timeout;  // max = firmware.request_timeout
 };
 
 // Declares the poller's keys (poll.*, firmware.*, secrets.key).

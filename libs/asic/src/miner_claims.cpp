@@ -33,7 +33,8 @@ UPDATE miners m
  WHERE m.worker_id = due.worker_id AND w.id = m.worker_id AND md.alias = m.model_alias
 RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
           m.hr_measure, m.consecutive_failures,
-          (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+          (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
+          m.poll_latency_ms
 )sql";
 
 constexpr const char* kClaimTelemetry = R"sql(
@@ -55,13 +56,15 @@ UPDATE miners m
  WHERE m.worker_id = due.worker_id AND w.id = m.worker_id AND md.alias = m.model_alias
 RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
           m.hr_measure, m.telemetry_failures,
-          (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+          (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
+          m.poll_latency_ms
 )sql";
 
 constexpr const char* kListPoll = R"sql(
 SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
        m.hr_measure, m.consecutive_failures,
-       (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+       (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
+          m.poll_latency_ms
   FROM miners m
   JOIN workers w ON w.id = m.worker_id
   JOIN models md ON md.alias = m.model_alias
@@ -75,7 +78,8 @@ SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock
 constexpr const char* kListTelemetry = R"sql(
 SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
        m.hr_measure, m.telemetry_failures,
-       (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains
+       (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
+          m.poll_latency_ms
   FROM miners m
   JOIN workers w ON w.id = m.worker_id
   JOIN models md ON md.alias = m.model_alias
@@ -99,9 +103,16 @@ CREATE TEMP TABLE IF NOT EXISTS asic_claim_outcomes (
     api_key_enc     text,
     api_key_state   text,
     provision_error text,
-    provision_after timestamptz
-) ON COMMIT DELETE ROWS
+    provision_after timestamptz,
+    latency_ms      integer
+) ON COMMIT DELETE ROWS;
+CREATE INDEX IF NOT EXISTS asic_claim_outcomes_worker_idx ON asic_claim_outcomes (worker_id)
 )sql";
+
+// The updates below join the batch to miners on a lease owner whose statistics say "almost always
+// NULL", so the planner expects one miner and loops over the batch for each: quadratic in the batch
+// size without an index on the batch and statistics that show its real size.
+constexpr const char* kAnalyzeOutcomes = "ANALYZE asic_claim_outcomes";
 
 constexpr const char* kRecordPoll = R"sql(
 UPDATE miners m
@@ -123,7 +134,8 @@ UPDATE miners m
        provision_error = CASE WHEN o.provision_error IS NOT NULL THEN o.provision_error
                               WHEN o.api_key_enc IS NOT NULL THEN NULL
                               ELSE m.provision_error END,
-       provision_after = COALESCE(o.provision_after, m.provision_after)
+       provision_after = COALESCE(o.provision_after, m.provision_after),
+       poll_latency_ms = COALESCE(o.latency_ms, m.poll_latency_ms)
   FROM asic_claim_outcomes o
  WHERE m.worker_id = o.worker_id AND m.poll_lease_owner = $1
 )sql";
@@ -176,6 +188,7 @@ std::vector<ClaimedMiner> read_claims(const pqxx::result& rows) {
     m.failures = row[7].as<int>();
     m.may_provision = row[8].as<bool>();
     m.num_chains = row[9].get<int>();
+    m.poll_latency_ms = row[10].get<int>();
     out.push_back(std::move(m));
   }
   return out;
@@ -204,9 +217,9 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
         tx, "asic_claim_outcomes",
         std::vector<std::string>{"worker_id", "ok", "observed_at", "next_at", "error", "status_id",
                                  "worker_status", "api_key_enc", "api_key_state", "provision_error",
-                                 "provision_after"});
+                                 "provision_after", "latency_ms"});
     for (const auto& o : outcomes) {
-      stream << std::array<CopyField, 11>{
+      stream << std::array<CopyField, 12>{
           field(o.worker_id),
           field(o.ok),
           timestamp_field(o.observed_at),
@@ -217,10 +230,12 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
           field(o.api_key_enc),
           field(o.api_key_state),
           field(o.provision_error),
-          o.provision_after ? timestamp_field(*o.provision_after) : null_field()};
+          o.provision_after ? timestamp_field(*o.provision_after) : null_field(),
+          o.latency_ms ? field(static_cast<std::int64_t>(*o.latency_ms)) : null_field()};
     }
     stream.complete();
   }
+  tx.exec0(kAnalyzeOutcomes);
   if (kind == ClaimKind::kStatusPoll) {
     tx.exec_params0(kRecordPollWorkers, owner);
     tx.exec_params0(kRecordPoll, owner);

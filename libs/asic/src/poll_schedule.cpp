@@ -20,4 +20,19 @@ std::chrono::system_clock::time_point next_due(const PollSchedule& schedule, boo
   return now + backoff_delay(policy, std::max(failures, 1), std::clamp(unit_random, 0.0, 0.999));
 }
 
+std::chrono::milliseconds poll_timeout(const AdaptiveTimeout& policy, std::optional<int> latency_ms,
+                                       int failures) {
+  using std::chrono::milliseconds;
+  if (policy.floor.count() <= 0 || !latency_ms || failures > 0) return policy.max;
+  const double scaled = policy.multiplier * std::max(*latency_ms, 0);
+  const auto ms = milliseconds(static_cast<std::int64_t>(std::ceil(scaled)));
+  return std::clamp(ms, std::min(policy.floor, policy.max), policy.max);
+}
+
+int next_latency_estimate(std::optional<int> previous_ms, int observed_ms) {
+  observed_ms = std::max(observed_ms, 0);
+  if (!previous_ms || observed_ms >= *previous_ms) return observed_ms;
+  return *previous_ms - (*previous_ms - observed_ms + 3) / 4;
+}
+
 }  // namespace fleet::asic

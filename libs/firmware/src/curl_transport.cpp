@@ -9,8 +9,11 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 namespace fleet::firmware {
 
@@ -18,8 +21,21 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// "http://10.0.0.5:80/api/v1/summary" -> "10.0.0.5:80": for logs (never the path or a query).
+std::string_view url_host(std::string_view url) {
+  if (auto p = url.find("://"); p != std::string_view::npos) url.remove_prefix(p + 3);
+  return url.substr(0, url.find('/'));
+}
+
+// A transfer libcurl has not ended this long after its own timeout is ended by the transport
+// (see Impl::end_overdue).
+constexpr std::chrono::milliseconds kOverdueGrace{1000};
+constexpr std::chrono::milliseconds kOverdueSweep{100};
+
 struct Transfer {
   CURL* easy = nullptr;
+  std::size_t slot = 0;       // index in Impl::active
+  Clock::time_point overdue;  // start + timeout + kOverdueGrace
   curl_slist* headers = nullptr;
   HttpRequest request;
   HttpTransport::Callback done;
@@ -73,8 +89,11 @@ struct CurlTransport::Impl {
   std::deque<std::pair<HttpRequest, Callback>> queue;
   std::vector<Transfer*> active;    // unordered; removed by swap
   std::vector<CURL*> idle_handles;  // reused after curl_easy_reset
-  long timer_ms = -1;               // libcurl's requested timeout (-1 = none)
-  Clock::time_point timer_set_at{};
+  // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT) (none: no timer). libcurl
+  // reports a timeout only when its earliest one changes, so this is kept until it reports again.
+  std::optional<Clock::time_point> timer_due;
+  bool timer_reported = false;  // on_timer ran (during the last timeout action)
+  Clock::time_point next_overdue_sweep{};
 
   ~Impl() {
     for (Transfer* t : active) {
@@ -114,9 +133,24 @@ struct CurlTransport::Impl {
 
   static int on_timer(CURLM*, long timeout_ms, void* user) {
     auto* self = static_cast<Impl*>(user);
-    self->timer_ms = timeout_ms;
-    self->timer_set_at = Clock::now();
+    self->timer_reported = true;
+    if (timeout_ms < 0) {
+      self->timer_due.reset();
+    } else {
+      self->timer_due = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    }
     return 0;
+  }
+
+  // Runs libcurl's expired timers. Called on time, it finds its timer expired and reports the next
+  // one (or none). Called a moment early (its clock and ours round differently), it finds nothing
+  // expired and stays silent, since its earliest timeout did not change: look again shortly
+  // instead of forgetting the timer, which would leave a transfer whose peer never answers waiting
+  // for socket activity that never comes.
+  void on_timer_due(int& running) {
+    timer_reported = false;
+    curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (!timer_reported && timer_due) timer_due = Clock::now() + std::chrono::milliseconds(1);
   }
 
   CURL* take_handle() {
@@ -146,6 +180,12 @@ struct CurlTransport::Impl {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    // Miners are addressed by IP: a DNS cache entry per miner only costs libcurl a scan of the
+    // whole cache on every lookup (quadratic over a cycle of thousands of miners).
+    curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
+    // Likewise its connection cache: a connection is kept only when the caller has another
+    // request for that miner right behind this one.
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, r.keep_alive ? 0L : 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(r.timeout.count()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_body_bytes));
@@ -169,7 +209,16 @@ struct CurlTransport::Impl {
       finish_without_start(t, "curl_multi_add_handle failed");
       return;
     }
+    t->overdue = Clock::now() + r.timeout + kOverdueGrace;
+    t->slot = active.size();
     active.push_back(t);
+  }
+
+  void forget(Transfer* t) {
+    Transfer* last = active.back();
+    active[t->slot] = last;
+    last->slot = t->slot;
+    active.pop_back();
   }
 
   void finish_without_start(Transfer* t, const char* why) {
@@ -193,11 +242,7 @@ struct CurlTransport::Impl {
 
   void complete(Transfer* t, CURLcode code) {
     curl_multi_remove_handle(multi, t->easy);
-    auto it = std::find(active.begin(), active.end(), t);
-    if (it != active.end()) {
-      *it = active.back();
-      active.pop_back();
-    }
+    forget(t);
     HttpResponse response;
     response.failure = failure_of(code, *t, t->easy);
     if (response.failure == TransportFailure::kNone) {
@@ -227,6 +272,30 @@ struct CurlTransport::Impl {
     }
   }
 
+  // The backstop for a timeout libcurl failed to fire: a transfer still running well after its
+  // own timeout ends here as a timeout, so no peer that never answers can hold a run open.
+  void end_overdue() {
+    const auto now = Clock::now();
+    if (now < next_overdue_sweep) return;
+    next_overdue_sweep = now + kOverdueSweep;
+    std::vector<Transfer*> overdue;
+    for (Transfer* t : active) {
+      if (now >= t->overdue) overdue.push_back(t);
+    }
+    for (Transfer* t : overdue) {
+      spdlog::warn("a request to {} got no timeout from libcurl; ended {} ms after its deadline",
+                   url_host(t->request.url), kOverdueGrace.count());
+      curl_multi_remove_handle(multi, t->easy);
+      forget(t);
+      HttpResponse response;
+      response.failure = TransportFailure::kTimeout;
+      response.error = "no answer within " + std::to_string(t->request.timeout.count()) + " ms";
+      Callback done = std::move(t->done);
+      release(t);
+      done(std::move(response));
+    }
+  }
+
   void cancel_all() {
     while (!active.empty()) {
       Transfer* t = active.back();
@@ -249,12 +318,14 @@ struct CurlTransport::Impl {
     }
   }
 
+  // Until the timer is due, rounded up to whole milliseconds (epoll's unit), at most 100 ms.
   int wait_ms() const {
-    if (timer_ms < 0) return 100;
-    const auto elapsed =
-        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - timer_set_at).count();
-    return static_cast<int>(std::clamp<long>(timer_ms - elapsed, 0, 100));
+    if (!timer_due) return 100;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*timer_due - Clock::now());
+    return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 100));
   }
+
+  bool timer_expired() const { return timer_due && Clock::now() >= *timer_due; }
 
   void run(const RunHooks& hooks) {
     bool source_open = static_cast<bool>(hooks.refill);
@@ -285,7 +356,7 @@ struct CurlTransport::Impl {
         continue;
       }
       if (added) {
-        curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        on_timer_due(running);
         drain_messages();
       }
       // A waiting producer is polled often; otherwise libcurl's timer decides.
@@ -298,11 +369,9 @@ struct CurlTransport::Impl {
         if (events[i].events & EPOLLERR) mask |= CURL_CSELECT_ERR;
         curl_multi_socket_action(multi, events[i].data.fd, mask, &running);
       }
-      if (timer_ms >= 0 && wait_ms() == 0) {
-        timer_ms = -1;
-        curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-      }
+      if (timer_expired()) on_timer_due(running);
       drain_messages();
+      end_overdue();
     }
   }
 };

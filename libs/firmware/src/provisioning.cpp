@@ -33,8 +33,9 @@ struct ProvisionFlow : std::enable_shared_from_this<ProvisionFlow> {
   void unlock() {
     json body = {{"pw", request.password}};
     auto self = shared_from_this();
-    transport.submit(post_request(request.miner, paths::kUnlock, body.dump(), options),
-                     [self](HttpResponse r) { self->on_unlock(std::move(r)); });
+    HttpRequest req = post_request(request.miner, paths::kUnlock, body.dump(), options);
+    req.keep_alive = true;  // the key list follows
+    transport.submit(std::move(req), [self](HttpResponse r) { self->on_unlock(std::move(r)); });
   }
 
   void on_unlock(HttpResponse r) {
@@ -48,8 +49,9 @@ struct ProvisionFlow : std::enable_shared_from_this<ProvisionFlow> {
     if (!token_or.ok()) return finish(token_or.error());
     token = std::move(*token_or);
     auto self = shared_from_this();
-    transport.submit(get_request(request.miner, paths::kApiKeys, options, {.bearer_token = token}),
-                     [self](HttpResponse resp) { self->on_list(std::move(resp)); });
+    HttpRequest req = get_request(request.miner, paths::kApiKeys, options, {.bearer_token = token});
+    req.keep_alive = true;  // a key creation, or the caller's first call with the key, follows
+    transport.submit(std::move(req), [self](HttpResponse resp) { self->on_list(std::move(resp)); });
   }
 
   void on_list(HttpResponse r) {

@@ -80,12 +80,18 @@ TEST_CASE("outcomes clear the lease, schedule the next poll and update the worke
   const auto bad_id = test::add_miner(db, 2);
   const auto stolen = test::add_miner(db, 3);
   db.exec("UPDATE workers SET status = 'offline'");
-  db.exec("UPDATE miners SET consecutive_failures = 2 WHERE worker_id = " + std::to_string(bad_id));
+  db.exec("UPDATE miners SET consecutive_failures = 2, poll_latency_ms = 77 WHERE worker_id = " +
+          std::to_string(bad_id));
   pqxx::connection c(db.url());
   {
     pqxx::work tx(c);
-    asic::claim_due_miners(tx, asic::ClaimKind::kStatusPoll, "me", 10, 60s);
+    auto claimed = asic::claim_due_miners(tx, asic::ClaimKind::kStatusPoll, "me", 10, 60s);
     tx.commit();
+    REQUIRE(claimed.size() == 3);
+    for (const auto& m : claimed) {
+      INFO(m.worker_id);
+      CHECK(m.poll_latency_ms == (m.worker_id == bad_id ? std::optional<int>(77) : std::nullopt));
+    }
   }
   // Another replica took miner 3 over after our lease expired: our outcome must not land.
   db.exec("UPDATE miners SET poll_lease_owner = 'other' WHERE worker_id = " +
@@ -99,7 +105,8 @@ TEST_CASE("outcomes clear the lease, schedule the next poll and update the worke
                  .status_id = 42,
                  .worker_status = "online",
                  .api_key_enc = "v1:new",
-                 .api_key_state = "active"};
+                 .api_key_state = "active",
+                 .latency_ms = 120};
   outcomes[1] = {.worker_id = bad_id,
                  .ok = false,
                  .observed_at = now,
@@ -131,6 +138,8 @@ TEST_CASE("outcomes clear the lease, schedule the next poll and update the worke
   CHECK(col(ok_id, "w.status") == "online");
   CHECK(col(ok_id, "w.last_seen_at IS NOT NULL") == "t");
   CHECK(col(ok_id, "m.next_poll_at > now() + interval '10 seconds'") == "t");
+  CHECK(col(ok_id, "m.poll_latency_ms") == "120");
+  CHECK(col(bad_id, "m.poll_latency_ms") == "77");  // a failure keeps the estimate
   CHECK(col(bad_id, "m.consecutive_failures") == "3");
   CHECK(col(bad_id, "m.last_poll_error") == "deadline exceeded: /summary: timeout");
   CHECK(col(bad_id, "m.api_key_state") == "rejected");

@@ -130,6 +130,36 @@ TEST_CASE("the poll schedule keeps successes on the interval and backs failures 
   CHECK(after(3, 0.99) >= std::chrono::seconds(45));
 }
 
+TEST_CASE("a poll's deadline follows the miner's own answer times", "[schedule]") {
+  using std::chrono::milliseconds;
+  const asic::AdaptiveTimeout p{
+      .max = milliseconds(3000), .floor = milliseconds(1000), .multiplier = 4};
+  CHECK(asic::poll_timeout(p, std::nullopt, 0) == milliseconds(3000));  // never answered yet
+  CHECK(asic::poll_timeout(p, 40, 0) == milliseconds(1000));            // fast: the floor
+  CHECK(asic::poll_timeout(p, 400, 0) == milliseconds(1600));
+  CHECK(asic::poll_timeout(p, 2000, 0) == milliseconds(3000));  // never beyond the maximum
+  CHECK(asic::poll_timeout(p, 40, 1) == milliseconds(3000));    // failed last time: all of it
+  asic::AdaptiveTimeout off = p;
+  off.floor = milliseconds(0);
+  CHECK(asic::poll_timeout(off, 40, 0) == milliseconds(3000));
+  asic::AdaptiveTimeout low_max = p;
+  low_max.max = milliseconds(500);  // a maximum under the floor wins
+  CHECK(asic::poll_timeout(low_max, 40, 0) == milliseconds(500));
+}
+
+TEST_CASE("the latency estimate rises at once and falls slowly", "[schedule]") {
+  CHECK(asic::next_latency_estimate(std::nullopt, 120) == 120);
+  CHECK(asic::next_latency_estimate(100, 300) == 300);
+  CHECK(asic::next_latency_estimate(100, 20) == 80);  // a quarter of the way down
+  CHECK(asic::next_latency_estimate(100, 99) == 99);
+  CHECK(asic::next_latency_estimate(100, 100) == 100);
+  CHECK(asic::next_latency_estimate(50, -5) == 37);  // a negative reading counts as 0
+  int estimate = 1000;
+  for (int i = 0; i < 30; ++i)
+    estimate = asic::next_latency_estimate(estimate, 10);
+  CHECK(estimate == 10);  // reaches a lasting improvement
+}
+
 TEST_CASE("packed vectors round-trip with the smallest width", "[telemetry]") {
   using telemetry::pack_values;
   using telemetry::unpack_values;

@@ -32,10 +32,11 @@ struct ClaimedMiner {
   std::optional<std::string> api_key_enc;  // sealed
   std::string api_key_state;               // missing | active | rejected
   std::optional<std::string> unlock_pass_enc;
-  std::string hr_measure;         // GH/s | MH/s
-  int failures = 0;               // consecutive failures before this claim
-  bool may_provision = false;     // the provisioning backoff has passed
-  std::optional<int> num_chains;  // of the model, when known
+  std::string hr_measure;              // GH/s | MH/s
+  int failures = 0;                    // consecutive failures before this claim
+  bool may_provision = false;          // the provisioning backoff has passed
+  std::optional<int> num_chains;       // of the model, when known
+  std::optional<int> poll_latency_ms;  // /summary latency estimate (poll_schedule.h), if any
 };
 
 // Claims up to `limit` due miners for `owner` for `lease`. Commit `tx` for the claim to hold.
@@ -86,6 +87,7 @@ struct ClaimOutcome {
   std::optional<std::string> api_key_state;    // active | rejected | missing, or unchanged
   std::optional<std::string> provision_error;  // a failed re-provisioning
   std::optional<std::chrono::system_clock::time_point> provision_after;
+  std::optional<int> latency_ms;  // the miner's new latency estimate, after an answer
 };
 
 // Records outcomes of miners this owner claimed (other owners' rows are left alone) in one

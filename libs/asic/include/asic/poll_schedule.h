@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 
 namespace fleet::asic {
 
@@ -18,5 +19,25 @@ std::chrono::system_clock::time_point next_due(const PollSchedule& schedule, boo
                                                std::chrono::system_clock::time_point claimed_at,
                                                std::chrono::system_clock::time_point now,
                                                double unit_random);
+
+// How long one poll may take. A miner's deadline follows its own answer times, as TCP's
+// retransmission timer follows the round trip: a miner that answers in 50 ms is not given the
+// whole request timeout to hang in, so a tenth of the fleet hanging costs a cycle seconds less.
+struct AdaptiveTimeout {
+  std::chrono::milliseconds max{3000};    // firmware.request_timeout: never longer
+  std::chrono::milliseconds floor{1000};  // never shorter (0 = adaptivity off: always max)
+  double multiplier = 4;                  // times the miner's latency estimate
+};
+
+// `latency_ms`: the miner's estimate (next_latency_estimate), none before its first answer.
+// A miner without an estimate, or that failed its last poll, gets `max`: a single slow answer
+// then costs one poll, never a run of them.
+std::chrono::milliseconds poll_timeout(const AdaptiveTimeout& policy, std::optional<int> latency_ms,
+                                       int failures);
+
+// The latency estimate after an answer that took `observed_ms`: up at once to a slower answer,
+// down by a quarter of the difference after a faster one (quick to give more time, slow to take
+// it away).
+int next_latency_estimate(std::optional<int> previous_ms, int observed_ms);
 
 }  // namespace fleet::asic

@@ -18,7 +18,7 @@ struct CurlTransportOptions {
   // Transfers in flight at once; the others wait in a queue (their timeouts start when they
   // leave it). Each costs a socket and ~20 KiB, so 4096 stays far below the 200 MB budget.
   std::size_t max_concurrent = 4096;
-  // Idle connections kept for reuse (a provisioning flow sends several requests to one miner).
+  // Idle connections kept for reuse (only HttpRequest::keep_alive requests leave one behind).
   long max_cached_connections = 256;
   // libcurl's receive buffer per transfer (its default is 16 KiB).
   long receive_buffer_bytes = 8 * 1024;

@@ -25,6 +25,10 @@ struct HttpRequest {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds timeout{3000};  // whole request, connect included
   std::size_t max_body_bytes = 1 << 20;     // the transfer is aborted beyond this
+  // Keep the connection open for a follow-up request to the same miner (a provisioning flow's
+  // unlock, then its key list). Otherwise it is closed once the answer is in: a cycle polls each
+  // miner once, and idle connections to thousands of miners would only cost memory.
+  bool keep_alive = false;
 };
 
 // Why a request produced no HTTP answer.
