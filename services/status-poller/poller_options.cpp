@@ -55,6 +55,13 @@ void declare_config(config::Schema& schema) {
               .type = Type::kBool,
               .help = "also append every metric to readings (the history rules' windows read)",
               .default_value = true});
+  schema.add({.name = "poll.readings_interval",
+              .type = Type::kDuration,
+              .help = "a miner's metrics go to readings at most this often (every poll still "
+                      "updates metrics_latest and statuses); 0 = every poll",
+              .default_value = std::chrono::milliseconds(60'000),
+              .min = 0,
+              .max = 86'400});
   schema.add({.name = "poll.retention_days",
               .type = Type::kInt,
               .help = "days of statuses, status_fans and chain_snapshots kept (partition policy)",
@@ -105,6 +112,7 @@ PollerOptions options_from(const config::Config& config) {
   o.offline_after = static_cast<int>(config.integer("poll.offline_after"));
   o.partition_share = config.number("poll.partition_share");
   o.readings = config.boolean("poll.readings");
+  o.readings_interval = config.duration("poll.readings_interval");
   o.retention_days = static_cast<int>(config.integer("poll.retention_days"));
   o.reprovision = config.boolean("poll.reprovision");
   o.max_reprovisions = static_cast<int>(config.integer("poll.max_reprovisions"));

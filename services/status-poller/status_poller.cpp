@@ -220,8 +220,12 @@ struct StatusPoller::Cycle {
                     {"worker_status", *o.worker_status}}
                    .dump(-1, ' ', false, json::error_handler_t::replace));
     }
+    const bool history =
+        opt().readings &&
+        asic::readings_due(m.worker_id, m.readings_at, o.observed_at, opt().readings_interval);
+    if (history) o.readings_at = o.observed_at;
     batch.statuses.push_back(
-        {m.worker_id, o.observed_at, std::move(summary), batch.outcomes.size() - 1});
+        {m.worker_id, o.observed_at, std::move(summary), batch.outcomes.size() - 1, history});
     if (static_cast<int>(batch.statuses.size()) >= opt().persist_batch) flush();
   }
 

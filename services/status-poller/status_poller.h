@@ -35,9 +35,10 @@ struct PollerOptions {
   int offline_after = 3;         // consecutive failures before a worker is marked offline
   double partition_share = 0.5;  // DESIGN §6: more failing than this -> "unreachable"
   bool readings = true;          // also append metrics to readings
-  int retention_days = 7;        // statuses, status_fans, chain_snapshots
-  bool reprovision = true;       // re-provision a rejected API key
-  int max_reprovisions = 100;    // per cycle
+  std::chrono::milliseconds readings_interval{60'000};  // a miner's readings at most this often
+  int retention_days = 7;                               // statuses, status_fans, chain_snapshots
+  bool reprovision = true;                              // re-provision a rejected API key
+  int max_reprovisions = 100;                           // per cycle
   std::chrono::milliseconds provision_backoff{300'000};
   asic::AdaptiveTimeout timeout;  // max = firmware.request_timeout
 };

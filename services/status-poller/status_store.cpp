@@ -168,6 +168,8 @@ StoreCounts store_status_batch(pqxx::transaction_base& tx, StatusBatch& batch,
     for (size_t i = 0; i < batch.statuses.size(); ++i) {
       const auto& p = batch.statuses[i];
       auto m = status_metrics(p.worker_id, p.observed_at, p.summary);
+      for (auto& sample : m)
+        sample.history = p.history;
       samples.insert(samples.end(), std::make_move_iterator(m.begin()),
                      std::make_move_iterator(m.end()));
       batch.outcomes.at(p.outcome).status_id = ids[i];

@@ -20,6 +20,7 @@ struct PolledStatus {
   std::chrono::system_clock::time_point observed_at;
   firmware::SummaryPayload summary;
   std::size_t outcome = 0;  // index of this miner's outcome in StatusBatch::outcomes
+  bool history = true;      // its metrics also go to readings (poll.readings_interval)
 };
 
 struct StatusBatch {

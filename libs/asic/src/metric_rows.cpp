@@ -17,7 +17,8 @@ CREATE TEMP TABLE IF NOT EXISTS asic_metric_batch (
     metric      text             NOT NULL,
     value       double precision,
     json_value  jsonb,
-    observed_at timestamptz      NOT NULL
+    observed_at timestamptz      NOT NULL,
+    history     boolean          NOT NULL
 ) ON COMMIT DELETE ROWS
 )sql";
 
@@ -34,7 +35,7 @@ ON CONFLICT (worker_id, metric) DO UPDATE
 
 constexpr const char* kAppendReadings = R"sql(
 INSERT INTO readings (worker_id, metric, ts, value, json_value)
-SELECT worker_id, metric, observed_at, value, json_value FROM asic_metric_batch
+SELECT worker_id, metric, observed_at, value, json_value FROM asic_metric_batch WHERE history
 ON CONFLICT DO NOTHING
 )sql";
 
@@ -44,25 +45,30 @@ std::size_t write_metrics(pqxx::transaction_base& tx, const std::vector<MetricSa
                           bool readings) {
   tx.exec0(kBatchTable);
   std::size_t written = 0;
+  bool any_history = false;
   {
-    pqxx::stream_to stream(
-        tx, "asic_metric_batch",
-        std::vector<std::string>{"worker_id", "metric", "value", "json_value", "observed_at"});
+    pqxx::stream_to stream(tx, "asic_metric_batch",
+                           std::vector<std::string>{"worker_id", "metric", "value", "json_value",
+                                                    "observed_at", "history"});
     for (const auto& s : samples) {
       if (!s.value && !s.state) continue;
-      stream << std::array<CopyField, 5>{
-          field(s.worker_id), field(s.metric), field(s.value),
+      stream << std::array<CopyField, 6>{
+          field(s.worker_id),
+          field(s.metric),
+          field(s.value),
           s.state ? field(nlohmann::json(*s.state).dump(-1, ' ', false,
                                                         nlohmann::json::error_handler_t::replace))
                   : null_field(),
-          timestamp_field(s.observed_at)};
+          timestamp_field(s.observed_at),
+          field(s.history)};
       ++written;
+      any_history = any_history || s.history;
     }
     stream.complete();
   }
   if (written == 0) return 0;
   tx.exec0(kUpsertLatest);
-  if (readings) tx.exec0(kAppendReadings);
+  if (readings && any_history) tx.exec0(kAppendReadings);
   return written;
 }
 

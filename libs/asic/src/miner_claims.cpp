@@ -34,7 +34,8 @@ UPDATE miners m
 RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
           m.hr_measure, m.consecutive_failures,
           (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
-          m.poll_latency_ms
+          m.poll_latency_ms,
+          (extract(epoch FROM m.readings_at) * 1000)::bigint
 )sql";
 
 constexpr const char* kClaimTelemetry = R"sql(
@@ -57,14 +58,16 @@ UPDATE miners m
 RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
           m.hr_measure, m.telemetry_failures,
           (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
-          m.poll_latency_ms
+          m.poll_latency_ms,
+          (extract(epoch FROM m.readings_at) * 1000)::bigint
 )sql";
 
 constexpr const char* kListPoll = R"sql(
 SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
        m.hr_measure, m.consecutive_failures,
        (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
-          m.poll_latency_ms
+          m.poll_latency_ms,
+          (extract(epoch FROM m.readings_at) * 1000)::bigint
   FROM miners m
   JOIN workers w ON w.id = m.worker_id
   JOIN models md ON md.alias = m.model_alias
@@ -79,7 +82,8 @@ constexpr const char* kListTelemetry = R"sql(
 SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock_pass_enc,
        m.hr_measure, m.telemetry_failures,
        (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
-          m.poll_latency_ms
+          m.poll_latency_ms,
+          (extract(epoch FROM m.readings_at) * 1000)::bigint
   FROM miners m
   JOIN workers w ON w.id = m.worker_id
   JOIN models md ON md.alias = m.model_alias
@@ -104,7 +108,8 @@ CREATE TEMP TABLE IF NOT EXISTS asic_claim_outcomes (
     api_key_state   text,
     provision_error text,
     provision_after timestamptz,
-    latency_ms      integer
+    latency_ms      integer,
+    readings_at     timestamptz
 ) ON COMMIT DELETE ROWS;
 CREATE INDEX IF NOT EXISTS asic_claim_outcomes_worker_idx ON asic_claim_outcomes (worker_id)
 )sql";
@@ -135,7 +140,8 @@ UPDATE miners m
                               WHEN o.api_key_enc IS NOT NULL THEN NULL
                               ELSE m.provision_error END,
        provision_after = COALESCE(o.provision_after, m.provision_after),
-       poll_latency_ms = COALESCE(o.latency_ms, m.poll_latency_ms)
+       poll_latency_ms = COALESCE(o.latency_ms, m.poll_latency_ms),
+       readings_at = COALESCE(o.readings_at, m.readings_at)
   FROM asic_claim_outcomes o
  WHERE m.worker_id = o.worker_id AND m.poll_lease_owner = $1
 )sql";
@@ -189,6 +195,9 @@ std::vector<ClaimedMiner> read_claims(const pqxx::result& rows) {
     m.may_provision = row[8].as<bool>();
     m.num_chains = row[9].get<int>();
     m.poll_latency_ms = row[10].get<int>();
+    if (auto ms = row[11].get<std::int64_t>()) {
+      m.readings_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+    }
     out.push_back(std::move(m));
   }
   return out;
@@ -217,9 +226,9 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
         tx, "asic_claim_outcomes",
         std::vector<std::string>{"worker_id", "ok", "observed_at", "next_at", "error", "status_id",
                                  "worker_status", "api_key_enc", "api_key_state", "provision_error",
-                                 "provision_after", "latency_ms"});
+                                 "provision_after", "latency_ms", "readings_at"});
     for (const auto& o : outcomes) {
-      stream << std::array<CopyField, 12>{
+      stream << std::array<CopyField, 13>{
           field(o.worker_id),
           field(o.ok),
           timestamp_field(o.observed_at),
@@ -231,7 +240,8 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
           field(o.api_key_state),
           field(o.provision_error),
           o.provision_after ? timestamp_field(*o.provision_after) : null_field(),
-          o.latency_ms ? field(static_cast<std::int64_t>(*o.latency_ms)) : null_field()};
+          o.latency_ms ? field(static_cast<std::int64_t>(*o.latency_ms)) : null_field(),
+          o.readings_at ? timestamp_field(*o.readings_at) : null_field()};
     }
     stream.complete();
   }

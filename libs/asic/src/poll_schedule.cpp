@@ -29,6 +29,22 @@ std::chrono::milliseconds poll_timeout(const AdaptiveTimeout& policy, std::optio
   return std::clamp(ms, std::min(policy.floor, policy.max), policy.max);
 }
 
+bool readings_due(std::int64_t worker_id, std::optional<std::chrono::system_clock::time_point> last,
+                  std::chrono::system_clock::time_point now, std::chrono::milliseconds every) {
+  using std::chrono::milliseconds;
+  if (!last || every.count() <= 0) return true;
+  const auto period = static_cast<std::uint64_t>(every.count());
+  // Fibonacci hashing spreads consecutive ids evenly over the window.
+  const auto phase = static_cast<std::int64_t>(
+      (static_cast<std::uint64_t>(worker_id) * 0x9E3779B97F4A7C15ULL >> 11) % period);
+  auto window = [&](std::chrono::system_clock::time_point t) {
+    const auto ms = std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+    const auto shifted = ms + phase;
+    return shifted >= 0 ? shifted / every.count() : (shifted - every.count() + 1) / every.count();
+  };
+  return window(now) > window(*last);
+}
+
 int next_latency_estimate(std::optional<int> previous_ms, int observed_ms) {
   observed_ms = std::max(observed_ms, 0);
   if (!previous_ms || observed_ms >= *previous_ms) return observed_ms;

@@ -47,7 +47,8 @@ TEST_CASE("a status batch fills statuses, fans, chains, metrics and the miners",
                             .ok = true,
                             .observed_at = now,
                             .next_at = now + 15s,
-                            .worker_status = "online"});
+                            .worker_status = "online",
+                            .readings_at = now});
   batch.outcomes.push_back({.worker_id = b,
                             .ok = false,
                             .observed_at = now,
@@ -81,6 +82,33 @@ TEST_CASE("a status batch fills statuses, fans, chains, metrics and the miners",
   CHECK(db.count("readings") == db.count("metrics_latest"));
   CHECK(db.scalar("SELECT consecutive_failures FROM miners WHERE worker_id = " +
                   std::to_string(b)) == "1");
+  CHECK(db.scalar("SELECT readings_at IS NOT NULL FROM miners WHERE worker_id = " +
+                  std::to_string(a)) == "t");
+  CHECK(db.scalar("SELECT readings_at IS NULL FROM miners WHERE worker_id = " +
+                  std::to_string(b)) == "t");
+}
+
+TEST_CASE("a poll between readings updates metrics_latest but appends no readings",
+          "[poller][db]") {
+  test::TestDatabase db;
+  const auto a = test::add_miner(db, 1);
+  claim_all(db, asic::ClaimKind::kStatusPoll, "me");
+  const auto now = system_clock::now();
+  auto summary = firmware::parse_summary(fixture("summary_s19_1.2.0-beta10.json"),
+                                         firmware::HashMeasure::kGhs, {});
+  REQUIRE(summary.ok());
+  poller::StatusBatch batch;
+  batch.outcomes.push_back({.worker_id = a, .ok = true, .observed_at = now, .next_at = now + 15s});
+  batch.statuses.push_back({a, now, *summary, 0, /*history=*/false});
+  pqxx::connection c(db.url());
+  pqxx::work tx(c);
+  auto counts = poller::store_status_batch(tx, batch, "me", true);
+  tx.commit();
+  CHECK(counts.statuses == 1);
+  CHECK(db.count("statuses") == 1);
+  CHECK(db.count("metrics_latest") > 10);
+  CHECK(db.count("readings") == 0);
+  CHECK(db.scalar("SELECT readings_at IS NULL FROM miners") == "t");
 }
 
 TEST_CASE("chip telemetry is stored compactly and reads back chip by chip", "[telemetry][db]") {

@@ -147,6 +147,36 @@ TEST_CASE("a poll's deadline follows the miner's own answer times", "[schedule]"
   CHECK(asic::poll_timeout(low_max, 40, 0) == milliseconds(500));
 }
 
+TEST_CASE("readings take a miner's metrics once per window, the fleet's spread over it",
+          "[schedule]") {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const auto t0 = system_clock::time_point(seconds(1'800'000'000));
+  CHECK(asic::readings_due(7, std::nullopt, t0, seconds(60)));    // the first poll
+  CHECK(asic::readings_due(7, t0, t0 + seconds(1), seconds(0)));  // 0: every poll
+  // 1,000 miners polled in step every 15 s for 10 minutes, from a first poll that wrote all.
+  std::vector<std::optional<system_clock::time_point>> last(1000, t0);
+  std::vector<int> written(1000, 0);
+  int most_in_one_poll = 0;
+  for (int poll = 1; poll <= 40; ++poll) {
+    const auto now = t0 + seconds(15 * poll);
+    int in_this_poll = 0;
+    for (int id = 0; id < 1000; ++id) {
+      if (!asic::readings_due(id, last[id], now, seconds(60))) continue;
+      CHECK(now - *last[id] >= seconds(15));
+      last[id] = now;
+      ++written[id];
+      ++in_this_poll;
+    }
+    most_in_one_poll = std::max(most_in_one_poll, in_this_poll);
+  }
+  for (int id = 0; id < 1000; ++id) {
+    INFO(id);
+    CHECK(written[id] == 10);  // one per minute
+  }
+  CHECK(most_in_one_poll < 350);  // about a quarter of the fleet per poll, not all of it
+}
+
 TEST_CASE("the latency estimate rises at once and falls slowly", "[schedule]") {
   CHECK(asic::next_latency_estimate(std::nullopt, 120) == 120);
   CHECK(asic::next_latency_estimate(100, 300) == 300);

@@ -18,11 +18,12 @@ struct MetricSample {
   std::optional<double> value;       // numbers
   std::optional<std::string> state;  // state metrics (e.g. miner_state "mining"): a JSON string
   std::chrono::system_clock::time_point observed_at;
+  bool history = true;  // also append to readings (when write_metrics' `readings` is set)
 };
 
 // Upserts metrics_latest (an older sample never overwrites a newer one) and, when `readings` is
-// set, appends to readings (re-sent samples are ignored). Samples with neither value nor state
-// are skipped. Returns the number of samples written.
+// set, appends the samples marked `history` to readings (re-sent samples are ignored). Samples with
+// neither value nor state are skipped. Returns the number of samples written.
 std::size_t write_metrics(pqxx::transaction_base& tx, const std::vector<MetricSample>& samples,
                           bool readings);
 

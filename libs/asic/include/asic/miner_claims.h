@@ -37,6 +37,7 @@ struct ClaimedMiner {
   bool may_provision = false;          // the provisioning backoff has passed
   std::optional<int> num_chains;       // of the model, when known
   std::optional<int> poll_latency_ms;  // /summary latency estimate (poll_schedule.h), if any
+  std::optional<std::chrono::system_clock::time_point> readings_at;  // last history append
 };
 
 // Claims up to `limit` due miners for `owner` for `lease`. Commit `tx` for the claim to hold.
@@ -88,6 +89,7 @@ struct ClaimOutcome {
   std::optional<std::string> provision_error;  // a failed re-provisioning
   std::optional<std::chrono::system_clock::time_point> provision_after;
   std::optional<int> latency_ms;  // the miner's new latency estimate, after an answer
+  std::optional<std::chrono::system_clock::time_point> readings_at;  // metrics went to readings
 };
 
 // Records outcomes of miners this owner claimed (other owners' rows are left alone) in one

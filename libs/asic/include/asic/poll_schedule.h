@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 namespace fleet::asic {
@@ -39,5 +40,12 @@ std::chrono::milliseconds poll_timeout(const AdaptiveTimeout& policy, std::optio
 // down by a quarter of the difference after a faster one (quick to give more time, slow to take
 // it away).
 int next_latency_estimate(std::optional<int> previous_ms, int observed_ms);
+
+// Whether a poll at `now` appends the miner's metrics to readings, the history rule windows read,
+// given when it last did: the first time, then once per window of length `every` (0: every poll).
+// Each worker's windows are shifted by a phase taken from its id, so a fleet polled in step still
+// spreads its readings over the polls of a window instead of writing them all in one.
+bool readings_due(std::int64_t worker_id, std::optional<std::chrono::system_clock::time_point> last,
+                  std::chrono::system_clock::time_point now, std::chrono::milliseconds every);
 
 }  // namespace fleet::asic
