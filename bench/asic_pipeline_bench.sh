@@ -150,7 +150,7 @@ if [[ $sections == *status* ]]; then
   core() { python3 -c "print(f'{$1 / $2:.2f}')"; }
   echo "| first cycle (cold) | ${s1[0]} | ${s1[1]} | ${s1[2]} | $(core "${s1[2]}" "${s1[0]}") | ${s1[3]} |"
   echo "| second cycle | ${s2[0]} | ${s2[1]} | ${s2[2]} | $(core "${s2[2]}" "${s2[0]}") | ${s2[3]} |"
-  echo "| 10% of miners time out (3 s) | ${s3[0]} | ${s3[1]} | ${s3[2]} | $(core "${s3[2]}" "${s3[0]}") | ${s3[3]} |"
+  echo "| 10% of miners hang (adaptive deadlines, at most 3 s) | ${s3[0]} | ${s3[1]} | ${s3[2]} | $(core "${s3[2]}" "${s3[0]}") | ${s3[3]} |"
   echo
   echo "first:$s1_counts"
   echo "10% timeouts:$s3_counts"

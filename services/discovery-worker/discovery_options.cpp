@@ -6,7 +6,8 @@ namespace fleet::discovery {
 
 void declare_config(config::Schema& schema) {
   using config::Type;
-  asic::declare_firmware_config(schema, std::chrono::seconds(3));
+  asic::declare_firmware_config(schema, std::chrono::seconds(3), 1 << 20,
+                                /*adaptive_concurrency=*/true);
   secrets::declare_config(schema);
   schema.add({.name = "discovery.networks",
               .type = Type::kStringList,

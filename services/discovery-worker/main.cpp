@@ -1,6 +1,7 @@
 // discovery-worker: sweeps the configured networks for Vnish miners, records them by MAC, keeps
 // models and presets, provisions API keys, and marks vanished miners offline.
 // See docs/services/discovery-worker.md.
+#include "asic/firmware_config.h"
 #include "db/session.h"
 #include "discovery_cycle.h"
 #include "firmware/curl_transport.h"
@@ -20,9 +21,8 @@ int main(int argc, char** argv) {
          discovery::DiscoveryOptions options = discovery::options_from(setup.config);
          auto box = secrets::box_from(setup.config);
          if (!box.ok()) throw runtime::ConfigError(box.error().message());
-         firmware::CurlTransportOptions transport_options;
-         transport_options.max_concurrent = options.firmware.max_concurrency;
-         auto transport = firmware::CurlTransport::create(transport_options);
+         auto transport =
+             firmware::CurlTransport::create(asic::transport_options(options.firmware));
          if (!transport.ok()) throw std::runtime_error(transport.error().message());
          auto cycle = std::make_shared<discovery::DiscoveryCycle>(
              std::move(options), std::move(*box), setup.instance_id, std::move(*transport));

@@ -105,7 +105,8 @@ struct StatusPoller::Cycle {
     const asic::ClaimedMiner& m = miners[i];
     auto request = firmware::get_request(endpoint(m), firmware::paths::kSummary, opt().firmware.api,
                                          {.api_key = key});
-    request.timeout = asic::poll_timeout(opt().timeout, m.poll_latency_ms, m.failures);
+    request.timeout =
+        asic::poll_timeout(opt().timeout, m.poll_latency_ms, m.failures, self.fleet_latency_ms_);
     request.connect_timeout = std::min(request.connect_timeout, request.timeout);
     self.transport_->submit(std::move(request), [this, i, new_key_enc](HttpResponse r) {
       try {
@@ -145,6 +146,10 @@ struct StatusPoller::Cycle {
                     issues.front());
     }
     const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed);
+    // A short memory (about the last 20 answers), so a sudden general slowdown lengthens the
+    // deadlines of the polls that start next.
+    self.fleet_latency_ms_ +=
+        0.05 * (static_cast<double>(latency.count()) - self.fleet_latency_ms_);
     succeeded(i, std::move(*summary), new_key_enc, static_cast<int>(latency.count()));
   }
 

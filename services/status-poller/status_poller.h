@@ -64,6 +64,7 @@ class StatusPoller {
   db::ConnectionOptions database_;
   std::string owner_;
   std::unique_ptr<firmware::HttpTransport> transport_;
+  double fleet_latency_ms_ = 0;  // recent mean answer time of all miners (poll_timeout)
   std::chrono::steady_clock::time_point partitions_checked_{};
 };
 

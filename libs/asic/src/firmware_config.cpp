@@ -3,7 +3,7 @@
 namespace fleet::asic {
 
 void declare_firmware_config(config::Schema& schema, std::chrono::milliseconds request_timeout,
-                             std::size_t max_body_bytes) {
+                             std::size_t max_body_bytes, bool adaptive_concurrency) {
   using config::Type;
   schema.add({.name = "firmware.password",
               .type = Type::kString,
@@ -41,10 +41,22 @@ void declare_firmware_config(config::Schema& schema, std::chrono::milliseconds r
               .max = 256});
   schema.add({.name = "firmware.max_concurrency",
               .type = Type::kInt,
-              .help = "firmware requests in flight at once",
+              .help = "firmware requests in flight at once, at most",
               .default_value = std::int64_t{4096},
               .min = 1,
               .max = 16384});
+  schema.add({.name = "firmware.adaptive_concurrency",
+              .type = Type::kBool,
+              .help = "keep fewer requests in flight while answers slow down (queueing), up to "
+                      "firmware.max_concurrency",
+              .default_value = adaptive_concurrency});
+  schema.add({.name = "firmware.latency_target",
+              .type = Type::kDuration,
+              .help = "with firmware.adaptive_concurrency: fewer requests in flight while the "
+                      "mean answer time is over this, more while it is under",
+              .default_value = std::chrono::milliseconds(1000),
+              .min = 0.001,
+              .max = 60});
 }
 
 FirmwareSettings firmware_settings_from(const config::Config& config) {
@@ -54,6 +66,8 @@ FirmwareSettings firmware_settings_from(const config::Config& config) {
   s.api.limits.max_bytes = static_cast<std::size_t>(config.integer("firmware.max_body_bytes"));
   s.api.limits.max_depth = static_cast<int>(config.integer("firmware.max_depth"));
   s.max_concurrency = static_cast<std::size_t>(config.integer("firmware.max_concurrency"));
+  s.adaptive_concurrency = config.boolean("firmware.adaptive_concurrency");
+  s.latency_target = config.duration("firmware.latency_target");
   s.default_password = config.str("firmware.password");
   s.key_description = config.str("firmware.api_key_description");
   return s;
@@ -62,6 +76,8 @@ FirmwareSettings firmware_settings_from(const config::Config& config) {
 firmware::CurlTransportOptions transport_options(const FirmwareSettings& settings) {
   firmware::CurlTransportOptions o;
   o.max_concurrent = settings.max_concurrency;
+  o.adaptive_concurrency = settings.adaptive_concurrency;
+  o.latency_target = settings.latency_target;
   return o;
 }
 

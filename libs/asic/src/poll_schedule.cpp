@@ -21,10 +21,11 @@ std::chrono::system_clock::time_point next_due(const PollSchedule& schedule, boo
 }
 
 std::chrono::milliseconds poll_timeout(const AdaptiveTimeout& policy, std::optional<int> latency_ms,
-                                       int failures) {
+                                       int failures, double fleet_latency_ms) {
   using std::chrono::milliseconds;
   if (policy.floor.count() <= 0 || !latency_ms || failures > 0) return policy.max;
-  const double scaled = policy.multiplier * std::max(*latency_ms, 0);
+  const double latency = std::max({static_cast<double>(*latency_ms), fleet_latency_ms, 0.0});
+  const double scaled = std::min(policy.multiplier * latency, 1e9);
   const auto ms = milliseconds(static_cast<std::int64_t>(std::ceil(scaled)));
   return std::clamp(ms, std::min(policy.floor, policy.max), policy.max);
 }

@@ -1,5 +1,7 @@
 #include "firmware/curl_transport.h"
 
+#include "firmware/concurrency_limit.h"
+
 #include <curl/curl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@ constexpr std::chrono::milliseconds kOverdueSweep{100};
 struct Transfer {
   CURL* easy = nullptr;
   std::size_t slot = 0;       // index in Impl::active
+  Clock::time_point started;  // left the queue
   Clock::time_point overdue;  // start + timeout + kOverdueGrace
   curl_slist* headers = nullptr;
   HttpRequest request;
@@ -87,8 +90,9 @@ struct CurlTransport::Impl {
   CURLM* multi = nullptr;
   int epoll_fd = -1;
   std::deque<std::pair<HttpRequest, Callback>> queue;
-  std::vector<Transfer*> active;    // unordered; removed by swap
-  std::vector<CURL*> idle_handles;  // reused after curl_easy_reset
+  std::vector<Transfer*> active;            // unordered; removed by swap
+  std::vector<CURL*> idle_handles;          // reused after curl_easy_reset
+  std::optional<ConcurrencyLimit> limiter;  // options.adaptive_concurrency
   // When libcurl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT) (none: no timer). libcurl
   // reports a timeout only when its earliest one changes, so this is kept until it reports again.
   std::optional<Clock::time_point> timer_due;
@@ -209,7 +213,8 @@ struct CurlTransport::Impl {
       finish_without_start(t, "curl_multi_add_handle failed");
       return;
     }
-    t->overdue = Clock::now() + r.timeout + kOverdueGrace;
+    t->started = Clock::now();
+    t->overdue = t->started + r.timeout + kOverdueGrace;
     t->slot = active.size();
     active.push_back(t);
   }
@@ -250,6 +255,10 @@ struct CurlTransport::Impl {
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
       response.status = static_cast<int>(status);
       response.body = std::move(t->body);
+      if (limiter) {
+        limiter->on_answer(
+            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t->started));
+      }
     } else {
       response.error = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
     }
@@ -344,7 +353,8 @@ struct CurlTransport::Impl {
         source_open = hooks.refill() && (queue.size() > before || hooks.refill_may_wait);
       }
       bool added = false;
-      while (active.size() < options.max_concurrent && !queue.empty()) {
+      const std::size_t limit = limiter ? limiter->limit() : options.max_concurrent;
+      while (active.size() < limit && !queue.empty()) {
         auto [request, done] = std::move(queue.front());
         queue.pop_front();
         start(std::move(request), std::move(done));
@@ -384,6 +394,13 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::create(CurlTransportOption
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->options.max_concurrent = std::max<size_t>(options.max_concurrent, 1);
+  if (options.adaptive_concurrency) {
+    impl->limiter.emplace(ConcurrencyLimit::Options{
+        .min = 16,
+        .max = impl->options.max_concurrent,
+        .initial = std::min<std::size_t>(256, impl->options.max_concurrent),
+        .latency_target = options.latency_target});
+  }
   impl->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   if (impl->epoll_fd < 0) return Error::internal(std::string("epoll_create1: ") + strerror(errno));
   impl->multi = curl_multi_init();

@@ -12,6 +12,7 @@
 
 #include <httplib.h>
 
+#include "firmware/concurrency_limit.h"
 #include "firmware/curl_transport.h"
 #include "process.h"
 
@@ -340,4 +341,31 @@ TEST_CASE("curl transport: stop cancels what is left", "[transport]") {
   CHECK(cancelled == 6);
   CHECK(answered == 0);
   CHECK(t->pending() == 0);
+}
+
+TEST_CASE("the concurrency limit grows on fast answers and shrinks when they queue",
+          "[transport][limit]") {
+  using std::chrono::microseconds;
+  using std::chrono::milliseconds;
+  ConcurrencyLimit limit(
+      {.min = 16, .max = 4096, .initial = 256, .latency_target = milliseconds(100)});
+  auto answers = [&](int n, microseconds latency) {
+    for (int i = 0; i < n; ++i)
+      limit.on_answer(latency);
+  };
+  answers(5000, milliseconds(5));  // fast: a slow start up to the maximum
+  CHECK(limit.limit() == 4096);
+  answers(4000, milliseconds(800));  // queueing: eight times the target
+  CHECK(limit.limit() < 1024);
+  const auto shrunk = limit.limit();
+  CHECK(shrunk >= 16);
+  answers(200, milliseconds(800));
+  CHECK(limit.limit() <= shrunk);
+  answers(20000, milliseconds(20));  // the queue is gone: it grows back, by its square root now
+  CHECK(limit.limit() > 2 * shrunk);
+  ConcurrencyLimit floor(
+      {.min = 16, .max = 4096, .initial = 256, .latency_target = milliseconds(100)});
+  for (int i = 0; i < 100000; ++i)
+    floor.on_answer(milliseconds(30'000));
+  CHECK(floor.limit() == 16);  // never below the minimum
 }

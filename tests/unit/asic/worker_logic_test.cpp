@@ -137,8 +137,10 @@ TEST_CASE("a poll's deadline follows the miner's own answer times", "[schedule]"
   CHECK(asic::poll_timeout(p, std::nullopt, 0) == milliseconds(3000));  // never answered yet
   CHECK(asic::poll_timeout(p, 40, 0) == milliseconds(1000));            // fast: the floor
   CHECK(asic::poll_timeout(p, 400, 0) == milliseconds(1600));
-  CHECK(asic::poll_timeout(p, 2000, 0) == milliseconds(3000));  // never beyond the maximum
-  CHECK(asic::poll_timeout(p, 40, 1) == milliseconds(3000));    // failed last time: all of it
+  CHECK(asic::poll_timeout(p, 2000, 0) == milliseconds(3000));       // never beyond the maximum
+  CHECK(asic::poll_timeout(p, 40, 1) == milliseconds(3000));         // failed last time: all of it
+  CHECK(asic::poll_timeout(p, 40, 0, 500.0) == milliseconds(2000));  // every answer is slow now
+  CHECK(asic::poll_timeout(p, 400, 0, 10.0) == milliseconds(1600));
   asic::AdaptiveTimeout off = p;
   off.floor = milliseconds(0);
   CHECK(asic::poll_timeout(off, 40, 0) == milliseconds(3000));

@@ -32,9 +32,11 @@ struct AdaptiveTimeout {
 
 // `latency_ms`: the miner's estimate (next_latency_estimate), none before its first answer.
 // A miner without an estimate, or that failed its last poll, gets `max`: a single slow answer
-// then costs one poll, never a run of them.
+// then costs one poll, never a run of them. `fleet_latency_ms`, the recent mean of all answers,
+// bounds the estimate from below: when every answer slows down (our side, the network), that is no
+// miner's fault and shortens no deadline.
 std::chrono::milliseconds poll_timeout(const AdaptiveTimeout& policy, std::optional<int> latency_ms,
-                                       int failures);
+                                       int failures, double fleet_latency_ms = 0);
 
 // The latency estimate after an answer that took `observed_ms`: up at once to a slower answer,
 // down by a quarter of the difference after a faster one (quick to give more time, slow to take

@@ -6,6 +6,7 @@
 // Not thread-safe: submit() and run() are called from one thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -18,6 +19,10 @@ struct CurlTransportOptions {
   // Transfers in flight at once; the others wait in a queue (their timeouts start when they
   // leave it). Each costs a socket and ~20 KiB, so 4096 stays far below the 200 MB budget.
   std::size_t max_concurrent = 4096;
+  // Size the requests in flight from the answers' latency, up to max_concurrent
+  // (firmware/concurrency_limit.h); otherwise always max_concurrent.
+  bool adaptive_concurrency = false;
+  std::chrono::milliseconds latency_target{1000};
   // Idle connections kept for reuse (only HttpRequest::keep_alive requests leave one behind).
   long max_cached_connections = 256;
   // libcurl's receive buffer per transfer (its default is 16 KiB).
