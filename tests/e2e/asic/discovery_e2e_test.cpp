@@ -137,7 +137,15 @@ TEST_CASE("a known miner whose port answers but whose API times out is not marke
           "[discovery][e2e]") {
   TestDatabase db;
   MinerSim sim({.count = 4, .base_ip = "127.21.6.1"});
-  REQUIRE(discover(db, sim).code == 0);
+  {
+    // Ample time for the first pass, which must know all four miners for the checks below. This
+    // test failed once under the whole suite at -j2 (its output was not kept); a miner missed here
+    // is the likely cause, and the REQUIREs now say so if it happens again.
+    auto first = discover(db, sim, {"--set", "firmware.request_timeout=10s"});
+    INFO(first.err);
+    REQUIRE(first.code == 0);
+    REQUIRE(db.count("workers") == 4);
+  }
   const std::string busy_id = db.scalar("SELECT id FROM workers WHERE host(ip) = '127.21.6.2'");
   sim.fault(1, "timeout");  // accepts the connection, never answers (an overloaded control board)
   auto r = discover(db, sim);
