@@ -77,46 +77,12 @@ class TestServer {
   std::thread thread_;
 };
 
-// Accepts connections and closes them at once (a reset / empty answer).
-class ClosingServer {
+// A bare TCP server on loopback that never speaks HTTP: it closes each connection at once (a reset
+// / empty answer), or holds it without answering (a hung miner) until release().
+class RawServer {
  public:
-  ClosingServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    socklen_t len = sizeof sa;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-    port_ = ntohs(sa.sin_port);
-    listen(fd_, 16);
-    thread_ = std::thread([this] {
-      while (!stop_) {
-        int c = accept(fd_, nullptr, nullptr);
-        if (c >= 0) close(c);
-      }
-    });
-  }
-  ~ClosingServer() {
-    stop_ = true;
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-// Accepts connections and never answers them (a hung miner) until release(), which closes every
-// connection it holds.
-class HangingServer {
- public:
-  HangingServer() {
+  enum class Mode { kClose, kHold };
+  explicit RawServer(Mode mode) : mode_(mode) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
@@ -130,18 +96,23 @@ class HangingServer {
       while (!stop_) {
         int c = accept(fd_, nullptr, nullptr);
         if (c < 0) continue;
-        std::lock_guard lock(mutex_);
-        held_.push_back(c);
+        if (mode_ == Mode::kClose) {
+          close(c);
+        } else {
+          std::lock_guard lock(mutex_);
+          held_.push_back(c);
+        }
       }
     });
   }
-  ~HangingServer() {
+  ~RawServer() {
     stop_ = true;
     shutdown(fd_, SHUT_RDWR);
     close(fd_);
     thread_.join();
     release();
   }
+  // Closes every connection held so far.
   void release() {
     std::lock_guard lock(mutex_);
     for (int c : held_)
@@ -151,6 +122,7 @@ class HangingServer {
   int port() const { return port_; }
 
  private:
+  Mode mode_;
   int fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -219,7 +191,7 @@ TEST_CASE("curl transport: a slow answer times out without holding up the others
 // stall on this machine, which needed the load of the 10,000-miner benchmark.
 TEST_CASE("curl transport: requests to a peer that never answers all time out on their own",
           "[transport]") {
-  HangingServer hung;
+  RawServer hung(RawServer::Mode::kHold);
   auto t = transport(512);
   constexpr int kRequests = 400;
   std::atomic<int> timed_out{0};
@@ -284,7 +256,7 @@ TEST_CASE("curl transport: refused and reset connections are told apart", "[tran
   auto t = transport();
   auto refused = fetch(*t, get("http://127.0.0.1:" + std::to_string(test::free_port()) + "/x"));
   CHECK(refused.failure == TransportFailure::kRefused);
-  ClosingServer closing;
+  RawServer closing(RawServer::Mode::kClose);
   auto reset = fetch(*t, get("http://127.0.0.1:" + std::to_string(closing.port()) + "/x"));
   CHECK(reset.failure == TransportFailure::kReset);
 }
