@@ -256,6 +256,10 @@ describe('dashboard in headless Chromium', {timeout: 540_000}, () => {
     await page.locator(`[data-testid="miner-row"][data-id="${id}"] a`).first().click();
     await page.getByRole('heading', {name, level: 1}).waitFor();
     await page.getByTestId('chart-hashrate').locator('path.spark-line').waitFor();
+    // The latest status (fans, chains) is a separate request from the charts' history: wait for
+    // it too instead of counting rows the moment the charts are drawn.
+    await page.getByTestId('fans-table').locator('tbody tr').first().waitFor();
+    await page.getByTestId('chains-table').locator('tbody tr').first().waitFor();
     assert.ok((await page.getByTestId('fans-table').locator('tbody tr').count()) >= 1);
     assert.ok((await page.getByTestId('chains-table').locator('tbody tr').count()) >= 1);
     const heat = page.getByTestId('chip-heatmap');
