@@ -37,7 +37,6 @@ constexpr std::chrono::milliseconds kOverdueSweep{100};
 struct Transfer {
   CURL* easy = nullptr;
   std::size_t slot = 0;       // index in Impl::active
-  Clock::time_point started;  // left the queue
   Clock::time_point overdue;  // start + timeout + kOverdueGrace
   curl_slist* headers = nullptr;
   HttpRequest request;
@@ -213,8 +212,7 @@ struct CurlTransport::Impl {
       finish_without_start(t, "curl_multi_add_handle failed");
       return;
     }
-    t->started = Clock::now();
-    t->overdue = t->started + r.timeout + kOverdueGrace;
+    t->overdue = Clock::now() + r.timeout + kOverdueGrace;
     t->slot = active.size();
     active.push_back(t);
   }
@@ -255,16 +253,14 @@ struct CurlTransport::Impl {
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
       response.status = static_cast<int>(status);
       response.body = std::move(t->body);
-      if (limiter) {
-        limiter->on_answer(
-            std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t->started));
-      }
     } else {
       response.error = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
     }
     curl_off_t total_us = 0;
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
     response.elapsed = std::chrono::microseconds(total_us);
+    if (limiter && response.failure == TransportFailure::kNone)
+      limiter->on_answer(response.elapsed);
     Callback done = std::move(t->done);
     release(t);
     done(std::move(response));
@@ -422,6 +418,10 @@ void CurlTransport::submit(HttpRequest request, Callback done) {
 
 void CurlTransport::run(const RunHooks& hooks) {
   impl_->run(hooks);
+}
+
+std::size_t CurlTransport::concurrency_limit() const {
+  return impl_->limiter ? impl_->limiter->limit() : impl_->options.max_concurrent;
 }
 
 std::size_t CurlTransport::pending() const {

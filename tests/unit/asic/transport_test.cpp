@@ -81,7 +81,8 @@ class TestServer {
 // / empty answer), or holds it without answering (a hung miner) until release().
 class RawServer {
  public:
-  enum class Mode { kClose, kHold };
+  // kAnswer: reads each request and answers 200 "{}", one connection at a time (so answers queue).
+  enum class Mode { kClose, kHold, kAnswer };
   explicit RawServer(Mode mode) : mode_(mode) {
     fd_ = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in sa{};
@@ -98,6 +99,8 @@ class RawServer {
         if (c < 0) continue;
         if (mode_ == Mode::kClose) {
           close(c);
+        } else if (mode_ == Mode::kAnswer) {
+          answer(c);
         } else {
           std::lock_guard lock(mutex_);
           held_.push_back(c);
@@ -122,6 +125,19 @@ class RawServer {
   int port() const { return port_; }
 
  private:
+  static void answer(int c) {
+    std::string request;
+    char buf[4096];
+    while (request.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = recv(c, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      request.append(buf, static_cast<size_t>(n));
+    }
+    const std::string reply = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+    close(c);
+  }
+
   Mode mode_;
   int fd_ = -1;
   int port_ = 0;
@@ -340,4 +356,32 @@ TEST_CASE("the concurrency limit grows on fast answers and shrinks when they que
   for (int i = 0; i < 100000; ++i)
     floor.on_answer(milliseconds(30'000));
   CHECK(floor.limit() == 16);  // never below the minimum
+}
+
+TEST_CASE("an adaptive transport keeps fewer requests in flight when its answers queue",
+          "[transport][limit]") {
+  // One connection answered at a time: with 256 in flight the mean answer waits far longer than
+  // the 5 ms target, so the limit must shrink from where it started.
+  RawServer server(RawServer::Mode::kAnswer);
+  auto made = CurlTransport::create({.max_concurrent = 512,
+                                     .adaptive_concurrency = true,
+                                     .latency_target = std::chrono::milliseconds(5)});
+  REQUIRE(made.ok());
+  auto& t = **made;
+  const std::size_t initial = t.concurrency_limit();
+  CHECK(initial == 256);
+  int answered = 0;
+  for (int i = 0; i < 600; ++i) {
+    HttpRequest r = get("http://127.0.0.1:" + std::to_string(server.port()) + "/summary");
+    r.timeout = std::chrono::seconds(20);
+    t.submit(r, [&](HttpResponse x) {
+      if (x.status == 200) ++answered;
+    });
+  }
+  t.run();
+  CHECK(answered == 600);
+  CHECK(t.concurrency_limit() < initial);
+  auto fixed = CurlTransport::create({.max_concurrent = 512});
+  REQUIRE(fixed.ok());
+  CHECK((*fixed)->concurrency_limit() == 512);
 }

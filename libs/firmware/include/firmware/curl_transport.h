@@ -39,6 +39,8 @@ class CurlTransport final : public HttpTransport {
   using HttpTransport::run;
   void run(const RunHooks& hooks) override;
   std::size_t pending() const override;
+  // Requests it keeps in flight now: the adaptive limit, or max_concurrent.
+  std::size_t concurrency_limit() const;
 
   struct Impl;
 
