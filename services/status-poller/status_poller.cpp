@@ -300,14 +300,14 @@ StatusPoller::StatusPoller(PollerOptions options, secrets::SecretBox box,
 StatusPoller::~StatusPoller() = default;
 
 runtime::CycleReport StatusPoller::run_cycle(runtime::CycleContext& ctx) {
-  if (!ctx.dry_run() &&
-      std::chrono::steady_clock::now() - partitions_checked_ > std::chrono::minutes(30)) {
-    ctx.db().transact([&](pqxx::transaction_base& tx) {
-      for (const char* table : kHistoryTables) {
-        asic::ensure_partitions(tx, table, options_.retention_days);
-      }
+  if (!ctx.dry_run()) {
+    partition_upkeep_.run_if_due(ctx.clock().steady_now(), [&] {
+      ctx.db().transact([&](pqxx::transaction_base& tx) {
+        for (const char* table : kHistoryTables) {
+          asic::ensure_partitions(tx, table, options_.retention_days);
+        }
+      });
     });
-    partitions_checked_ = std::chrono::steady_clock::now();
   }
 
   std::unique_ptr<asic::BatchWriter> writer;

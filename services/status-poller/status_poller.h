@@ -16,6 +16,7 @@
 #include "asic/poll_schedule.h"
 #include "config/config.h"
 #include "db/connection_options.h"
+#include "runtime/periodic_chore.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
 
@@ -65,7 +66,8 @@ class StatusPoller {
   std::string owner_;
   std::unique_ptr<firmware::HttpTransport> transport_;
   double fleet_latency_ms_ = 0;  // recent mean answer time of all miners (poll_timeout)
-  std::chrono::steady_clock::time_point partitions_checked_{};
+  // Partitions made ahead and the retention policy set: on the first cycle, then every 30 min.
+  runtime::PeriodicChore partition_upkeep_{{.period = std::chrono::minutes(30)}};
 };
 
 }  // namespace fleet::poller

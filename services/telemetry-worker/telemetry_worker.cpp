@@ -184,23 +184,21 @@ TelemetryWorker::TelemetryWorker(TelemetryOptions options, db::ConnectionOptions
 TelemetryWorker::~TelemetryWorker() = default;
 
 void TelemetryWorker::keep_partitions(runtime::CycleContext& ctx) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - partitions_checked_ > std::chrono::minutes(30)) {
+  const auto now = ctx.clock().steady_now();
+  partition_upkeep_.run_if_due(now, [&] {
     const int made = ctx.db().transact([&](pqxx::transaction_base& tx) {
       return asic::ensure_partitions(tx, kTable, options_.retention_days);
     });
     if (made > 0) spdlog::info("created {} partitions of {}", made, kTable);
-    partitions_checked_ = now;
-  }
-  if (now - expired_dropped_ > std::chrono::hours(1)) {
+  });
+  retention_drop_.run_if_due(now, [&] {
     auto dropped = ctx.db().transact([&](pqxx::transaction_base& tx) {
       return asic::drop_expired_partitions(tx, kTable, options_.retention_days);
     });
     for (const auto& name : dropped) {
       spdlog::info("dropped partition {} (older than {} days)", name, options_.retention_days);
     }
-    expired_dropped_ = now;
-  }
+  });
 }
 
 runtime::CycleReport TelemetryWorker::run_cycle(runtime::CycleContext& ctx) {

@@ -12,6 +12,7 @@
 #include "asic/poll_schedule.h"
 #include "config/config.h"
 #include "db/connection_options.h"
+#include "runtime/periodic_chore.h"
 #include "runtime/worker.h"
 
 namespace fleet::firmware {
@@ -50,8 +51,9 @@ class TelemetryWorker {
   db::ConnectionOptions database_;
   std::string owner_;
   std::unique_ptr<firmware::HttpTransport> transport_;
-  std::chrono::steady_clock::time_point partitions_checked_{};
-  std::chrono::steady_clock::time_point expired_dropped_{};
+  // Both run on the first cycle, then every 30 min and every hour.
+  runtime::PeriodicChore partition_upkeep_{{.period = std::chrono::minutes(30)}};
+  runtime::PeriodicChore retention_drop_{{.period = std::chrono::hours(1)}};
 };
 
 }  // namespace fleet::telemetry

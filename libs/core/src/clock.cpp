@@ -19,6 +19,9 @@ Clock& Clock::real() {
 ManualClock::ManualClock()
     : steady_(std::chrono::steady_clock::now()), wall_(std::chrono::system_clock::now()) {}
 
+ManualClock::ManualClock(SteadyTime steady_start, WallTime wall_start)
+    : steady_(steady_start), wall_(wall_start) {}
+
 Clock::SteadyTime ManualClock::steady_now() const {
   std::lock_guard lock(mu_);
   return steady_;

@@ -24,7 +24,10 @@ class Clock {
 // A clock that moves only when told to. Thread-safe.
 class ManualClock final : public Clock {
  public:
+  // Starts at the real time of construction.
   ManualClock();
+  // Starts at the given times, e.g. steady time zero: a host that has just booted.
+  ManualClock(SteadyTime steady_start, WallTime wall_start);
   SteadyTime steady_now() const override;
   WallTime wall_now() const override;
   void advance(std::chrono::nanoseconds d);
