@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/duration.h"
 #include "core/strings.h"
 #include "e2e.h"
 
@@ -348,4 +349,39 @@ TEST_CASE("SIGTERM during a configuration check that waits on the database ends 
   close(listener);
   REQUIRE(code);
   CHECK(*code != 0);
+}
+
+TEST_CASE(
+    "after a database outage the next cycle starts when the database is back, not after "
+    "the backoff",
+    "[runtime][e2e][outage]") {
+  // A private server: this test stops and restarts it.
+  auto server = PgServer::create();
+  server->create_template();
+  auto db = std::make_unique<TestDatabase>(Schema::kMigrated, *server);
+  add_test_marks(*db);
+  // A failed cycle is retried after 2.5-5 minutes (backoff 5m with jitter): far beyond this test.
+  Process worker(binary("test-worker"),
+                 {"--interval", "0.3", "--set", "backoff.initial=5m", "--set", "backoff.max=5m",
+                  "--set", "database.connect_timeout=2s"},
+                 worker_env(*db));
+  REQUIRE(eventually([&] { return db->count("test_marks") >= 1; }, seconds(10)));
+  server->stop();
+  REQUIRE(eventually([&] { return worker.err().find("retrying in") != std::string::npos; },
+                     seconds(10)));
+  const std::string log = worker.err();
+  const auto at = log.find("retrying in ") + 12;
+  const auto scheduled = parse_duration(log.substr(at, log.find(' ', at) - at));
+  REQUIRE(scheduled.ok());
+  CHECK(*scheduled >= std::chrono::minutes(2));
+
+  server->start();
+  const long long marks = db->count("test_marks");
+  // Well before the backoff's 2.5 minutes at the least: the worker noticed the database is back.
+  REQUIRE(eventually([&] { return db->count("test_marks") > marks; }, seconds(30)));
+  CHECK_THAT(worker.err(), Contains("the database is back: starting the next cycle now"));
+  CHECK(worker.running());
+  worker.signal(SIGTERM);
+  CHECK(worker.wait(seconds(5)) == 0);
+  db.reset();
 }

@@ -110,6 +110,31 @@ TEST_CASE("an unreachable database is Unavailable, with a reconnect backoff", "[
   }
 }
 
+TEST_CASE("reconnect_now connects as soon as the database is back, despite the backoff",
+          "[session][db]") {
+  auto server = test::PgServer::create();  // private: this test stops and starts it
+  auto o = options_for(server->url());
+  o.reconnect = {.initial = milliseconds(60'000), .max = milliseconds(60'000)};
+  db::Session session(o);
+  auto select_one = [&] {
+    return session.transact(
+        [](pqxx::transaction_base& tx) { return tx.exec1("SELECT 1")[0].as<int>(); });
+  };
+  REQUIRE(select_one() == 1);
+  server->stop();
+  CHECK_THROWS_AS(select_one(), db::Unavailable);
+  CHECK_FALSE(session.reconnect_now());
+  CHECK_FALSE(session.connected());
+  server->start();
+  // The session's own backoff still holds it back for 30-60 s...
+  CHECK_THROWS_WITH(session.connection(), Contains("next attempt in"));
+  // ...but a reconnect probe connects at once, and the session works again.
+  CHECK(session.reconnect_now());
+  CHECK(session.connected());
+  CHECK(select_one() == 1);
+  CHECK(session.reconnect_now());  // already connected: nothing to do
+}
+
 TEST_CASE("verify_prepared names a statement that does not fit the schema", "[session][db]") {
   test::TestDatabase db;
   db::Session session(options_for(db.url()));

@@ -52,7 +52,9 @@ std::string with_parameters(const ConnectionOptions& o) {
 Session::Session(ConnectionOptions options, Clock& clock)
     : options_(std::move(options)), clock_(clock), reconnect_backoff_(options_.reconnect) {}
 
-Session::~Session() { disconnect(); }
+Session::~Session() {
+  disconnect();
+}
 
 pqxx::connection_base& Session::connection() {
   {
@@ -72,7 +74,8 @@ pqxx::connection_base& Session::connection() {
   try {
     conn = std::make_unique<pqxx::connection>(with_parameters(options_));
     configure(*conn);
-    for (const auto& [name, sql] : statements_) conn->prepare(name, sql);
+    for (const auto& [name, sql] : statements_)
+      conn->prepare(name, sql);
   } catch (const std::exception& e) {
     last_error_ = redact_secrets(trim(e.what()));
     next_attempt_ = now + reconnect_backoff_.fail();
@@ -83,6 +86,17 @@ pqxx::connection_base& Session::connection() {
   std::lock_guard lock(mu_);
   conn_ = std::move(conn);
   return *conn_;
+}
+
+bool Session::reconnect_now() {
+  if (connected()) return true;
+  next_attempt_ = {};
+  try {
+    connection();
+    return true;
+  } catch (const Unavailable&) {
+    return false;
+  }
 }
 
 void Session::configure(pqxx::connection_base& conn) {

@@ -204,10 +204,42 @@ Status Runner::check_schema_now(db::Session& session) {
       [&](pqxx::transaction_base& tx) { return migrate::check_schema(tx, spec_.required_tables); });
 }
 
+Runner::WaitEnd Runner::wait(milliseconds d, WaitOptions how) {
+  // Sleep in pieces so the service_instances heartbeat stays fresh through long waits
+  // (fleetctl status calls a row stale after 3 x min(interval, 60 s) + 60 s), and so a worker
+  // backing off from a database outage notices within a second that the database is back.
+  const milliseconds heartbeat_every =
+      std::min<milliseconds>(options_.schedule.interval, std::chrono::seconds(60));
+  const auto began = steady_clock::now();
+  const auto deadline = began + d;
+  auto next_heartbeat = began + heartbeat_every;
+  while (!stop_.stop_requested()) {
+    auto now = steady_clock::now();
+    if (now >= deadline) return WaitEnd::kElapsed;
+    auto until = deadline;
+    if (how.heartbeat) until = std::min(until, next_heartbeat);
+    if (how.until_database_back) until = std::min(until, now + options_.reconnect_probe);
+    if (!sleep_for(duration_cast<milliseconds>(until - now) + milliseconds(1))) break;
+    now = steady_clock::now();
+    if (now >= deadline) return WaitEnd::kElapsed;
+    if (how.until_database_back && !stop_.stop_requested() && session_.reconnect_now()) {
+      spdlog::info("the database is back: starting the next cycle now instead of in {}",
+                   format_duration(duration_cast<milliseconds>(deadline - now)));
+      return WaitEnd::kDatabaseBack;
+    }
+    if (how.heartbeat && now >= next_heartbeat) {
+      write_row("running");
+      next_heartbeat = now + heartbeat_every;
+    }
+  }
+  return WaitEnd::kStopping;
+}
+
 bool Runner::wait_for_schema() {
   Backoff backoff(options_.schedule.failure_backoff);
   while (!stop_.stop_requested()) {
     std::string problem;
+    bool unavailable = false;
     try {
       Status s = check_schema_now(session_);
       if (s.ok()) {
@@ -218,10 +250,11 @@ bool Runner::wait_for_schema() {
       problem = s.error().message();
     } catch (const std::exception& e) {
       problem = redact_secrets(e.what());
+      unavailable = db::classify(e) == ErrorKind::kUnavailable;
     }
-    milliseconds wait = backoff.fail();
-    spdlog::error("not starting cycles yet: {} (retry in {})", problem, format_duration(wait));
-    sleep_for(wait);
+    milliseconds delay = backoff.fail();
+    spdlog::error("not starting cycles yet: {} (retry in {})", problem, format_duration(delay));
+    wait(delay, {.until_database_back = unavailable && !session_.connected()});
   }
   return false;
 }
@@ -266,26 +299,22 @@ int Runner::run_loop() {
   while (!stop_.stop_requested()) {
     Outcome outcome = run_cycle();
     if (stop_.stop_requested()) break;
-    milliseconds wait =
+    milliseconds delay =
         outcome.ok ? schedule_.after_success(outcome.more_work) : schedule_.after_failure();
     if (!outcome.ok) {
-      spdlog::warn("retrying in {} ({} consecutive failures)", format_duration(wait),
+      spdlog::warn("retrying in {} ({} consecutive failures)", format_duration(delay),
                    schedule_.consecutive_failures());
     } else {
-      spdlog::debug("next cycle in {}", format_duration(wait));
+      spdlog::debug("next cycle in {}", format_duration(delay));
     }
     metrics_.gauge("fleet_consecutive_failures", "", {{"service", spec_.name}})
         .set(schedule_.consecutive_failures());
-    // Sleep in pieces so the service_instances heartbeat stays fresh through long waits
-    // (fleetctl status calls a row stale after 3 x min(interval, 60 s) + 60 s).
-    const milliseconds heartbeat_every =
-        std::min<milliseconds>(options_.schedule.interval, std::chrono::seconds(60));
-    for (milliseconds left = wait; left.count() > 0 && !stop_.stop_requested();) {
-      const milliseconds piece = std::min(left, heartbeat_every);
-      if (!sleep_for(piece)) break;
-      left -= piece;
-      if (left.count() > 0) write_row("running");
-    }
+    // A cycle that failed because the database went away (its session is disconnected) waits
+    // only until the session reconnects: /ready turns 200 then, and work resumes at once instead
+    // of after a backoff of up to backoff.max. Other failures wait out their backoff.
+    wait(delay,
+         {.heartbeat = true,
+          .until_database_back = !outcome.ok && outcome.unavailable && !session_.connected()});
   }
   if (lease_ && lease_->held() && session_.connected()) {
     try {
@@ -358,6 +387,7 @@ Runner::Outcome Runner::run_cycle() {
     outcome.more_work = report.more_work;
   } catch (const std::exception& e) {
     const ErrorKind kind = db::classify(e);
+    outcome.unavailable = kind == ErrorKind::kUnavailable;
     error = redact_secrets(trim(e.what()));
     if (stop_.stop_requested() && kind == ErrorKind::kCancelled) {
       error = "interrupted by shutdown; its open transaction was rolled back";

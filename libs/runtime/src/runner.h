@@ -36,6 +36,9 @@ struct RunnerOptions {
   std::chrono::milliseconds stall_after{0};  // liveness window
   std::chrono::milliseconds shutdown_grace{4500};
   std::chrono::milliseconds lease_ttl{0};
+  // While waiting after a cycle failed for lack of the database, try to reconnect this often and
+  // start the next cycle as soon as it succeeds instead of waiting out the backoff.
+  std::chrono::milliseconds reconnect_probe{1000};
 };
 
 class Runner final : public CycleContext {
@@ -60,8 +63,18 @@ class Runner final : public CycleContext {
   struct Outcome {
     bool ok = false;
     bool more_work = false;
-    bool invalid = false;  // a configuration or schema problem (exit 2 in --once)
+    bool invalid = false;      // a configuration or schema problem (exit 2 in --once)
+    bool unavailable = false;  // failed as ErrorKind::kUnavailable (the database, mostly)
   };
+
+  // How the loop waits between cycles.
+  struct WaitOptions {
+    bool heartbeat = false;  // refresh the service_instances row at least once a minute
+    // The last attempt failed for lack of the database: probe it every reconnect_probe and end
+    // the wait as soon as the session connects again.
+    bool until_database_back = false;
+  };
+  enum class WaitEnd { kElapsed, kDatabaseBack, kStopping };
 
   int finish(int rc);  // stops the signal and probe threads; returns rc
   Setup make_setup();
@@ -69,6 +82,7 @@ class Runner final : public CycleContext {
   int run_single();
   int run_loop();
   bool wait_for_schema();
+  WaitEnd wait(std::chrono::milliseconds d, WaitOptions how);
   Status check_schema_now(db::Session& session);
   Outcome run_cycle();
   bool lead();

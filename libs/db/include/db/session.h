@@ -50,6 +50,12 @@ class Session {
   // cannot be reached or the reconnect backoff has not elapsed yet.
   pqxx::connection_base& connection();
 
+  // Connects now when disconnected, whatever the reconnect backoff says: a worker waiting out a
+  // database outage calls this about once a second so its next cycle can start as soon as the
+  // database is back. Returns whether the session is connected afterwards. Never throws; may
+  // block up to connect_timeout.
+  bool reconnect_now();
+
   // Registers a prepared statement on this and every later connection.
   void prepare(const std::string& name, const std::string& sql);
 
@@ -75,8 +81,8 @@ class Session {
   Clock& clock_;
   std::vector<std::pair<std::string, std::string>> statements_;
 
-  mutable std::mutex mu_;                    // guards conn_ against cancel() from other threads
-  std::unique_ptr<pqxx::connection> conn_;   // null while disconnected
+  mutable std::mutex mu_;                   // guards conn_ against cancel() from other threads
+  std::unique_ptr<pqxx::connection> conn_;  // null while disconnected
   Backoff reconnect_backoff_;
   Clock::SteadyTime next_attempt_{};
   std::string last_error_;
