@@ -8,7 +8,7 @@
 #include "core/strings.h"
 #include "routes.h"
 #include "rows.h"
-#include "runtime/instance_state.h"
+#include "runtime/instance_listing.h"
 
 namespace fleet::gateway {
 namespace {
@@ -376,54 +376,25 @@ void add_fleet_routes(Router& router) {
          return Reply{.body = out};
        }});
 
-  router.add(
-      {.method = "GET",
-       .path = "/api/services",
-       .tag = "fleet",
-       .summary = "Every worker process (service_instances) with its state; stale ones marked",
-       .query_parameters = {query_param("all", "boolean",
-                                        "include processes that ended over an hour ago")},
-       .handler = [](Call& call) {
-         const bool all = call.query_bool("all").value_or(false);
-         json items = json::array();
-         call.db().transact([&](pqxx::transaction_base& tx) {
-           for (const auto& r : tx.exec_params(
-                    "SELECT instance_id, service, host, pid, version, mode, state, "
-                    "extract(epoch FROM now() - heartbeat_at)::float8, interval_ms, cycles, "
-                    "cycle_errors, "
-                    "items_processed, extract(epoch FROM now() - last_success_at)::float8, "
-                    "last_error, "
-                    "leader, health_port, stats::text, "
-                    "to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                    "FROM service_instances WHERE $1 OR state IN ('starting', 'running', "
-                    "'stopping') "
-                    "OR coalesce(stopped_at, heartbeat_at) > now() - interval '1 hour' ORDER BY "
-                    "service, host, pid",
-                    all)) {
-             json item = {
-                 {"instance_id", r[0].as<std::string>()},
-                 {"service", r[1].as<std::string>()},
-                 {"host", r[2].as<std::string>()},
-                 {"pid", r[3].as<int>()},
-                 {"version", r[4].as<std::string>()},
-                 {"mode", r[5].as<std::string>()},
-                 {"state", runtime::instance_state(r[6].as<std::string>(), r[7].as<double>(),
-                                                   r[8].as<double>() / 1000)},
-                 {"heartbeat_age_seconds", r[7].as<double>()},
-                 {"cycles", r[9].as<long long>()},
-                 {"cycle_errors", r[10].as<long long>()},
-                 {"items_processed", r[11].as<long long>()},
-                 {"started_at", r[17].as<std::string>()},
-                 {"stats", json::parse(r[16].as<std::string>())}};
-             item["last_success_age_seconds"] = r[12].is_null() ? json() : json(r[12].as<double>());
-             item["last_error"] = r[13].is_null() ? json() : json(r[13].as<std::string>());
-             item["leader"] = r[14].is_null() ? json() : json(r[14].as<bool>());
-             item["health_port"] = r[15].is_null() ? json() : json(r[15].as<int>());
-             items.push_back(item);
-           }
-         });
-         return Reply{.body = {{"items", items}}};
-       }});
+  router.add({.method = "GET",
+              .path = "/api/services",
+              .tag = "fleet",
+              .summary =
+                  "Every worker process (service_instances) with its state; stale ones marked "
+                  "(the same objects as fleetctl status --json)",
+              .query_parameters = {query_param("all", "boolean",
+                                               "include processes that ended over an hour ago"),
+                                   query_param("service", "string", "only this service")},
+              .handler = [](Call& call) {
+                runtime::InstanceQuery query{.all = call.query_bool("all").value_or(false),
+                                             .service = call.query("service").value_or("")};
+                json items = json::array();
+                call.db().transact([&](pqxx::transaction_base& tx) {
+                  for (const auto& v : runtime::list_instances(tx, query))
+                    items.push_back(runtime::instance_json(v));
+                });
+                return Reply{.body = {{"items", items}}};
+              }});
 
   router.add(
       {.method = "POST",

@@ -308,3 +308,48 @@ TEST_CASE("services, summary and the audit trail", "[gateway][api][e2e]") {
   CHECK((*found)["details"]["changes"]["managed"] == true);
   CHECK(gw.as("operator", "GET", "/api/audit").status == 403);
 }
+
+TEST_CASE("GET /api/services and fleetctl status --json show the same fields for a row",
+          "[gateway][fleetctl][e2e]") {
+  GatewayFixture gw;
+  gw.db.exec(
+      "INSERT INTO service_instances (instance_id, service, host, pid, version, mode, state, "
+      "started_at, heartbeat_at, stopped_at, interval_ms, health_port, leader, cycles, "
+      "cycle_errors, consecutive_failures, items_processed, last_cycle_ms, last_success_at, "
+      "last_error, last_error_at, stats) VALUES "
+      "('h9/status-poller/42-cd', 'status-poller', 'h9', 42, '9.9.9', 'loop', 'failed', "
+      "now() - interval '3 hours', now() - interval '2 hours', now() - interval '2 hours', "
+      "15000, 9105, NULL, 99, 4, 3, 1234, 1500, now() - interval '150 minutes', "
+      "'unavailable: lost', now() - interval '2 hours', '{\"polled\": 1234}')");
+  auto api = gw.as("viewer", "GET", "/api/services?all=true&service=status-poller");
+  REQUIRE(api.status == 200);
+  auto cli = run(binary("fleetctl"), {"status", "--json", "--all", "--service", "status-poller"},
+                 worker_env(gw.db));
+  INFO(cli.err);
+  REQUIRE(cli.code == 0);
+  const json cli_rows = json::parse(cli.out);
+  REQUIRE(api.body["items"].size() == 1);
+  REQUIRE(cli_rows.size() == 1);
+  const json& from_api = api.body["items"][0];
+  const json& from_cli = cli_rows[0];
+  CHECK(from_api["instance_id"] == "h9/status-poller/42-cd");
+  // The same keys, and the same values except the ages, which count to each query's now().
+  std::vector<std::string> api_keys, cli_keys;
+  for (const auto& [k, v] : from_api.items())
+    api_keys.push_back(k);
+  for (const auto& [k, v] : from_cli.items())
+    cli_keys.push_back(k);
+  CHECK(api_keys == cli_keys);
+  for (const auto& [key, value] : from_api.items()) {
+    INFO(key);
+    REQUIRE(from_cli.contains(key));
+    if (key.find("_age_seconds") != std::string::npos) {
+      CHECK(from_cli[key].get<double>() == Approx(value.get<double>()).margin(60));
+    } else {
+      CHECK(from_cli[key] == value);
+    }
+  }
+  CHECK(from_api["uptime_seconds"].get<double>() == Approx(3600).margin(1));
+  CHECK(from_api["interval_seconds"] == 15.0);
+  CHECK(from_api["started_at"].get<std::string>().size() == 20);
+}

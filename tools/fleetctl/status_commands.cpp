@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "commands.h"
+#include "runtime/instance_listing.h"
 #include "runtime/instance_state.h"
 #include "table.h"
 
@@ -12,24 +13,6 @@ namespace fleet::cli {
 namespace {
 
 using json = nlohmann::json;
-
-constexpr const char* kInstances = R"sql(
-SELECT instance_id, service, host, pid, version, mode, state,
-       extract(epoch FROM now() - started_at)::float8,
-       extract(epoch FROM now() - heartbeat_at)::float8,
-       interval_ms, cycles, cycle_errors, consecutive_failures, items_processed,
-       extract(epoch FROM now() - last_success_at)::float8,
-       last_error,
-       extract(epoch FROM now() - last_error_at)::float8,
-       leader, health_port, stats::text,
-       extract(epoch FROM CASE WHEN state IN ('starting', 'running', 'stopping') THEN now()
-                               ELSE coalesce(stopped_at, heartbeat_at) END - started_at)::float8
-  FROM service_instances
- WHERE ($1 OR state IN ('starting', 'running', 'stopping')
-        OR coalesce(stopped_at, heartbeat_at) > now() - interval '1 hour')
-   AND ($2 = '' OR service = $2)
- ORDER BY service, host, pid
-)sql";
 
 constexpr const char* kConnections = R"sql(
 SELECT pid, coalesce(usename, ''), coalesce(application_name, ''),
@@ -54,38 +37,16 @@ std::string effective_state(const std::string& state, double heartbeat_age_secon
 
 int show_status(Context& ctx, const StatusOptions& options) {
   pqxx::read_transaction tx(ctx.connection());
-  pqxx::result rows = tx.exec_params(kInstances, options.all, options.service);
+  const auto instances =
+      runtime::list_instances(tx, {.all = options.all, .service = options.service});
   if (options.json) {
     json out = json::array();
-    for (const auto& r : rows) {
-      const double interval_s = r[9].as<double>() / 1000;
-      json item = {
-          {"instance_id", r[0].as<std::string>()},
-          {"service", r[1].as<std::string>()},
-          {"host", r[2].as<std::string>()},
-          {"pid", r[3].as<int>()},
-          {"version", r[4].as<std::string>()},
-          {"mode", r[5].as<std::string>()},
-          {"state", effective_state(r[6].as<std::string>(), r[8].as<double>(), interval_s)},
-          {"uptime_seconds", r[20].as<double>()},
-          {"heartbeat_age_seconds", r[8].as<double>()},
-          {"interval_seconds", interval_s},
-          {"cycles", r[10].as<long long>()},
-          {"cycle_errors", r[11].as<long long>()},
-          {"consecutive_failures", r[12].as<int>()},
-          {"items_processed", r[13].as<long long>()},
-          {"stats", json::parse(r[19].as<std::string>())}};
-      item["last_success_age_seconds"] = r[14].is_null() ? json() : json(r[14].as<double>());
-      item["last_error"] = r[15].is_null() ? json() : json(r[15].as<std::string>());
-      item["last_error_age_seconds"] = r[16].is_null() ? json() : json(r[16].as<double>());
-      item["leader"] = r[17].is_null() ? json() : json(r[17].as<bool>());
-      item["health_port"] = r[18].is_null() ? json() : json(r[18].as<int>());
-      out.push_back(item);
-    }
-    std::cout << out.dump(2) << "\n";
+    for (const auto& v : instances)
+      out.push_back(runtime::instance_json(v));
+    std::cout << out.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return kOk;
   }
-  if (rows.empty()) {
+  if (instances.empty()) {
     std::cout << "no worker processes have reported"
               << (options.all ? "" : " in the last hour (--all shows older ones)") << "\n";
     return kOk;
@@ -93,20 +54,20 @@ int show_status(Context& ctx, const StatusOptions& options) {
   Table table({"SERVICE", "INSTANCE", "VERSION", "STATE", "UPTIME", "LAST OK", "CYCLES", "ERRORS",
                "ITEMS", "LAST ERROR"});
   int stale = 0;
-  for (const auto& r : rows) {
-    std::string state =
-        effective_state(r[6].as<std::string>(), r[8].as<double>(), r[9].as<double>() / 1000);
+  for (const auto& v : instances) {
+    std::string state = v.state;
     if (state == "stale") ++stale;
-    if (!r[17].is_null()) state += r[17].as<bool>() ? " (leader)" : " (standby)";
-    if (r[5].as<std::string>() != "loop") state += " [" + r[5].as<std::string>() + "]";
+    if (v.leader) state += *v.leader ? " (leader)" : " (standby)";
+    if (v.mode != "loop") state += " [" + v.mode + "]";
     std::string last_error;
-    if (!r[15].is_null())
-      last_error = short_age(r[16].as<double>()) + " ago: " + r[15].as<std::string>();
-    table.add({r[1].as<std::string>(), r[2].as<std::string>() + ":" + r[3].as<std::string>(),
-               r[4].as<std::string>(), state, short_age(r[20].as<double>()),
-               r[14].is_null() ? "never" : short_age(r[14].as<double>()) + " ago",
-               r[10].as<std::string>(), r[11].as<std::string>(), r[13].as<std::string>(),
-               last_error});
+    if (v.last_error)
+      last_error = short_age(v.last_error_age_seconds.value_or(0)) + " ago: " + *v.last_error;
+    table.add(
+        {v.service, v.host + ":" + std::to_string(v.pid), v.version, state,
+         short_age(v.uptime_seconds),
+         v.last_success_age_seconds ? short_age(*v.last_success_age_seconds) + " ago" : "never",
+         std::to_string(v.cycles), std::to_string(v.cycle_errors),
+         std::to_string(v.items_processed), last_error});
   }
   std::cout << table.render(70);
   if (stale > 0) {
