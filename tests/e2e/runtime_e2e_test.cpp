@@ -385,3 +385,28 @@ TEST_CASE(
   CHECK(worker.wait(seconds(5)) == 0);
   db.reset();
 }
+
+TEST_CASE(
+    "a worker started while the database is down starts cycling when it comes up, not "
+    "after the backoff",
+    "[runtime][e2e][outage]") {
+  auto server = PgServer::create();
+  server->create_template();
+  auto db = std::make_unique<TestDatabase>(Schema::kMigrated, *server);
+  add_test_marks(*db);
+  server->stop();
+  Process worker(binary("test-worker"),
+                 {"--interval", "0.3", "--set", "backoff.initial=5m", "--set", "backoff.max=5m",
+                  "--set", "database.connect_timeout=2s"},
+                 worker_env(*db));
+  REQUIRE(
+      eventually([&] { return worker.err().find("not starting cycles yet") != std::string::npos; },
+                 seconds(10)));
+  server->start();
+  // The schema check's retry is 2.5-5 minutes away; the database being back ends the wait.
+  REQUIRE(eventually([&] { return db->count("test_marks") >= 1; }, seconds(30)));
+  CHECK_THAT(worker.err(), Contains("the database is back"));
+  worker.signal(SIGTERM);
+  CHECK(worker.wait(seconds(5)) == 0);
+  db.reset();
+}
