@@ -30,7 +30,18 @@ std::vector<asic::MetricSample> status_metrics(std::int64_t worker_id,
                                                std::chrono::system_clock::time_point observed_at,
                                                const firmware::SummaryPayload& s) {
   std::vector<asic::MetricSample> out;
-  if (!s.has_miner) return out;
+  const bool failure = s.miner_state == "failure";
+  auto add_state = [&] {
+    if (s.miner_state.empty()) return;
+    out.push_back({worker_id, "miner_state", std::nullopt, s.miner_state, observed_at});
+    out.push_back({worker_id, "miner_failure_code",
+                   failure ? static_cast<double>(s.failure_code.value_or(0)) : 0.0, std::nullopt,
+                   observed_at});
+  };
+  if (!s.has_miner) {
+    add_state();
+    return out;
+  }
   auto add = [&](const char* name, std::optional<double> value) {
     if (value) out.push_back({worker_id, name, value, std::nullopt, observed_at});
   };
@@ -58,8 +69,15 @@ std::vector<asic::MetricSample> status_metrics(std::int64_t worker_id,
     if (total > 0)
       add("pool_rejected_percent", 100.0 * static_cast<double>(*pool->rejected) / total);
   }
-  out.push_back({worker_id, "miner_state", std::nullopt, s.miner_state, observed_at});
+  add_state();
   return out;
+}
+
+void adopt_status_pane(firmware::SummaryPayload& summary, const firmware::StatusPane& pane) {
+  summary.miner_state = pane.miner_state;
+  summary.miner_state_time_s = pane.miner_state_time_s;
+  summary.state_description = pane.description;
+  summary.failure_code = pane.failure_code;
 }
 
 std::optional<std::string> worker_status_after(bool answered, const std::string& miner_state,

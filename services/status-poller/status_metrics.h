@@ -17,11 +17,17 @@ namespace fleet::poller {
 // hashrate, hashrate_nominal, hashrate_ratio (TH/s), power (W), efficiency (J/TH),
 // chip_temp_max, pcb_temp_max, temperature (= chip_temp_max, for seed 000's "temperature > 80"),
 // fan_rpm_min, chips_red, chips_orange, chains_failed, hw_errors_percent, pool_rejected_percent,
-// and miner_state (a state). A value the firmware did not report is left out (the last one
-// goes stale) rather than written as 0. A summary without miner data gives nothing.
+// and miner_state (a state), miner_failure_code (0 unless in failure). A value the firmware did
+// not report is left out (the last one goes stale) rather than written as 0. A summary without
+// miner data gives only what GET /status told (see adopt_status_pane), else nothing.
 std::vector<asic::MetricSample> status_metrics(std::int64_t worker_id,
                                                std::chrono::system_clock::time_point observed_at,
                                                const firmware::SummaryPayload& summary);
+
+// A /summary with "miner": null means the firmware has no miner data, typically because it
+// failed to start mining; GET /status then says why. Copies its state, description and failure
+// code into `summary`. REQUIRES: !summary.has_miner.
+void adopt_status_pane(firmware::SummaryPayload& summary, const firmware::StatusPane& pane);
 
 // Chains the firmware reports in state failure or disconnected.
 int chains_failed(const firmware::SummaryPayload& summary);

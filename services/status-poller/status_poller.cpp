@@ -150,7 +150,46 @@ struct StatusPoller::Cycle {
     // deadlines of the polls that start next.
     self.fleet_latency_ms_ +=
         0.05 * (static_cast<double>(latency.count()) - self.fleet_latency_ms_);
+    if (!summary->has_miner) {
+      read_status_pane(i, std::move(*summary), new_key_enc, static_cast<int>(latency.count()));
+      return;
+    }
     succeeded(i, std::move(*summary), new_key_enc, static_cast<int>(latency.count()));
+  }
+
+  // "miner": null — the firmware has no miner data, typically because mining failed to start.
+  // GET /status (no auth) says why; without it the miner would look online with no data. When
+  // /status does not answer usably the summary is stored as it is, and the problem logged.
+  void read_status_pane(size_t i, firmware::SummaryPayload summary,
+                        const std::optional<std::string>& new_key_enc, int latency_ms) {
+    const asic::ClaimedMiner& m = miners[i];
+    auto request = firmware::get_request(endpoint(m), firmware::paths::kStatus, opt().firmware.api);
+    request.timeout =
+        asic::poll_timeout(opt().timeout, m.poll_latency_ms, m.failures, self.fleet_latency_ms_);
+    request.connect_timeout = std::min(request.connect_timeout, request.timeout);
+    auto shared = std::make_shared<firmware::SummaryPayload>(std::move(summary));
+    self.transport_->submit(
+        std::move(request), [this, i, shared, new_key_enc, latency_ms](HttpResponse r) {
+          try {
+            if (r.failure == firmware::TransportFailure::kCancelled) {
+              released.push_back(miners[i].worker_id);
+              return;
+            }
+            Status s = firmware::classify(r, "/status");
+            Result<firmware::StatusPane> pane =
+                s.ok() ? firmware::parse_status(r.body, opt().firmware.api.limits)
+                       : Result<firmware::StatusPane>(s.error());
+            if (pane.ok()) {
+              adopt_status_pane(*shared, *pane);
+            } else {
+              spdlog::warn("miner {}: /summary has no miner data and /status gave no state: {}",
+                           miners[i].worker_id, pane.error().message());
+            }
+            succeeded(i, std::move(*shared), new_key_enc, latency_ms);
+          } catch (const std::exception& e) {
+            failed(i, Error::internal(std::string("handling /status: ") + e.what()), new_key_enc);
+          }
+        });
   }
 
   // A 401 or no key: provision a key once (within the cycle's budget and the miner's backoff)

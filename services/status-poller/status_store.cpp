@@ -27,6 +27,7 @@ const std::vector<std::string> kStatusColumns = {"id",
                                                  "miner_state",
                                                  "miner_state_time_s",
                                                  "state_description",
+                                                 "failure_code",
                                                  "miner_type",
                                                  "hashrate_ths",
                                                  "hashrate_avg_ths",
@@ -76,7 +77,7 @@ CopyField opt(const std::optional<T>& v) {
            : null_field();
 }
 
-std::array<CopyField, 31> status_row(std::int64_t id, const PolledStatus& p) {
+std::array<CopyField, 32> status_row(std::int64_t id, const PolledStatus& p) {
   const auto& s = p.summary;
   const firmware::PoolReading* pool = s.active_pool();
   return {field(id),
@@ -85,6 +86,7 @@ std::array<CopyField, 31> status_row(std::int64_t id, const PolledStatus& p) {
           text_or_null(s.miner_state),
           opt(s.miner_state_time_s),
           text_or_null(s.state_description),
+          opt(s.failure_code),
           text_or_null(s.miner_type),
           opt(s.hashrate_ths),
           opt(s.hashrate_avg_ths),

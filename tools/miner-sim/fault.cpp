@@ -39,6 +39,7 @@ constexpr KindInfo kKinds[] = {
     {FaultKind::kFailure, "failure", false, 0, 0, 0, ""},
     {FaultKind::kCutTransfer, "cut_transfer", false, 0, 0, 0, ""},
     {FaultKind::kFanLost, "fan_lost", true, 0, 0, 15, "fan id"},
+    {FaultKind::kNoMiner, "no_miner", false, 0, 0, 0, ""},
 };
 
 const KindInfo& info(FaultKind kind) {

@@ -29,6 +29,7 @@ enum class FaultKind {
   kFailure,      // miner_state "failure" (the real "Failed to parse miner configuration" payload)
   kCutTransfer,  // 200 announcing the full Content-Length, connection closed after half the body
   kFanLost,      // fan arg reports rpm 0, status "lost"
+  kNoMiner,      // failed to start mining: /summary answers {"miner": null}, /status the failure
 };
 
 struct Fault {

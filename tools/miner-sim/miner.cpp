@@ -223,7 +223,9 @@ void Miner::advance(Now now) {
 
 MinerStateKind Miner::state(Now now) {
   advance(now);
-  if (fault_for(FaultKind::kFailure, "")) return MinerStateKind::kFailure;
+  if (fault_for(FaultKind::kFailure, "") || fault_for(FaultKind::kNoMiner, "")) {
+    return MinerStateKind::kFailure;
+  }
   return state_;
 }
 

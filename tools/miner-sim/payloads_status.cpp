@@ -286,6 +286,13 @@ void write_summary(std::string& out, const Miner& m, const Readings& r) {
     w.field("uptime", format_uptime(r.uptime_seconds));
     w.end_object();
   }
+  if (r.no_miner) {
+    // What the firmware answers while it failed to start mining (Summary.miner is nullable);
+    // GET /status tells why.
+    w.field_null("miner");
+    w.end_object();
+    return;
+  }
   w.key("miner").begin_object();
   write_miner_status(w, r);
   w.field("miner_type", miner_type(m));

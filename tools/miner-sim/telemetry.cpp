@@ -92,6 +92,7 @@ void read_miner(Miner& m, Now now, Readings& out) {
   const auto& drift = m.drift;
 
   out.state = m.state(now);
+  out.no_miner = m.fault_for(FaultKind::kNoMiner, "") != nullptr;
   out.state_seconds = m.state_seconds(now);
   out.uptime_seconds = m.uptime_seconds(now);
   const bool mining = out.state == MinerStateKind::kMining;

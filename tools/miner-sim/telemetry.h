@@ -74,6 +74,7 @@ struct Readings {
   int fan_duty = 0;
   std::vector<FanReading> fans;
   std::vector<ChainReading> chains;  // empty in the failure state
+  bool no_miner = false;  // the firmware has no miner data: /summary answers "miner": null
   int64_t accepted = 0, rejected = 0, stale = 0;
   double diffa = 0;
   int64_t best_share = 0;

@@ -81,6 +81,11 @@ class MinerSim {
     if (arg) body["arg"] = *arg;
     post("/miners/" + std::to_string(miner) + "/faults", body);
   }
+  void clear_faults(int miner) const {
+    httplib::Client c("127.0.0.1", control_port_);
+    auto r = c.Delete(("/miners/" + std::to_string(miner) + "/faults").c_str());
+    if (!r || r->status >= 300) throw std::runtime_error("miner-sim: clearing faults failed");
+  }
   // Requests miner i received for `path` ("/api/v1/summary") since the last reset.
   long long requests(int miner, const std::string& path) const {
     auto s = get("/stats");

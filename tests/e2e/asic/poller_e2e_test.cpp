@@ -66,6 +66,44 @@ TEST_CASE("the status poller fills statuses, fans, chains, metrics and readings"
   }
 }
 
+TEST_CASE("a miner whose firmware failed to start mining is unhealthy with the failure named",
+          "[poller][e2e]") {
+  TestDatabase db;
+  MinerSim sim({.count = 2, .base_ip = "127.22.5.1"});
+  prepare(db, sim);
+  sim.fault(0, "no_miner");
+  sim.reset_stats();
+  auto r = poll_once(db, sim);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.err, Contains("ok=2"));
+  CHECK(sim.requests(0, "/api/v1/status") == 1);
+  CHECK(sim.requests(1, "/api/v1/status") == 0);  // a mining miner needs no second request
+  const std::string failed_worker = "(SELECT id FROM workers WHERE host(ip) = '127.22.5.1')";
+  CHECK(db.scalar("SELECT miner_state || '|' || state_description || '|' || failure_code "
+                  "FROM statuses WHERE worker_id = " +
+                  failed_worker) == "failure|Failed to parse miner configuration|1002");
+  CHECK(db.scalar("SELECT status FROM workers WHERE id = " + failed_worker) == "unhealthy");
+  CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'miner_failure_code' AND "
+                  "worker_id = " +
+                  failed_worker) == "1002");
+  CHECK(db.scalar("SELECT json_value #>> '{}' FROM metrics_latest WHERE metric = 'miner_state' "
+                  "AND worker_id = " +
+                  failed_worker) == "failure");
+  CHECK(db.scalar("SELECT status FROM workers WHERE host(ip) = '127.22.5.2'") == "online");
+  CHECK(db.count("SELECT 1 FROM metrics_latest l LEFT JOIN metric_catalogue c ON c.name = l.metric "
+                 "WHERE c.name IS NULL") == 0);
+
+  // Mining again: online, and the code rule clears.
+  sim.clear_faults(0);
+  due_now(db);
+  REQUIRE(poll_once(db, sim).code == 0);
+  CHECK(db.scalar("SELECT status FROM workers WHERE id = " + failed_worker) == "online");
+  CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'miner_failure_code' AND "
+                  "worker_id = " +
+                  failed_worker) == "0");
+}
+
 TEST_CASE("a revoked API key is re-provisioned once, not hammered", "[poller][e2e]") {
   TestDatabase db;
   MinerSim sim({.count = 3, .base_ip = "127.22.2.1"});

@@ -84,6 +84,34 @@ TEST_CASE("status metrics leave out what the firmware did not measure", "[poller
   CHECK(mi.count("hashrate_nominal") == 0);
 }
 
+TEST_CASE("a summary without miner data takes its failure from /status", "[poller]") {
+  auto none =
+      firmware::parse_summary(fixture("summary_no_miner.json"), firmware::HashMeasure::kGhs, {});
+  REQUIRE(none.ok());
+  REQUIRE_FALSE(none->has_miner);
+  auto pane = firmware::parse_status(fixture("status_failure.json"), {});
+  REQUIRE(pane.ok());
+  poller::adopt_status_pane(*none, *pane);
+  CHECK(none->miner_state == "failure");
+  CHECK(none->state_description == "Failed to parse miner configuration");
+  CHECK(none->failure_code == 1002);
+  const auto samples = poller::status_metrics(3, system_clock::now(), *none);
+  CHECK(numbers(samples).at("miner_failure_code") == 1002);
+  bool state_failure = false;
+  for (const auto& x : samples) {
+    if (x.metric == "miner_state") state_failure = x.state == std::optional<std::string>("failure");
+  }
+  CHECK(state_failure);
+  CHECK(poller::worker_status_after(true, none->miner_state, std::nullopt, 0, 3, false) ==
+        "unhealthy");
+  // A miner that mines reports code 0, so a rule on the code clears.
+  auto mining =
+      firmware::parse_summary(fixture("summary_s19_1.2.6.json"), firmware::HashMeasure::kGhs, {});
+  REQUIRE(mining.ok());
+  CHECK(numbers(poller::status_metrics(3, system_clock::now(), *mining)).at("miner_failure_code") ==
+        0);
+}
+
 TEST_CASE("chains in failure or disconnected count as failed", "[poller]") {
   firmware::SummaryPayload s;
   s.has_miner = true;

@@ -245,6 +245,21 @@ TEST_CASE("miner-sim: a miner in failure sends the real failure payloads", "[min
   CHECK(get(m, "/api/v1/chains") == json::array());
 }
 
+TEST_CASE("miner-sim: a miner that failed to start mining has no miner data in /summary",
+          "[minersim][payload]") {
+  Miner m = keyed_miner({.model = "s19"});
+  m.add_fault({.kind = FaultKind::kNoMiner});
+  const json s = get(m, "/api/v1/summary");
+  REQUIRE(s.contains("miner"));
+  CHECK(s["miner"].is_null());
+  const json status = get(m, "/api/v1/status");
+  CHECK(status["miner_state"] == "failure");
+  CHECK(status["description"] == "Failed to parse miner configuration");
+  CHECK(status["failure_code"] == 1002);
+  m.clear_faults();
+  CHECK(get(m, "/api/v1/summary")["miner"].is_object());
+}
+
 TEST_CASE("miner-sim: a failing chain is red, in failure and not hashing, the others mine on",
           "[minersim][payload]") {
   Miner m = keyed_miner({.model = "s19jpro"});

@@ -111,6 +111,7 @@ struct SummaryPayload {
                             // stopped|failure
   std::optional<std::int64_t> miner_state_time_s;
   std::string state_description;               // set when miner_state is failure
+  std::optional<int> failure_code;             // from GET /status when the miner is in failure
   std::string miner_type;                      // "Antminer S19 (Vnish 1.2.0-beta10)"
   std::optional<double> hashrate_ths;          // realtime (hr_realtime, else instant_hashrate)
   std::optional<double> hashrate_avg_ths;      // hr_average, else average_hashrate
