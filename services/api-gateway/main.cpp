@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include "auth/credentials.h"
+#include "core/secret_strength.h"
 #include "db/connection_options.h"
 #include "db/session.h"
 #include "gateway.h"
@@ -49,10 +50,12 @@ void declare(config::Schema& s) {
          .default_value = std::int64_t{1 << 20},
          .min = 1024,
          .max = 64 << 20});
-  s.add({.name = "gateway.token_secret",
-         .type = Type::kString,
-         .help = "key that signs session tokens (shared by replicas)",
-         .secret = true});
+  s.add(
+      {.name = "gateway.token_secret",
+       .type = Type::kString,
+       .help =
+           "key that signs session tokens (shared by replicas; random, e.g. openssl rand -hex 32)",
+       .secret = true});
   s.add({.name = "gateway.token_ttl",
          .type = Type::kDuration,
          .help = "session lifetime",
@@ -101,9 +104,9 @@ int main(int argc, char** argv) {
             o.auth.failure_window = std::chrono::duration_cast<std::chrono::seconds>(
                 c.duration("gateway.login_window"));
             if (auto secret = c.optional_str("gateway.token_secret"); secret && !secret->empty()) {
-              if (secret->size() < 32)
-                throw runtime::ConfigError(
-                    "key 'gateway.token_secret': use at least 32 characters");
+              // A placeholder that is long enough signs tokens anyone can forge (issue 16.1).
+              if (Status strong = check_secret("key 'gateway.token_secret'", *secret); !strong.ok())
+                throw runtime::ConfigError(strong.error().message());
               o.auth.token_secret = *secret;
             } else {
               o.auth.token_secret = auth::random_token(32);

@@ -12,7 +12,8 @@ import {promisify} from 'node:util';
 const execFileP = promisify(execFile);
 
 export const PASSWORD = 'browser-test password 1';
-export const SECRET_KEY = 'ab'.repeat(32);
+// Random test keys: the gateway and workers refuse patterned or placeholder secrets.
+export const SECRET_KEY = '3c64cd3dcd1be0433f3ed3afa6e6f01646578a2ac1568bc6f7b3a1a5318a6316';
 export const MINERS = 36;
 export const SIM_BASE = '127.77.0.1';
 export const SIM_NETWORK = '127.77.0.0/26';
@@ -137,7 +138,7 @@ export class Stack {
     }
     this.gatewayPort = await freePort();
     this.gateway = this.spawn('api-gateway', ['--port', String(this.gatewayPort), '--interval', '5',
-                                              '--set', `gateway.token_secret=${'t'.repeat(48)}`,
+                                              '--set', `gateway.token_secret=28dc941a133e2b2d75b27b1b6686c68cf3cb0ba0c060b45c4125440fe452fd0e`,
                                               '--set', 'gateway.threads=16', '--set', 'gateway.address=127.0.0.1'], workerEnv);
     this.baseUrl = `http://127.0.0.1:${this.gatewayPort}`;
     await eventually('api-gateway /ready', async () => {

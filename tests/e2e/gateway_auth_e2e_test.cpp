@@ -137,7 +137,7 @@ TEST_CASE("no password, key or token appears in responses, the audit log or the 
   const std::string logs = gw.gateway->err() + gw.gateway->out();
   for (const std::string& needle :
        {std::string("s3cret"), secret.substr(17), gw.tokens["admin"].substr(40),
-        std::string(GatewayFixture::kPassword), std::string(48, 's')}) {
+        std::string(GatewayFixture::kPassword), std::string(GatewayFixture::kTokenSecret)}) {
     INFO(needle);
     CHECK(logs.find(needle) == std::string::npos);
   }
@@ -171,4 +171,25 @@ TEST_CASE("users: admins manage them, and cannot lock themselves out", "[gateway
   CHECK(gw.as("admin", "DELETE", "/api/users/" + std::to_string(made.body["id"].get<long long>()))
             .status == 204);
   CHECK(gw.login("temp", "long enough pw").status == 401);
+}
+
+TEST_CASE("the gateway refuses the shipped placeholder and weak token secrets (exit 2)",
+          "[gateway][auth][e2e][secrets]") {
+  TestDatabase db;
+  for (const std::string& weak :
+       {std::string("CHANGE-ME-AT-LEAST-32-RANDOM-CHARACTERS"), std::string(48, 's')}) {
+    INFO(weak);
+    auto r = run(binary("api-gateway"), {"--config-check"},
+                 worker_env(db, {{"FLEET_GATEWAY_TOKEN_SECRET", weak}}));
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("gateway.token_secret"));
+    CHECK(r.err.find(weak) == std::string::npos);
+  }
+  auto bad_key = run(binary("api-gateway"), {"--config-check"},
+                     worker_env(db, {{"FLEET_SECRET_KEY", std::string(64, '0')}}));
+  CHECK(bad_key.code == 2);
+  CHECK_THAT(bad_key.err, Contains("secrets.key"));
+  auto good = run(binary("api-gateway"), {"--config-check"},
+                  worker_env(db, {{"FLEET_GATEWAY_TOKEN_SECRET", GatewayFixture::kTokenSecret}}));
+  CHECK(good.code == 0);
 }

@@ -22,6 +22,9 @@ struct ApiAnswer {
 class GatewayFixture {
  public:
   static constexpr const char* kPassword = "correct horse battery";
+  // Random: the gateway refuses a patterned or placeholder token secret.
+  static constexpr const char* kTokenSecret =
+      "cef2a9829ac15f953321e82c821a01b2d77d71f8370071e9c03cf4dad27e3800";
 
   explicit GatewayFixture(std::vector<std::string> extra_args = {}) {
     // One Argon2id hash for every test user: hashing is deliberately slow.
@@ -33,7 +36,7 @@ class GatewayFixture {
     port = free_port();
     std::vector<std::string> args{"--port",     std::to_string(port),
                                   "--interval", "1",
-                                  "--set",      "gateway.token_secret=" + std::string(48, 's'),
+                                  "--set",      "gateway.token_secret=" + std::string(kTokenSecret),
                                   "--set",      "gateway.threads=8",
                                   "--set",      "gateway.db_connections=4"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());

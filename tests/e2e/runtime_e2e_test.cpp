@@ -53,6 +53,20 @@ TEST_CASE("worker --config-check exits 0 on a good configuration", "[runtime][e2
   CHECK(db.count("service_instances") == 0);  // a check writes nothing
 }
 
+TEST_CASE("a placeholder database password or secret key is refused at start",
+          "[runtime][e2e][secrets]") {
+  TestDatabase db;
+  add_test_marks(db);
+  auto r = run(binary("test-worker"),
+               {"--config-check", "--set",
+                "database.url=postgresql://fleetward:CHANGE-ME@127.0.0.1:1/fleetward"},
+               worker_env(db));
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("database password"));
+  CHECK_THAT(r.err, Contains("placeholder"));
+  CHECK(r.err.find("CHANGE-ME") == std::string::npos);
+}
+
 TEST_CASE("worker --config-check exits 2 on a bad configuration, naming the key",
           "[runtime][e2e]") {
   TestDatabase db;

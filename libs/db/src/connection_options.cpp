@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "core/secret_strength.h"
 #include "core/strings.h"
 
 namespace fleet::db {
@@ -71,6 +72,16 @@ std::string quote_conninfo_value(const std::string& value) {
   return out + "'";
 }
 
+namespace {
+// A password left at an example's placeholder ("CHANGE-ME") is refused at start, so a deployment
+// made from the examples as shipped cannot run with it (the database may accept any password).
+Status check_password(const std::string& conninfo) {
+  auto password = conninfo_value(conninfo, "password");
+  if (!password.ok() || password->empty()) return Status::success();
+  return check_not_placeholder("database password (database.url / database.password)", *password);
+}
+}  // namespace
+
 Result<ConnectionOptions> options_from(const config::Config& config) {
   ConnectionOptions o;
   o.connect_timeout = config.duration("database.connect_timeout");
@@ -88,6 +99,7 @@ Result<ConnectionOptions> options_from(const config::Config& config) {
           redact_secrets(u) + "')");
     }
     o.conninfo = u;
+    if (Status s = check_password(o.conninfo); !s.ok()) return s.error();
     return o;
   }
   if (!config.has("database.host") && !config.has("database.name")) {
@@ -120,6 +132,7 @@ Result<ConnectionOptions> options_from(const config::Config& config) {
   if (auto password = config.optional_str("database.password")) add("password", *password);
   if (auto sslmode = config.optional_str("database.sslmode")) add("sslmode", *sslmode);
   o.conninfo = conninfo;
+  if (Status s = check_password(o.conninfo); !s.ok()) return s.error();
   return o;
 }
 

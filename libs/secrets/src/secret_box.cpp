@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include "core/secret_strength.h"
+
 #include <cstring>
 #include <vector>
 
@@ -27,11 +29,18 @@ Result<SecretBox> SecretBox::from_key_text(std::string_view text) {
   SecretBox box;
   size_t len = 0;
   const char* end = nullptr;
+  // A key from an example or a typed pattern ("aaaa…", all zeros) is refused: it would decode.
+  auto strong = [&box]() -> Result<SecretBox> {
+    if (Status s = check_key_bytes("secrets.key", box.key_.data(), box.key_.size()); !s.ok()) {
+      return s.error();
+    }
+    return std::move(box);
+  };
   if (text.size() == 64 &&
       sodium_hex2bin(box.key_.data(), box.key_.size(), text.data(), text.size(), nullptr, &len,
                      &end) == 0 &&
       len == 32 && end == text.data() + text.size()) {
-    return box;
+    return strong();
   }
   for (int variant :
        {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_URLSAFE,
@@ -39,7 +48,7 @@ Result<SecretBox> SecretBox::from_key_text(std::string_view text) {
     if (sodium_base642bin(box.key_.data(), box.key_.size(), text.data(), text.size(), nullptr, &len,
                           &end, variant) == 0 &&
         len == 32 && end == text.data() + text.size()) {
-      return box;
+      return strong();
     }
   }
   return Error::invalid(

@@ -9,7 +9,9 @@
 
 namespace fleet::test {
 
-inline const std::string kSecretKey(64, 'a');
+// A random test key: a patterned one ("aaaa…") is refused like a placeholder.
+inline const std::string kSecretKey =
+    "fbe7d2b107482a0ab391d1f1b0977c2ae169e2498b135f2e2438fe0209d9d03c";
 
 inline Process::Options asic_env(const TestDatabase& db) {
   Process::Options o = worker_env(db, {{"FLEET_SECRET_KEY", kSecretKey}});

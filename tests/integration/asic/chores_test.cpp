@@ -106,7 +106,7 @@ TEST_CASE("status-poller keeps its partitions on its first cycle at zero uptime"
   REQUIRE(retention(db, "statuses") == "7");
   poller::PollerOptions options;
   options.retention_days = 3;
-  auto box = secrets::SecretBox::from_key_text(std::string(64, 'a'));
+  auto box = secrets::SecretBox::from_key_text(secrets::generate_key_text());
   REQUIRE(box.ok());
   poller::StatusPoller poller(options, std::move(*box), {.conninfo = db.url()}, "test-owner",
                               std::make_unique<IdleTransport>());
