@@ -63,5 +63,6 @@ TEST_CASE("secrets: a database password is refused only when it is a placeholder
   CHECK_FALSE(check_not_placeholder("database password", "<replace with your password>").ok());
   CHECK_FALSE(check_not_placeholder("database password", "<database-password>").ok());
   CHECK(check_not_placeholder("database password", "fleetward").ok());
+  CHECK(check_not_placeholder("database password", "exchange-rate-2026").ok());
   CHECK(check_not_placeholder("database password", "").ok());
 }

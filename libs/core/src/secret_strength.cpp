@@ -115,9 +115,8 @@ Status check_not_placeholder(std::string_view key, std::string_view value) {
                           ": still the example's <...> placeholder; set the real value");
   }
   if (const auto* word = placeholder_word(value);
-      word != nullptr && (*word == "changeme" || *word == "change" || *word == "placeholder" ||
-                          *word == "example" || *word == "replace" || *word == "yourkey" ||
-                          *word == "todo" || *word == "fixme" || *word == "xxxx")) {
+      // Only unmistakable markers: a chosen password may well contain "change" or "example".
+      word != nullptr && (*word == "changeme" || *word == "placeholder" || *word == "xxxx")) {
     return Error::invalid(std::string(key) + ": looks like a placeholder (contains '" +
                           std::string(*word) + "'); set the real value");
   }
