@@ -6,6 +6,7 @@
 #include "dashboard_files.h"
 #include "metrics/registry.h"
 #include "routes.h"
+#include "runtime/listen_socket.h"
 
 namespace fleet::gateway {
 
@@ -38,6 +39,9 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   s.set_keep_alive_timeout(options_.keep_alive.count());
   s.set_keep_alive_max_count(1000);
   s.set_tcp_nodelay(true);
+  // cpp-httplib's default options add SO_REUSEPORT: a second gateway on a port in use then binds
+  // "successfully" and the kernel splits connections between the two. SO_REUSEADDR only.
+  s.set_socket_options(runtime::exclusive_port_options);
   s.set_default_headers({{"X-Content-Type-Options", "nosniff"},
                          {"X-Frame-Options", "DENY"},
                          {"Referrer-Policy", "no-referrer"},

@@ -95,6 +95,14 @@ int main(int argc, char** argv) {
             gateway::GatewayOptions o;
             o.address = c.str("gateway.address");
             o.port = static_cast<int>(c.integer("gateway.port"));
+            // Two servers on one port would each answer half the requests (the probe server
+            // 404s every API call), so naming the same port twice is a configuration error.
+            if (o.port > 0 && o.port == c.integer("health.port")) {
+              throw runtime::ConfigError(
+                  "gateway.port (--port) and health.port (--health-port) "
+                  "are both " +
+                  std::to_string(o.port) + ": give each its own port");
+            }
             o.threads = static_cast<int>(c.integer("gateway.threads"));
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
             o.max_body_bytes = static_cast<std::size_t>(c.integer("gateway.max_body_bytes"));
@@ -142,8 +150,7 @@ int main(int argc, char** argv) {
               if (!started) {
                 // Started by the first cycle, so --config-check builds the routes without
                 // listening.
-                if (Status s = gw->start(); !s.ok())
-                  throw runtime::ConfigError(s.error().message());
+                if (Status s = gw->start(); !s.ok()) throw runtime::StartError(s.error().message());
                 started = true;
                 add_check([gw] { return gw->problem(); });
               }

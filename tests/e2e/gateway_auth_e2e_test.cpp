@@ -193,3 +193,22 @@ TEST_CASE("the gateway refuses the shipped placeholder and weak token secrets (e
                   worker_env(db, {{"FLEET_GATEWAY_TOKEN_SECRET", GatewayFixture::kTokenSecret}}));
   CHECK(good.code == 0);
 }
+
+TEST_CASE("a second gateway on a port in use and one port named twice are start-up errors",
+          "[gateway][e2e]") {
+  GatewayFixture gw;
+  const std::string token = "gateway.token_secret=" + std::string(GatewayFixture::kTokenSecret);
+  auto second = run(binary("api-gateway"),
+                    {"--port", std::to_string(gw.port), "--interval", "1", "--set", token},
+                    worker_env(gw.db), std::chrono::seconds(20));
+  CHECK(second.code == 1);  // it ended by itself (not shared the port), and may be started again
+  CHECK_THAT(second.err, Contains("port in use"));
+  CHECK(gw.as("viewer", "GET", "/api/summary").status == 200);
+
+  const std::string port = std::to_string(free_port());
+  auto twice = run(binary("api-gateway"),
+                   {"--config-check", "--port", port, "--health-port", port, "--set", token},
+                   worker_env(gw.db), std::chrono::seconds(20));
+  CHECK(twice.code == 2);
+  CHECK_THAT(twice.err, Contains("give each its own port"));
+}

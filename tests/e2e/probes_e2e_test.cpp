@@ -104,3 +104,20 @@ TEST_CASE("/metrics exports the runtime and worker statistics in valid Prometheu
   INFO(check.out << check.err);
   CHECK(check.code == 0);
 }
+
+TEST_CASE("a worker whose health port is taken fails at start instead of sharing it",
+          "[runtime][probes][e2e]") {
+  TestDatabase db;
+  add_test_marks(db);
+  const int port = free_port();
+  Process first(binary("test-worker"), {"--interval", "60", "--health-port", std::to_string(port)},
+                worker_env(db));
+  REQUIRE(eventually([&] { return http_get(port, "/health").status == 200; }, seconds(10)));
+  // With SO_REUSEPORT the second bound the port too and the kernel split the probes between them.
+  auto second =
+      run(binary("test-worker"), {"--interval", "60", "--health-port", std::to_string(port)},
+          worker_env(db), seconds(20));
+  CHECK(second.code != 0);
+  CHECK(second.code != -1);  // it ended by itself, not by the timeout
+  CHECK_THAT(second.err, Contains("port in use"));
+}

@@ -14,7 +14,8 @@ std::variant<Invocation, int> parse_command_line(int argc, char** argv, const Wo
   Invocation inv;
   CLI::App app(spec.name + " — " + spec.description, spec.name);
   app.set_version_flag("--version", std::string(spec.name) + " " + std::string(version_string()));
-  app.add_option("--config,-c", inv.config_file, "JSON configuration file")->check(CLI::ExistingFile);
+  app.add_option("--config,-c", inv.config_file, "JSON configuration file")
+      ->check(CLI::ExistingFile);
   app.add_flag("--once", inv.once, "run one cycle, then exit (for cron)");
   app.add_flag("--dry-run", inv.dry_run,
                "run one cycle that reads and computes but writes and sends nothing; decisions are "

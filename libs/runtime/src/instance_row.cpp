@@ -35,9 +35,8 @@ void write_instance_row(pqxx::transaction_base& tx, const InstanceRow& r) {
   tx.exec_params(kUpsert, r.instance_id, r.service, r.host, r.pid, r.version, r.mode, r.state,
                  r.started_at, static_cast<long long>(r.interval_ms), r.health_port, r.leader,
                  static_cast<long long>(r.cycles), static_cast<long long>(r.cycle_errors),
-                 r.consecutive_failures, static_cast<long long>(r.items_processed),
-                 r.last_cycle_at, r.last_cycle_ms, r.last_success_at, r.last_error,
-                 r.last_error_at, r.stats_json);
+                 r.consecutive_failures, static_cast<long long>(r.items_processed), r.last_cycle_at,
+                 r.last_cycle_ms, r.last_success_at, r.last_error, r.last_error_at, r.stats_json);
 }
 
 std::string make_instance_id(const std::string& host, const std::string& service, int pid) {

@@ -6,6 +6,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "runtime/listen_socket.h"
+
 namespace fleet::runtime {
 
 struct ProbeServer::Impl {
@@ -31,6 +33,7 @@ Result<std::unique_ptr<ProbeServer>> ProbeServer::start(const std::string& addre
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle + delayed ACK add
   // ~40 ms to every keep-alive response (measured: bench/runtime_bench.sh).
   server.set_tcp_nodelay(true);
+  server.set_socket_options(exclusive_port_options);  // no SO_REUSEPORT: a taken port is an error
   server.set_exception_handler(
       [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
         try {

@@ -56,16 +56,18 @@ void declare_runtime_config(config::Schema& schema, const WorkerSpec& spec) {
               .type = Type::kString,
               .help = "address the probe server listens on",
               .default_value = std::string("0.0.0.0")});
-  schema.add({.name = "health.stall_after",
-              .type = Type::kDuration,
-              .help = "/health fails when the loop made no progress this long (0 = 3 x interval + 30s)",
-              .default_value = milliseconds(0),
-              .min = 0,
-              .max = 86'400});
+  schema.add(
+      {.name = "health.stall_after",
+       .type = Type::kDuration,
+       .help = "/health fails when the loop made no progress this long (0 = 3 x interval + 30s)",
+       .default_value = milliseconds(0),
+       .min = 0,
+       .max = 86'400});
   schema.add({.name = "shutdown.grace",
               .type = Type::kDuration,
-              .help = "on SIGTERM: half of this to finish the cycle, then its statement is cancelled; "
-                      "the process exits by the end of it",
+              .help =
+                  "on SIGTERM: half of this to finish the cycle, then its statement is cancelled; "
+                  "the process exits by the end of it",
               .default_value = milliseconds(4500),
               .min = 0.1,
               .max = 300});
@@ -99,8 +101,8 @@ int run(int argc, char** argv, const WorkerSpec& spec) {
   const Invocation& inv = std::get<Invocation>(parsed);
 
   auto config = config::Config::load(
-      schema, {.file_path = inv.config_file, .env = config::environment_from(environ),
-               .flags = inv.flags});
+      schema,
+      {.file_path = inv.config_file, .env = config::environment_from(environ), .flags = inv.flags});
   if (!config.ok()) {
     std::cerr << spec.name << ": " << config.error().message() << "\n";
     return kExitInvalid;
@@ -109,7 +111,8 @@ int run(int argc, char** argv, const WorkerSpec& spec) {
     std::cerr << spec.name << ": " << s.error().message() << "\n";
     return kExitInvalid;
   }
-  for (const auto& w : config->warnings()) spdlog::warn("{}", w);
+  for (const auto& w : config->warnings())
+    spdlog::warn("{}", w);
 
   auto database = db::options_from(*config);
   if (!database.ok()) {

@@ -296,8 +296,14 @@ int Runner::run_loop() {
     return kExitOk;
   }
   write_row("running");
+  int rc = kExitOk;
   while (!stop_.stop_requested()) {
     Outcome outcome = run_cycle();
+    if (outcome.fatal) {
+      rc = outcome.invalid ? kExitInvalid : kExitCycleFailed;
+      spdlog::error("stopping: the last cycle failed in a way no retry can fix");
+      break;
+    }
     if (stop_.stop_requested()) break;
     milliseconds delay =
         outcome.ok ? schedule_.after_success(outcome.more_work) : schedule_.after_failure();
@@ -324,14 +330,14 @@ int Runner::run_loop() {
       spdlog::warn("could not release the leader lease: {}", redact_secrets(e.what()));
     }
   }
-  if (session_.connected()) write_row("stopped");
+  if (session_.connected()) write_row(rc == kExitOk ? "stopped" : "failed");
   const auto uptime = duration_cast<milliseconds>(steady_clock::now() - started_);
   std::string totals;
   for (const auto& [name, value] : totals_)
     totals += " " + name + "=" + std::to_string(value);
   spdlog::info("{} stopped. Final statistics: uptime {}, cycles={} errors={} items={}{}",
                spec_.name, format_duration(uptime), cycles_, cycle_errors_, items_, totals);
-  return kExitOk;
+  return rc;
 }
 
 bool Runner::lead() {
@@ -385,6 +391,12 @@ Runner::Outcome Runner::run_cycle() {
     }
     outcome.ok = true;
     outcome.more_work = report.more_work;
+  } catch (const ConfigError& e) {
+    error = std::string("invalid configuration: ") + redact_secrets(e.what());
+    outcome.invalid = outcome.fatal = true;
+  } catch (const StartError& e) {
+    error = std::string("cannot start: ") + redact_secrets(e.what());
+    outcome.fatal = true;
   } catch (const std::exception& e) {
     const ErrorKind kind = db::classify(e);
     outcome.unavailable = kind == ErrorKind::kUnavailable;

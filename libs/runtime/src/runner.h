@@ -65,6 +65,7 @@ class Runner final : public CycleContext {
     bool more_work = false;
     bool invalid = false;      // a configuration or schema problem (exit 2 in --once)
     bool unavailable = false;  // failed as ErrorKind::kUnavailable (the database, mostly)
+    bool fatal = false;        // ConfigError or StartError: no retry in this process can help
   };
 
   // How the loop waits between cycles.

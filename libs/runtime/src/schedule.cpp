@@ -12,6 +12,8 @@ std::chrono::milliseconds Schedule::after_success(bool more_work) {
   return more_work ? std::min(options_.active_interval, options_.interval) : options_.interval;
 }
 
-std::chrono::milliseconds Schedule::after_failure() { return backoff_.fail(); }
+std::chrono::milliseconds Schedule::after_failure() {
+  return backoff_.fail();
+}
 
 }  // namespace fleet::runtime

@@ -114,8 +114,17 @@ struct Setup {
   std::function<void(std::function<std::string()>)> add_liveness_check;
 };
 
-// Thrown by WorkerSpec::setup when the worker's own configuration is invalid (exit code 2).
+// Thrown by WorkerSpec::setup when the worker's own configuration is invalid (exit code 2). Thrown
+// by a cycle, it ends the process with exit code 2 as well instead of being retried.
 class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown by a cycle for a start-up problem no retry in this process can fix, such as the port it
+// must serve on being in use: the process ends with exit code 1 (a supervisor may start it again
+// later) instead of retrying while it looks alive.
+class StartError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
