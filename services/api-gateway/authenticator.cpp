@@ -15,7 +15,7 @@ std::int64_t unix_now() {
 
 constexpr const char* kTokenState = R"sql(
 SELECT u.username, u.role, u.disabled,
-       floor(extract(epoch FROM u.password_changed_at))::bigint,
+       floor(extract(epoch FROM u.password_changed_at) * 1000)::bigint,
        EXISTS (SELECT 1 FROM revoked_tokens WHERE token_id = $2)
   FROM users u WHERE u.id = $1
 )sql";
@@ -79,7 +79,9 @@ Principal Authenticator::from_token(const std::string& token) {
   if (row.empty()) throw ApiError::unauthenticated("the token's user no longer exists");
   if (row[0][2].as<bool>()) throw ApiError::unauthenticated("user disabled");
   if (row[0][4].as<bool>()) throw ApiError::unauthenticated("token revoked (logged out)");
-  if (row[0][3].as<std::int64_t>() > claims->issued_at) {
+  // Milliseconds: with seconds, a token issued earlier in the second of a password change
+  // survived it (issue 15.5).
+  if (row[0][3].as<std::int64_t>() > claims->issued_at_ms) {
     throw ApiError::unauthenticated("password changed since this token was issued");
   }
   Principal p;
@@ -137,7 +139,10 @@ LoginResult Authenticator::login(const std::string& username, const std::string&
   claims.user_id = user->id;
   claims.username = user->username;
   claims.role = user->role;
-  claims.issued_at = unix_now();
+  claims.issued_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  claims.issued_at = claims.issued_at_ms / 1000;
   claims.expires_at = claims.issued_at + options_.token_ttl.count();
   claims.token_id = auth::random_token(16);
   return {auth::sign_token(claims, options_.token_secret), claims.expires_at, *user};

@@ -70,17 +70,21 @@ TEST_CASE("disabling a user or changing its password ends its sessions", "[gatew
                      std::chrono::seconds(10)));
   CHECK(gw.login("viewer", GatewayFixture::kPassword).status == 401);
   CHECK(gw.as("admin", "PATCH", "/api/users/" + viewer_id, R"({"disabled": false})").status == 200);
-  auto fresh = gw.login("viewer", GatewayFixture::kPassword);
-  REQUIRE(fresh.status == 200);
-  std::this_thread::sleep_for(
-      std::chrono::milliseconds(1100));  // password_changed_at has 1 s resolution
-  CHECK(
-      gw.as("admin", "PATCH", "/api/users/" + viewer_id, R"({"password": "another long password"})")
-          .status == 200);
-  httplib::Headers h{{"Authorization", "Bearer " + fresh.body["token"].get<std::string>()}};
-  REQUIRE(eventually([&] { return gw.request("GET", "/api/workers", "", h).status == 401; },
-                     std::chrono::seconds(10)));
-  CHECK(gw.login("viewer", "another long password").status == 200);
+  // A change right after the login, mostly within the same second: a session issued even
+  // milliseconds before it ends (issue 15.5: seconds resolution let it live).
+  std::string password = GatewayFixture::kPassword;
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    auto fresh = gw.login("viewer", password);
+    REQUIRE(fresh.status == 200);
+    password = "another long password " + std::to_string(round);
+    CHECK(gw.as("admin", "PATCH", "/api/users/" + viewer_id, json{{"password", password}}.dump())
+              .status == 200);
+    httplib::Headers h{{"Authorization", "Bearer " + fresh.body["token"].get<std::string>()}};
+    REQUIRE(eventually([&] { return gw.request("GET", "/api/workers", "", h).status == 401; },
+                       std::chrono::seconds(10)));
+    CHECK(gw.login("viewer", password).status == 200);
+  }
 }
 
 TEST_CASE("API keys: shown once, stored hashed, role-limited, revocable", "[gateway][auth][e2e]") {

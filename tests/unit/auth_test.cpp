@@ -53,6 +53,12 @@ TEST_CASE("session tokens verify only with their key, unaltered and unexpired", 
   CHECK(ok->user_id == 7);
   CHECK(ok->role == Role::kOperator);
   CHECK(ok->token_id == "abc");
+  CHECK(ok->issued_at_ms == 0);  // as signed: milliseconds travel in the token (iat_ms)
+  c.issued_at_ms = 1'000'456;
+  auto ms = verify_token(sign_token(c, "server secret"), "server secret", 1500);
+  REQUIRE(ms.ok());
+  CHECK(ms->issued_at_ms == 1'000'456);
+  c.issued_at_ms = 0;
   CHECK(verify_token(token, "other secret", 1500).error().message() == "bad token signature");
   CHECK(verify_token(token, "server secret", 2000).error().message() == "token expired");
   // Changing the payload (role admin) breaks the signature.

@@ -156,6 +156,7 @@ std::string sign_token(const TokenClaims& c, std::string_view secret) {
                   {"name", c.username},
                   {"role", std::string(to_string(c.role))},
                   {"iat", c.issued_at},
+                  {"iat_ms", c.issued_at_ms},
                   {"exp", c.expires_at},
                   {"jti", c.token_id}};
   const std::string p = payload.dump();
@@ -190,6 +191,7 @@ Result<TokenClaims> verify_token(std::string_view token, std::string_view secret
     if (!role) return bad("malformed token");
     c.role = *role;
     c.issued_at = p.at("iat").get<std::int64_t>();
+    c.issued_at_ms = p.value("iat_ms", c.issued_at * 1000);
     c.expires_at = p.at("exp").get<std::int64_t>();
     c.token_id = p.at("jti").get<std::string>();
   } catch (const std::exception&) {

@@ -52,7 +52,11 @@ struct TokenClaims {
   std::int64_t user_id = 0;
   std::string username;
   Role role = Role::kViewer;
-  std::int64_t issued_at = 0;   // Unix seconds
+  std::int64_t issued_at = 0;  // Unix seconds ("iat")
+  // Unix milliseconds ("iat_ms"): a password change ends every session issued before it, also
+  // those issued earlier in the same second. Tokens without it count as issued at issued_at's
+  // first millisecond.
+  std::int64_t issued_at_ms = 0;
   std::int64_t expires_at = 0;  // Unix seconds
   std::string token_id;         // "jti": revocation handle
 };
