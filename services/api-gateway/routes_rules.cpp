@@ -28,12 +28,37 @@ std::string api_field(std::string field) {
   return field;
 }
 
-// "for: must be a duration" -> field "for".
-std::string field_of(const std::string& message) {
-  static const std::regex kField(R"(^([a-z_]+(\[[0-9]+\])?(\.[a-z_]+(\[[0-9]+\])?)*): )");
-  std::smatch m;
-  if (std::regex_search(message, m, kField)) return api_field(m[1].str());
-  return "";
+// "for: must be a duration" -> field "for"; "steps[2].action: ..." -> "steps[2].action". The
+// prefix is a dotted path of lower-case names, each with an optional [index]; anything else (or a
+// path longer than any of ours: the client's own text) names no field. Scanned by hand: a
+// std::regex over a message holding a client's 100,000-character key recursed once per character
+// and overflowed the stack (issue 15.1).
+std::string field_of(std::string_view message) {
+  constexpr std::size_t kMaxField = 128;
+  auto lower = [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; };
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t i = 0;
+  for (;;) {
+    const std::size_t name = i;
+    while (i < message.size() && i <= kMaxField && lower(message[i]))
+      ++i;
+    if (i == name) return "";
+    if (i < message.size() && message[i] == '[') {
+      const std::size_t index = ++i;
+      while (i < message.size() && i <= kMaxField && digit(message[i]))
+        ++i;
+      if (i == index || i >= message.size() || message[i] != ']') return "";
+      ++i;
+    }
+    if (i > kMaxField) return "";
+    if (i < message.size() && message[i] == '.') {
+      ++i;
+      continue;
+    }
+    break;
+  }
+  if (message.substr(i, 2) != ": ") return "";
+  return api_field(std::string(message.substr(0, i)));
 }
 
 json problem_json(const rules::RuleProblem& p) {
@@ -226,7 +251,7 @@ std::int64_t millis_until(const std::string& when, const char* field) {
   const ApiError bad = ApiError::bad_request(
       std::string(field) + ": must be an ISO 8601 time with a zone, like 2026-01-31T18:00:00Z",
       field);
-  if (!std::regex_match(when, m, kIsoTime)) throw bad;
+  if (when.size() > 40 || !std::regex_match(when, m, kIsoTime)) throw bad;  // bounded input
   std::tm tm{};
   tm.tm_year = std::stoi(m[1]) - 1900;
   tm.tm_mon = std::stoi(m[2]) - 1;

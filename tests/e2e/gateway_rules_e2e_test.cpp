@@ -392,3 +392,21 @@ TEST_CASE("commands: queued only with confirmation where it stops mining, idempo
   CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'POST /api/workers/{id}/commands' AND "
                     "target = 'worker:1' AND status = 201") == 3);
 }
+
+TEST_CASE("a 100,000-character scope key is a 400 and the gateway stays up (issue 15.1)",
+          "[gateway][rules][e2e]") {
+  GatewayFixture gw;
+  const std::string key(100'000, 'a');
+  const std::string scope = json{{key, "x"}}.dump();
+  const std::string body = R"({"condition": "chip_temp_max > 85", "scope": )" + scope + "}";
+  auto tested = gw.as("viewer", "POST", "/api/rules/test", body);
+  CHECK(tested.status == 400);
+  auto created =
+      gw.as("operator", "POST", "/api/rules",
+            R"({"name": "long key", "condition": "chip_temp_max > 85", "scope": )" + scope + "}");
+  CHECK(created.status == 400);
+  // The field named is ours, never the client's 100,000 characters.
+  CHECK(created.raw.size() < 2 * key.size());
+  CHECK(gw.as("viewer", "GET", "/api/summary").status == 200);
+  CHECK(gw.gateway->running());
+}

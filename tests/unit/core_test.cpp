@@ -12,8 +12,8 @@ TEST_CASE("parse_duration accepts units, fractions and sums", "[core][duration]"
   struct Case {
     const char* text;
     long long ms;
-  } cases[] = {{"250ms", 250}, {"30s", 30'000}, {"5m", 300'000}, {"1h30m", 5'400'000},
-               {"2d", 172'800'000}, {"1.5s", 1500}, {"0s", 0}, {"1m30s250ms", 90'250}};
+  } cases[] = {{"250ms", 250},      {"30s", 30'000}, {"5m", 300'000}, {"1h30m", 5'400'000},
+               {"2d", 172'800'000}, {"1.5s", 1500},  {"0s", 0},       {"1m30s250ms", 90'250}};
   for (const auto& c : cases) {
     INFO(c.text);
     auto d = parse_duration(c.text);
@@ -46,8 +46,8 @@ TEST_CASE("format_duration is the inverse of parse_duration for display", "[core
 
 TEST_CASE("backoff grows exponentially, is capped, and jitter stays inside the band",
           "[core][backoff]") {
-  BackoffPolicy p{.initial = milliseconds(1000), .max = milliseconds(300'000), .multiplier = 2,
-                  .jitter = 0.5};
+  BackoffPolicy p{
+      .initial = milliseconds(1000), .max = milliseconds(300'000), .multiplier = 2, .jitter = 0.5};
   // Without randomness (u = 0) the delays are the exponential sequence.
   CHECK(backoff_delay(p, 1, 0).count() == 1000);
   CHECK(backoff_delay(p, 2, 0).count() == 2000);
@@ -77,7 +77,8 @@ TEST_CASE("two backoffs with different seeds spread out", "[core][backoff]") {
   BackoffPolicy p;
   Backoff a(p, 1), b(p, 2);
   int differ = 0;
-  for (int i = 0; i < 8; ++i) differ += a.fail() != b.fail();
+  for (int i = 0; i < 8; ++i)
+    differ += a.fail() != b.fail();
   CHECK(differ >= 6);
 }
 
@@ -92,6 +93,24 @@ TEST_CASE("redact_secrets masks passwords, keys and tokens", "[core][strings]") 
   CHECK(redact_secrets("postgresql://fleet@db/fleet") == "postgresql://fleet@db/fleet");
   const std::string out = redact_secrets("connect to postgres://u:p4ss@h/d failed: password=p4ss");
   CHECK(out.find("p4ss") == std::string::npos);
+  CHECK(redact_secrets("PASSWORD = 'it\\'s' next") == "PASSWORD = *** next");
+  CHECK(redact_secrets("password='open quote x") == "password=*** quote x");
+  CHECK(redact_secrets("a=1&password=s3&b=2") == "a=1&password=***&b=2");
+  CHECK(redact_secrets("{\"authorization\": \"t0k\"}") == "{\"authorization\": \"t0k\"}");
+  CHECK(redact_secrets("X-Api-Key:k1, next") == "X-Api-Key:***, next");
+  CHECK(redact_secrets("a://b:c@d e://f:g@h") == "a://b:***@d e://f:***@h");
+  CHECK(redact_secrets("://x:y@z") == "://x:y@z");  // no scheme
+}
+
+TEST_CASE("redact_secrets survives 100,000-character values (issue 15.1: regex recursion)",
+          "[core][strings]") {
+  const std::string big(100'000, 'a');
+  CHECK(redact_secrets("password='" + big + "' end") == "password=*** end");
+  CHECK(redact_secrets("password='" + big) == "password=***");
+  CHECK(redact_secrets("password=" + big) == "password=***");
+  CHECK(redact_secrets("postgresql://u:" + big + "@h/db") == "postgresql://u:***@h/db");
+  CHECK(redact_secrets("Authorization: Bearer " + big) == "Authorization: Bearer ***");
+  CHECK(redact_secrets(big + "://" + big).size() == 2 * big.size() + 3);
 }
 
 TEST_CASE("sanitize_utf8 keeps valid text and replaces invalid bytes", "[core][strings]") {
@@ -100,7 +119,9 @@ TEST_CASE("sanitize_utf8 keeps valid text and replaces invalid bytes", "[core][s
   CHECK(is_valid_utf8("temp 85°C ✓"));
   const std::string bad = std::string("a\xff") + "b\xc3";
   CHECK_FALSE(is_valid_utf8(bad));
-  CHECK(sanitize_utf8(bad) == "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  CHECK(sanitize_utf8(bad) ==
+        "a\xEF\xBF\xBD"
+        "b\xEF\xBF\xBD");
   CHECK(is_valid_utf8(sanitize_utf8(bad)));
   // Overlong encoding of '/' and a UTF-16 surrogate are invalid.
   CHECK_FALSE(is_valid_utf8("\xc0\xaf"));

@@ -38,6 +38,7 @@ BaseUrl parse_base_url(const std::string& url) {
   // scheme://host[:port][/prefix]; host is a name, IPv4 or [IPv6].
   static const std::regex kUrl(
       R"(^(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]{1,5}))?(/[A-Za-z0-9._~/-]*)?$)");
+  if (url.size() > 2048) throw ConfigurationError("the API URL is longer than 2048 characters");
   if (url.find('@') != std::string::npos) {
     throw ConfigurationError("the API URL must not contain credentials; use an API key or a login");
   }

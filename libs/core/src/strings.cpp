@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <regex>
 
 namespace fleet {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -105,7 +106,8 @@ std::string sanitize_utf8(std::string_view text) {
 
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
     size_t diagonal = row[0];
     row[0] = i;
@@ -131,24 +133,116 @@ std::string closest_match(std::string_view word, const std::vector<std::string>&
   return best;
 }
 
-std::string redact_secrets(std::string_view text) {
-  // Fast path: most log lines hold none of the markers, and std::regex is slow.
-  std::string lower = to_lower(text);
-  if (lower.find("://") == std::string::npos && lower.find("password") == std::string::npos &&
-      lower.find("api-key") == std::string::npos &&
-      lower.find("authorization") == std::string::npos) {
-    return std::string(text);
+namespace {
+
+// Hand-written scanners, not std::regex: libstdc++'s regex executor recurses once per character
+// matched, so a pattern like '(?:[^'\\]|\\.)*' overflowed the stack on a 100,000-character value
+// in a log line (issue 15.1). Each pass is linear and keeps what the old expressions kept.
+
+bool space(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+
+bool starts_with_icase(std::string_view text, size_t at, std::string_view word) {
+  if (text.size() - at < word.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[at + i])) != word[i]) return false;
   }
-  static const std::regex url_password(R"(([a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)[^@\s]*@)");
-  static const std::regex kv_password(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+))",
-                                      std::regex::icase);
-  static const std::regex header_secret(
-      R"(((x-api-key|authorization)\s*:\s*)(bearer\s+)?[^\s",]+)", std::regex::icase);
-  std::string out(text);
-  out = std::regex_replace(out, url_password, "$1***@");
-  out = std::regex_replace(out, kv_password, "$1***");
-  out = std::regex_replace(out, header_secret, "$1$3***");
-  return out;
+  return true;
+}
+
+size_t skip_space(std::string_view text, size_t i) {
+  while (i < text.size() && space(text[i]))
+    ++i;
+  return i;
+}
+
+// scheme://user:PASSWORD@ -> scheme://user:***@
+std::string mask_url_passwords(std::string_view text) {
+  std::string out;
+  size_t copied = 0;
+  for (size_t at = text.find("://"); at != std::string_view::npos; at = text.find("://", at + 3)) {
+    if (at == 0 || !std::isalnum(static_cast<unsigned char>(text[at - 1]))) continue;
+    size_t i = at + 3;
+    while (i < text.size() && !space(text[i]) &&
+           std::string_view(":/?#@").find(text[i]) == std::string_view::npos)
+      ++i;
+    if (i >= text.size() || text[i] != ':') continue;
+    const size_t password = i + 1;
+    size_t end = password;
+    while (end < text.size() && text[end] != '@' && !space(text[end]))
+      ++end;
+    if (end >= text.size() || text[end] != '@') continue;
+    out.append(text.substr(copied, password - copied)).append("***");
+    copied = end;
+    at = end;
+  }
+  return out.append(text.substr(copied));
+}
+
+// password = VALUE (a quoted value with backslash escapes, or up to space or &) -> password=***
+std::string mask_password_values(std::string_view text) {
+  std::string out;
+  size_t copied = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!starts_with_icase(text, i, "password")) continue;
+    size_t eq = skip_space(text, i + 8);
+    if (eq >= text.size() || text[eq] != '=') continue;
+    const size_t value = skip_space(text, eq + 1);
+    size_t end = value;
+    if (value < text.size() && text[value] == '\'') {
+      size_t j = value + 1;
+      while (j < text.size() && text[j] != '\'')
+        j += text[j] == '\\' && j + 1 < text.size() ? 2 : 1;
+      if (j < text.size()) end = j + 1;  // closed quote; an open one falls back to the bare form
+    }
+    if (end == value) {
+      while (end < text.size() && !space(text[end]) && text[end] != '&')
+        ++end;
+    }
+    if (end == value) continue;
+    out.append(text.substr(copied, value - copied)).append("***");
+    copied = end;
+    i = end - 1;
+  }
+  return out.append(text.substr(copied));
+}
+
+// X-API-Key: VALUE / Authorization: [Bearer ]VALUE -> ***
+std::string mask_header_values(std::string_view text) {
+  std::string out;
+  size_t copied = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    size_t name_end = 0;
+    if (starts_with_icase(text, i, "x-api-key")) {
+      name_end = i + 9;
+    } else if (starts_with_icase(text, i, "authorization")) {
+      name_end = i + 13;
+    } else {
+      continue;
+    }
+    size_t colon = skip_space(text, name_end);
+    if (colon >= text.size() || text[colon] != ':') continue;
+    size_t value = skip_space(text, colon + 1);
+    if (starts_with_icase(text, value, "bearer") && value + 6 < text.size() &&
+        space(text[value + 6])) {
+      value = skip_space(text, value + 6);
+    }
+    size_t end = value;
+    while (end < text.size() && !space(text[end]) && text[end] != '"' && text[end] != ',')
+      ++end;
+    if (end == value) continue;
+    out.append(text.substr(copied, value - copied)).append("***");
+    copied = end;
+    i = end - 1;
+  }
+  return out.append(text.substr(copied));
+}
+
+}  // namespace
+
+std::string redact_secrets(std::string_view text) {
+  return mask_header_values(mask_password_values(mask_url_passwords(text)));
 }
 
 }  // namespace fleet
