@@ -1,6 +1,7 @@
 #include "json_body.h"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "core/strings.h"
@@ -35,6 +36,30 @@ bool too_deep(std::string_view text, int max_depth) {
   return false;
 }
 
+// The first string or object key holding a NUL character, as the field path to name in the
+// error ("labels", "name", "steps[1].params"), or nullopt. PostgreSQL cannot store NUL in text or
+// jsonb: it cut "ab\u0000cd" to "ab" or refused the row with no field named (issue 15.4).
+// Depth is bounded by the parse's max_depth.
+std::optional<std::string> nul_field(const json& node, const std::string& path) {
+  if (node.is_string()) {
+    if (node.get_ref<const std::string&>().find('\0') != std::string::npos) return path;
+    return std::nullopt;
+  }
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (key.find('\0') != std::string::npos) return path.empty() ? std::string("body") : path;
+      // A client's key may be long: the path names at most its first 64 characters.
+      const std::string child = (path.empty() ? "" : path + ".") + key.substr(0, 64);
+      if (auto found = nul_field(value, child)) return found;
+    }
+  } else if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      if (auto found = nul_field(node[i], path + "[" + std::to_string(i) + "]")) return found;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 JsonBody JsonBody::parse(std::string_view text, int max_depth) {
@@ -46,6 +71,10 @@ JsonBody JsonBody::parse(std::string_view text, int max_depth) {
   json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded()) throw ApiError::bad_request("request body is not valid JSON");
   if (!doc.is_object()) throw ApiError::bad_request("request body must be a JSON object");
+  if (auto field = nul_field(doc, "")) {
+    throw ApiError::bad_request(
+        "'" + *field + "' holds a NUL character (\\u0000), which is not allowed", *field);
+  }
   return JsonBody(std::move(doc));
 }
 

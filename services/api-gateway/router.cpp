@@ -1,5 +1,6 @@
 #include "router.h"
 
+#include <algorithm>
 #include <regex>
 
 #include <spdlog/spdlog.h>
@@ -50,6 +51,24 @@ ApiError from_database(const std::exception& e, const std::string& request_id) {
   return ApiError(500, "internal", "internal error (request " + request_id + ")");
 }
 
+std::string without_nul(std::string text) {
+  std::replace(text.begin(), text.end(), '\0', '?');
+  return text;
+}
+
+// JSON text with every \u0000 escape replaced by U+FFFD (the same length, still valid JSON).
+std::string without_nul_escapes(std::string text) {
+  for (auto at = text.find("\\u0000"); at != std::string::npos; at = text.find("\\u0000", at)) {
+    // An escaped backslash before it ("\\\\u0000") is the text "\u0000", not a NUL.
+    std::size_t slashes = 0;
+    while (at > slashes && text[at - slashes - 1] == '\\')
+      ++slashes;
+    if (slashes % 2 == 0) text.replace(at, 6, "\\ufffd");
+    at += 6;
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string dump(const json& j) {
@@ -86,7 +105,7 @@ std::int64_t Call::id(std::size_t index) const {
 std::optional<std::string> Call::query(const char* name, std::size_t max_length) const {
   if (!request_.has_param(name)) return std::nullopt;
   std::string v = request_.get_param_value(name);
-  if (v.size() > max_length || !is_valid_utf8(v)) {
+  if (v.size() > max_length || !is_valid_utf8(v) || v.find('\0') != std::string::npos) {
     throw ApiError::bad_request(
         std::string("query parameter '") + name + "' is too long or malformed", name);
   }
@@ -282,8 +301,11 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
     try {
       const Principal& who = call.who();
       call.db().transact([&](pqxx::transaction_base& tx) {
+        // Whatever the input, the audit row must be writable: PostgreSQL refuses NUL in text
+        // and jsonb ("unsupported Unicode escape sequence"), which once lost a refused call's row.
         auth::audit(tx, who.name, who.user_id, who.key_row_id, spec.method + " " + spec.path,
-                    call.audit_target(), status, call.client(), dump(call.audit_details()));
+                    without_nul(sanitize_utf8(call.audit_target())), status, call.client(),
+                    without_nul_escapes(dump(call.audit_details())));
       });
     } catch (const std::exception& e) {
       spdlog::error("could not write the audit log for {} {}: {}", spec.method, spec.path,

@@ -410,3 +410,28 @@ TEST_CASE("a 100,000-character scope key is a 400 and the gateway stays up (issu
   CHECK(gw.as("viewer", "GET", "/api/summary").status == 200);
   CHECK(gw.gateway->running());
 }
+
+TEST_CASE("NUL characters in values and keys are refused by field and the refusal is audited",
+          "[gateway][rules][e2e]") {
+  GatewayFixture gw;
+  // Before (issue 15.4): the name was stored cut to "ab" and not audited; NUL in a key was
+  // refused by the database with no field, and its audit row was lost.
+  auto name = gw.as("operator", "POST", "/api/rules",
+                    R"({"name": "ab\u0000cd", "condition": "chip_temp_max > 85"})");
+  CHECK(name.status == 400);
+  CHECK(name.body["error"]["field"] == "name");
+  auto key = gw.as("operator", "POST", "/api/rules",
+                   R"({"name": "k", "condition": "chip_temp_max > 85", "scope": {"a\u0000b": 1}})");
+  CHECK(key.status == 400);
+  CHECK(key.body["error"]["field"] == "scope");
+  auto nested =
+      gw.as("viewer", "POST", "/api/rules/test",
+            R"({"condition": "chip_temp_max > 85", "scope": {"labels": {"x": "y\u0000"}}})");
+  CHECK(nested.status == 400);
+  CHECK(nested.body["error"]["field"] == "scope.labels.x");
+  CHECK(gw.db.count("rules") == 0);
+  CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'POST /api/rules' AND status = 400") ==
+        2);
+  auto query = gw.as("viewer", "GET", "/api/workers?status=on%00line");
+  CHECK(query.status == 400);
+}
