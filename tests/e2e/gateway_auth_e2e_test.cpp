@@ -216,3 +216,28 @@ TEST_CASE("a second gateway on a port in use and one port named twice are start-
   CHECK(twice.code == 2);
   CHECK_THAT(twice.err, Contains("give each its own port"));
 }
+
+TEST_CASE("a password reset revokes the user's API keys", "[gateway][auth][e2e]") {
+  GatewayFixture gw;
+  auto created =
+      gw.as("operator", "POST", "/api/keys", R"({"name": "minted", "role": "operator"})");
+  REQUIRE(created.status == 201);
+  const std::string key = created.body["key"];
+  CHECK(gw.request("GET", "/api/workers", "", {{"X-API-Key", key}}).status == 200);
+  const std::string operator_id = gw.db.scalar("SELECT id FROM users WHERE username = 'operator'");
+  CHECK(gw.as("admin", "PATCH", "/api/users/" + operator_id,
+              R"({"password": "a brand new long password"})")
+            .status == 200);
+  CHECK(gw.db.count("SELECT 1 FROM api_keys WHERE revoked_at IS NULL AND user_id = " +
+                    operator_id) == 0);
+  REQUIRE(eventually(
+      [&] {
+        return gw.request("GET", "/api/workers", "", {{"X-API-Key", key}}).status == 401;
+      },
+      std::chrono::seconds(10)));
+  // Another user's key is untouched.
+  auto other = gw.as("admin", "POST", "/api/keys", R"({"name": "admin's", "role": "viewer"})");
+  REQUIRE(other.status == 201);
+  CHECK(gw.request("GET", "/api/workers", "", {{"X-API-Key", other.body["key"].get<std::string>()}})
+            .status == 200);
+}

@@ -116,11 +116,17 @@ Status set_disabled(pqxx::transaction_base& tx, std::int64_t id, bool disabled) 
 Status set_password(pqxx::transaction_base& tx, std::int64_t id, const std::string& password) {
   auto hash = hash_password(password);
   if (!hash.ok()) return hash.error();
-  return expect_one(
-      tx.exec_params("UPDATE users SET password_hash = $2, password_changed_at = now() "
-                     "WHERE id = $1",
-                     id, *hash),
-      "user " + std::to_string(id));
+  Status changed =
+      expect_one(tx.exec_params("UPDATE users SET password_hash = $2, password_changed_at = now() "
+                                "WHERE id = $1",
+                                id, *hash),
+                 "user " + std::to_string(id));
+  if (!changed.ok()) return changed;
+  // A key minted with a stolen session must not outlive the password change that locks the
+  // thief out (issue 16.6): the user's keys are revoked with it.
+  tx.exec_params("UPDATE api_keys SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+                 id);
+  return changed;
 }
 
 Status delete_user(pqxx::transaction_base& tx, std::int64_t id) {

@@ -44,6 +44,8 @@ std::optional<User> find_user(pqxx::transaction_base& tx, std::int64_t id);
 std::optional<User> find_user(pqxx::transaction_base& tx, const std::string& username);
 Status set_role(pqxx::transaction_base& tx, std::int64_t id, Role role);
 Status set_disabled(pqxx::transaction_base& tx, std::int64_t id, bool disabled);
+// Also revokes every API key of the user (a key minted with a stolen session must not survive the
+// change that locks the thief out).
 Status set_password(pqxx::transaction_base& tx, std::int64_t id, const std::string& password);
 Status delete_user(pqxx::transaction_base& tx, std::int64_t id);
 
