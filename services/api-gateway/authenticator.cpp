@@ -38,7 +38,7 @@ void Authenticator::forget_cached() {
   cache_.clear();
 }
 
-Principal Authenticator::authenticate(const httplib::Request& request) {
+Principal Authenticator::authenticate(const http::Request& request) {
   std::string credential;
   if (request.has_header("X-API-Key")) {
     credential = request.get_header_value("X-API-Key");

@@ -12,10 +12,10 @@
 #include <mutex>
 #include <string>
 
-#include <httplib.h>
 
 #include "auth/user_store.h"
 #include "db_pool.h"
+#include "http/server.h"
 #include "router.h"
 
 namespace fleet::gateway {
@@ -39,7 +39,7 @@ class Authenticator {
   Authenticator(DbPool& pool, AuthOptions options);
 
   // Throws ApiError 401 when the request carries no valid credentials.
-  Principal authenticate(const httplib::Request& request);
+  Principal authenticate(const http::Request& request);
   // Throws ApiError 401 on bad credentials, 429 (with retry_after) when throttled.
   LoginResult login(const std::string& username, const std::string& password,
                     const std::string& client);

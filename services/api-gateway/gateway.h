@@ -1,6 +1,6 @@
-// The api-gateway's HTTP server: cpp-httplib configured deliberately (thread pool, timeouts, body
-// limit, keep-alive, exception handler — the library's defaults leak exception text and accept
-// unbounded bodies), the routes, the dashboard's static files, and security headers.
+// The api-gateway's HTTP server: the project's server core (libs/http: one I/O thread for every
+// connection, a handler pool, a deadline for the whole request head, bodies bounded from their
+// headers, connection limits), the routes, the dashboard's static files, and security headers.
 #pragma once
 
 #include <chrono>
@@ -19,8 +19,10 @@ namespace fleet::gateway {
 struct GatewayOptions {
   std::string address = "0.0.0.0";
   int port = 8080;
-  int threads = 32;                      // one per open connection (keep-alive holds a thread)
-  std::size_t max_body_bytes = 1 << 20;  // 413 above this
+  int threads = 32;                      // handler threads (open connections hold none)
+  std::size_t max_body_bytes = 1 << 20;  // 413 above this (from the headers; chunked: counted)
+  std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_client = 2'000;  // 0: no per-address limit
   int db_connections = 8;
   std::chrono::seconds io_timeout{10};
   std::chrono::seconds keep_alive{5};
@@ -49,8 +51,8 @@ class Gateway {
   std::unique_ptr<DbPool> pool_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Router> router_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<http::Server> server_;
+  http::Handler handler_;
   std::atomic<bool> stopping_{false};
   int port_ = 0;
 };

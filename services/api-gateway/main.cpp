@@ -34,10 +34,36 @@ void declare(config::Schema& s) {
          .max = 65535});
   s.add({.name = "gateway.threads",
          .type = Type::kInt,
-         .help = "request threads (one per open connection)",
+         .help = "request handler threads (open connections hold none)",
          .default_value = std::int64_t{32},
          .min = 2,
          .max = 1024});
+  s.add({.name = "gateway.max_connections",
+         .type = Type::kInt,
+         .help = "open connections at most (more are answered 503 and closed)",
+         .default_value = std::int64_t{10'000},
+         .min = 16,
+         .max = 1'000'000});
+  s.add({.name = "gateway.max_connections_per_client",
+         .type = Type::kInt,
+         .help = "open connections per client address at most (0 = no limit; behind a proxy every "
+                 "client shares its address)",
+         .default_value = std::int64_t{2'000},
+         .min = 0,
+         .max = 1'000'000});
+  s.add({.name = "gateway.header_timeout",
+         .type = Type::kDuration,
+         .help = "time for a whole request head to arrive (408 after it); bodies get three times "
+                 "this, responses this",
+         .default_value = std::chrono::milliseconds(10'000),
+         .min = 1,
+         .max = 600});
+  s.add({.name = "gateway.keep_alive",
+         .type = Type::kDuration,
+         .help = "an idle keep-alive connection is closed after this",
+         .default_value = std::chrono::milliseconds(5'000),
+         .min = 1,
+         .max = 3'600});
   s.add({.name = "gateway.db_connections",
          .type = Type::kInt,
          .help = "database connections",
@@ -105,6 +131,13 @@ int main(int argc, char** argv) {
             }
             o.threads = static_cast<int>(c.integer("gateway.threads"));
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
+            o.max_connections = static_cast<std::size_t>(c.integer("gateway.max_connections"));
+            o.max_connections_per_client =
+                static_cast<std::size_t>(c.integer("gateway.max_connections_per_client"));
+            o.io_timeout = std::chrono::duration_cast<std::chrono::seconds>(
+                c.duration("gateway.header_timeout"));
+            o.keep_alive =
+                std::chrono::duration_cast<std::chrono::seconds>(c.duration("gateway.keep_alive"));
             o.max_body_bytes = static_cast<std::size_t>(c.integer("gateway.max_body_bytes"));
             o.auth.token_ttl =
                 std::chrono::duration_cast<std::chrono::seconds>(c.duration("gateway.token_ttl"));

@@ -1,7 +1,6 @@
 #include "router.h"
 
 #include <algorithm>
-#include <regex>
 
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
@@ -16,23 +15,19 @@ namespace {
 
 using json = nlohmann::json;
 
-// {id}-style names capture digits; other names a path segment of safe characters.
-std::string path_regex(const std::string& path, std::vector<std::string>* names = nullptr) {
-  static const std::regex param(R"(\{([a-z_]+)\})");
-  std::string out;
-  size_t last = 0;
-  for (auto it = std::sregex_iterator(path.begin(), path.end(), param);
-       it != std::sregex_iterator(); ++it) {
-    out += path.substr(last, static_cast<size_t>(it->position()) - last);
-    const std::string name = (*it)[1].str();
-    if (names != nullptr) names->push_back(name);
-    out += name == "id" || (name.size() > 3 && name.substr(name.size() - 3) == "_id")
-               ? R"((\d{1,18}))"
-               : R"(([A-Za-z0-9._~+ -]{1,128}))";  // decoded path: a model alias may hold spaces
-                                                   // and "+"
-    last = static_cast<size_t>(it->position() + it->length());
+bool numeric_parameter(std::string_view name) {
+  return name == "id" || (name.size() > 3 && name.substr(name.size() - 3) == "_id");
+}
+
+// Names of a path's {parameters}, in order.
+std::vector<std::string> parameter_names(const std::string& path) {
+  std::vector<std::string> names;
+  for (auto open = path.find('{'); open != std::string::npos; open = path.find('{', open + 1)) {
+    const auto close = path.find('}', open);
+    if (close == std::string::npos) break;
+    names.push_back(path.substr(open + 1, close - open - 1));
   }
-  return out + path.substr(last);
+  return names;
 }
 
 ApiError from_database(const std::exception& e, const std::string& request_id) {
@@ -75,7 +70,7 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-void write_error(httplib::Response& res, const ApiError& error) {
+void write_error(http::Response& res, const ApiError& error) {
   json e = {{"code", error.code()}, {"message", sanitize_utf8(error.what())}};
   if (!error.field().empty()) e["field"] = error.field();
   if (!error.details().is_null()) e["details"] = error.details();
@@ -151,7 +146,61 @@ Router::Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metri
     : pool_(pool), authenticate_(std::move(authenticate)), metrics_(metrics) {}
 
 void Router::add(RouteSpec spec) {
+  patterns_.push_back(compile(spec.path));
   routes_.push_back(std::move(spec));
+}
+
+std::vector<Router::Segment> Router::compile(const std::string& path) {
+  std::vector<Segment> out;
+  std::string_view rest(path);
+  while (!rest.empty()) {
+    if (rest.front() != '/') throw std::logic_error("route path must start with '/': " + path);
+    rest.remove_prefix(1);
+    const auto slash = rest.find('/');
+    const std::string_view seg = rest.substr(0, slash);
+    if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+      const std::string_view name = seg.substr(1, seg.size() - 2);
+      out.push_back({numeric_parameter(name) ? Segment::Kind::kNumber : Segment::Kind::kName,
+                     std::string(name)});
+    } else {
+      out.push_back({Segment::Kind::kLiteral, std::string(seg)});
+    }
+    rest.remove_prefix(slash == std::string_view::npos ? rest.size() : slash);
+  }
+  return out;
+}
+
+bool Router::match(const std::vector<Segment>& pattern, std::string_view path,
+                   std::vector<std::string>* params) {
+  // A decoded path: a model alias may hold spaces and "+".
+  auto name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == ' ' || c == '-';
+  };
+  for (const Segment& seg : pattern) {
+    if (path.empty() || path.front() != '/') return false;
+    path.remove_prefix(1);
+    const auto slash = path.find('/');
+    const std::string_view text = path.substr(0, slash);
+    path.remove_prefix(text.size());
+    switch (seg.kind) {
+      case Segment::Kind::kLiteral:
+        if (text != seg.text) return false;
+        break;
+      case Segment::Kind::kNumber:
+        if (text.empty() || text.size() > 18 ||
+            !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          return false;
+        if (params != nullptr) params->emplace_back(text);
+        break;
+      case Segment::Kind::kName:
+        if (text.empty() || text.size() > 128 || !std::all_of(text.begin(), text.end(), name_char))
+          return false;
+        if (params != nullptr) params->emplace_back(text);
+        break;
+    }
+  }
+  return path.empty();
 }
 
 void Router::invalidate_cache() {
@@ -160,58 +209,34 @@ void Router::invalidate_cache() {
   cache_.clear();
 }
 
-void Router::install(httplib::Server& server) {
-  for (const auto& spec : routes_) {
-    const std::string pattern = path_regex(spec.path);
-    auto handler = [this, &spec](const httplib::Request& req, httplib::Response& res) {
-      handle(spec, req, res);
-    };
-    if (spec.method == "GET")
-      server.Get(pattern, handler);
-    else if (spec.method == "POST")
-      server.Post(pattern, handler);
-    else if (spec.method == "PATCH")
-      server.Patch(pattern, handler);
-    else if (spec.method == "PUT")
-      server.Put(pattern, handler);
-    else if (spec.method == "DELETE")
-      server.Delete(pattern, handler);
-  }
-  server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 404) {
-      std::vector<std::string> allowed;
-      for (const auto& spec : routes_) {
-        if (std::regex_match(req.path, std::regex(path_regex(spec.path))))
-          allowed.push_back(spec.method);
-      }
-      if (!allowed.empty()) {
-        res.set_header("Allow", join(allowed, ", "));
-        write_error(
-            res,
-            ApiError(405, "method_not_allowed",
-                     req.method + " is not allowed here (allowed: " + join(allowed, ", ") + ")"));
-        return;
-      }
-      write_error(
-          res, ApiError::not_found("no such endpoint: " + sanitize_utf8(req.path.substr(0, 200))));
-    } else if (res.status == 413) {
-      write_error(res, ApiError(413, "too_large", "request body is too large"));
-    } else if (res.status == 400) {
-      write_error(res, ApiError::bad_request("malformed request"));
+bool Router::dispatch(const http::Request& req, http::Response& res) {
+  // HEAD is answered like GET (the server leaves out the body).
+  const std::string_view method = req.method == "HEAD" ? std::string_view("GET") : req.method;
+  std::vector<std::string> allowed;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    std::vector<std::string> params;
+    if (!match(patterns_[i], req.path, &params)) continue;
+    if (routes_[i].method == method) {
+      handle(routes_[i], req, res, std::move(params));
+      return true;
     }
-  });
+    allowed.push_back(routes_[i].method);
+  }
+  if (allowed.empty()) return false;
+  res.set_header("Allow", join(allowed, ", "));
+  write_error(res, ApiError(405, "method_not_allowed",
+                            sanitize_utf8(req.method.substr(0, 20)) +
+                                " is not allowed here (allowed: " + join(allowed, ", ") + ")"));
+  return true;
 }
 
 namespace {
 constexpr std::size_t kMaxCachedReplies = 256;
 }  // namespace
 
-void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib::Response& res) {
+void Router::handle(const RouteSpec& spec, const http::Request& req, http::Response& res,
+                    std::vector<std::string> params) {
   const auto started = std::chrono::steady_clock::now();
-  std::vector<std::string> params;
-  for (size_t i = 1; i < req.matches.size(); ++i)
-    params.push_back(req.matches[i].str());
   Call call(req, pool_, std::move(params));
   const std::string request_id = auth::random_token(6);
   const bool mutating = spec.method != "GET" && !spec.read_only;
@@ -329,14 +354,13 @@ void Router::handle(const RouteSpec& spec, const httplib::Request& req, httplib:
 json Router::openapi(const std::string& version) const {
   json paths = json::object();
   for (const auto& spec : routes_) {
-    std::vector<std::string> names;
-    path_regex(spec.path, &names);
+    const std::vector<std::string> names = parameter_names(spec.path);
     json op = {{"summary", spec.summary},
                {"tags", json::array({spec.tag})},
                {"operationId", spec.method + " " + spec.path}};
     json parameters = json::array();
     for (const auto& n : names) {
-      const bool numeric = n == "id" || (n.size() > 3 && n.substr(n.size() - 3) == "_id");
+      const bool numeric = numeric_parameter(n);
       parameters.push_back({{"name", n},
                             {"in", "path"},
                             {"required", true},

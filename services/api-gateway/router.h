@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "api_error.h"
 #include "auth/credentials.h"
 #include "db_pool.h"
+#include "http/server.h"
 #include "json_body.h"
 
 namespace fleet::metrics {
@@ -44,10 +44,10 @@ struct Reply {
 
 class Call {
  public:
-  Call(const httplib::Request& request, DbPool& pool, std::vector<std::string> params)
+  Call(const http::Request& request, DbPool& pool, std::vector<std::string> params)
       : request_(request), pool_(pool), params_(std::move(params)) {}
 
-  const httplib::Request& request() const { return request_; }
+  const http::Request& request() const { return request_; }
   const Principal& who() const { return principal_; }
   void set_principal(Principal p) { principal_ = std::move(p); }
   std::string client() const;
@@ -78,7 +78,7 @@ class Call {
   const nlohmann::json& audit_details() const { return audit_details_; }
 
  private:
-  const httplib::Request& request_;
+  const http::Request& request_;
   DbPool& pool_;
   std::vector<std::string> params_;
   Principal principal_;
@@ -106,7 +106,7 @@ struct RouteSpec {
 };
 
 // Authenticates a request; throws ApiError 401 (or 429) when it cannot.
-using Authenticate = std::function<Principal(const httplib::Request&)>;
+using Authenticate = std::function<Principal(const http::Request&)>;
 
 class Router {
  public:
@@ -114,8 +114,9 @@ class Router {
   void add(RouteSpec spec);
   // A prepared statement for the hot routes (see DbPool::prepare).
   void prepare(const std::string& name, const std::string& sql) { pool_.prepare(name, sql); }
-  // Registers every route on the server, plus JSON 404/405 answers for unknown /api paths.
-  void install(httplib::Server& server);
+  // Answers a request whose path is a route's: the route's answer, or a JSON 405 naming the
+  // allowed methods. False when no route has this path (the caller answers 404).
+  bool dispatch(const http::Request& req, http::Response& res);
   // OpenAPI 3.0 document of every route.
   nlohmann::json openapi(const std::string& version) const;
   const std::vector<RouteSpec>& routes() const { return routes_; }
@@ -123,12 +124,25 @@ class Router {
   void invalidate_cache();
 
  private:
-  void handle(const RouteSpec& spec, const httplib::Request& req, httplib::Response& res);
+  void handle(const RouteSpec& spec, const http::Request& req, http::Response& res,
+              std::vector<std::string> params);
+
+  // A route's path, split into segments once: literals, and {id}-style (digits) or named (a
+  // segment of safe characters) parameters. Matching walks segments; no regex meets a client's
+  // path.
+  struct Segment {
+    enum class Kind { kLiteral, kNumber, kName } kind = Kind::kLiteral;
+    std::string text;
+  };
+  static std::vector<Segment> compile(const std::string& path);
+  static bool match(const std::vector<Segment>& pattern, std::string_view path,
+                    std::vector<std::string>* params);
 
   DbPool& pool_;
   Authenticate authenticate_;
   metrics::Registry& metrics_;
   std::vector<RouteSpec> routes_;
+  std::vector<std::vector<Segment>> patterns_;  // patterns_[i] is routes_[i]'s path
 
   struct CachedReply {
     std::string body;
@@ -145,7 +159,7 @@ class Router {
 };
 
 // Sends `error` as {"error": {...}}.
-void write_error(httplib::Response& res, const ApiError& error);
+void write_error(http::Response& res, const ApiError& error);
 
 // JSON text safe for any string content (invalid UTF-8 replaced).
 std::string dump(const nlohmann::json& j);

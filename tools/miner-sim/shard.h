@@ -15,12 +15,14 @@
 #include <vector>
 
 #include "control_api.h"
-#include "event_loop.h"
+#include "http/event_loop.h"
 #include "http.h"
 #include "miner.h"
 #include "telemetry.h"
 
 namespace fleet::minersim {
+
+using EventLoop = ::fleet::http::EventLoop;
 
 class Shard;
 

@@ -80,14 +80,14 @@ struct Answer {
 
 Answer ask(ControlApi& api, const std::string& method, const std::string& target,
            const std::string& body = "") {
-  http::Request req;
+  minersim::http::Request req;
   req.method = method;
   req.target = target;
   const auto q = target.find('?');
   req.path = std::string_view(req.target).substr(0, q);
   if (q != std::string::npos) req.query = std::string_view(req.target).substr(q + 1);
   req.body = body;
-  http::Response out;
+  minersim::http::Response out;
   api.handle(req, out);
   const std::string text = body_of(out);
   return {out.status, text.empty() ? json() : json::parse(text)};

@@ -15,8 +15,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-int connect_to(const std::string& ip, int port, int& err) {
+int connect_to(const std::string& ip, int port, int& err, const std::string& source_ip = "") {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (!source_ip.empty()) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    inet_pton(AF_INET, source_ip.c_str(), &src.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) {
+      err = errno;
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -147,9 +157,9 @@ bool refuses(const std::string& ip, int port) {
   return fd < 0 && err == ECONNREFUSED;
 }
 
-RawConnection::RawConnection(const std::string& ip, int port) {
+RawConnection::RawConnection(const std::string& ip, int port, const std::string& source_ip) {
   int err = 0;
-  fd_ = connect_to(ip, port, err);
+  fd_ = connect_to(ip, port, err, source_ip);
 }
 
 RawConnection::~RawConnection() {

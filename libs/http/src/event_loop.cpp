@@ -1,4 +1,4 @@
-#include "event_loop.h"
+#include "http/event_loop.h"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <future>
 
-namespace fleet::minersim {
+namespace fleet::http {
 
 Result<std::unique_ptr<EventLoop>> EventLoop::create() {
   const int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -169,4 +169,4 @@ void EventLoop::run() {
   retired_.clear();
 }
 
-}  // namespace fleet::minersim
+}  // namespace fleet::http

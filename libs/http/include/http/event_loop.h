@@ -14,7 +14,7 @@
 
 #include "core/result.h"
 
-namespace fleet::minersim {
+namespace fleet::http {
 
 class EventLoop {
  public:
@@ -83,4 +83,4 @@ class EventLoop {
   std::vector<std::unique_ptr<Handler>> retired_;
 };
 
-}  // namespace fleet::minersim
+}  // namespace fleet::http

@@ -1,5 +1,5 @@
-// A deliberately low-level HTTP client for the miner-sim end-to-end tests: it reports exactly what
-// happened on the wire (refused, reset, no answer, closed early), which a real client library would
+// A deliberately low-level HTTP client for end-to-end tests of the HTTP servers: it reports exactly
+// what happened on the wire (refused, reset, no answer, closed early), which a real client library would
 // hide behind one error code.
 #pragma once
 
@@ -48,9 +48,13 @@ bool refuses(const std::string& ip, int port);
 // An open connection for keep-alive and pipelining tests.
 class RawConnection {
  public:
-  RawConnection(const std::string& ip, int port);
+  // From `source_ip` when given (any 127.x.y.z is a distinct client on loopback).
+  RawConnection(const std::string& ip, int port, const std::string& source_ip = "");
   ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
   bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
   void send(const std::string& bytes);
   // Reads one answer from the stream (what follows stays buffered for the next call).
   RawAnswer read_answer(std::chrono::milliseconds timeout = std::chrono::seconds(5));

@@ -1,0 +1,728 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <spdlog/spdlog.h>
+
+#include "http/event_loop.h"
+#include "http/parser.h"
+
+namespace fleet::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+std::string_view error_code(int status) {
+  switch (status) {
+    case 400:
+      return "bad_request";
+    case 408:
+      return "timeout";
+    case 413:
+      return "too_large";
+    case 414:
+      return "uri_too_long";
+    case 417:
+      return "expectation_failed";
+    case 431:
+      return "headers_too_large";
+    case 501:
+      return "not_implemented";
+    case 503:
+      return "unavailable";
+    case 505:
+      return "http_version";
+    default:
+      return status >= 500 ? "internal" : "bad_request";
+  }
+}
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view text) {
+  out.push_back('"');
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c >= 0x7f) {
+      out.push_back('?');  // server messages are ASCII; nothing from the client is echoed raw
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+}
+
+// Raises the open-file limit to its hard maximum once: every connection is a descriptor.
+void raise_file_limit() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit(RLIMIT_NOFILE, &rl);
+    }
+  });
+}
+
+std::multimap<std::string, std::string> parse_query(std::string_view query) {
+  std::multimap<std::string, std::string> params;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      params.emplace(percent_decode(pair.substr(0, eq), true),
+                     eq == std::string_view::npos ? std::string()
+                                                  : percent_decode(pair.substr(eq + 1), true));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return params;
+}
+
+std::string serialize(const Response& res, const std::vector<Header>& defaults, bool head_only,
+                      bool close) {
+  std::string out;
+  out.reserve(256 + res.body.size());
+  char num[24];
+  out.append("HTTP/1.1 ");
+  out.append(num, std::to_chars(num, num + sizeof num, res.status).ptr);
+  out.push_back(' ');
+  out.append(reason_phrase(res.status));
+  out.append("\r\n");
+  auto has = [&](std::string_view name) {
+    for (const auto& h : res.headers)
+      if (iequals(h.name, name)) return true;
+    return false;
+  };
+  auto header = [&](std::string_view name, std::string_view value) {
+    // Header values never carry CR or LF (no response splitting, whatever a handler set).
+    out.append(name);
+    out.append(": ");
+    for (char c : value)
+      out.push_back(c == '\r' || c == '\n' ? ' ' : c);
+    out.append("\r\n");
+  };
+  const bool bodiless = res.status == 204 || res.status == 304 || res.status < 200;
+  if (!bodiless) {
+    if (!res.content_type.empty() && !has("Content-Type")) header("Content-Type", res.content_type);
+    header("Content-Length", std::string_view(num, static_cast<size_t>(
+                                                       std::to_chars(num, num + sizeof num,
+                                                                     res.body.size())
+                                                           .ptr -
+                                                       num)));
+  }
+  for (const auto& h : res.headers) {
+    if (iequals(h.name, "Content-Length") || iequals(h.name, "Connection")) continue;
+    header(h.name, h.value);
+  }
+  for (const auto& h : defaults) {
+    if (!has(h.name)) header(h.name, h.value);
+  }
+  if (close) out.append("Connection: close\r\n");
+  out.append("\r\n");
+  if (!bodiless && !head_only) out.append(res.body);
+  return out;
+}
+
+std::string peer_text(const sockaddr_storage& ss, int* port) {
+  char host[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    *port = ntohs(in->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    *port = ntohs(in6->sin6_port);
+    std::string_view text(host);
+    if (text.rfind("::ffff:", 0) == 0 && text.find('.') != std::string_view::npos) {
+      return std::string(text.substr(7));  // an IPv4 client on a dual-stack socket
+    }
+  }
+  return host;
+}
+
+}  // namespace
+
+std::string json_error_body(int status, std::string_view message) {
+  std::string out = R"({"error":{"code":)";
+  append_json_string(out, error_code(status));
+  out.append(R"(,"message":)");
+  append_json_string(out, message);
+  out.append("}}");
+  return out;
+}
+
+bool Request::has_header(std::string_view name) const {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return true;
+  return false;
+}
+
+std::string Request::get_header_value(std::string_view name) const {
+  for (const auto& h : headers)
+    if (iequals(h.name, name)) return h.value;
+  return {};
+}
+
+std::string Request::get_param_value(const std::string& name) const {
+  auto it = params.find(name);
+  return it == params.end() ? std::string() : it->second;
+}
+
+Request make_request(const ParsedRequest& parsed, std::string remote_addr, int remote_port) {
+  Request req;
+  req.method = parsed.method;
+  req.target = parsed.target;
+  req.path = percent_decode(parsed.path, false);
+  req.query = parsed.query;
+  req.params = parse_query(parsed.query);
+  req.headers.reserve(parsed.headers.size());
+  for (const auto& [name, value] : parsed.headers)
+    req.headers.push_back({std::string(name), std::string(value)});
+  req.body = parsed.body;
+  req.remote_addr = std::move(remote_addr);
+  req.remote_port = remote_port;
+  return req;
+}
+
+void Response::set_header(std::string name, std::string value) {
+  for (auto& h : headers) {
+    if (iequals(h.name, name)) {
+      h.value = std::move(value);
+      return;
+    }
+  }
+  headers.push_back({std::move(name), std::move(value)});
+}
+
+void Response::set_redirect(const std::string& location, int code) {
+  status = code;
+  set_header("Location", location);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class Connection;
+
+struct Server::Impl {
+  ServerOptions options;
+  Handler handler;
+  Limits limits;
+  std::unique_ptr<EventLoop> loop;
+  int listen_fd = -1;
+  std::unique_ptr<EventLoop::Handler> listener;
+  int port = 0;
+  std::thread io_thread;
+  std::atomic<bool> running{false};
+  bool accepting = true;  // loop thread
+
+  // Loop thread only.
+  std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;
+  std::unordered_map<std::string, std::size_t> per_client;
+  std::uint64_t next_id = 1;
+
+  // Handler threads.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> queue;  // guarded by mu
+  bool workers_stop = false;                // guarded by mu
+  std::vector<std::thread> workers;
+  std::atomic<std::size_t> in_handlers{0};
+
+  std::atomic<std::uint64_t> accepted{0}, refused{0}, timed_out{0}, protocol_errors{0},
+      requests{0}, open{0};
+
+  std::string error_body(int status, std::string_view message) const {
+    return options.error_body ? options.error_body(status, message)
+                              : json_error_body(status, message);
+  }
+  std::string error_response(int status, std::string_view message) const {
+    Response res;
+    res.status = status;
+    res.set_content(error_body(status, message), "application/json");
+    return serialize(res, options.default_headers, false, true);
+  }
+
+  void on_accept();
+  void sweep();
+  void close_connection(std::uint64_t id);
+  bool submit(std::function<void()> task);
+  void worker_main();
+};
+
+class Connection final : public EventLoop::Handler {
+ public:
+  enum class State { kIdle, kHead, kBody, kDispatched, kWriting, kLinger };
+
+  Connection(Server::Impl& server, std::uint64_t id, int fd, std::string peer, int peer_port)
+      : server_(server), id_(id), fd_(fd), peer_(std::move(peer)), peer_port_(peer_port) {
+    deadline_ = Clock::now() + server_.options.idle_timeout;
+  }
+  ~Connection() override { ::close(fd_); }
+
+  int fd() const { return fd_; }
+  const std::string& peer() const { return peer_; }
+  State state() const { return state_; }
+  Clock::time_point deadline() const { return deadline_; }
+
+  void on_event(std::uint32_t events) override {
+    if (state_ == State::kDispatched) {
+      // The handler still runs; a hang-up only means the answer will be dropped.
+      if (events & (EPOLLHUP | EPOLLERR)) {
+        peer_gone_ = true;
+        server_.loop->remove(fd_);
+      }
+      return;
+    }
+    if ((events & EPOLLOUT) && state_ == State::kWriting) {
+      flush();
+      return;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_some();
+  }
+
+  // Loop thread: the handler's answer.
+  void deliver(std::string bytes, bool close) {
+    if (peer_gone_) {
+      server_.close_connection(id_);
+      return;
+    }
+    static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+    send(std::move(bytes), close);
+  }
+
+  // Loop thread: a deadline passed.
+  void expire() {
+    switch (state_) {
+      case State::kHead:
+        ++server_.timed_out;
+        refuse(408, "the request head did not arrive in time");
+        break;
+      case State::kBody:
+        ++server_.timed_out;
+        refuse(408, "the request body did not arrive in time");
+        break;
+      case State::kWriting:
+        ++server_.timed_out;
+        server_.close_connection(id_);
+        break;
+      default:
+        server_.close_connection(id_);
+        break;
+    }
+  }
+
+ private:
+  void read_some() {
+    char chunk[64 * 1024];
+    // A few reads per event: one fast sender cannot monopolise the loop.
+    for (int round = 0; round < 4; ++round) {
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n > 0) {
+        if (state_ == State::kLinger) continue;  // draining a refused request: discard
+        in_.append(chunk, static_cast<size_t>(n));
+        if (static_cast<size_t>(n) < sizeof chunk) break;
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN)) break;
+      if (n < 0 && errno == EINTR) continue;
+      server_.close_connection(id_);  // EOF or error
+      return;
+    }
+    if (state_ == State::kLinger || state_ == State::kWriting) return;
+    process();
+  }
+
+  void process() {
+    if (in_.empty()) return;
+    if (state_ == State::kIdle) {
+      state_ = State::kHead;
+      deadline_ = Clock::now() + server_.options.head_timeout;
+    }
+    ParseResult r = parse_request(in_, server_.limits, parsed_);
+    if (r.status == ParseStatus::kError) {
+      refuse(r.error_status, r.error);
+      return;
+    }
+    if (r.status == ParseStatus::kIncomplete) {
+      if (r.head_complete && state_ == State::kHead) {
+        state_ = State::kBody;
+        deadline_ = Clock::now() + server_.options.body_timeout;
+        if (parsed_.expect_continue) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          [[maybe_unused]] auto n =
+              ::send(fd_, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
+      }
+      return;
+    }
+    auto req = std::make_shared<Request>(make_request(parsed_, peer_, peer_port_));
+    const bool close = !parsed_.keep_alive;
+    parsed_ = ParsedRequest{};
+    in_.erase(0, r.consumed);
+
+    state_ = State::kDispatched;
+    static_cast<void>(server_.loop->modify(fd_, 0, this));
+    ++server_.requests;
+    Server::Impl* server = &server_;
+    const std::uint64_t id = id_;
+    const bool submitted = server_.submit([server, id, req, close] {
+      Response res;
+      ++server->in_handlers;
+      try {
+        server->handler(*req, res);
+      } catch (const std::exception& e) {
+        spdlog::error("{}: handler for {} {} failed: {}", server->options.name, req->method,
+                      req->path.substr(0, 200), e.what());
+        res = Response{};
+        res.status = 500;
+        res.set_content(server->error_body(500, "internal error"), "application/json");
+      } catch (...) {
+        res = Response{};
+        res.status = 500;
+        res.set_content(server->error_body(500, "internal error"), "application/json");
+      }
+      --server->in_handlers;
+      std::string bytes = serialize(res, server->options.default_headers, req->method == "HEAD",
+                                    close);
+      server->loop->post([server, id, bytes = std::move(bytes), close]() mutable {
+        auto it = server->connections.find(id);
+        if (it != server->connections.end()) it->second->deliver(std::move(bytes), close);
+      });
+    });
+    if (!submitted) {
+      static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+      refuse(503, "the server is overloaded; retry shortly");
+    }
+  }
+
+  // Answers a request the server refuses itself, then drains and closes.
+  void refuse(int status, std::string_view why) {
+    if (status != 408 && status != 503) ++server_.protocol_errors;
+    spdlog::debug("{}: {} from {}: {}", server_.options.name, status, peer_, why);
+    in_.clear();
+    parsed_ = ParsedRequest{};
+    send(server_.error_response(status, why), true);
+  }
+
+  void send(std::string bytes, bool close) {
+    out_ = std::move(bytes);
+    sent_ = 0;
+    close_after_ = close;
+    state_ = State::kWriting;
+    deadline_ = Clock::now() + server_.options.write_timeout;
+    flush();
+  }
+
+  void flush() {
+    while (sent_ < out_.size()) {
+      const ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
+      if (n > 0) {
+        sent_ += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN)) {
+        static_cast<void>(server_.loop->modify(fd_, EPOLLOUT, this));
+        return;
+      }
+      server_.close_connection(id_);
+      return;
+    }
+    out_.clear();
+    out_.shrink_to_fit();
+    if (close_after_) {
+      // Lingering close: whatever the client is still sending is read and dropped for a moment,
+      // so closing does not reset the connection before the client has read the answer.
+      ::shutdown(fd_, SHUT_WR);
+      state_ = State::kLinger;
+      in_.clear();
+      in_.shrink_to_fit();
+      deadline_ = Clock::now() + server_.options.linger;
+      static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+      return;
+    }
+    state_ = State::kIdle;
+    deadline_ = Clock::now() + server_.options.idle_timeout;
+    static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+    if (!in_.empty()) process();  // a pipelined request
+  }
+
+  Server::Impl& server_;
+  const std::uint64_t id_;
+  const int fd_;
+  const std::string peer_;
+  const int peer_port_;
+  State state_ = State::kIdle;
+  Clock::time_point deadline_;
+  std::string in_;
+  ParsedRequest parsed_;
+  std::string out_;
+  std::size_t sent_ = 0;
+  bool close_after_ = false;
+  bool peer_gone_ = false;
+};
+
+class Listener final : public EventLoop::Handler {
+ public:
+  explicit Listener(Server::Impl& server) : server_(server) {}
+  void on_event(std::uint32_t) override { server_.on_accept(); }
+
+ private:
+  Server::Impl& server_;
+};
+
+void Server::Impl::on_accept() {
+  for (int i = 0; i < 256; ++i) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: stop accepting for a moment (level-triggered epoll would spin).
+        spdlog::warn("{}: out of file descriptors with {} connections open", options.name,
+                     connections.size());
+        static_cast<void>(loop->modify(listen_fd, 0, listener.get()));
+        loop->add_timer(Clock::now() + std::chrono::milliseconds(100), [this] {
+          if (accepting) static_cast<void>(loop->modify(listen_fd, EPOLLIN, listener.get()));
+        });
+      }
+      return;
+    }
+    int peer_port = 0;
+    std::string peer = peer_text(ss, &peer_port);
+    const std::size_t from_peer = per_client[peer];
+    if (connections.size() >= options.max_connections ||
+        (options.max_connections_per_client > 0 &&
+         from_peer >= options.max_connections_per_client)) {
+      ++refused;
+      const std::string answer = error_response(503, "too many connections; retry shortly");
+      [[maybe_unused]] auto n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      if (from_peer == 0) per_client.erase(peer);
+      continue;
+    }
+    int yes = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof yes);
+    const std::uint64_t id = next_id++;
+    auto conn = std::make_unique<Connection>(*this, id, fd, peer, peer_port);
+    if (!loop->add(fd, EPOLLIN, conn.get()).ok()) continue;  // conn closes fd
+    ++per_client[peer];
+    connections.emplace(id, std::move(conn));
+    ++accepted;
+    ++open;
+  }
+}
+
+void Server::Impl::close_connection(std::uint64_t id) {
+  auto it = connections.find(id);
+  if (it == connections.end()) return;
+  loop->remove(it->second->fd());
+  if (auto pc = per_client.find(it->second->peer()); pc != per_client.end()) {
+    if (--pc->second == 0) per_client.erase(pc);
+  }
+  std::unique_ptr<Connection> conn = std::move(it->second);
+  connections.erase(it);
+  --open;
+  loop->retire(std::move(conn));  // events for it may still be pending in this batch
+}
+
+void Server::Impl::sweep() {
+  const auto now = Clock::now();
+  std::vector<std::uint64_t> expired;
+  for (const auto& [id, conn] : connections) {
+    if (conn->state() != Connection::State::kDispatched && conn->deadline() <= now)
+      expired.push_back(id);
+  }
+  for (std::uint64_t id : expired) {
+    auto it = connections.find(id);
+    if (it != connections.end()) it->second->expire();
+  }
+}
+
+bool Server::Impl::submit(std::function<void()> task) {
+  {
+    std::lock_guard lock(mu);
+    if (queue.size() >= options.max_queued_requests) return false;
+    queue.push_back(std::move(task));
+  }
+  cv.notify_one();
+  return true;
+}
+
+void Server::Impl::worker_main() {
+  while (true) {
+    std::function<void()> task;
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return workers_stop || !queue.empty(); });
+      if (queue.empty()) return;  // stopping and drained
+      task = std::move(queue.front());
+      queue.pop_front();
+    }
+    task();
+  }
+}
+
+Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler handler) {
+  raise_file_limit();
+  auto impl = std::make_shared<Impl>();
+  impl->options = std::move(options);
+  impl->handler = std::move(handler);
+  const ServerOptions& o = impl->options;
+  impl->limits = {.max_head = o.max_head_bytes,
+                  .max_target = o.max_target_bytes,
+                  .max_body = o.max_body_bytes,
+                  .max_headers = o.max_headers};
+
+  auto loop = EventLoop::create();
+  if (!loop.ok()) return loop.error();
+  impl->loop = std::move(*loop);
+
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(o.port);
+  const std::string where = o.address + ":" + service;
+  if (getaddrinfo(o.address.c_str(), service.c_str(), &hints, &found) != 0 || found == nullptr) {
+    return Error::invalid("cannot listen on " + where + ": not a numeric IP address");
+  }
+  const int fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    freeaddrinfo(found);
+    return Error::unavailable("cannot listen on " + where + ": " + std::strerror(errno));
+  }
+  int yes = 1;
+  // SO_REUSEADDR only, never SO_REUSEPORT: a second server on this port must fail, not share it.
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 1024) != 0) {
+    const std::string why = std::strerror(errno);
+    freeaddrinfo(found);
+    ::close(fd);
+    return Error::unavailable("cannot listen on " + where + " (port in use or address invalid: " + why + ")");
+  }
+  freeaddrinfo(found);
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  peer_text(bound, &impl->port);
+  impl->listen_fd = fd;
+  impl->listener = std::make_unique<Listener>(*impl);
+  if (Status s = impl->loop->add(fd, EPOLLIN, impl->listener.get()); !s.ok()) {
+    ::close(fd);
+    return s.error();
+  }
+
+  for (int i = 0; i < std::max(1, o.threads); ++i)
+    impl->workers.emplace_back([raw = impl.get()] { raw->worker_main(); });
+  Impl* raw = impl.get();
+  impl->io_thread = std::thread([raw] {
+    // Deadlines are checked ten times a second.
+    std::function<void()> sweep_timer;
+    sweep_timer = [raw, &sweep_timer] {
+      raw->sweep();
+      raw->loop->add_timer(Clock::now() + std::chrono::milliseconds(100), sweep_timer);
+    };
+    raw->loop->add_timer(Clock::now() + std::chrono::milliseconds(100), sweep_timer);
+    raw->running = true;
+    raw->loop->run();
+    raw->running = false;
+  });
+  for (int i = 0; i < 1000 && !impl->running; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::~Server() {
+  stop();
+}
+
+void Server::stop() {
+  Impl& s = *impl_;
+  if (!s.io_thread.joinable()) return;
+  // Stop accepting and drop idle connections; requests in handlers finish and are answered.
+  s.loop->run_sync([&s] {
+    s.accepting = false;
+    s.loop->remove(s.listen_fd);
+    ::close(s.listen_fd);
+    std::vector<std::uint64_t> idle;
+    for (const auto& [id, conn] : s.connections) {
+      if (conn->state() == Connection::State::kIdle || conn->state() == Connection::State::kHead ||
+          conn->state() == Connection::State::kLinger)
+        idle.push_back(id);
+    }
+    for (auto id : idle)
+      s.close_connection(id);
+  });
+  const auto until = Clock::now() + std::chrono::seconds(5);
+  while (Clock::now() < until) {
+    std::size_t busy = s.in_handlers.load();
+    {
+      std::lock_guard lock(s.mu);
+      busy += s.queue.size();
+    }
+    if (busy == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // answers posted: written
+  s.loop->stop();
+  s.io_thread.join();
+  {
+    std::lock_guard lock(s.mu);
+    s.workers_stop = true;
+  }
+  s.cv.notify_all();
+  for (auto& t : s.workers)
+    t.join();
+  s.connections.clear();
+}
+
+int Server::port() const {
+  return impl_->port;
+}
+
+bool Server::running() const {
+  return impl_->running;
+}
+
+ServerStats Server::stats() const {
+  return {.open_connections = impl_->open.load(),
+          .accepted = impl_->accepted.load(),
+          .refused = impl_->refused.load(),
+          .timed_out = impl_->timed_out.load(),
+          .protocol_errors = impl_->protocol_errors.load(),
+          .requests = impl_->requests.load()};
+}
+
+}  // namespace fleet::http

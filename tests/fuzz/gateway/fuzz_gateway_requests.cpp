@@ -1,0 +1,103 @@
+// Fuzzes the api-gateway's request handling from raw bytes: the first byte picks who is calling
+// (anonymous, viewer, operator, admin), the rest is an HTTP/1.1 request as it arrives on the
+// wire. It runs through the server core's parser and every route's handler (paths, queries,
+// headers, bodies). The database is unreachable, so a handler that gets past validation answers
+// 503: what is fuzzed is everything a client's input meets before the database. Any answer must
+// be a status in 100..599 and, for an error, a JSON body with a code; nothing may crash.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "authenticator.h"
+#include "http/parser.h"
+#include "http/server.h"
+#include "metrics/registry.h"
+#include "router.h"
+#include "routes.h"
+
+namespace {
+
+using namespace fleet;
+using namespace fleet::gateway;
+
+thread_local int g_caller = 0;
+
+struct Harness {
+  metrics::Registry registry;
+  DbPool pool;
+  Authenticator authenticator;
+  Router router;
+
+  static db::ConnectionOptions unreachable() {
+    db::ConnectionOptions o;
+    // Nothing listens on port 1: every database call fails at once.
+    o.conninfo = "host=127.0.0.1 port=1 dbname=fleet user=fleet connect_timeout=1";
+    o.connect_timeout = std::chrono::seconds(1);
+    return o;
+  }
+
+  Harness()
+      : pool(unreachable(), 1),
+        authenticator(pool, AuthOptions{.token_secret = std::string(64, 'k')}),
+        router(
+            pool,
+            [](const http::Request&) {
+              if (g_caller == 0) throw ApiError(401, "unauthenticated", "log in");
+              Principal p;
+              p.user_id = 1;
+              p.name = "fuzz";
+              p.role = g_caller == 1   ? auth::Role::kViewer
+                       : g_caller == 2 ? auth::Role::kOperator
+                                       : auth::Role::kAdmin;
+              return p;
+            },
+            registry) {
+    add_auth_routes(router, authenticator);
+    add_fleet_routes(router);
+    add_miner_routes(router, std::nullopt);
+    add_rule_routes(router);
+    add_alert_routes(router);
+    add_command_routes(router);
+    add_openapi_route(router, "fuzz");
+  }
+};
+
+Harness& harness() {
+  static Harness* h = [] {
+    spdlog::set_level(spdlog::level::off);
+    return new Harness();
+  }();
+  return *h;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 1 || size > (1 << 18)) return 0;
+  Harness& h = harness();
+  g_caller = data[0] % 4;
+  const std::string_view wire(reinterpret_cast<const char*>(data) + 1, size - 1);
+  http::Limits limits;
+  limits.max_body = 1 << 17;
+  http::ParsedRequest parsed;
+  const http::ParseResult r = http::parse_request(wire, limits, parsed);
+  if (r.status == http::ParseStatus::kError) {
+    if (r.error_status < 400 || r.error_status > 599 || r.error.empty()) __builtin_trap();
+    return 0;
+  }
+  if (r.status != http::ParseStatus::kComplete) return 0;
+  const http::Request req = http::make_request(parsed, "127.0.0.1", 40000);
+  http::Response res;
+  if (!h.router.dispatch(req, res)) return 0;  // not an API path: the gateway answers 404
+  if (res.status < 100 || res.status > 599) __builtin_trap();
+  if (res.status >= 400) {
+    const auto body = nlohmann::json::parse(res.body, nullptr, false);
+    if (body.is_discarded() || !body.contains("error") || !body["error"].contains("code"))
+      __builtin_trap();
+  }
+  return 0;
+}
