@@ -5,9 +5,10 @@
 #
 #   bench/gateway_bench.sh [build-dir] [duration-seconds] [connections]
 #
-# Three loads: /health; /api/miners?limit=100 as the dashboard asks it (the same page again: the
+# Loads: /health; /api/miners?limit=100 as the dashboard asks it (the same page again: the
 # gateway's one-second response cache answers most); and the same route with a different keyset
-# cursor on every request (every request goes to PostgreSQL).
+# cursor on every request (every request goes to PostgreSQL); then /api/summary with and without
+# 1,000 idle or slow connections held open by a hostile client (issue 15.2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -101,3 +102,44 @@ url="http://127.0.0.1:$port"
 run_wrk "GET /health (no auth, no database): ceiling" "$url/health"
 run_wrk "GET /api/miners?limit=100, API key (same page: response cache)" -H "X-API-Key: $key" "$url/api/miners?limit=100"
 run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+run_wrk "GET /api/summary, API key (no attackers)" -H "X-API-Key: $key" "$url/api/summary"
+
+# 1,000 hostile connections (issue 15.2): 500 that never send a byte and 500 that send their request
+# head one byte every 0.5 s; each is reopened as soon as the gateway closes it (idle timeout, head
+# deadline), so 1,000 stay open for the whole run.
+cat >"$work/slow_clients.py" <<'PY'
+import socket, sys, time, selectors
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+head = b"GET /api/summary HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"x" * 200 + b"\r\n"
+conns = []  # [socket, bytes sent or None for idle]
+def open_one(slow):
+    s = socket.socket(); s.setblocking(True); s.connect((host, port)); s.setblocking(False)
+    return [s, 0 if slow else None]
+for i in range(n):
+    conns.append(open_one(i % 2 == 1))
+print("open", flush=True)
+reopened = 0
+while True:
+    for c in conns:
+        s, at = c
+        try:
+            if s.recv(4096, socket.MSG_DONTWAIT) == b"":
+                raise ConnectionError
+        except BlockingIOError:
+            pass
+        except OSError:
+            s.close(); c[:] = open_one(at is not None); reopened += 1; continue
+        if at is not None:
+            try:
+                s.send(head[at % len(head):at % len(head) + 1]); c[1] = at + 1
+            except OSError:
+                s.close(); c[:] = open_one(True); reopened += 1
+    time.sleep(0.5)
+PY
+python3 "$work/slow_clients.py" 127.0.0.1 "$port" 1000 >"$work/slow.log" 2>&1 &
+slow_pid=$!
+for _ in $(seq 100); do grep -q open "$work/slow.log" 2>/dev/null && break; sleep 0.2; done
+run_wrk "GET /health with 1,000 idle/slow connections open" "$url/health"
+run_wrk "GET /api/summary, API key, with 1,000 idle/slow connections open" -H "X-API-Key: $key" "$url/api/summary"
+kill "$slow_pid" 2>/dev/null || true
+wait "$slow_pid" 2>/dev/null || true

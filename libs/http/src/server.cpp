@@ -2,12 +2,14 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -74,10 +76,16 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
-// Raises the open-file limit to its hard maximum once: every connection is a descriptor.
-void raise_file_limit() {
+// Once per process: the open-file limit raised to its hard maximum (every connection is a
+// descriptor), and the allocator tuned for a server.
+void tune_process() {
   static std::once_flag once;
   std::call_once(once, [] {
+    // Answers of tens of kB are allocated on handler threads and freed on the loop thread: with
+    // glibc's default dynamic thresholds every free trims the arena and the next answer faults
+    // its pages in again (measured: a third of the gateway's CPU on cached 58 kB pages).
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
     rlimit rl{};
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
       rl.rlim_cur = rl.rlim_max;
@@ -103,10 +111,46 @@ std::multimap<std::string, std::string> parse_query(std::string_view query) {
   return params;
 }
 
-std::string serialize(const Response& res, const std::vector<Header>& defaults, bool head_only,
-                      bool close) {
+// An answer on its way out: the head and the body, written together with one sendmsg (the body
+// is moved, never copied into one buffer with the head).
+struct Outgoing {
+  std::string head;
+  std::string body;
+  std::size_t sent = 0;
+
+  std::size_t size() const { return head.size() + body.size(); }
+  bool done() const { return sent >= size(); }
+  // Writes what the socket takes without blocking. False on an error other than EAGAIN.
+  bool write_some(int fd) {
+    while (!done()) {
+      iovec parts[2];
+      int count = 0;
+      if (sent < head.size()) {
+        parts[count++] = {head.data() + sent, head.size() - sent};
+        if (!body.empty()) parts[count++] = {body.data(), body.size()};
+      } else {
+        parts[count++] = {body.data() + (sent - head.size()), body.size() - (sent - head.size())};
+      }
+      msghdr msg{};
+      msg.msg_iov = parts;
+      msg.msg_iovlen = static_cast<decltype(msg.msg_iovlen)>(count);
+      const ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        sent += static_cast<std::size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return n < 0 && errno == EAGAIN;
+      }
+    }
+    return true;
+  }
+};
+
+Outgoing serialize(Response&& res, const std::vector<Header>& defaults, bool head_only,
+                   bool close) {
   std::string out;
-  out.reserve(256 + res.body.size());
+  out.reserve(512);
   char num[24];
   out.append("HTTP/1.1 ");
   out.append(num, std::to_chars(num, num + sizeof num, res.status).ptr);
@@ -144,8 +188,10 @@ std::string serialize(const Response& res, const std::vector<Header>& defaults, 
   }
   if (close) out.append("Connection: close\r\n");
   out.append("\r\n");
-  if (!bodiless && !head_only) out.append(res.body);
-  return out;
+  Outgoing o;
+  o.head = std::move(out);
+  if (!bodiless && !head_only) o.body = std::move(res.body);
+  return o;
 }
 
 std::string peer_text(const sockaddr_storage& ss, int* port) {
@@ -261,11 +307,11 @@ struct Server::Impl {
     return options.error_body ? options.error_body(status, message)
                               : json_error_body(status, message);
   }
-  std::string error_response(int status, std::string_view message) const {
+  Outgoing error_response(int status, std::string_view message) const {
     Response res;
     res.status = status;
     res.set_content(error_body(status, message), "application/json");
-    return serialize(res, options.default_headers, false, true);
+    return serialize(std::move(res), options.default_headers, false, true);
   }
 
   void on_accept();
@@ -306,14 +352,14 @@ class Connection final : public EventLoop::Handler {
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_some();
   }
 
-  // Loop thread: the handler's answer.
-  void deliver(std::string bytes, bool close) {
+  // Loop thread: the handler's answer (the handler's thread may have written part of it).
+  void deliver(Outgoing answer, bool close) {
     if (peer_gone_) {
       server_.close_connection(id_);
       return;
     }
     static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
-    send(std::move(bytes), close);
+    send(std::move(answer), close);
   }
 
   // Loop thread: a deadline passed.
@@ -391,7 +437,8 @@ class Connection final : public EventLoop::Handler {
     ++server_.requests;
     Server::Impl* server = &server_;
     const std::uint64_t id = id_;
-    const bool submitted = server_.submit([server, id, req, close] {
+    const int fd = fd_;
+    const bool submitted = server_.submit([server, id, fd, req, close] {
       Response res;
       ++server->in_handlers;
       try {
@@ -408,11 +455,14 @@ class Connection final : public EventLoop::Handler {
         res.set_content(server->error_body(500, "internal error"), "application/json");
       }
       --server->in_handlers;
-      std::string bytes = serialize(res, server->options.default_headers, req->method == "HEAD",
-                                    close);
-      server->loop->post([server, id, bytes = std::move(bytes), close]() mutable {
+      Outgoing answer =
+          serialize(std::move(res), server->options.default_headers, req->method == "HEAD", close);
+      // Write what the socket takes now from this thread (the loop leaves a dispatched
+      // connection's descriptor alone, so nothing else touches it); the loop writes the rest.
+      static_cast<void>(answer.write_some(fd));
+      server->loop->post([server, id, answer = std::move(answer), close]() mutable {
         auto it = server->connections.find(id);
-        if (it != server->connections.end()) it->second->deliver(std::move(bytes), close);
+        if (it != server->connections.end()) it->second->deliver(std::move(answer), close);
       });
     });
     if (!submitted) {
@@ -430,9 +480,8 @@ class Connection final : public EventLoop::Handler {
     send(server_.error_response(status, why), true);
   }
 
-  void send(std::string bytes, bool close) {
-    out_ = std::move(bytes);
-    sent_ = 0;
+  void send(Outgoing answer, bool close) {
+    out_ = std::move(answer);
     close_after_ = close;
     state_ = State::kWriting;
     deadline_ = Clock::now() + server_.options.write_timeout;
@@ -440,22 +489,15 @@ class Connection final : public EventLoop::Handler {
   }
 
   void flush() {
-    while (sent_ < out_.size()) {
-      const ssize_t n = ::send(fd_, out_.data() + sent_, out_.size() - sent_, MSG_NOSIGNAL);
-      if (n > 0) {
-        sent_ += static_cast<size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN)) {
-        static_cast<void>(server_.loop->modify(fd_, EPOLLOUT, this));
-        return;
-      }
+    if (!out_.write_some(fd_)) {
       server_.close_connection(id_);
       return;
     }
-    out_.clear();
-    out_.shrink_to_fit();
+    if (!out_.done()) {
+      static_cast<void>(server_.loop->modify(fd_, EPOLLOUT, this));
+      return;
+    }
+    out_ = Outgoing{};
     if (close_after_) {
       // Lingering close: whatever the client is still sending is read and dropped for a moment,
       // so closing does not reset the connection before the client has read the answer.
@@ -482,8 +524,7 @@ class Connection final : public EventLoop::Handler {
   Clock::time_point deadline_;
   std::string in_;
   ParsedRequest parsed_;
-  std::string out_;
-  std::size_t sent_ = 0;
+  Outgoing out_;
   bool close_after_ = false;
   bool peer_gone_ = false;
 };
@@ -523,8 +564,8 @@ void Server::Impl::on_accept() {
         (options.max_connections_per_client > 0 &&
          from_peer >= options.max_connections_per_client)) {
       ++refused;
-      const std::string answer = error_response(503, "too many connections; retry shortly");
-      [[maybe_unused]] auto n = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      Outgoing answer = error_response(503, "too many connections; retry shortly");
+      static_cast<void>(answer.write_some(fd));  // best effort: the connection is closed anyway
       ::close(fd);
       if (from_peer == 0) per_client.erase(peer);
       continue;
@@ -594,7 +635,7 @@ void Server::Impl::worker_main() {
 Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler handler) {
-  raise_file_limit();
+  tune_process();
   auto impl = std::make_shared<Impl>();
   impl->options = std::move(options);
   impl->handler = std::move(handler);
