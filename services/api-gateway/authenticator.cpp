@@ -4,6 +4,8 @@
 
 #include "core/strings.h"
 
+#include <spdlog/spdlog.h>
+
 namespace fleet::gateway {
 namespace {
 
@@ -20,10 +22,14 @@ SELECT u.username, u.role, u.disabled,
   FROM users u WHERE u.id = $1
 )sql";
 
+// Failures in the window: from this client, for this user name, when the client's oldest one
+// leaves the window (s), and how long ago the user name's latest one was (ms).
 constexpr const char* kFailures = R"sql(
 SELECT count(*) FILTER (WHERE client = $1),
        count(*) FILTER (WHERE username = $2),
-       extract(epoch FROM min(at) + $3 * interval '1 second' - now())::bigint
+       extract(epoch FROM min(at) FILTER (WHERE client = $1) + $3 * interval '1 second'
+                          - now())::bigint,
+       floor(extract(epoch FROM now() - max(at) FILTER (WHERE username = $2)) * 1000)::bigint
   FROM auth_failures
  WHERE at > now() - $3 * interval '1 second' AND (client = $1 OR username = $2)
 )sql";
@@ -31,7 +37,9 @@ SELECT count(*) FILTER (WHERE client = $1),
 }  // namespace
 
 Authenticator::Authenticator(DbPool& pool, AuthOptions options)
-    : pool_(pool), options_(std::move(options)) {}
+    : pool_(pool),
+      options_(std::move(options)),
+      hash_slots_(std::max<std::ptrdiff_t>(1, options_.login_concurrency)) {}
 
 void Authenticator::forget_cached() {
   std::lock_guard lock(mu_);
@@ -110,42 +118,104 @@ Principal Authenticator::from_key(const std::string& key) {
 
 LoginResult Authenticator::login(const std::string& username, const std::string& password,
                                  const std::string& client) {
-  auto lease = pool_.acquire();
+  const std::string name = sanitize_utf8(username.substr(0, 64));
   const long long window = options_.failure_window.count();
-  auto [by_client, by_user, retry] = lease->transact([&](pqxx::transaction_base& tx) {
-    auto r = tx.exec_params1(kFailures, client, username, window);
-    return std::tuple<long long, long long, long long>(
-        r[0].as<long long>(), r[1].as<long long>(), r[2].is_null() ? window : r[2].as<long long>());
-  });
-  if (by_client >= options_.max_failures || by_user >= options_.max_failures) {
-    throw ApiError(
-        429, "rate_limited",
-        "too many failed logins; retry in " + std::to_string(std::max(retry, 1LL)) + " s")
-        .with_retry_after(std::max(retry, 1LL));
-  }
-  auto user = lease->transact(
-      [&](pqxx::transaction_base& tx) { return auth::check_login(tx, username, password); });
-  if (!user.ok()) {
-    lease->transact([&](pqxx::transaction_base& tx) {
-      tx.exec_params("INSERT INTO auth_failures (client, username) VALUES ($1, $2)", client,
-                     username.substr(0, 64));
+  struct Gate {
+    long long by_client = 0, by_user = 0, retry = 0, since_user_failure_ms = -1;
+    std::int64_t pending = 0;
+    std::optional<auth::LoginCandidate> candidate;
+  };
+  Gate gate;
+  {
+    auto lease = pool_.acquire();
+    gate = lease->transact([&](pqxx::transaction_base& tx) {
+      Gate g;
+      auto r = tx.exec_params1(kFailures, client, name, window);
+      g.by_client = r[0].as<long long>();
+      g.by_user = r[1].as<long long>();
+      g.retry = r[2].is_null() ? window : r[2].as<long long>();
+      g.since_user_failure_ms = r[3].is_null() ? -1 : r[3].as<long long>();
+      const bool client_blocked = g.by_client >= options_.max_failures;
+      const bool user_slowed = g.by_user >= options_.max_failures &&
+                               g.since_user_failure_ms >= 0 &&
+                               g.since_user_failure_ms < options_.user_slowdown.count();
+      if (client_blocked || user_slowed) return g;
+      // Counted before the hash: parallel attempts see each other at once. A success deletes it.
+      g.pending = tx.exec_params1(
+                        "INSERT INTO auth_failures (client, username) VALUES ($1, $2) RETURNING id",
+                        client, name)[0]
+                      .as<std::int64_t>();
+      g.candidate = auth::find_login(tx, username);
+      return g;
     });
-    throw ApiError::unauthenticated(user.error().message());
+  }  // the lease is back in the pool: the hash below holds no database connection
+  if (gate.pending == 0) {
+    const long long retry =
+        gate.by_client >= options_.max_failures
+            ? std::max(gate.retry, 1LL)
+            : std::max(1LL, (options_.user_slowdown.count() - gate.since_user_failure_ms + 999) / 1000);
+    audit_login(name, std::nullopt, 429, client);
+    throw ApiError(429, "rate_limited",
+                   "too many failed logins; retry in " + std::to_string(retry) + " s")
+        .with_retry_after(retry);
   }
-  lease->transact([&](pqxx::transaction_base& tx) {
-    tx.exec_params("DELETE FROM auth_failures WHERE username = $1", username);
-  });
+
+  bool matched = false;
+  std::optional<std::string> rehash;
+  {
+    // Each check takes 64 MiB: at most login_concurrency at once, whatever the number of clients.
+    if (!hash_slots_.try_acquire_for(options_.hash_wait)) {
+      throw ApiError(503, "busy", "too many logins in progress; retry shortly").with_retry_after(1);
+    }
+    struct Release {
+      std::counting_semaphore<>& slots;
+      ~Release() { slots.release(); }
+    } release{hash_slots_};
+    matched = auth::password_matches(gate.candidate, password);
+    if (matched && auth::password_needs_rehash(gate.candidate->password_hash)) {
+      if (auto h = auth::hash_password(password); h.ok()) rehash = *h;
+    }
+  }
+  if (!matched) {
+    audit_login(name, gate.candidate ? std::optional(gate.candidate->user.id) : std::nullopt, 401,
+                client);
+    throw ApiError::unauthenticated("wrong user name or password");
+  }
+  const auth::User& user = gate.candidate->user;
+  {
+    auto lease = pool_.acquire();
+    lease->transact([&](pqxx::transaction_base& tx) {
+      tx.exec_params("DELETE FROM auth_failures WHERE id = $1 OR username = $2", gate.pending,
+                     name);
+      auth::record_login(tx, user.id, rehash);
+      auth::audit(tx, user.username, user.id, std::nullopt, "POST /api/auth/login", user.username,
+                  200, client, "{}");
+    });
+  }
   auth::TokenClaims claims;
-  claims.user_id = user->id;
-  claims.username = user->username;
-  claims.role = user->role;
+  claims.user_id = user.id;
+  claims.username = user.username;
+  claims.role = user.role;
   claims.issued_at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
   claims.issued_at = claims.issued_at_ms / 1000;
   claims.expires_at = claims.issued_at + options_.token_ttl.count();
   claims.token_id = auth::random_token(16);
-  return {auth::sign_token(claims, options_.token_secret), claims.expires_at, *user};
+  return {auth::sign_token(claims, options_.token_secret), claims.expires_at, user};
+}
+
+void Authenticator::audit_login(const std::string& name, std::optional<std::int64_t> user_id,
+                                int status, const std::string& client) {
+  try {
+    auto lease = pool_.acquire();
+    lease->transact([&](pqxx::transaction_base& tx) {
+      auth::audit(tx, name.empty() ? "anonymous" : name, user_id, std::nullopt,
+                  "POST /api/auth/login", name, status, client, "{}");
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("could not write the audit log for a login: {}", redact_secrets(e.what()));
+  }
 }
 
 void Authenticator::logout(const Principal& who) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <semaphore>
 #include <string>
 
 
@@ -23,8 +24,15 @@ namespace fleet::gateway {
 struct AuthOptions {
   std::string token_secret;                                       // shared by every replica
   std::chrono::seconds token_ttl{std::chrono::hours(12)};         // session lifetime
-  int max_failures = 10;                                          // per client and per user name...
+  int max_failures = 10;                                          // per client address...
   std::chrono::seconds failure_window{std::chrono::minutes(15)};  // ...within this window
+  // Past max_failures for one user name (from any address) logins are slowed, not refused: one
+  // attempt per this interval, so nobody can lock an account out by failing on purpose.
+  std::chrono::milliseconds user_slowdown{2'000};
+  // Password hashes at once (each Argon2id check takes 64 MiB); the rest wait up to
+  // hash_wait, then get 503.
+  int login_concurrency = 2;
+  std::chrono::milliseconds hash_wait{10'000};
   std::chrono::seconds cache_ttl{5};
 };
 
@@ -53,9 +61,13 @@ class Authenticator {
  private:
   Principal from_token(const std::string& token);
   Principal from_key(const std::string& key);
+  // An audit row for a refused login (a failure to write it is logged, not fatal).
+  void audit_login(const std::string& name, std::optional<std::int64_t> user_id, int status,
+                   const std::string& client);
 
   DbPool& pool_;
   const AuthOptions options_;
+  std::counting_semaphore<> hash_slots_;
   std::mutex mu_;
   struct Cached {
     Principal principal;

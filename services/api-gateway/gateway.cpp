@@ -90,6 +90,7 @@ Status Gateway::start() {
   o.max_connections = options_.max_connections;
   o.max_connections_per_client = options_.max_connections_per_client;
   o.max_body_bytes = options_.max_body_bytes;
+  o.trusted_proxies = options_.trusted_proxies;
   o.idle_timeout = options_.keep_alive;
   o.head_timeout = options_.io_timeout;
   o.body_timeout = options_.io_timeout * 3;

@@ -23,6 +23,7 @@ struct GatewayOptions {
   std::size_t max_body_bytes = 1 << 20;  // 413 above this (from the headers; chunked: counted)
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_client = 2'000;  // 0: no per-address limit
+  std::vector<std::string> trusted_proxies;        // whose X-Forwarded-For is believed
   int db_connections = 8;
   std::chrono::seconds io_timeout{10};
   std::chrono::seconds keep_alive{5};

@@ -64,6 +64,18 @@ void declare(config::Schema& s) {
          .default_value = std::chrono::milliseconds(5'000),
          .min = 1,
          .max = 3'600});
+  s.add({.name = "gateway.trusted_proxies",
+         .type = Type::kString,
+         .help = "comma-separated addresses or CIDR blocks of reverse proxies whose "
+                 "X-Forwarded-For names the client (login throttling, audit); empty = none",
+         .default_value = std::string()});
+  s.add({.name = "gateway.login_concurrency",
+         .type = Type::kInt,
+         .help = "password checks at once (each Argon2id check takes 64 MiB; size the memory "
+                 "limit to 64 MiB x this + ~64 MiB)",
+         .default_value = std::int64_t{2},
+         .min = 1,
+         .max = 64});
   s.add({.name = "gateway.db_connections",
          .type = Type::kInt,
          .help = "database connections",
@@ -132,6 +144,15 @@ int main(int argc, char** argv) {
             o.threads = static_cast<int>(c.integer("gateway.threads"));
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
             o.max_connections = static_cast<std::size_t>(c.integer("gateway.max_connections"));
+            o.auth.login_concurrency = static_cast<int>(c.integer("gateway.login_concurrency"));
+            for (std::string_view rest = c.str("gateway.trusted_proxies"); !rest.empty();) {
+              const auto comma = rest.find(',');
+              o.trusted_proxies.emplace_back(rest.substr(0, comma));
+              rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+            }
+            if (auto parsed = http::AddressSet::parse(o.trusted_proxies); !parsed.ok()) {
+              throw runtime::ConfigError("gateway.trusted_proxies: " + parsed.error().message());
+            }
             o.max_connections_per_client =
                 static_cast<std::size_t>(c.integer("gateway.max_connections_per_client"));
             o.io_timeout = std::chrono::duration_cast<std::chrono::seconds>(

@@ -147,7 +147,7 @@ TEST_CASE("a 100 MB chunked login is refused with 413 and the gateway's memory s
   CHECK(gw.gateway->running());
 }
 
-TEST_CASE("a Content-Length over the limit is a 413 from the headers alone; a bogus one is a "
+TEST_CASE("a Content-Length over the limit is a 413 from the headers alone, a bogus one is a "
           "400 at once (issue 15.3)",
           "[gateway][http][e2e]") {
   GatewayFixture gw;

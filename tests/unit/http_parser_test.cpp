@@ -101,3 +101,27 @@ TEST_CASE("http: the server's own error bodies are JSON with a code", "[http][se
   CHECK(error_code(414) == "uri_too_long");
   CHECK(error_code(431) == "headers_too_large");
 }
+
+TEST_CASE("http: trusted proxies name the client, anyone else's X-Forwarded-For is ignored",
+          "[http][server]") {
+  auto set = AddressSet::parse({"10.0.0.0/8", " 192.168.1.5 ", "fd00::/8"});
+  REQUIRE(set.ok());
+  CHECK(set->contains("10.200.3.4"));
+  CHECK(set->contains("192.168.1.5"));
+  CHECK_FALSE(set->contains("192.168.1.6"));
+  CHECK(set->contains("fd12::1"));
+  CHECK_FALSE(set->contains("fe80::1"));
+  CHECK_FALSE(set->contains("not an address"));
+  CHECK_FALSE(AddressSet::parse({"10.0.0.0/33"}).ok());
+  CHECK_FALSE(AddressSet::parse({"example.com"}).ok());
+
+  // Through two trusted proxies: the rightmost untrusted entry is the client.
+  CHECK(forwarded_client("10.0.0.1", "203.0.113.9, 10.1.1.1", *set) == "203.0.113.9");
+  // What the client wrote itself (left of it) is not believed.
+  CHECK(forwarded_client("10.0.0.1", "1.1.1.1, 203.0.113.9", *set) == "203.0.113.9");
+  // An untrusted peer cannot choose its address.
+  CHECK(forwarded_client("198.51.100.7", "203.0.113.9", *set) == "198.51.100.7");
+  // No header, or garbage: the proxy itself.
+  CHECK(forwarded_client("10.0.0.1", "", *set) == "10.0.0.1");
+  CHECK(forwarded_client("10.0.0.1", "garbage", *set) == "10.0.0.1");
+}

@@ -101,6 +101,14 @@ bool verify_password(std::string_view stored_hash, std::string_view password) {
   return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
 }
 
+bool password_needs_rehash(std::string_view stored_hash) {
+  init_sodium();
+  if (stored_hash.size() >= crypto_pwhash_STRBYTES) return false;
+  const std::string hash(stored_hash);
+  return crypto_pwhash_str_needs_rehash(hash.c_str(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0;
+}
+
 std::string random_token(std::size_t bytes) {
   init_sodium();
   std::vector<unsigned char> buf(bytes);

@@ -134,21 +134,32 @@ Status delete_user(pqxx::transaction_base& tx, std::int64_t id) {
                     "user " + std::to_string(id));
 }
 
-Result<User> check_login(pqxx::transaction_base& tx, const std::string& username,
-                         const std::string& password) {
-  const Error denied(ErrorKind::kUnauthenticated, "wrong user name or password");
-  if (username.size() > 64 || password.size() > 1024) return denied;
+std::optional<LoginCandidate> find_login(pqxx::transaction_base& tx, const std::string& username) {
+  if (username.size() > 64) return std::nullopt;
   auto r = tx.exec_params(std::string("SELECT ") + kUserColumns +
                               ", u.password_hash FROM users u WHERE u.username = $1",
                           username);
-  if (r.empty()) {
-    verify_password(decoy_hash(), password);
-    return denied;
+  if (r.empty()) return std::nullopt;
+  return LoginCandidate{user_from(r[0]), r[0][6].as<std::string>()};
+}
+
+bool password_matches(const std::optional<LoginCandidate>& candidate, std::string_view password) {
+  if (password.size() > 1024) return false;
+  if (!candidate) {
+    verify_password(decoy_hash(), password);  // a missing name takes as long as a wrong password
+    return false;
   }
-  User u = user_from(r[0]);
-  if (!verify_password(r[0][6].as<std::string>(), password) || u.disabled) return denied;
-  tx.exec_params("UPDATE users SET last_login_at = now() WHERE id = $1", u.id);
-  return u;
+  return verify_password(candidate->password_hash, password) && !candidate->user.disabled;
+}
+
+void record_login(pqxx::transaction_base& tx, std::int64_t user_id,
+                  const std::optional<std::string>& new_hash) {
+  if (new_hash) {
+    tx.exec_params("UPDATE users SET last_login_at = now(), password_hash = $2 WHERE id = $1",
+                   user_id, *new_hash);
+  } else {
+    tx.exec_params("UPDATE users SET last_login_at = now() WHERE id = $1", user_id);
+  }
 }
 
 Result<CreatedKey> create_api_key(pqxx::transaction_base& tx, std::int64_t user_id,

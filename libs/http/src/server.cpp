@@ -251,9 +251,92 @@ Request make_request(const ParsedRequest& parsed, std::string remote_addr, int r
   for (const auto& [name, value] : parsed.headers)
     req.headers.push_back({std::string(name), std::string(value)});
   req.body = parsed.body;
+  req.peer_addr = remote_addr;
   req.remote_addr = std::move(remote_addr);
   req.remote_port = remote_port;
   return req;
+}
+
+Result<AddressSet> AddressSet::parse(const std::vector<std::string>& entries) {
+  AddressSet set;
+  for (const std::string& raw : entries) {
+    std::string entry(raw);
+    while (!entry.empty() && entry.back() == ' ')
+      entry.pop_back();
+    while (!entry.empty() && entry.front() == ' ')
+      entry.erase(0, 1);
+    if (entry.empty()) continue;
+    Block b;
+    const auto slash = entry.find('/');
+    const std::string address = entry.substr(0, slash);
+    if (inet_pton(AF_INET, address.c_str(), b.bytes) == 1) {
+      b.family = AF_INET;
+      b.prefix = 32;
+    } else if (inet_pton(AF_INET6, address.c_str(), b.bytes) == 1) {
+      b.family = AF_INET6;
+      b.prefix = 128;
+    } else {
+      return Error::invalid("'" + entry + "' is not an IP address or CIDR block");
+    }
+    if (slash != std::string::npos) {
+      const std::string bits = entry.substr(slash + 1);
+      int prefix = -1;
+      auto r = std::from_chars(bits.data(), bits.data() + bits.size(), prefix);
+      if (bits.empty() || r.ec != std::errc() || r.ptr != bits.data() + bits.size() || prefix < 0 ||
+          prefix > b.prefix) {
+        return Error::invalid("'" + entry + "' has a bad prefix length");
+      }
+      b.prefix = prefix;
+    }
+    set.blocks_.push_back(b);
+  }
+  return set;
+}
+
+bool AddressSet::contains(std::string_view address) const {
+  const std::string text(address);
+  unsigned char v4[4], v6[16];
+  const bool is4 = inet_pton(AF_INET, text.c_str(), v4) == 1;
+  const bool is6 = !is4 && inet_pton(AF_INET6, text.c_str(), v6) == 1;
+  if (!is4 && !is6) return false;
+  for (const Block& b : blocks_) {
+    if (b.family != (is4 ? AF_INET : AF_INET6)) continue;
+    const unsigned char* bytes = is4 ? v4 : v6;
+    int bits = b.prefix;
+    bool same = true;
+    for (int i = 0; bits > 0 && same; ++i, bits -= 8) {
+      const unsigned mask = bits >= 8 ? 0xffu : (0xffu << (8 - bits)) & 0xffu;
+      same = (bytes[i] & mask) == (b.bytes[i] & mask);
+    }
+    if (same) return true;
+  }
+  return false;
+}
+
+std::string forwarded_client(const std::string& peer, std::string_view forwarded_for,
+                             const AddressSet& trusted) {
+  if (trusted.empty() || !trusted.contains(peer)) return peer;
+  std::string client = peer;
+  while (!forwarded_for.empty()) {
+    const auto comma = forwarded_for.rfind(',');
+    std::string_view entry =
+        comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1);
+    forwarded_for = comma == std::string_view::npos ? std::string_view()
+                                                    : forwarded_for.substr(0, comma);
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
+      entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t'))
+      entry.remove_suffix(1);
+    const std::string candidate(entry.substr(0, 64));
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, candidate.c_str(), buf) != 1 &&
+        inet_pton(AF_INET6, candidate.c_str(), buf) != 1) {
+      break;  // not an address: believe nothing further left
+    }
+    client = candidate;
+    if (!trusted.contains(candidate)) break;
+  }
+  return client;
 }
 
 void Response::set_header(std::string name, std::string value) {
@@ -279,6 +362,7 @@ struct Server::Impl {
   ServerOptions options;
   Handler handler;
   Limits limits;
+  AddressSet trusted;
   std::unique_ptr<EventLoop> loop;
   int listen_fd = -1;
   std::unique_ptr<EventLoop::Handler> listener;
@@ -428,6 +512,10 @@ class Connection final : public EventLoop::Handler {
       return;
     }
     auto req = std::make_shared<Request>(make_request(parsed_, peer_, peer_port_));
+    if (!server_.trusted.empty()) {
+      req->remote_addr =
+          forwarded_client(peer_, req->get_header_value("X-Forwarded-For"), server_.trusted);
+    }
     const bool close = !parsed_.keep_alive;
     parsed_ = ParsedRequest{};
     in_.erase(0, r.consumed);
@@ -645,6 +733,9 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler han
                   .max_body = o.max_body_bytes,
                   .max_headers = o.max_headers};
 
+  auto trusted = AddressSet::parse(o.trusted_proxies);
+  if (!trusted.ok()) return Error::invalid("trusted proxies: " + trusted.error().message());
+  impl->trusted = std::move(*trusted);
   auto loop = EventLoop::create();
   if (!loop.ok()) return loop.error();
   impl->loop = std::move(*loop);

@@ -30,6 +30,8 @@ Status check_password_policy(std::string_view password);
 Result<std::string> hash_password(std::string_view password);
 // Constant-time verification against a stored hash; false for a malformed hash.
 bool verify_password(std::string_view stored_hash, std::string_view password);
+// True when a stored hash used other parameters than hash_password() uses now (upgrade on login).
+bool password_needs_rehash(std::string_view stored_hash);
 
 // --- API keys ----------------------------------------------------------------------------------
 // A key looks like "fwk_<12-char id>_<43-char secret>" (256 bits of randomness in the secret). Only

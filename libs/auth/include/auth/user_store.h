@@ -49,10 +49,19 @@ Status set_disabled(pqxx::transaction_base& tx, std::int64_t id, bool disabled);
 Status set_password(pqxx::transaction_base& tx, std::int64_t id, const std::string& password);
 Status delete_user(pqxx::transaction_base& tx, std::int64_t id);
 
-// Checks a user name and password. Returns the user when they match and it is enabled; the same
-// kUnauthenticated error otherwise (no hint whether the name exists). Records the login time.
-Result<User> check_login(pqxx::transaction_base& tx, const std::string& username,
-                         const std::string& password);
+// A login in three steps, so the deliberately slow hash runs outside any transaction:
+// find_login() reads the user a login names (nullopt when none), password_matches() checks the
+// password without the database (against a decoy hash when there is no such user, so a missing
+// name takes as long as a wrong password; a disabled user never matches), record_login() records
+// the time and stores a rehash when the old hash used weaker parameters.
+struct LoginCandidate {
+  User user;
+  std::string password_hash;
+};
+std::optional<LoginCandidate> find_login(pqxx::transaction_base& tx, const std::string& username);
+bool password_matches(const std::optional<LoginCandidate>& candidate, std::string_view password);
+void record_login(pqxx::transaction_base& tx, std::int64_t user_id,
+                  const std::optional<std::string>& new_hash);
 
 struct CreatedKey {
   ApiKeyInfo info;

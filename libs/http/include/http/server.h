@@ -40,8 +40,11 @@ struct Request {
   std::vector<Header> headers;
   std::multimap<std::string, std::string> params;  // decoded query parameters, sorted
   std::string body;
+  // The client: the peer, or for a peer in ServerOptions::trusted_proxies the address its
+  // X-Forwarded-For names (the rightmost one that is not itself a trusted proxy).
   std::string remote_addr;
   int remote_port = 0;
+  std::string peer_addr;  // the connection's own peer
 
   bool has_header(std::string_view name) const;
   // The first value of `name` (case-insensitive), or "".
@@ -89,6 +92,9 @@ struct ServerOptions {
   std::size_t max_headers = 100;
   std::size_t max_body_bytes = 1 << 20;
   std::vector<Header> default_headers;  // added to every response that lacks them
+  // Addresses or CIDR blocks of reverse proxies whose X-Forwarded-For is believed; from anyone
+  // else the header is ignored (a client cannot pick its own address).
+  std::vector<std::string> trusted_proxies;
   // The body of a response the server makes itself (protocol errors, overload); JSON by default.
   std::function<std::string(int status, std::string_view message)> error_body;
 };
@@ -122,6 +128,28 @@ class Server {
   explicit Server(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
+
+// A set of addresses and CIDR blocks (IPv4 and IPv6).
+class AddressSet {
+ public:
+  // Fails naming the first entry that is neither an address nor a block.
+  static Result<AddressSet> parse(const std::vector<std::string>& entries);
+  bool contains(std::string_view address) const;
+  bool empty() const { return blocks_.empty(); }
+
+ private:
+  struct Block {
+    int family = 0;
+    unsigned char bytes[16] = {};
+    int prefix = 0;
+  };
+  std::vector<Block> blocks_;
+};
+
+// The client behind a trusted proxy: the rightmost X-Forwarded-For entry that is not a trusted
+// proxy; `peer` when the peer is not trusted or the header names nobody else.
+std::string forwarded_client(const std::string& peer, std::string_view forwarded_for,
+                             const AddressSet& trusted);
 
 // The error code word for a status the server answers itself: "too_large" for 413, ...
 std::string_view error_code(int status);
