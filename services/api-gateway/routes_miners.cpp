@@ -159,7 +159,9 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
   // made once per connection rather than on every call.
   router.prepare("miners_page",
                  kMinerSelect +
-                     " WHERE w.id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
+                     // The cursor bounds both sides of the join: with w.id alone the merge join
+                     // walked miners from the first row, so page N cost O(N) (issue 15.9).
+                     " WHERE w.id > $1 AND m.worker_id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
                      " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
                      " AND ($4::text IS NULL OR m.model_alias = $4)"
                      " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5"
