@@ -33,6 +33,9 @@ struct AuthOptions {
   // hash_wait, then get 503.
   int login_concurrency = 2;
   std::chrono::milliseconds hash_wait{10'000};
+  // API keys always expire: after this many days unless asked otherwise, never after the max.
+  std::int64_t api_key_default_days = 90;
+  std::int64_t api_key_max_days = 365;
   std::chrono::seconds cache_ttl{5};
 };
 
@@ -51,6 +54,7 @@ class Authenticator {
   // Throws ApiError 401 on bad credentials, 429 (with retry_after) when throttled.
   LoginResult login(const std::string& username, const std::string& password,
                     const std::string& client);
+  const AuthOptions& options() const { return options_; }
   // Revokes the caller's session token (no-op for API keys).
   void logout(const Principal& who);
   // Drops cached verifications (after a user or key changed on this replica).

@@ -76,6 +76,18 @@ void declare(config::Schema& s) {
          .default_value = std::int64_t{2},
          .min = 1,
          .max = 64});
+  s.add({.name = "gateway.api_key_default_days",
+         .type = Type::kInt,
+         .help = "an API key created without expires_in_days expires after this many days",
+         .default_value = std::int64_t{90},
+         .min = 1,
+         .max = 3650});
+  s.add({.name = "gateway.api_key_max_days",
+         .type = Type::kInt,
+         .help = "the longest expires_in_days an API key may ask for",
+         .default_value = std::int64_t{365},
+         .min = 1,
+         .max = 3650});
   s.add({.name = "gateway.db_connections",
          .type = Type::kInt,
          .help = "database connections",
@@ -145,6 +157,12 @@ int main(int argc, char** argv) {
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
             o.max_connections = static_cast<std::size_t>(c.integer("gateway.max_connections"));
             o.auth.login_concurrency = static_cast<int>(c.integer("gateway.login_concurrency"));
+            o.auth.api_key_default_days = c.integer("gateway.api_key_default_days");
+            o.auth.api_key_max_days = c.integer("gateway.api_key_max_days");
+            if (o.auth.api_key_default_days > o.auth.api_key_max_days) {
+              throw runtime::ConfigError(
+                  "gateway.api_key_default_days is above gateway.api_key_max_days");
+            }
             for (std::string_view rest = c.str("gateway.trusted_proxies"); !rest.empty();) {
               const auto comma = rest.find(',');
               o.trusted_proxies.emplace_back(rest.substr(0, comma));

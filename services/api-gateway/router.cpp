@@ -337,6 +337,7 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
                     redact_secrets(e.what()));
     }
   }
+  if (status == 401 && spec.role) audit_refused(spec, call);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_
@@ -349,6 +350,36 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
                  {{"route", spec.path}})
       .observe(seconds);
   spdlog::debug("{} {} {} {:.1f}ms", req.method, req.path, status, seconds * 1000);
+}
+
+void Router::audit_refused(const RouteSpec& spec, Call& call) {
+  // A flood of bad credentials must not become a flood of database writes: at most
+  // kAuditedRefusalsPerSecond rows a second; the rest are counted in a metric.
+  constexpr int kAuditedRefusalsPerSecond = 20;
+  {
+    std::lock_guard lock(refusals_mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (!refusal_window_ || now - *refusal_window_ >= std::chrono::seconds(1)) {
+      refusal_window_ = now;
+      refusals_in_window_ = 0;
+    }
+    if (++refusals_in_window_ > kAuditedRefusalsPerSecond) {
+      metrics_
+          .counter("fleet_http_unaudited_refusals_total",
+                   "401 answers not written to the audit log (over the per-second budget)")
+          .inc();
+      return;
+    }
+  }
+  try {
+    call.db().transact([&](pqxx::transaction_base& tx) {
+      auth::audit(tx, "anonymous", std::nullopt, std::nullopt, spec.method + " " + spec.path, "",
+                  401, without_nul(sanitize_utf8(call.client())), "{}");
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("could not write the audit log for a refused {} {}: {}", spec.method, spec.path,
+                  redact_secrets(e.what()));
+  }
 }
 
 json Router::openapi(const std::string& version) const {

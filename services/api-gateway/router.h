@@ -138,8 +138,14 @@ class Router {
   static bool match(const std::vector<Segment>& pattern, std::string_view path,
                     std::vector<std::string>* params);
 
+  // Writes an audit row for a call refused for want of valid credentials (rate-bounded).
+  void audit_refused(const RouteSpec& spec, Call& call);
+
   DbPool& pool_;
   Authenticate authenticate_;
+  std::mutex refusals_mu_;
+  std::optional<std::chrono::steady_clock::time_point> refusal_window_;  // guarded by refusals_mu_
+  int refusals_in_window_ = 0;                                           // guarded by refusals_mu_
   metrics::Registry& metrics_;
   std::vector<RouteSpec> routes_;
   std::vector<std::vector<Segment>> patterns_;  // patterns_[i] is routes_[i]'s path

@@ -72,6 +72,15 @@ const json kKey = {{"type", "object"},
                      {"role", {{"type", "string"}}},
                      {"last_used_at", {{"type", "string"}, {"nullable", true}}}}}};
 
+// User management changes who can log in: an API key (a bearer secret that may sit in a script or
+// on a device) must not create a user it could then log in as, nor reset a password.
+void require_session(const Call& call, const char* what) {
+  if (call.who().key_row_id) {
+    throw ApiError::forbidden(std::string(what) +
+                              " needs an administrator's session, not an API key; log in");
+  }
+}
+
 }  // namespace
 
 void add_auth_routes(Router& router, Authenticator& authn) {
@@ -153,6 +162,7 @@ void add_auth_routes(Router& router, Authenticator& authn) {
               .response_schema = kUser,
               .success_status = 201,
               .handler = [&authn](Call& call) {
+                require_session(call, "managing users");
                 JsonBody body = call.body();
                 body.only({"username", "password", "role"});
                 const std::string name = body.string("username", 64);
@@ -183,6 +193,7 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                                    {"password", {{"type", "string"}}}}}},
               .response_schema = kUser,
               .handler = [&authn](Call& call) {
+                require_session(call, "managing users");
                 const std::int64_t id = call.id();
                 JsonBody body = call.body();
                 body.only({"role", "disabled", "password"});
@@ -223,6 +234,7 @@ void add_auth_routes(Router& router, Authenticator& authn) {
               .role = Role::kAdmin,
               .success_status = 204,
               .handler = [&authn](Call& call) {
+                require_session(call, "managing users");
                 const std::int64_t id = call.id();
                 if (id == call.who().user_id)
                   throw ApiError::conflict("you cannot delete yourself");
@@ -255,7 +267,9 @@ void add_auth_routes(Router& router, Authenticator& authn) {
   router.add({.method = "POST",
               .path = "/api/keys",
               .tag = "keys",
-              .summary = "Create an API key for yourself; the key is shown only in this response",
+              .summary = "Create an API key for yourself; the key is shown only in this response. "
+                         "It expires after expires_in_days (default gateway.api_key_default_days, "
+                         "at most gateway.api_key_max_days)",
               .request_schema = {{"type", "object"},
                                  {"required", {"name"}},
                                  {"properties",
@@ -264,14 +278,18 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                                    {"expires_in_days", {{"type", "integer"}}}}}},
               .response_schema = kKey,
               .success_status = 201,
-              .handler = [](Call& call) {
+              .handler = [&authn](Call& call) {
                 if (call.who().key_row_id)
                   throw ApiError::forbidden("API keys cannot create API keys; log in");
                 JsonBody body = call.body();
                 body.only({"name", "role", "expires_in_days"});
                 const std::string name = body.string("name", 100);
                 const Role role = body.has("role") ? role_field(body, "role") : call.who().role;
-                auto days = body.opt_integer("expires_in_days", 1, 3650);
+                // Every key expires: a default when none is asked, never beyond the maximum.
+                const AuthOptions& o = authn.options();
+                const std::int64_t days =
+                    body.opt_integer("expires_in_days", 1, o.api_key_max_days)
+                        .value_or(o.api_key_default_days);
                 auto created = call.db().transact([&](pqxx::transaction_base& tx) {
                   return auth::create_api_key(tx, call.who().user_id, name, role, days);
                 });

@@ -127,3 +127,20 @@ TEST_CASE("logins are audited, failed and successful (issue 16.8)", "[gateway][l
         1);
   CHECK(gw.db.count(logins + "status = 401 AND target = 'nobody' AND actor_user_id IS NULL") == 1);
 }
+
+TEST_CASE("calls refused for bad credentials are audited, a flood of them only up to a budget "
+          "(issue 16.8)",
+          "[gateway][login][e2e]") {
+  GatewayFixture gw;
+  httplib::Headers bad{{"Authorization", "Bearer not-a-token"}};
+  CHECK(gw.request("GET", "/api/summary", "", bad).status == 401);
+  CHECK(gw.request("POST", "/api/rules", "{}", {{"X-API-Key", "fwk_nope"}}).status == 401);
+  CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE status = 401 AND actor = 'anonymous' AND "
+                    "action IN ('GET /api/summary', 'POST /api/rules')") == 2);
+  // 300 more as fast as they go (well under a second here): at most 20 rows a second are written.
+  for (int i = 0; i < 300; ++i)
+    gw.request("GET", "/api/summary", "", bad);
+  const long long rows = gw.db.count("SELECT 1 FROM audit_log WHERE status = 401");
+  CHECK(rows < 302);
+  CHECK(rows >= 20);
+}

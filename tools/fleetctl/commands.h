@@ -54,7 +54,7 @@ struct KeysOptions {
   std::string user;
   std::string name;
   std::string role;  // "" = the owner's role
-  int expires_days = 0;
+  int expires_days = 90;  // every key expires
   std::int64_t id = 0;
 };
 int keys_command(Context& ctx, const KeysOptions& options);

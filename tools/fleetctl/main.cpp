@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
   kc->add_option("--user", keys.user, "owner")->required();
   kc->add_option("--name", keys.name, "what the key is for")->required();
   kc->add_option("--role", keys.role, "role of the key (default: the owner's)");
-  kc->add_option("--expires-days", keys.expires_days, "expire after this many days")
+  kc->add_option("--expires-days", keys.expires_days, "expire after this many days (default 90)")
       ->check(CLI::Range(1, 3650));
   kc->callback([&] {
     keys.action = "create";

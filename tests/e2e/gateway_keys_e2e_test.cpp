@@ -1,0 +1,72 @@
+// API keys: a default and a maximum lifetime, and no user management with a key (issues 16.6, 16.8).
+#include <catch2/catch.hpp>
+
+#include "gateway_fixture.h"
+
+using namespace fleet::test;
+using nlohmann::json;
+
+namespace {
+
+// Days from now until a key's expiry, as the database has it.
+double days_left(GatewayFixture& gw, std::int64_t key_id) {
+  return std::stod(gw.db.scalar("SELECT extract(epoch FROM expires_at - now()) / 86400 FROM api_keys "
+                                "WHERE id = " +
+                                std::to_string(key_id)));
+}
+
+}  // namespace
+
+TEST_CASE("API keys expire after a default lifetime and never later than the maximum "
+          "(issue 16.6)",
+          "[gateway][keys][e2e]") {
+  GatewayFixture gw({"--set", "gateway.api_key_default_days=30", "--set",
+                     "gateway.api_key_max_days=100"});
+  ApiAnswer plain = gw.as("operator", "POST", "/api/keys", R"({"name":"script"})");
+  REQUIRE(plain.status == 201);
+  CHECK_FALSE(plain.body["expires_at"].is_null());
+  const double left = days_left(gw, plain.body["id"].get<std::int64_t>());
+  CHECK(left > 29.9);
+  CHECK(left < 30.1);
+
+  ApiAnswer asked = gw.as("operator", "POST", "/api/keys", R"({"name":"short","expires_in_days":3})");
+  REQUIRE(asked.status == 201);
+  CHECK(days_left(gw, asked.body["id"].get<std::int64_t>()) < 3.1);
+
+  ApiAnswer too_long =
+      gw.as("operator", "POST", "/api/keys", R"({"name":"forever","expires_in_days":3650})");
+  CHECK(too_long.status == 400);
+  CHECK(too_long.body["error"]["field"] == "expires_in_days");
+
+  // fleetctl's keys expire too (90 days unless told otherwise).
+  auto made = run(binary("fleetctl"), {"keys", "create", "--user", "viewer", "--name", "cli"},
+                  worker_env(gw.db));
+  REQUIRE(made.code == 0);
+  CHECK(gw.db.count("SELECT 1 FROM api_keys WHERE name = 'cli' AND expires_at > now() + "
+                    "interval '89 days' AND expires_at < now() + interval '91 days'") == 1);
+}
+
+TEST_CASE("an API key cannot create, change or delete users, an administrator's session can "
+          "(issue 16.8)",
+          "[gateway][keys][e2e]") {
+  GatewayFixture gw;
+  ApiAnswer key = gw.as("admin", "POST", "/api/keys", R"({"name":"automation"})");
+  REQUIRE(key.status == 201);
+  const httplib::Headers with_key{{"X-API-Key", key.body["key"].get<std::string>()}};
+  const std::string user =
+      R"({"username":"mallory","password":"a long enough password","role":"admin"})";
+
+  ApiAnswer create = gw.request("POST", "/api/users", user, with_key);
+  CHECK(create.status == 403);
+  CHECK(create.body["error"]["message"].get<std::string>().find("session") != std::string::npos);
+  const std::string viewer_id = gw.db.scalar("SELECT id FROM users WHERE username = 'viewer'");
+  CHECK(gw.request("PATCH", "/api/users/" + viewer_id,
+                   R"({"password":"another long password"})", with_key)
+            .status == 403);
+  CHECK(gw.request("DELETE", "/api/users/" + viewer_id, "", with_key).status == 403);
+  CHECK(gw.db.count("SELECT 1 FROM users WHERE username = 'mallory'") == 0);
+  // Reads with the key still work.
+  CHECK(gw.request("GET", "/api/users", "", with_key).status == 200);
+  // The administrator's session can.
+  CHECK(gw.as("admin", "POST", "/api/users", user).status == 201);
+}
