@@ -33,12 +33,15 @@ json key_json(const auth::ApiKeyInfo& k) {
   return j;
 }
 
-Role role_field(const JsonBody& body, const char* field) {
+// A user's role (admin, operator, viewer), or with `for_key` also an API key's (ingest).
+Role role_field(const JsonBody& body, const char* field, bool for_key = false) {
   auto text = body.string(field, 16);
   auto role = auth::parse_role(text);
-  if (!role)
-    throw ApiError::bad_request("'" + std::string(field) + "' must be admin, operator or viewer",
+  if (!role || (*role == Role::kIngest && !for_key)) {
+    throw ApiError::bad_request("'" + std::string(field) + "' must be admin, operator or viewer" +
+                                    (for_key ? " or ingest" : ""),
                                 field);
+  }
   return *role;
 }
 
@@ -284,7 +287,8 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                 JsonBody body = call.body();
                 body.only({"name", "role", "expires_in_days"});
                 const std::string name = body.string("name", 100);
-                const Role role = body.has("role") ? role_field(body, "role") : call.who().role;
+                const Role role =
+                    body.has("role") ? role_field(body, "role", true) : call.who().role;
                 // Every key expires: a default when none is asked, never beyond the maximum.
                 const AuthOptions& o = authn.options();
                 const std::int64_t days =

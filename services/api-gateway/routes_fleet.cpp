@@ -401,8 +401,9 @@ void add_fleet_routes(Router& router) {
        .path = "/api/readings",
        .tag = "readings",
        .summary =
-           "Push device readings (seed 001): one reading, or {\"readings\": [...]} up to 1000",
-       .role = Role::kOperator,
+           "Push device readings (seed 001): one reading, or {\"readings\": [...]} up to 1000. "
+           "An API key with the ingest role may do this and nothing else",
+       .role = Role::kIngest,  // ingest keys, operators and admins
        .request_schema = {{"oneOf",
                            {reading_item_schema(),
                             {{"type", "object"},

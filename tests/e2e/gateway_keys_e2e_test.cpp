@@ -70,3 +70,38 @@ TEST_CASE("an API key cannot create, change or delete users, an administrator's 
   // The administrator's session can.
   CHECK(gw.as("admin", "POST", "/api/users", user).status == 201);
 }
+
+TEST_CASE("an ingest key pushes readings and can do nothing else (issue 16.7)",
+          "[gateway][keys][e2e]") {
+  GatewayFixture gw;
+  gw.db.exec("INSERT INTO workers (kind, name) VALUES ('device', 'sensor-1')");
+  const std::string worker = gw.db.scalar("SELECT id FROM workers WHERE name = 'sensor-1'");
+  ApiAnswer key = gw.as("operator", "POST", "/api/keys", R"({"name":"sensor","role":"ingest"})");
+  REQUIRE(key.status == 201);
+  CHECK(key.body["role"] == "ingest");
+  const httplib::Headers with_key{{"X-API-Key", key.body["key"].get<std::string>()}};
+
+  const std::string reading =
+      R"({"worker_id":)" + worker + R"(,"metric":"temperature","value":21.5})";
+  ApiAnswer pushed = gw.request("POST", "/api/readings", reading, with_key);
+  CHECK(pushed.status / 100 == 2);
+  CHECK(gw.db.count("SELECT 1 FROM readings WHERE worker_id = " + worker) == 1);
+
+  // Nothing else: not even what a viewer may read.
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/summary"},
+           {"GET", "/api/workers"},
+           {"GET", "/api/miners"},
+           {"GET", "/api/workers/" + worker},
+           {"POST", "/api/workers/" + worker + "/commands"},
+           {"POST", "/api/keys"}}) {
+    INFO(method << " " << path);
+    CHECK(gw.request(method, path, R"({"action":"reboot","name":"x"})", with_key).status == 403);
+  }
+  // A viewer cannot mint one (it may not push readings itself), and users cannot be ingest.
+  CHECK(gw.as("viewer", "POST", "/api/keys", R"({"name":"s2","role":"ingest"})").status == 403);
+  ApiAnswer user = gw.as("admin", "POST", "/api/users",
+                         R"({"username":"dev","password":"a long enough password","role":"ingest"})");
+  CHECK(user.status == 400);
+  CHECK(user.body["error"]["field"] == "role");
+}

@@ -86,3 +86,18 @@ TEST_CASE("roles are ordered viewer < operator < admin", "[auth]") {
   CHECK_FALSE(parse_role("root"));
   CHECK(to_string(Role::kAdmin) == "admin");
 }
+
+TEST_CASE("the ingest role may push readings and nothing else (issue 16.7)", "[auth]") {
+  using fleet::auth::allows;
+  using fleet::auth::Role;
+  CHECK(allows(Role::kIngest, Role::kIngest));
+  CHECK_FALSE(allows(Role::kIngest, Role::kViewer));
+  CHECK_FALSE(allows(Role::kIngest, Role::kOperator));
+  CHECK_FALSE(allows(Role::kIngest, Role::kAdmin));
+  // What ingest may do, operators and admins may too; viewers may not.
+  CHECK(allows(Role::kOperator, Role::kIngest));
+  CHECK(allows(Role::kAdmin, Role::kIngest));
+  CHECK_FALSE(allows(Role::kViewer, Role::kIngest));
+  CHECK(fleet::auth::parse_role("ingest") == Role::kIngest);
+  CHECK(fleet::auth::to_string(Role::kIngest) == "ingest");
+}

@@ -71,7 +71,8 @@ int users_command(Context& ctx, const UsersOptions& o) {
     return kOk;
   }
   auto role = auth::parse_role(o.role.empty() ? "viewer" : o.role);
-  if (!role) return report(Error::invalid("role must be admin, operator or viewer"));
+  if (!role || *role == auth::Role::kIngest)
+    return report(Error::invalid("role must be admin, operator or viewer (ingest is for API keys)"));
   if (o.action == "add") {
     std::string password;
     if (o.generate_password) {
@@ -142,7 +143,7 @@ int keys_command(Context& ctx, const KeysOptions& o) {
     auto u = user_named(tx, o.user);
     if (!u.ok()) return report(u.error());
     auto role = o.role.empty() ? std::optional<auth::Role>(u->role) : auth::parse_role(o.role);
-    if (!role) return report(Error::invalid("role must be admin, operator or viewer"));
+    if (!role) return report(Error::invalid("role must be admin, operator, viewer or ingest"));
     std::optional<std::int64_t> days;
     if (o.expires_days > 0) days = o.expires_days;
     auto key = auth::create_api_key(tx, u->id, o.name, *role, days);

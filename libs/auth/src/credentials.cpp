@@ -61,6 +61,8 @@ std::string_view to_string(Role role) {
       return "operator";
     case Role::kAdmin:
       return "admin";
+    case Role::kIngest:
+      return "ingest";
   }
   return "viewer";
 }
@@ -69,6 +71,7 @@ std::optional<Role> parse_role(std::string_view text) {
   if (text == "viewer") return Role::kViewer;
   if (text == "operator") return Role::kOperator;
   if (text == "admin") return Role::kAdmin;
+  if (text == "ingest") return Role::kIngest;
   return std::nullopt;
 }
 

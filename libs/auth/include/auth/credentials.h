@@ -14,12 +14,17 @@
 
 namespace fleet::auth {
 
-enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2 };  // each includes the ones below
+// viewer < operator < admin: each includes the ones below. ingest stands apart: an API key for a
+// device or sensor that may only push readings (POST /api/readings), which operators and admins
+// may do too; it can read nothing and act on nothing (issue 16.7).
+enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2, kIngest = 3 };
 
 std::string_view to_string(Role role);
 std::optional<Role> parse_role(std::string_view text);
 // True when `have` may do what `need` may.
 inline bool allows(Role have, Role need) {
+  if (have == Role::kIngest) return need == Role::kIngest;
+  if (need == Role::kIngest) return have == Role::kOperator || have == Role::kAdmin;
   return static_cast<int>(have) >= static_cast<int>(need);
 }
 
