@@ -291,9 +291,8 @@ void add_auth_routes(Router& router, Authenticator& authn) {
                     body.has("role") ? role_field(body, "role", true) : call.who().role;
                 // Every key expires: a default when none is asked, never beyond the maximum.
                 const AuthOptions& o = authn.options();
-                const std::int64_t days =
-                    body.opt_integer("expires_in_days", 1, o.api_key_max_days)
-                        .value_or(o.api_key_default_days);
+                const std::int64_t days = body.opt_integer("expires_in_days", 1, o.api_key_max_days)
+                                              .value_or(o.api_key_default_days);
                 auto created = call.db().transact([&](pqxx::transaction_base& tx) {
                   return auth::create_api_key(tx, call.who().user_id, name, role, days);
                 });

@@ -92,7 +92,7 @@ json command_json(const pqxx::row& r) {
           {"expires_at", r[17].as<std::string>()},
           {"finished_at", opt_text(r[18])},
           {"result", parsed(r[19])},
-          {"last_error", opt_text(r[20])}};
+          {"last_error", r[20].is_null() ? json() : json(redact_secrets(r[20].as<std::string>()))}};
 }
 
 const json kCommand = {

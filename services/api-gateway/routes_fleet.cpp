@@ -253,7 +253,11 @@ void add_fleet_routes(Router& router) {
            out["metrics"] = metrics;
            auto device = tx.exec_params(
                "SELECT (to_jsonb(d) - 'worker_id')::text FROM devices d WHERE worker_id = $1", id);
-           if (!device.empty()) out["device"] = json::parse(device[0][0].as<std::string>());
+           if (!device.empty()) {
+             out["device"] = json::parse(device[0][0].as<std::string>());
+             // A device's configuration may hold endpoints and credentials: operators only.
+             if (!auth::allows(call.who().role, Role::kOperator)) out["device"].erase("config");
+           }
          });
          return Reply{.body = out};
        }});

@@ -3,6 +3,7 @@
 
 #include <pqxx/pqxx>
 
+#include "core/strings.h"
 #include "json_writer.h"
 #include "routes.h"
 #include "rows.h"
@@ -33,13 +34,21 @@ SELECT w.id, w.name, m.mac::text, host(w.ip), w.ip IS NOT NULL, w.status, w.mana
 )sql";
 
 json miner_json(const pqxx::row& r) {
-  json m = {{"id", r[0].as<std::int64_t>()},      {"name", r[1].as<std::string>()},
-            {"mac", r[2].as<std::string>()},      {"ip", opt_text(r[3])},
-            {"online", r[4].as<bool>()},          {"status", r[5].as<std::string>()},
-            {"managed", r[6].as<bool>()},         {"model_alias", opt_text(r[7])},
-            {"model_name", opt_text(r[8])},       {"fw_version", opt_text(r[9])},
-            {"last_seen_at", opt_text(r[10])},    {"api_key_state", r[11].as<std::string>()},
-            {"last_poll_error", opt_text(r[12])}, {"unlock_password_set", r[13].as<bool>()}};
+  json m = {
+      {"id", r[0].as<std::int64_t>()},
+      {"name", r[1].as<std::string>()},
+      {"mac", r[2].as<std::string>()},
+      {"ip", opt_text(r[3])},
+      {"online", r[4].as<bool>()},
+      {"status", r[5].as<std::string>()},
+      {"managed", r[6].as<bool>()},
+      {"model_alias", opt_text(r[7])},
+      {"model_name", opt_text(r[8])},
+      {"fw_version", opt_text(r[9])},
+      {"last_seen_at", opt_text(r[10])},
+      {"api_key_state", r[11].as<std::string>()},
+      {"last_poll_error", r[12].is_null() ? json() : json(redact_secrets(r[12].as<std::string>()))},
+      {"unlock_password_set", r[13].as<bool>()}};
   if (r[14].is_null()) {
     m["latest"] = nullptr;
   } else {
@@ -102,8 +111,12 @@ void write_miner(JsonWriter& w, const pqxx::row& r) {
   text_or_null(w, r[10]);
   w.key("api_key_state");
   text_or_null(w, r[11]);
-  w.key("last_poll_error");
-  text_or_null(w, r[12]);
+  w.key("last_poll_error");  // firmware text: secrets it may echo are redacted
+  if (r[12].is_null()) {
+    w.null();
+  } else {
+    w.string(redact_secrets(r[12].as<std::string>()));
+  }
   w.key("unlock_password_set").boolean(truth(r[13]));
   w.key("latest");
   if (r[14].is_null()) {
@@ -142,6 +155,22 @@ std::string like_pattern(const std::string& text) {
   return out + "%";
 }
 
+// A viewer sees which pool a miner mines on, not the account it mines for: the pool user (often
+// "account.worker") is dropped and any user:password@ in the pool URL removed.
+void redact_pool_credentials(json& status) {
+  if (status.contains("pool_user") && !status["pool_user"].is_null()) status["pool_user"] = "***";
+  if (status.contains("pool_url") && status["pool_url"].is_string()) {
+    std::string url = status["pool_url"];
+    const auto scheme = url.find("://");
+    const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+    const auto at = url.find('@', start);
+    const auto slash = url.find('/', start);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash))
+      url.erase(start, at + 1 - start);
+    status["pool_url"] = url;
+  }
+}
+
 const json kMiner = {{"type", "object"},
                      {"properties",
                       {{"id", {{"type", "integer"}}},
@@ -157,15 +186,16 @@ const json kMiner = {{"type", "object"},
 void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box) {
   // The dashboard's hot query: prepared, so its plan (a join into the partitioned statuses) is
   // made once per connection rather than on every call.
-  router.prepare("miners_page",
-                 kMinerSelect +
-                     // The cursor bounds both sides of the join: with w.id alone the merge join
-                     // walked miners from the first row, so page N cost O(N) (issue 15.9).
-                     " WHERE w.id > $1 AND m.worker_id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
-                     " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
-                     " AND ($4::text IS NULL OR m.model_alias = $4)"
-                     " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5"
-                     " OR host(w.ip) ILIKE $5) ORDER BY w.id LIMIT $6");
+  router.prepare(
+      "miners_page",
+      kMinerSelect +
+          // The cursor bounds both sides of the join: with w.id alone the merge join
+          // walked miners from the first row, so page N cost O(N) (issue 15.9).
+          " WHERE w.id > $1 AND m.worker_id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
+          " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
+          " AND ($4::text IS NULL OR m.model_alias = $4)"
+          " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5"
+          " OR host(w.ip) ILIKE $5) ORDER BY w.id LIMIT $6");
   router.add(
       {.method = "GET",
        .path = "/api/miners",
@@ -346,6 +376,7 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
            if (rows.empty())
              throw ApiError::not_found("status " + std::to_string(id) + " not found");
            out = json::parse(rows[0][0].as<std::string>());
+           if (!auth::allows(call.who().role, Role::kOperator)) redact_pool_credentials(out);
            const std::string at = out["observed_at"];
            json fans = json::array();
            for (const auto& f : tx.exec_params(

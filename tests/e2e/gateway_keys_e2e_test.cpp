@@ -1,4 +1,5 @@
-// API keys: a default and a maximum lifetime, and no user management with a key (issues 16.6, 16.8).
+// API keys and roles: lifetimes, no user management with a key, ingest keys, what a viewer sees
+// (issues 16.6, 16.7, 16.8).
 #include <catch2/catch.hpp>
 
 #include "gateway_fixture.h"
@@ -104,4 +105,33 @@ TEST_CASE("an ingest key pushes readings and can do nothing else (issue 16.7)",
                          R"({"username":"dev","password":"a long enough password","role":"ingest"})");
   CHECK(user.status == 400);
   CHECK(user.body["error"]["field"] == "role");
+}
+
+TEST_CASE("a viewer sees neither a device's configuration nor a pool's credentials (issue 16.8)",
+          "[gateway][keys][e2e]") {
+  GatewayFixture gw;
+  gw.db.exec("INSERT INTO workers (kind, name) VALUES ('device', 'meter-1')");
+  const std::string device = gw.db.scalar("SELECT id FROM workers WHERE name = 'meter-1'");
+  gw.db.exec("INSERT INTO devices (worker_id, device_type, config) VALUES (" + device +
+             R"(, 'power-meter', '{"endpoint":"http://10.0.0.5","token":"s3cret"}'))");
+  ApiAnswer as_viewer = gw.as("viewer", "GET", "/api/workers/" + device);
+  REQUIRE(as_viewer.status == 200);
+  CHECK(as_viewer.body["device"]["device_type"] == "power-meter");
+  CHECK_FALSE(as_viewer.body["device"].contains("config"));
+  CHECK(as_viewer.raw.find("s3cret") == std::string::npos);
+  ApiAnswer as_operator = gw.as("operator", "GET", "/api/workers/" + device);
+  CHECK(as_operator.body["device"]["config"]["token"] == "s3cret");
+
+  gw.db.exec("INSERT INTO workers (kind, name) VALUES ('asic', 'miner-1')");
+  const std::string miner = gw.db.scalar("SELECT id FROM workers WHERE name = 'miner-1'");
+  gw.db.exec("SELECT fleet_create_daily_partitions('statuses', 1, 1)");
+  gw.db.exec("INSERT INTO statuses (worker_id, observed_at, pool_url, pool_user) VALUES (" + miner +
+             ", now(), 'stratum+tcp://acct:pw@pool.example:3333', 'acct.rig7')");
+  const std::string status = gw.db.scalar("SELECT id FROM statuses WHERE worker_id = " + miner);
+  ApiAnswer viewer_status = gw.as("viewer", "GET", "/api/statuses/" + status);
+  REQUIRE(viewer_status.status == 200);
+  CHECK(viewer_status.body["pool_user"] == "***");
+  CHECK(viewer_status.body["pool_url"] == "stratum+tcp://pool.example:3333");
+  ApiAnswer operator_status = gw.as("operator", "GET", "/api/statuses/" + status);
+  CHECK(operator_status.body["pool_user"] == "acct.rig7");
 }
