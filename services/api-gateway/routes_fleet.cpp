@@ -76,6 +76,8 @@ struct TimeParam {
   std::optional<long long> ago_ms;
 };
 
+constexpr int kMaxHistoryDays = 92;
+
 TimeParam time_param(const Call& call, const char* name, long long default_ago_ms) {
   auto text = call.query(name, 40);
   if (!text) return {std::nullopt, default_ago_ms};
@@ -338,6 +340,23 @@ void add_fleet_routes(Router& router) {
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   if (tx.exec_params("SELECT 1 FROM workers WHERE id = $1", id).empty()) {
                     throw ApiError::not_found("worker " + std::to_string(id) + " not found");
+                  }
+                  // One call reads at most kMaxHistoryDays of one metric, and a stepped one at
+                  // most 5,000 buckets: a viewer cannot make the database scan years of readings.
+                  auto span = tx.exec_params1(
+                      "SELECT extract(epoch FROM coalesce($3::timestamptz, now() - $4 * interval "
+                      "'1 millisecond') - coalesce($1::timestamptz, now() - $2 * interval "
+                      "'1 millisecond'))::float8",
+                      since.iso, since.ago_ms, until.iso, until.ago_ms);
+                  const double seconds = span[0].as<double>();
+                  if (seconds > kMaxHistoryDays * 86'400.0) {
+                    throw ApiError::bad_request("since..until may span at most " +
+                                                    std::to_string(kMaxHistoryDays) + " days",
+                                                "since");
+                  }
+                  if (step && seconds / (static_cast<double>(step->count()) / 1000.0) > 5000) {
+                    throw ApiError::bad_request(
+                        "step is too small for this range (at most 5,000 points)", "step");
                   }
                   pqxx::result rows = step ? tx.exec_params(kHistoryStep, id, *metric, since.iso,
                                                             since.ago_ms, until.iso, until.ago_ms,

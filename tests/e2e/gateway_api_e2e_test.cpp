@@ -238,6 +238,18 @@ TEST_CASE("devices push readings, latest values and history follow", "[gateway][
       gw.as("viewer", "GET", "/api/workers/5/metrics?metric=temperature&since=1h&step=1m");
   CHECK(stepped.body["points"].size() == 1);
   CHECK(gw.db.scalar("SELECT last_seen_at IS NOT NULL FROM workers WHERE id = 5") == "t");
+  // Bounded scans (issue 16.8): years of history, or a step too fine for the range, are refused.
+  auto years = gw.as("viewer", "GET", "/api/workers/5/metrics?metric=temperature&since=10000d");
+  CHECK(years.status == 400);
+  CHECK(years.body["error"]["field"] == "since");
+  auto ancient =
+      gw.as("viewer", "GET", "/api/workers/5/metrics?metric=temperature&since=1990-01-01");
+  CHECK(ancient.status == 400);
+  auto fine = gw.as("viewer", "GET", "/api/workers/5/metrics?metric=temperature&since=30d&step=1s");
+  CHECK(fine.status == 400);
+  CHECK(fine.body["error"]["field"] == "step");
+  CHECK(gw.as("viewer", "GET", "/api/workers/5/metrics?metric=temperature&since=30d&step=1h")
+            .status == 200);
 }
 
 TEST_CASE("the OpenAPI document describes the routes and the API answers in JSON",
