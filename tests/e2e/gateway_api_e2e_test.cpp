@@ -29,8 +29,9 @@ std::string concrete(std::string path) {
   return std::regex_replace(path, std::regex(R"(\{[a-z_]+\})"), "nosuch");
 }
 
+// Interactive roles in order; a route for ingest keys is open to operators and admins too.
 int rank(const std::string& role) {
-  return role == "viewer" ? 0 : role == "operator" ? 1 : 2;
+  return role == "viewer" ? 0 : role == "operator" || role == "ingest" ? 1 : 2;
 }
 
 }  // namespace
