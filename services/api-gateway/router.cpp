@@ -138,8 +138,23 @@ std::optional<bool> Call::query_bool(const char* name) const {
 }
 
 db::Session& Call::db() {
-  if (!lease_) lease_.emplace(pool_.acquire());
+  if (!lease_) {
+    lease_.emplace(pool_.acquire());
+    if (audit_insert_) {
+      (*lease_)->set_before_commit([this](pqxx::transaction_base& tx) {
+        if (!audit_row_ && audit_insert_) audit_row_ = audit_insert_(tx);
+      });
+    }
+  }
   return **lease_;
+}
+
+Call::~Call() {
+  if (lease_) (*lease_)->set_before_commit(nullptr);  // the session goes back to the pool
+}
+
+void Call::audit_in_transactions(std::function<std::int64_t(pqxx::transaction_base&)> insert) {
+  audit_insert_ = std::move(insert);
 }
 
 Router::Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metrics)
@@ -247,6 +262,21 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
     if (spec.role) {
       call.set_principal(authenticate_(req));
       authenticated = true;
+      if (mutating) {
+        // Inserted with the change; the target, details and final status are filled in below.
+        call.audit_in_transactions([&call, &spec](pqxx::transaction_base& tx) {
+          const Principal& who = call.who();
+          return tx
+              .exec_params1(
+                  "INSERT INTO audit_log (actor, actor_user_id, actor_key_id, action, target, "
+                  "status, client) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, NULLIF($7, '')) "
+                  "RETURNING id",
+                  who.name, who.user_id, who.key_row_id, spec.method + " " + spec.path,
+                  without_nul(sanitize_utf8(call.audit_target())), spec.success_status,
+                  call.client())[0]
+              .as<std::int64_t>();
+        });
+      }
       if (!auth::allows(call.who().role, *spec.role)) {
         throw ApiError::forbidden("this needs the " + std::string(auth::to_string(*spec.role)) +
                                   " role; you are " +
@@ -325,12 +355,22 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
     if (status < 400) invalidate_cache();
     try {
       const Principal& who = call.who();
+      call.audit_in_transactions(nullptr);  // this last transaction completes or writes the row
+      const std::optional<std::int64_t> row = call.audit_row();
       call.db().transact([&](pqxx::transaction_base& tx) {
         // Whatever the input, the audit row must be writable: PostgreSQL refuses NUL in text
         // and jsonb ("unsupported Unicode escape sequence"), which once lost a refused call's row.
+        const std::string target = without_nul(sanitize_utf8(call.audit_target()));
+        const std::string details = without_nul_escapes(dump(call.audit_details()));
+        if (row && tx.exec_params("UPDATE audit_log SET target = NULLIF($2, ''), status = $3, "
+                                  "details = $4::jsonb WHERE id = $1",
+                                  *row, target, status, details)
+                           .affected_rows() == 1) {
+          return;
+        }
+        // No transaction of the call committed (refused, failed): the row is written now.
         auth::audit(tx, who.name, who.user_id, who.key_row_id, spec.method + " " + spec.path,
-                    without_nul(sanitize_utf8(call.audit_target())), status, call.client(),
-                    without_nul_escapes(dump(call.audit_details())));
+                    target, status, call.client(), details);
       });
     } catch (const std::exception& e) {
       spdlog::error("could not write the audit log for {} {}: {}", spec.method, spec.path,

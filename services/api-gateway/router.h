@@ -46,6 +46,9 @@ class Call {
  public:
   Call(const http::Request& request, DbPool& pool, std::vector<std::string> params)
       : request_(request), pool_(pool), params_(std::move(params)) {}
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
 
   const http::Request& request() const { return request_; }
   const Principal& who() const { return principal_; }
@@ -69,6 +72,12 @@ class Call {
   // A database session for this call (leased on first use, returned when the call ends).
   db::Session& db();
 
+  // A changing call's audit row is inserted by the first transaction the call commits, in that
+  // transaction (a change is never committed without its row; a failure to write the row fails
+  // the change). The router completes the row when the call ends.
+  void audit_in_transactions(std::function<std::int64_t(pqxx::transaction_base&)> insert);
+  std::optional<std::int64_t> audit_row() const { return audit_row_; }
+
   // What the audit log records about this call.
   void audit_target(std::string target) { audit_target_ = std::move(target); }
   void audit_detail(const std::string& key, nlohmann::json value) {
@@ -83,6 +92,8 @@ class Call {
   std::vector<std::string> params_;
   Principal principal_;
   std::optional<DbPool::Lease> lease_;
+  std::function<std::int64_t(pqxx::transaction_base&)> audit_insert_;
+  std::optional<std::int64_t> audit_row_;
   std::string audit_target_;
   nlohmann::json audit_details_ = nlohmann::json::object();
 };

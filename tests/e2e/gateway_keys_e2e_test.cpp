@@ -135,3 +135,26 @@ TEST_CASE("a viewer sees neither a device's configuration nor a pool's credentia
   ApiAnswer operator_status = gw.as("operator", "GET", "/api/statuses/" + status);
   CHECK(operator_status.body["pool_user"] == "acct.rig7");
 }
+
+TEST_CASE("a change is committed with its audit row or not at all (issue 16.8)",
+          "[gateway][audit][e2e]") {
+  GatewayFixture gw;
+  gw.db.exec("INSERT INTO workers (kind, name) VALUES ('device', 'pump-1')");
+  const std::string id = gw.db.scalar("SELECT id FROM workers WHERE name = 'pump-1'");
+
+  // Audited with the change: target and details are completed after the handler.
+  CHECK(gw.as("operator", "PATCH", "/api/workers/" + id, R"({"name":"pump-2"})").status == 200);
+  CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'PATCH /api/workers/{id}' AND "
+                    "status = 200 AND actor = 'operator'") == 1);
+
+  // The audit log refuses rows (a full disk, a revoked grant...): the change must not happen.
+  gw.db.exec(
+      "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+      "RAISE EXCEPTION 'audit log unavailable'; END $$");
+  gw.db.exec(
+      "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION "
+      "refuse_audit()");
+  ApiAnswer refused = gw.as("operator", "PATCH", "/api/workers/" + id, R"({"name":"pump-3"})");
+  CHECK(refused.status >= 500);
+  CHECK(gw.db.scalar("SELECT name FROM workers WHERE id = " + id) == "pump-2");
+}

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -56,6 +57,12 @@ class Session {
   // block up to connect_timeout.
   bool reconnect_now();
 
+  // Runs in every transaction of this session right before it commits, while set: whatever must
+  // be committed with a change or not at all (the gateway's audit row). nullptr clears it.
+  void set_before_commit(std::function<void(pqxx::transaction_base&)> hook) {
+    before_commit_ = std::move(hook);
+  }
+
   // Registers a prepared statement on this and every later connection.
   void prepare(const std::string& name, const std::string& sql);
 
@@ -86,6 +93,7 @@ class Session {
   Backoff reconnect_backoff_;
   Clock::SteadyTime next_attempt_{};
   std::string last_error_;
+  std::function<void(pqxx::transaction_base&)> before_commit_;
 };
 
 template <class Fn>
@@ -95,9 +103,11 @@ auto Session::transact(Fn&& fn) -> std::invoke_result_t<Fn, pqxx::transaction_ba
     pqxx::work tx(conn);
     if constexpr (std::is_void_v<std::invoke_result_t<Fn, pqxx::transaction_base&>>) {
       fn(static_cast<pqxx::transaction_base&>(tx));
+      if (before_commit_) before_commit_(tx);
       tx.commit();
     } else {
       auto result = fn(static_cast<pqxx::transaction_base&>(tx));
+      if (before_commit_) before_commit_(tx);
       tx.commit();
       return result;
     }
