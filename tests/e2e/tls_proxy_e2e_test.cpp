@@ -4,7 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include <catch2/catch.hpp>
@@ -45,6 +48,18 @@ void replace_once(std::string& text, const std::string& from, const std::string&
   text.replace(at, from.size(), to);
 }
 
+// A temporary directory removed with everything in it, also when a constructor throws.
+struct TempDir {
+  std::string path;
+  explicit TempDir(const std::string& prefix) : path(make_temp_dir(prefix)) {}
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
 struct CurlAnswer {
   int status = 0;
   std::string head;
@@ -56,7 +71,7 @@ struct CurlAnswer {
 // this test substituted, running in front of `gateway_port`.
 class ShippedProxy {
  public:
-  ShippedProxy(const std::string& nginx, int gateway_port) : dir_(make_temp_dir("fleet-tls")) {
+  ShippedProxy(const std::string& nginx, int gateway_port) : temp_("fleet-tls"), dir_(temp_.path) {
     // nginx's workers may run as an unprivileged user when the test runs as root.
     chmod(dir_.c_str(), 0755);
     const RunResult cert =
@@ -98,11 +113,6 @@ class ShippedProxy {
         !nginx_->running()) {
       throw std::runtime_error("nginx did not start: " + nginx_->err());
     }
-  }
-
-  ~ShippedProxy() {
-    nginx_.reset();
-    static_cast<void>(std::system(("rm -rf '" + dir_ + "'").c_str()));
   }
 
   // curl from kClientIp to this proxy: "https" on the TLS port (trusting the test certificate),
@@ -168,6 +178,7 @@ class ShippedProxy {
   int http_port = 0;
 
  private:
+  TempDir temp_;  // destroyed after nginx_ has stopped
   std::string dir_;
   std::unique_ptr<Process> nginx_;
 };
