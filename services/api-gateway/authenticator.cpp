@@ -113,6 +113,7 @@ Principal Authenticator::from_key(const std::string& key) {
   p.name = checked->owner.username + " (key " + checked->key_id + ")";
   p.role = checked->role;
   p.key_row_id = checked->key_row_id;
+  p.devices = checked->devices;
   return p;
 }
 

@@ -31,7 +31,8 @@ struct Principal {
   std::string name;  // user name, or "<owner> (key <key_id>)"
   auth::Role role = auth::Role::kViewer;
   std::optional<std::int64_t> key_row_id;
-  std::string token_id;  // session token id ("" for API keys)
+  std::string token_id;              // session token id ("" for API keys)
+  std::vector<std::string> devices;  // an ingest key's device scope (auth::device_in_scope)
 };
 
 struct Reply {

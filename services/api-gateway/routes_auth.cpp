@@ -30,6 +30,7 @@ json key_json(const auth::ApiKeyInfo& k) {
   j["last_used_at"] = k.last_used_at ? json(*k.last_used_at) : json();
   j["expires_at"] = k.expires_at ? json(*k.expires_at) : json();
   j["revoked_at"] = k.revoked_at ? json(*k.revoked_at) : json();
+  j["devices"] = k.devices.empty() ? json() : json(k.devices);
   return j;
 }
 
@@ -43,6 +44,21 @@ Role role_field(const JsonBody& body, const char* field, bool for_key = false) {
                                 field);
   }
   return *role;
+}
+
+// "devices": the device names or prefixes ("pump-*") an ingest key may write readings for.
+std::vector<std::string> devices_field(const JsonBody& body) {
+  std::vector<std::string> out;
+  auto items = body.opt_array("devices");
+  if (!items) return out;
+  if (items->empty()) throw ApiError::bad_request("'devices' must not be empty", "devices");
+  for (const auto& item : *items) {
+    if (!item.is_string()) throw ApiError::bad_request("'devices' must hold strings", "devices");
+    out.push_back(item.get<std::string>());
+  }
+  if (Status s = auth::check_device_scope(out); !s.ok())
+    throw ApiError::bad_request(s.error().message(), "devices");
+  return out;
 }
 
 // Maps a store error to the API.
@@ -67,13 +83,16 @@ const json kUser = {{"type", "object"},
                       {"username", {{"type", "string"}}},
                       {"role", {{"type", "string"}, {"enum", {"admin", "operator", "viewer"}}}},
                       {"disabled", {{"type", "boolean"}}}}}};
-const json kKey = {{"type", "object"},
-                   {"properties",
-                    {{"id", {{"type", "integer"}}},
-                     {"name", {{"type", "string"}}},
-                     {"key_id", {{"type", "string"}}},
-                     {"role", {{"type", "string"}}},
-                     {"last_used_at", {{"type", "string"}, {"nullable", true}}}}}};
+const json kKey = {
+    {"type", "object"},
+    {"properties",
+     {{"id", {{"type", "integer"}}},
+      {"name", {{"type", "string"}}},
+      {"key_id", {{"type", "string"}}},
+      {"role", {{"type", "string"}}},
+      {"devices", {{"type", "array"}, {"items", {{"type", "string"}}}, {"nullable", true}}},
+      {"expires_at", {{"type", "string"}, {"nullable", true}}},
+      {"last_used_at", {{"type", "string"}, {"nullable", true}}}}}};
 
 // User management changes who can log in: an API key (a bearer secret that may sit in a script or
 // on a device) must not create a user it could then log in as, nor reset a password.
@@ -267,42 +286,51 @@ void add_auth_routes(Router& router, Authenticator& authn) {
          });
          return Reply{.body = {{"items", items}}};
        }});
-  router.add({.method = "POST",
-              .path = "/api/keys",
-              .tag = "keys",
-              .summary = "Create an API key for yourself; the key is shown only in this response. "
-                         "It expires after expires_in_days (default gateway.api_key_default_days, "
-                         "at most gateway.api_key_max_days)",
-              .request_schema = {{"type", "object"},
-                                 {"required", {"name"}},
-                                 {"properties",
-                                  {{"name", {{"type", "string"}}},
-                                   {"role", {{"type", "string"}}},
-                                   {"expires_in_days", {{"type", "integer"}}}}}},
-              .response_schema = kKey,
-              .success_status = 201,
-              .handler = [&authn](Call& call) {
-                if (call.who().key_row_id)
-                  throw ApiError::forbidden("API keys cannot create API keys; log in");
-                JsonBody body = call.body();
-                body.only({"name", "role", "expires_in_days"});
-                const std::string name = body.string("name", 100);
-                const Role role =
-                    body.has("role") ? role_field(body, "role", true) : call.who().role;
-                // Every key expires: a default when none is asked, never beyond the maximum.
-                const AuthOptions& o = authn.options();
-                const std::int64_t days = body.opt_integer("expires_in_days", 1, o.api_key_max_days)
-                                              .value_or(o.api_key_default_days);
-                auto created = call.db().transact([&](pqxx::transaction_base& tx) {
-                  return auth::create_api_key(tx, call.who().user_id, name, role, days);
-                });
-                if (!created.ok()) fail(created.error(), "role");
-                call.audit_target("api_key:" + std::to_string(created->info.id));
-                call.audit_detail("name", name);
-                json out = key_json(created->info);
-                out["key"] = created->key;
-                return Reply{.status = 201, .body = out};
-              }});
+  router.add(
+      {.method = "POST",
+       .path = "/api/keys",
+       .tag = "keys",
+       .summary = "Create an API key for yourself; the key is shown only in this response. "
+                  "It expires after expires_in_days (default gateway.api_key_default_days, "
+                  "at most gateway.api_key_max_days). An ingest key may only push "
+                  "readings, with devices only for those devices (names, or prefixes "
+                  "ending in *)",
+       .request_schema = {{"type", "object"},
+                          {"required", {"name"}},
+                          {"properties",
+                           {{"name", {{"type", "string"}}},
+                            {"role", {{"type", "string"}}},
+                            {"expires_in_days", {{"type", "integer"}}},
+                            {"devices", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}},
+       .response_schema = kKey,
+       .success_status = 201,
+       .handler = [&authn](Call& call) {
+         if (call.who().key_row_id)
+           throw ApiError::forbidden("API keys cannot create API keys; log in");
+         JsonBody body = call.body();
+         body.only({"name", "role", "expires_in_days", "devices"});
+         const std::string name = body.string("name", 100);
+         const Role role = body.has("role") ? role_field(body, "role", true) : call.who().role;
+         const std::vector<std::string> devices = devices_field(body);
+         if (!devices.empty() && role != Role::kIngest) {
+           throw ApiError::bad_request("only ingest keys are limited to devices", "devices");
+         }
+         // Every key expires: a default when none is asked, never beyond the maximum.
+         const AuthOptions& o = authn.options();
+         const std::int64_t days = body.opt_integer("expires_in_days", 1, o.api_key_max_days)
+                                       .value_or(o.api_key_default_days);
+         auto created = call.db().transact([&](pqxx::transaction_base& tx) {
+           return auth::create_api_key(tx, call.who().user_id, name, role, days, devices);
+         });
+         if (!created.ok()) fail(created.error(), "role");
+         call.audit_target("api_key:" + std::to_string(created->info.id));
+         call.audit_detail("name", name);
+         call.audit_detail("role", std::string(auth::to_string(role)));
+         if (!devices.empty()) call.audit_detail("devices", devices);
+         json out = key_json(created->info);
+         out["key"] = created->key;
+         return Reply{.status = 201, .body = out};
+       }});
   router.add({.method = "DELETE",
               .path = "/api/keys/{id}",
               .tag = "keys",

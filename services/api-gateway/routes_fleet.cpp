@@ -425,7 +425,8 @@ void add_fleet_routes(Router& router) {
        .tag = "readings",
        .summary =
            "Push device readings (seed 001): one reading, or {\"readings\": [...]} up to 1000. "
-           "An API key with the ingest role may do this and nothing else",
+           "An API key with the ingest role may do this and nothing else, for the devices it "
+           "names if it names any",
        .role = Role::kIngest,  // ingest keys, operators and admins
        .request_schema = {{"oneOf",
                            {reading_item_schema(),
@@ -464,12 +465,21 @@ void add_fleet_routes(Router& router) {
              auto ts = tx.exec_params1(
                  "SELECT coalesce($1::timestamptz, now()), coalesce($1::timestamptz, now()) "
                  "BETWEEN now() - interval '7 days' AND now() + interval '5 minutes', "
-                 "EXISTS (SELECT 1 FROM workers WHERE id = $2 AND status <> 'removed')",
+                 "EXISTS (SELECT 1 FROM workers WHERE id = $2 AND status <> 'removed'), "
+                 "(SELECT name FROM workers WHERE id = $2)",
                  r.ts, r.worker_id);
              if (!ts[2].as<bool>()) {
                throw ApiError::unprocessable(
                    "worker " + std::to_string(r.worker_id) + " does not exist",
                    field + "worker_id");
+             }
+             // An ingest key limited to some devices writes only theirs (issue 16.7).
+             if (!auth::device_in_scope(call.who().devices, ts[3].as<std::string>())) {
+               throw ApiError(403, "forbidden",
+                              "this key may not push readings for device '" +
+                                  ts[3].as<std::string>() + "' (worker " +
+                                  std::to_string(r.worker_id) + ")",
+                              field + "worker_id");
              }
              if (!ts[1].as<bool>()) {
                throw ApiError::unprocessable(

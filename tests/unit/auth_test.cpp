@@ -101,3 +101,23 @@ TEST_CASE("the ingest role may push readings and nothing else (issue 16.7)", "[a
   CHECK(fleet::auth::parse_role("ingest") == Role::kIngest);
   CHECK(fleet::auth::to_string(Role::kIngest) == "ingest");
 }
+
+TEST_CASE("an ingest key's device scope names devices or prefixes (issue 16.7)", "[auth]") {
+  const std::vector<std::string> scope{"pump-7", "greenhouse-*"};
+  CHECK(check_device_scope(scope).ok());
+  CHECK(device_in_scope(scope, "pump-7"));
+  CHECK(device_in_scope(scope, "greenhouse-"));
+  CHECK(device_in_scope(scope, "greenhouse-north-3"));
+  CHECK_FALSE(device_in_scope(scope, "pump-70"));
+  CHECK_FALSE(device_in_scope(scope, "pump"));
+  CHECK_FALSE(device_in_scope(scope, "Greenhouse-1"));
+  CHECK(device_in_scope({}, "anything"));  // no scope: every device
+  CHECK(device_in_scope({"*"}, "anything"));
+
+  CHECK_FALSE(check_device_scope({""}).ok());
+  CHECK_FALSE(check_device_scope({"a*b"}).ok());
+  CHECK(check_device_scope({"ok", "a\nb"}).error().message().find("devices[1]") !=
+        std::string::npos);
+  CHECK_FALSE(check_device_scope({std::string(201, 'x')}).ok());
+  CHECK_FALSE(check_device_scope(std::vector<std::string>(101, "d")).ok());
+}

@@ -53,8 +53,9 @@ struct KeysOptions {
   std::string action;  // create, list, revoke
   std::string user;
   std::string name;
-  std::string role;  // "" = the owner's role
-  int expires_days = 90;  // every key expires
+  std::string role;                  // "" = the owner's role
+  int expires_days = 90;             // every key expires
+  std::vector<std::string> devices;  // ingest keys: the devices (names or "prefix*") it may write
   std::int64_t id = 0;
 };
 int keys_command(Context& ctx, const KeysOptions& options);

@@ -124,7 +124,11 @@ int main(int argc, char** argv) {
   auto* kc = k->add_subcommand("create", "create an API key for a user; prints the key once");
   kc->add_option("--user", keys.user, "owner")->required();
   kc->add_option("--name", keys.name, "what the key is for")->required();
-  kc->add_option("--role", keys.role, "role of the key (default: the owner's)");
+  kc->add_option("--role", keys.role,
+                 "admin, operator, viewer or ingest (push readings only; default: the owner's)");
+  kc->add_option("--device", keys.devices,
+                 "ingest keys: a device (worker name, or a prefix ending in *) it may write; "
+                 "repeatable (default: every device)");
   kc->add_option("--expires-days", keys.expires_days, "expire after this many days (default 90)")
       ->check(CLI::Range(1, 3650));
   kc->callback([&] {

@@ -146,7 +146,7 @@ int keys_command(Context& ctx, const KeysOptions& o) {
     if (!role) return report(Error::invalid("role must be admin, operator, viewer or ingest"));
     std::optional<std::int64_t> days;
     if (o.expires_days > 0) days = o.expires_days;
-    auto key = auth::create_api_key(tx, u->id, o.name, *role, days);
+    auto key = auth::create_api_key(tx, u->id, o.name, *role, days, o.devices);
     if (!key.ok()) return report(key.error());
     auth::audit(tx, actor(), std::nullopt, std::nullopt, "fleetctl keys create",
                 "api_key:" + std::to_string(key->info.id), 0, "", "{}");

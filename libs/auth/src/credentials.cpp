@@ -158,6 +158,37 @@ bool hashes_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+Status check_device_scope(const std::vector<std::string>& scope) {
+  if (scope.size() > 100) return Error::invalid("a key may name at most 100 devices");
+  for (std::size_t i = 0; i < scope.size(); ++i) {
+    const std::string& entry = scope[i];
+    const std::string where = "devices[" + std::to_string(i) + "]";
+    if (entry.empty() || entry.size() > 200 || !is_valid_utf8(entry))
+      return Error::invalid(where + " must be 1-200 characters of UTF-8");
+    for (std::size_t j = 0; j < entry.size(); ++j) {
+      const auto c = static_cast<unsigned char>(entry[j]);
+      if (c < 0x20 || c == 0x7f) return Error::invalid(where + " has a control character");
+      if (c == '*' && j + 1 != entry.size())
+        return Error::invalid(where + " may have '*' only at its end (a prefix)");
+    }
+  }
+  return Status::success();
+}
+
+bool device_in_scope(const std::vector<std::string>& scope, std::string_view device_name) {
+  if (scope.empty()) return true;
+  for (const std::string& entry : scope) {
+    if (!entry.empty() && entry.back() == '*') {
+      if (device_name.substr(0, entry.size() - 1) ==
+          std::string_view(entry).substr(0, entry.size() - 1))
+        return true;
+    } else if (device_name == entry) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string sign_token(const TokenClaims& c, std::string_view secret) {
   static const std::string header = [] {
     const std::string h = R"({"alg":"HS256","typ":"JWT"})";

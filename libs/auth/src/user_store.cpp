@@ -1,5 +1,6 @@
 #include "auth/user_store.h"
 
+#include <algorithm>
 #include <regex>
 
 #include <pqxx/pqxx>
@@ -29,8 +30,27 @@ k.id, k.user_id, u.username, k.name, k.key_id, k.role,
 to_char(k.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 to_char(k.last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
 to_char(k.expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+to_char(k.revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+array_to_string(k.devices, E'\n')
 )sql";
+
+// Device scopes travel as newline-joined text (entries hold no control characters).
+std::vector<std::string> split_lines(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  const std::string text = f.as<std::string>();
+  for (std::size_t start = 0; start <= text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+Status check_user_role(Role role) {
+  if (role == Role::kIngest) return Error::invalid("role 'ingest' is for API keys only, not users");
+  return Status::success();
+}
 
 ApiKeyInfo key_from(const pqxx::row& r) {
   ApiKeyInfo k;
@@ -44,6 +64,7 @@ ApiKeyInfo key_from(const pqxx::row& r) {
   if (!r[7].is_null()) k.last_used_at = r[7].as<std::string>();
   if (!r[8].is_null()) k.expires_at = r[8].as<std::string>();
   if (!r[9].is_null()) k.revoked_at = r[9].as<std::string>();
+  k.devices = split_lines(r[10]);
   return k;
 }
 
@@ -67,6 +88,7 @@ Result<User> create_user(pqxx::transaction_base& tx, const std::string& username
   if (!std::regex_match(username, name_pattern)) {
     return Error::invalid("user name must be 1-64 letters, digits or . _ @ -");
   }
+  if (Status s = check_user_role(role); !s.ok()) return s.error();
   if (find_user(tx, username))
     return Error(ErrorKind::kAlreadyExists, "user '" + username + "' exists");
   auto hash = hash_password(password);
@@ -103,6 +125,7 @@ std::optional<User> find_user(pqxx::transaction_base& tx, const std::string& use
 }
 
 Status set_role(pqxx::transaction_base& tx, std::int64_t id, Role role) {
+  if (Status s = check_user_role(role); !s.ok()) return s;
   return expect_one(
       tx.exec_params("UPDATE users SET role = $2 WHERE id = $1", id, std::string(to_string(role))),
       "user " + std::to_string(id));
@@ -164,7 +187,8 @@ void record_login(pqxx::transaction_base& tx, std::int64_t user_id,
 
 Result<CreatedKey> create_api_key(pqxx::transaction_base& tx, std::int64_t user_id,
                                   const std::string& name, Role role,
-                                  std::optional<std::int64_t> expires_in_days) {
+                                  std::optional<std::int64_t> expires_in_days,
+                                  const std::vector<std::string>& devices) {
   auto owner = find_user(tx, user_id);
   if (!owner) return Error::not_found("user " + std::to_string(user_id) + " not found");
   if (!allows(owner->role, role)) {
@@ -176,13 +200,20 @@ Result<CreatedKey> create_api_key(pqxx::transaction_base& tx, std::int64_t user_
   if (expires_in_days && (*expires_in_days < 1 || *expires_in_days > 3650)) {
     return Error::invalid("expires_in_days must be 1..3650");
   }
+  if (!devices.empty() && role != Role::kIngest)
+    return Error::invalid("only ingest keys are limited to devices");
+  if (Status s = check_device_scope(devices); !s.ok()) return s.error();
+  std::string scope;
+  for (const auto& d : devices)
+    scope += (scope.empty() ? "" : "\n") + d;
   NewApiKey fresh = generate_api_key();
   auto r = tx.exec_params1(
-      std::string(
-          "WITH k AS (INSERT INTO api_keys (user_id, name, key_id, key_hash, role, expires_at) "
-          "VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 day') RETURNING *) SELECT ") +
+      std::string("WITH k AS (INSERT INTO api_keys (user_id, name, key_id, key_hash, role, "
+                  "expires_at, devices) VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 day', "
+                  "string_to_array(NULLIF($7, ''), E'\\n')) RETURNING *) SELECT ") +
           kKeyColumns + " FROM k JOIN users u ON u.id = k.user_id",
-      user_id, name, fresh.key_id, fresh.hash, std::string(to_string(role)), expires_in_days);
+      user_id, name, fresh.key_id, fresh.hash, std::string(to_string(role)), expires_in_days,
+      scope);
   return CreatedKey{key_from(r), fresh.key};
 }
 
@@ -215,7 +246,9 @@ Result<KeyPrincipal> check_api_key(pqxx::transaction_base& tx, const std::string
       std::string("SELECT k.id, k.key_hash, k.role, k.revoked_at IS NOT NULL, "
                   "k.expires_at IS NOT NULL AND k.expires_at <= now(), "
                   "k.last_used_at IS NULL OR k.last_used_at < now() - interval '1 minute', ") +
-          kUserColumns + " FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_id = $1",
+          kUserColumns +
+          ", array_to_string(k.devices, E'\\n') FROM api_keys k JOIN users u ON u.id = k.user_id "
+          "WHERE k.key_id = $1",
       *key_id);
   if (r.empty() || !hashes_equal(r[0][1].as<std::string>(), api_key_hash(presented))) return denied;
   if (r[0][3].as<bool>()) return Error(ErrorKind::kUnauthenticated, "API key revoked");
@@ -232,7 +265,12 @@ Result<KeyPrincipal> check_api_key(pqxx::transaction_base& tx, const std::string
   if (owner.disabled) return Error(ErrorKind::kUnauthenticated, "the key's owner is disabled");
   p.owner = owner;
   Role key_role = parse_role(r[0][2].as<std::string>()).value_or(Role::kViewer);
+  if (key_role == Role::kIngest && !allows(owner.role, key_role)) {
+    // Lowering it to its owner's role would let a device key read the fleet.
+    return Error(ErrorKind::kUnauthenticated, "the ingest key's owner may no longer push readings");
+  }
   p.role = allows(owner.role, key_role) ? key_role : owner.role;
+  p.devices = split_lines(r[0][12]);
   if (r[0][5].as<bool>())
     tx.exec_params("UPDATE api_keys SET last_used_at = now() WHERE id = $1", p.key_row_id);
   return p;

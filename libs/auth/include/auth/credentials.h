@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 
@@ -52,6 +53,12 @@ std::optional<std::string> api_key_id(std::string_view key);
 std::string api_key_hash(std::string_view key);
 // Constant-time comparison of two hex hashes.
 bool hashes_equal(std::string_view a, std::string_view b);
+// The devices an ingest key may write: worker names, or prefixes ending in '*' ("pump-*"). An
+// empty scope is every device. check_device_scope() accepts at most 100 entries of 1-200
+// characters of UTF-8 without control characters ('*' only at the end); its error says which
+// entry is wrong.
+Status check_device_scope(const std::vector<std::string>& scope);
+bool device_in_scope(const std::vector<std::string>& scope, std::string_view device_name);
 
 // --- session tokens ----------------------------------------------------------------------------
 // HS256-signed JSON Web Tokens. The secret is shared by every gateway replica.

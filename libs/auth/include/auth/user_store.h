@@ -34,9 +34,11 @@ struct ApiKeyInfo {
   std::optional<std::string> last_used_at;
   std::optional<std::string> expires_at;
   std::optional<std::string> revoked_at;
+  std::vector<std::string> devices;  // an ingest key's device scope; empty: every device
 };
 
 // Validates the name (^[A-Za-z0-9._@-]{1,64}$) and password policy. kAlreadyExists when taken.
+// kInvalid for Role::kIngest (a role for API keys only), here and in set_role().
 Result<User> create_user(pqxx::transaction_base& tx, const std::string& username,
                          const std::string& password, Role role);
 std::vector<User> list_users(pqxx::transaction_base& tx);
@@ -67,10 +69,13 @@ struct CreatedKey {
   ApiKeyInfo info;
   std::string key;  // the secret, shown once
 };
-// `role` may not exceed the owner's role (kPermissionDenied).
+// `role` may not exceed the owner's role (kPermissionDenied; an ingest key needs an operator or
+// admin owner). `devices` (see check_device_scope) limits an ingest key to those devices; other
+// roles take no scope (kInvalid).
 Result<CreatedKey> create_api_key(pqxx::transaction_base& tx, std::int64_t user_id,
                                   const std::string& name, Role role,
-                                  std::optional<std::int64_t> expires_in_days);
+                                  std::optional<std::int64_t> expires_in_days,
+                                  const std::vector<std::string>& devices = {});
 std::vector<ApiKeyInfo> list_api_keys(pqxx::transaction_base& tx,
                                       std::optional<std::int64_t> user_id);
 // kNotFound when no such unrevoked key (of that user, when given).
@@ -78,12 +83,15 @@ Status revoke_api_key(pqxx::transaction_base& tx, std::int64_t key_row_id,
                       std::optional<std::int64_t> user_id);
 
 // Who a presented key acts as: enabled owner, unrevoked, unexpired; the effective role is the
-// lower of the key's and the owner's. Updates last_used_at at most once a minute.
+// lower of the key's and the owner's. An ingest key whose owner may no longer push readings is
+// refused (kUnauthenticated) rather than lowered to its owner's role. Updates last_used_at at
+// most once a minute.
 struct KeyPrincipal {
   std::int64_t key_row_id = 0;
   std::string key_id;
   User owner;
   Role role = Role::kViewer;
+  std::vector<std::string> devices;  // ingest keys: the devices it may write; empty: every one
 };
 Result<KeyPrincipal> check_api_key(pqxx::transaction_base& tx, const std::string& presented);
 
