@@ -137,8 +137,7 @@ LoginResult Authenticator::login(const std::string& username, const std::string&
       g.retry = r[2].is_null() ? window : r[2].as<long long>();
       g.since_user_failure_ms = r[3].is_null() ? -1 : r[3].as<long long>();
       const bool client_blocked = g.by_client >= options_.max_failures;
-      const bool user_slowed = g.by_user >= options_.max_failures &&
-                               g.since_user_failure_ms >= 0 &&
+      const bool user_slowed = g.by_user >= options_.max_failures && g.since_user_failure_ms >= 0 &&
                                g.since_user_failure_ms < options_.user_slowdown.count();
       if (client_blocked || user_slowed) return g;
       // Counted before the hash: parallel attempts see each other at once. A success deletes it.
@@ -154,7 +153,8 @@ LoginResult Authenticator::login(const std::string& username, const std::string&
     const long long retry =
         gate.by_client >= options_.max_failures
             ? std::max(gate.retry, 1LL)
-            : std::max(1LL, (options_.user_slowdown.count() - gate.since_user_failure_ms + 999) / 1000);
+            : std::max(1LL,
+                       (options_.user_slowdown.count() - gate.since_user_failure_ms + 999) / 1000);
     audit_login(name, std::nullopt, 429, client);
     throw ApiError(429, "rate_limited",
                    "too many failed logins; retry in " + std::to_string(retry) + " s")

@@ -13,7 +13,6 @@
 #include <semaphore>
 #include <string>
 
-
 #include "auth/user_store.h"
 #include "db_pool.h"
 #include "http/server.h"

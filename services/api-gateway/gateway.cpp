@@ -5,11 +5,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/strings.h"
 #include "core/version.h"
 #include "dashboard_files.h"
 #include "metrics/registry.h"
 #include "routes.h"
-#include "core/strings.h"
 
 namespace fleet::gateway {
 
@@ -21,8 +21,7 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   pool_ = std::make_unique<DbPool>(db_options, static_cast<std::size_t>(options_.db_connections));
   auth_ = std::make_unique<Authenticator>(*pool_, options_.auth);
   router_ = std::make_unique<Router>(
-      *pool_, [this](const http::Request& req) { return auth_->authenticate(req); },
-      setup.metrics);
+      *pool_, [this](const http::Request& req) { return auth_->authenticate(req); }, setup.metrics);
   add_probe_routes(*router_, setup);
   add_auth_routes(*router_, *auth_);
   add_fleet_routes(*router_);
@@ -65,8 +64,8 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
           return;
         }
       }
-      write_error(res, ApiError::not_found("no such endpoint: " +
-                                           sanitize_utf8(req.path.substr(0, 200))));
+      write_error(
+          res, ApiError::not_found("no such endpoint: " + sanitize_utf8(req.path.substr(0, 200))));
     } catch (const std::exception& e) {
       // Never let an exception's text reach a client.
       spdlog::error("unhandled error in {} {}: {}", sanitize_utf8(req.method.substr(0, 20)),

@@ -189,8 +189,8 @@ bool Router::match(const std::vector<Segment>& pattern, std::string_view path,
                    std::vector<std::string>* params) {
   // A decoded path: a model alias may hold spaces and "+".
   auto name_char = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '~' || c == '+' || c == ' ' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '~' || c == '+' || c == ' ' || c == '-';
   };
   for (const Segment& seg : pattern) {
     if (path.empty() || path.front() != '/') return false;

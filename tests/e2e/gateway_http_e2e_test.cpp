@@ -106,9 +106,10 @@ TEST_CASE("the whole request head has one deadline: a byte-at-a-time head gets a
   CHECK(again.read_answer().status == 200);
 }
 
-TEST_CASE("a 100 MB chunked login is refused with 413 and the gateway's memory stays flat "
-          "(issue 16.2)",
-          "[gateway][http][e2e]") {
+TEST_CASE(
+    "a 100 MB chunked login is refused with 413 and the gateway's memory stays flat "
+    "(issue 16.2)",
+    "[gateway][http][e2e]") {
   GatewayFixture gw;
   const long before = rss_kb(gw.gateway->pid());
   REQUIRE(before > 0);
@@ -147,9 +148,10 @@ TEST_CASE("a 100 MB chunked login is refused with 413 and the gateway's memory s
   CHECK(gw.gateway->running());
 }
 
-TEST_CASE("a Content-Length over the limit is a 413 from the headers alone, a bogus one is a "
-          "400 at once (issue 15.3)",
-          "[gateway][http][e2e]") {
+TEST_CASE(
+    "a Content-Length over the limit is a 413 from the headers alone, a bogus one is a "
+    "400 at once (issue 15.3)",
+    "[gateway][http][e2e]") {
   GatewayFixture gw;
   {
     RawConnection c("127.0.0.1", gw.port);
@@ -164,9 +166,9 @@ TEST_CASE("a Content-Length over the limit is a 413 from the headers alone, a bo
   for (const char* bogus : {"-1", "99999999999999999999", "12abc", "1, 2"}) {
     INFO("Content-Length: " << bogus);
     RawConnection c("127.0.0.1", gw.port);
-    c.send(head_of("POST", "/api/auth/login",
-                   std::string("Content-Type: application/json\r\nContent-Length: ") + bogus +
-                       "\r\n"));
+    c.send(head_of(
+        "POST", "/api/auth/login",
+        std::string("Content-Type: application/json\r\nContent-Length: ") + bogus + "\r\n"));
     RawAnswer a = c.read_answer(std::chrono::seconds(3));
     REQUIRE(a.ok());
     CHECK(a.status == 400);
@@ -175,20 +177,21 @@ TEST_CASE("a Content-Length over the limit is a 413 from the headers alone, a bo
   {
     // Both framings at once is how requests are smuggled past proxies.
     RawConnection c("127.0.0.1", gw.port);
-    c.send(head_of("POST", "/api/auth/login",
-                   "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n"));
+    c.send(
+        head_of("POST", "/api/auth/login", "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n"));
     CHECK(c.read_answer(std::chrono::seconds(3)).status == 400);
   }
   CHECK(gw.gateway->running());
 }
 
-TEST_CASE("an oversized target is a 414 and an oversized head a 431, both with JSON bodies "
-          "(issues 15.3, 16.2)",
-          "[gateway][http][e2e]") {
+TEST_CASE(
+    "an oversized target is a 414 and an oversized head a 431, both with JSON bodies "
+    "(issues 15.3, 16.2)",
+    "[gateway][http][e2e]") {
   GatewayFixture gw;
-  RawAnswer target = request("127.0.0.1", gw.port, "GET",
-                             "/api/miners?q=" + std::string(100'000, 'a'), "", "", "",
-                             std::chrono::seconds(5));
+  RawAnswer target =
+      request("127.0.0.1", gw.port, "GET", "/api/miners?q=" + std::string(100'000, 'a'), "", "", "",
+              std::chrono::seconds(5));
   REQUIRE(target.ok());
   CHECK(target.status == 414);
   REQUIRE(target.valid_json());

@@ -13,18 +13,20 @@ namespace {
 
 // Days from now until a key's expiry, as the database has it.
 double days_left(GatewayFixture& gw, std::int64_t key_id) {
-  return std::stod(gw.db.scalar("SELECT extract(epoch FROM expires_at - now()) / 86400 FROM api_keys "
-                                "WHERE id = " +
-                                std::to_string(key_id)));
+  return std::stod(
+      gw.db.scalar("SELECT extract(epoch FROM expires_at - now()) / 86400 FROM api_keys "
+                   "WHERE id = " +
+                   std::to_string(key_id)));
 }
 
 }  // namespace
 
-TEST_CASE("API keys expire after a default lifetime and never later than the maximum "
-          "(issue 16.6)",
-          "[gateway][keys][e2e]") {
-  GatewayFixture gw({"--set", "gateway.api_key_default_days=30", "--set",
-                     "gateway.api_key_max_days=100"});
+TEST_CASE(
+    "API keys expire after a default lifetime and never later than the maximum "
+    "(issue 16.6)",
+    "[gateway][keys][e2e]") {
+  GatewayFixture gw(
+      {"--set", "gateway.api_key_default_days=30", "--set", "gateway.api_key_max_days=100"});
   ApiAnswer plain = gw.as("operator", "POST", "/api/keys", R"({"name":"script"})");
   REQUIRE(plain.status == 201);
   CHECK_FALSE(plain.body["expires_at"].is_null());
@@ -32,7 +34,8 @@ TEST_CASE("API keys expire after a default lifetime and never later than the max
   CHECK(left > 29.9);
   CHECK(left < 30.1);
 
-  ApiAnswer asked = gw.as("operator", "POST", "/api/keys", R"({"name":"short","expires_in_days":3})");
+  ApiAnswer asked =
+      gw.as("operator", "POST", "/api/keys", R"({"name":"short","expires_in_days":3})");
   REQUIRE(asked.status == 201);
   CHECK(days_left(gw, asked.body["id"].get<std::int64_t>()) < 3.1);
 
@@ -49,9 +52,10 @@ TEST_CASE("API keys expire after a default lifetime and never later than the max
                     "interval '89 days' AND expires_at < now() + interval '91 days'") == 1);
 }
 
-TEST_CASE("an API key cannot create, change or delete users, an administrator's session can "
-          "(issue 16.8)",
-          "[gateway][keys][e2e]") {
+TEST_CASE(
+    "an API key cannot create, change or delete users, an administrator's session can "
+    "(issue 16.8)",
+    "[gateway][keys][e2e]") {
   GatewayFixture gw;
   ApiAnswer key = gw.as("admin", "POST", "/api/keys", R"({"name":"automation"})");
   REQUIRE(key.status == 201);
@@ -63,8 +67,8 @@ TEST_CASE("an API key cannot create, change or delete users, an administrator's 
   CHECK(create.status == 403);
   CHECK(create.body["error"]["message"].get<std::string>().find("session") != std::string::npos);
   const std::string viewer_id = gw.db.scalar("SELECT id FROM users WHERE username = 'viewer'");
-  CHECK(gw.request("PATCH", "/api/users/" + viewer_id,
-                   R"({"password":"another long password"})", with_key)
+  CHECK(gw.request("PATCH", "/api/users/" + viewer_id, R"({"password":"another long password"})",
+                   with_key)
             .status == 403);
   CHECK(gw.request("DELETE", "/api/users/" + viewer_id, "", with_key).status == 403);
   CHECK(gw.db.count("SELECT 1 FROM users WHERE username = 'mallory'") == 0);
@@ -103,8 +107,9 @@ TEST_CASE("an ingest key pushes readings and can do nothing else (issue 16.7)",
   }
   // A viewer cannot mint one (it may not push readings itself), and users cannot be ingest.
   CHECK(gw.as("viewer", "POST", "/api/keys", R"({"name":"s2","role":"ingest"})").status == 403);
-  ApiAnswer user = gw.as("admin", "POST", "/api/users",
-                         R"({"username":"dev","password":"a long enough password","role":"ingest"})");
+  ApiAnswer user =
+      gw.as("admin", "POST", "/api/users",
+            R"({"username":"dev","password":"a long enough password","role":"ingest"})");
   CHECK(user.status == 400);
   CHECK(user.body["error"]["field"] == "role");
 }

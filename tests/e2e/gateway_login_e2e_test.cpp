@@ -33,8 +33,7 @@ long manifest_memory_limit_kb() {
 
 RawAnswer login_from(int port, const std::string& source_ip, const std::string& user,
                      const std::string& password, const std::string& extra_header = "") {
-  const std::string body =
-      nlohmann::json{{"username", user}, {"password", password}}.dump();
+  const std::string body = nlohmann::json{{"username", user}, {"password", password}}.dump();
   RawConnection c("127.0.0.1", port, source_ip);
   c.send("POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
          extra_header + "Content-Length: " + std::to_string(body.size()) +
@@ -44,9 +43,10 @@ RawAnswer login_from(int port, const std::string& source_ip, const std::string& 
 
 }  // namespace
 
-TEST_CASE("20 parallel logins stay inside the manifest's memory limit and leave the API "
-          "answering (issue 16.4)",
-          "[gateway][login][e2e]") {
+TEST_CASE(
+    "20 parallel logins stay inside the manifest's memory limit and leave the API "
+    "answering (issue 16.4)",
+    "[gateway][login][e2e]") {
   const long limit_kb = manifest_memory_limit_kb();
   REQUIRE(limit_kb > 0);
   GatewayFixture gw;
@@ -93,14 +93,14 @@ TEST_CASE("failures for one user name slow its logins but do not lock the owner 
   CHECK(login_from(gw.port, "127.0.4.10", "admin", GatewayFixture::kPassword).status == 200);
 }
 
-TEST_CASE("behind a trusted proxy each client is throttled by its own address, a spoofed "
-          "X-Forwarded-For from anyone else is ignored (issue 16.5)",
-          "[gateway][login][e2e]") {
-  GatewayFixture gw({"--set", "gateway.login_max_failures=2", "--set",
-                     "gateway.trusted_proxies=127.0.5.1"});
+TEST_CASE(
+    "behind a trusted proxy each client is throttled by its own address, a spoofed "
+    "X-Forwarded-For from anyone else is ignored (issue 16.5)",
+    "[gateway][login][e2e]") {
+  GatewayFixture gw(
+      {"--set", "gateway.login_max_failures=2", "--set", "gateway.trusted_proxies=127.0.5.1"});
   auto via_proxy = [&](const std::string& client, const std::string& user) {
-    return login_from(gw.port, "127.0.5.1", user, "guess",
-                      "X-Forwarded-For: " + client + "\r\n");
+    return login_from(gw.port, "127.0.5.1", user, "guess", "X-Forwarded-For: " + client + "\r\n");
   };
   CHECK(via_proxy("198.51.100.1", "u1").status == 401);
   CHECK(via_proxy("198.51.100.1", "u2").status == 401);
@@ -113,8 +113,9 @@ TEST_CASE("behind a trusted proxy each client is throttled by its own address, a
     login_from(gw.port, "127.0.5.2", "v" + std::to_string(i), "guess",
                "X-Forwarded-For: 203.0.113." + std::to_string(i) + "\r\n");
   }
-  CHECK(login_from(gw.port, "127.0.5.2", "v9", "guess", "X-Forwarded-For: 203.0.113.99\r\n")
-            .status == 429);
+  CHECK(
+      login_from(gw.port, "127.0.5.2", "v9", "guess", "X-Forwarded-For: 203.0.113.99\r\n").status ==
+      429);
 }
 
 TEST_CASE("logins are audited, failed and successful (issue 16.8)", "[gateway][login][e2e]") {
@@ -128,9 +129,10 @@ TEST_CASE("logins are audited, failed and successful (issue 16.8)", "[gateway][l
   CHECK(gw.db.count(logins + "status = 401 AND target = 'nobody' AND actor_user_id IS NULL") == 1);
 }
 
-TEST_CASE("calls refused for bad credentials are audited, a flood of them only up to a budget "
-          "(issue 16.8)",
-          "[gateway][login][e2e]") {
+TEST_CASE(
+    "calls refused for bad credentials are audited, a flood of them only up to a budget "
+    "(issue 16.8)",
+    "[gateway][login][e2e]") {
   GatewayFixture gw;
   httplib::Headers bad{{"Authorization", "Bearer not-a-token"}};
   CHECK(gw.request("GET", "/api/summary", "", bad).status == 401);

@@ -53,7 +53,8 @@ TEST_CASE("http parser: a chunked body is counted while it arrives", "[http][par
   CHECK(r.head_complete);
 
   const std::string whole =
-      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\n\r\n";
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: "
+      "chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n!\r\n0\r\n\r\n";
   r = parse(whole, req, limits);
   REQUIRE(r.status == ParseStatus::kComplete);
   CHECK(r.consumed == whole.size());
@@ -76,8 +77,8 @@ TEST_CASE("http parser: a long target is a 414, a long or crowded head a 431, be
 
 TEST_CASE("http parser: headers in order, Expect: 100-continue, keep-alive", "[http][parser]") {
   ParsedRequest req;
-  auto r = parse("POST /p?a=1 HTTP/1.1\r\nX-One: 1\r\nexpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
-                 req);
+  auto r = parse(
+      "POST /p?a=1 HTTP/1.1\r\nX-One: 1\r\nexpect: 100-continue\r\nContent-Length: 2\r\n\r\n", req);
   CHECK(r.status == ParseStatus::kIncomplete);
   CHECK(r.head_complete);
   CHECK(req.expect_continue);

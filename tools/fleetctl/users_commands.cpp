@@ -72,7 +72,8 @@ int users_command(Context& ctx, const UsersOptions& o) {
   }
   auto role = auth::parse_role(o.role.empty() ? "viewer" : o.role);
   if (!role || *role == auth::Role::kIngest)
-    return report(Error::invalid("role must be admin, operator or viewer (ingest is for API keys)"));
+    return report(
+        Error::invalid("role must be admin, operator or viewer (ingest is for API keys)"));
   if (o.action == "add") {
     std::string password;
     if (o.generate_password) {

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "control_api.h"
-#include "http/event_loop.h"
 #include "http.h"
+#include "http/event_loop.h"
 #include "miner.h"
 #include "telemetry.h"
 

@@ -93,7 +93,8 @@ ParseResult parse_request(std::string_view buffer, const Limits& limits, ParsedR
     start += 2;
   // The request line first: a long target is a 414 whatever else is wrong.
   const auto first_eol = buffer.find("\r\n", start);
-  const size_t line_length = (first_eol == std::string_view::npos ? buffer.size() : first_eol) - start;
+  const size_t line_length =
+      (first_eol == std::string_view::npos ? buffer.size() : first_eol) - start;
   if (line_length > limits.max_target + 32) return fail(414, "request target too long");
   const auto head_end = buffer.find("\r\n\r\n", start);
   if (head_end == std::string_view::npos) {
@@ -273,7 +274,6 @@ std::string_view reason_phrase(int status) {
       return "Unknown";
   }
 }
-
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
   auto hex = [](char c) -> int {

@@ -101,9 +101,9 @@ std::multimap<std::string, std::string> parse_query(std::string_view query) {
     const std::string_view pair = query.substr(0, amp);
     if (!pair.empty()) {
       const auto eq = pair.find('=');
-      params.emplace(percent_decode(pair.substr(0, eq), true),
-                     eq == std::string_view::npos ? std::string()
-                                                  : percent_decode(pair.substr(eq + 1), true));
+      params.emplace(
+          percent_decode(pair.substr(0, eq), true),
+          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
     }
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
@@ -173,11 +173,10 @@ Outgoing serialize(Response&& res, const std::vector<Header>& defaults, bool hea
   const bool bodiless = res.status == 204 || res.status == 304 || res.status < 200;
   if (!bodiless) {
     if (!res.content_type.empty() && !has("Content-Type")) header("Content-Type", res.content_type);
-    header("Content-Length", std::string_view(num, static_cast<size_t>(
-                                                       std::to_chars(num, num + sizeof num,
-                                                                     res.body.size())
-                                                           .ptr -
-                                                       num)));
+    header("Content-Length",
+           std::string_view(
+               num, static_cast<size_t>(std::to_chars(num, num + sizeof num, res.body.size()).ptr -
+                                        num)));
   }
   for (const auto& h : res.headers) {
     if (iequals(h.name, "Content-Length") || iequals(h.name, "Connection")) continue;
@@ -321,8 +320,8 @@ std::string forwarded_client(const std::string& peer, std::string_view forwarded
     const auto comma = forwarded_for.rfind(',');
     std::string_view entry =
         comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1);
-    forwarded_for = comma == std::string_view::npos ? std::string_view()
-                                                    : forwarded_for.substr(0, comma);
+    forwarded_for =
+        comma == std::string_view::npos ? std::string_view() : forwarded_for.substr(0, comma);
     while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t'))
       entry.remove_prefix(1);
     while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t'))
@@ -384,8 +383,8 @@ struct Server::Impl {
   std::vector<std::thread> workers;
   std::atomic<std::size_t> in_handlers{0};
 
-  std::atomic<std::uint64_t> accepted{0}, refused{0}, timed_out{0}, protocol_errors{0},
-      requests{0}, open{0};
+  std::atomic<std::uint64_t> accepted{0}, refused{0}, timed_out{0}, protocol_errors{0}, requests{0},
+      open{0};
 
   std::string error_body(int status, std::string_view message) const {
     return options.error_body ? options.error_body(status, message)
@@ -630,8 +629,8 @@ void Server::Impl::on_accept() {
   for (int i = 0; i < 256; ++i) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    const int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len,
-                             SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd =
+        ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE) {
@@ -762,7 +761,8 @@ Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler han
     const std::string why = std::strerror(errno);
     freeaddrinfo(found);
     ::close(fd);
-    return Error::unavailable("cannot listen on " + where + " (port in use or address invalid: " + why + ")");
+    return Error::unavailable("cannot listen on " + where +
+                              " (port in use or address invalid: " + why + ")");
   }
   freeaddrinfo(found);
   sockaddr_storage bound{};

@@ -39,7 +39,7 @@ Result<std::unique_ptr<ProbeServer>> ProbeServer::start(const std::string& addre
     res.set_content(a.body, "application/json");
   };
   auto handler = [handlers = std::move(handlers), answer](const http::Request& req,
-                                                           http::Response& res) {
+                                                          http::Response& res) {
     if (req.method != "GET" && req.method != "HEAD") {
       res.status = 405;
       res.set_header("Allow", "GET, HEAD");

@@ -27,13 +27,13 @@ struct ParsedRequest {
   std::string_view target;  // as sent: path[?query]
   std::string_view path;    // not percent-decoded
   std::string_view query;
-  int minor_version = 1;  // HTTP/1.<minor>
+  int minor_version = 1;                                               // HTTP/1.<minor>
   std::vector<std::pair<std::string_view, std::string_view>> headers;  // in order, values trimmed
   std::string_view authorization;
   std::string_view api_key;  // x-api-key
   std::string_view content_type;
   std::string_view body;
-  bool keep_alive = true;       // after this request, per the version and Connection header
+  bool keep_alive = true;        // after this request, per the version and Connection header
   bool expect_continue = false;  // "Expect: 100-continue" with a body to come
   std::string decoded_body;
 };

@@ -86,7 +86,7 @@ struct ServerOptions {
   std::chrono::milliseconds head_timeout{10'000};  // first byte to the end of the head
   std::chrono::milliseconds body_timeout{30'000};  // end of the head to the end of the body
   std::chrono::milliseconds write_timeout{10'000};  // a whole response
-  std::chrono::milliseconds linger{2'000};  // draining a refused request before closing
+  std::chrono::milliseconds linger{2'000};          // draining a refused request before closing
   std::size_t max_head_bytes = 16 * 1024;
   std::size_t max_target_bytes = 8 * 1024;
   std::size_t max_headers = 100;
