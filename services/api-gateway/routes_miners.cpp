@@ -272,23 +272,31 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
          body.only({"managed", "unlock_password"});
          auto managed = body.opt_bool("managed");
          const bool password_given = body.raw().contains("unlock_password");
-         std::optional<std::string> sealed;
+         std::optional<std::string> password;  // sealed below, bound to the miner's MAC
          if (password_given && !body.raw()["unlock_password"].is_null()) {
-           const std::string password = body.string("unlock_password", 128);
+           password = body.string("unlock_password", 128);
            if (!box) {
              throw ApiError(503, "unavailable",
                             "the gateway has no secrets.key (FLEET_SECRET_KEY), so it cannot store "
                             "unlock passwords");
            }
-           sealed = box->seal(password);
          }
+         const bool sealed = password.has_value();
          call.audit_target("miner:" + std::to_string(id));
          if (managed) call.audit_detail("managed", *managed);
          if (password_given) call.audit_detail("unlock_password", sealed ? "set" : "reset");
          json out;
          call.db().transact([&](pqxx::transaction_base& tx) {
-           if (tx.exec_params("SELECT 1 FROM miners WHERE worker_id = $1 FOR UPDATE", id).empty()) {
+           auto miner =
+               tx.exec_params("SELECT mac::text FROM miners WHERE worker_id = $1 FOR UPDATE", id);
+           if (miner.empty()) {
              throw ApiError::not_found("miner " + std::to_string(id) + " not found");
+           }
+           std::optional<std::string> sealed_password;
+           if (password) {
+             sealed_password = box->seal(
+                 *password,
+                 secrets::miner_secret_context(miner[0][0].as<std::string>(), "unlock_password"));
            }
            if (managed)
              tx.exec_params("UPDATE workers SET managed = $2 WHERE id = $1", id, *managed);
@@ -297,7 +305,7 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
              tx.exec_params(
                  "UPDATE miners SET unlock_pass_enc = $2, provision_after = NULL, "
                  "provision_failures = 0 WHERE worker_id = $1",
-                 id, sealed);
+                 id, sealed_password);
            }
            out = one_miner(tx, id);
          });

@@ -128,7 +128,10 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
   auto password_of = [&](const std::string& mac) {
     auto it = known.miners.find(mac);
     if (it != known.miners.end() && it->second.unlock_pass_enc) {
-      if (auto p = box_.open(*it->second.unlock_pass_enc); p.ok()) return *p;
+      if (auto p = box_.open(*it->second.unlock_pass_enc,
+                             secrets::miner_secret_context(mac, "unlock_password"));
+          p.ok())
+        return *p;
       spdlog::warn("miner {}: its stored unlock password cannot be opened; using the default",
                    it->second.worker_id);
     }
@@ -137,7 +140,9 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
   std::map<std::string, std::string> usable_key;  // mac -> plain key, for /autotune/presets
   for (const auto& [mac, k] : known.miners) {
     if (k.api_key_enc && k.api_key_state == "active") {
-      if (auto key = box_.open(*k.api_key_enc); key.ok()) usable_key[mac] = *key;
+      if (auto key = box_.open(*k.api_key_enc, secrets::miner_secret_context(mac, "api_key"));
+          key.ok())
+        usable_key[mac] = *key;
     }
   }
 
@@ -185,7 +190,7 @@ runtime::CycleReport DiscoveryCycle::run(runtime::CycleContext& ctx) {
   auto on_key = [&](KeyResult r) {
     KeyUpdate u{r.mac, std::nullopt, r.verified, std::nullopt};
     if (r.key) {
-      u.key_enc = box_.seal(*r.key);
+      u.key_enc = box_.seal(*r.key, secrets::miner_secret_context(r.mac, "api_key"));
       usable_key[r.mac] = *r.key;
       ++(r.created ? keys_created : keys_reused);
     } else if (r.error) {

@@ -226,7 +226,8 @@ struct StatusPoller::Cycle {
           ++reprovisioned;
           spdlog::info("miner {}: API key {} after a rejection", miners[i].worker_id,
                        key->created ? "re-created" : "re-found");
-          poll(i, key->key, self.box_.seal(key->key));
+          poll(i, key->key,
+               self.box_.seal(key->key, secrets::miner_secret_context(miners[i].mac, "api_key")));
         });
   }
 

@@ -35,7 +35,7 @@ RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unl
           m.hr_measure, m.consecutive_failures,
           (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
           m.poll_latency_ms,
-          (extract(epoch FROM m.readings_at) * 1000)::bigint
+          (extract(epoch FROM m.readings_at) * 1000)::bigint, m.mac::text
 )sql";
 
 constexpr const char* kClaimTelemetry = R"sql(
@@ -59,7 +59,7 @@ RETURNING m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unl
           m.hr_measure, m.telemetry_failures,
           (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
           m.poll_latency_ms,
-          (extract(epoch FROM m.readings_at) * 1000)::bigint
+          (extract(epoch FROM m.readings_at) * 1000)::bigint, m.mac::text
 )sql";
 
 constexpr const char* kListPoll = R"sql(
@@ -67,7 +67,7 @@ SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock
        m.hr_measure, m.consecutive_failures,
        (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
           m.poll_latency_ms,
-          (extract(epoch FROM m.readings_at) * 1000)::bigint
+          (extract(epoch FROM m.readings_at) * 1000)::bigint, m.mac::text
   FROM miners m
   JOIN workers w ON w.id = m.worker_id
   JOIN models md ON md.alias = m.model_alias
@@ -83,7 +83,7 @@ SELECT m.worker_id, host(w.ip), m.port, m.api_key_enc, m.api_key_state, m.unlock
        m.hr_measure, m.telemetry_failures,
        (m.provision_after IS NULL OR m.provision_after <= now()), md.num_chains,
           m.poll_latency_ms,
-          (extract(epoch FROM m.readings_at) * 1000)::bigint
+          (extract(epoch FROM m.readings_at) * 1000)::bigint, m.mac::text
   FROM miners m
   JOIN workers w ON w.id = m.worker_id
   JOIN models md ON md.alias = m.model_alias
@@ -198,6 +198,7 @@ std::vector<ClaimedMiner> read_claims(const pqxx::result& rows) {
     if (auto ms = row[11].get<std::int64_t>()) {
       m.readings_at = std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
     }
+    m.mac = row[12].as<std::string>();
     out.push_back(std::move(m));
   }
   return out;

@@ -7,7 +7,8 @@ MinerSecrets open_secrets(const secrets::SecretBox& box, const ClaimedMiner& min
   MinerSecrets out;
   out.password = default_password;
   if (miner.unlock_pass_enc) {
-    auto pass = box.open(*miner.unlock_pass_enc);
+    auto pass = box.open(*miner.unlock_pass_enc,
+                         secrets::miner_secret_context(miner.mac, "unlock_password"));
     if (pass.ok()) {
       out.password = std::move(*pass);
     } else {
@@ -15,7 +16,7 @@ MinerSecrets open_secrets(const secrets::SecretBox& box, const ClaimedMiner& min
     }
   }
   if (miner.api_key_enc) {
-    auto key = box.open(*miner.api_key_enc);
+    auto key = box.open(*miner.api_key_enc, secrets::miner_secret_context(miner.mac, "api_key"));
     if (key.ok()) {
       out.api_key = std::move(*key);
     } else {

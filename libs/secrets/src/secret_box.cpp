@@ -4,6 +4,7 @@
 
 #include "core/secret_strength.h"
 
+#include <cctype>
 #include <cstring>
 #include <vector>
 
@@ -16,7 +17,8 @@ bool sodium_ready() {
   return ready;
 }
 
-constexpr std::string_view kPrefix = "v1:";
+constexpr std::string_view kPrefix = "v1:";       // secretbox, no context (before issue 16.8)
+constexpr std::string_view kBoundPrefix = "v2:";  // XChaCha20-Poly1305, context as AD
 
 }  // namespace
 
@@ -56,42 +58,87 @@ Result<SecretBox> SecretBox::from_key_text(std::string_view text) {
       "`openssl rand -hex 32`)");
 }
 
-std::string SecretBox::seal(std::string_view plaintext) const {
-  std::vector<unsigned char> buf(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +
-                                 plaintext.size());
-  unsigned char* nonce = buf.data();
-  randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
-  crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES,
-                        reinterpret_cast<const unsigned char*>(plaintext.data()), plaintext.size(),
-                        nonce, key_.data());
-  std::string out(kPrefix);
+namespace {
+
+std::string to_base64(const std::vector<unsigned char>& buf) {
   std::string b64(sodium_base64_ENCODED_LEN(buf.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
   sodium_bin2base64(b64.data(), b64.size(), buf.data(), buf.size(), sodium_base64_VARIANT_ORIGINAL);
   b64.resize(std::strlen(b64.c_str()));
-  out += b64;
-  return out;
+  return b64;
 }
 
-Result<std::string> SecretBox::open(std::string_view sealed) const {
-  if (sealed.substr(0, kPrefix.size()) != kPrefix) {
+bool from_base64(std::string_view text, std::vector<unsigned char>& out) {
+  out.resize(text.size());
+  size_t len = 0;
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return false;
+  }
+  out.resize(len);
+  return true;
+}
+
+}  // namespace
+
+std::string SecretBox::seal(std::string_view plaintext, std::string_view context) const {
+  constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+  std::vector<unsigned char> buf(kNonce + plaintext.size() +
+                                 crypto_aead_xchacha20poly1305_ietf_ABYTES);
+  unsigned char* nonce = buf.data();
+  randombytes_buf(nonce, kNonce);
+  unsigned long long written = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      nonce + kNonce, &written, reinterpret_cast<const unsigned char*>(plaintext.data()),
+      plaintext.size(), reinterpret_cast<const unsigned char*>(context.data()), context.size(),
+      nullptr, nonce, key_.data());
+  buf.resize(kNonce + written);
+  return std::string(kBoundPrefix) + to_base64(buf);
+}
+
+Result<std::string> SecretBox::open(std::string_view sealed, std::string_view context) const {
+  const bool bound = sealed.substr(0, kBoundPrefix.size()) == kBoundPrefix;
+  if (!bound && sealed.substr(0, kPrefix.size()) != kPrefix) {
     return Error(ErrorKind::kDataLoss, "sealed secret: unknown format");
   }
-  sealed.remove_prefix(kPrefix.size());
-  std::vector<unsigned char> buf(sealed.size());
-  size_t len = 0;
-  if (sodium_base642bin(buf.data(), buf.size(), sealed.data(), sealed.size(), nullptr, &len,
-                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      len < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
+  sealed.remove_prefix(kPrefix.size());  // both prefixes are 3 characters
+  std::vector<unsigned char> buf;
+  const size_t overhead = bound ? crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+                                      crypto_aead_xchacha20poly1305_ietf_ABYTES
+                                : crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+  if (!from_base64(sealed, buf) || buf.size() < overhead) {
     return Error(ErrorKind::kDataLoss, "sealed secret: malformed");
   }
-  const size_t cipher_len = len - crypto_secretbox_NONCEBYTES;
-  std::string out(cipher_len - crypto_secretbox_MACBYTES, '\0');
+  std::string out(buf.size() - overhead, '\0');
+  if (bound) {
+    constexpr size_t kNonce = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    unsigned long long len = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+            reinterpret_cast<unsigned char*>(out.data()), &len, nullptr, buf.data() + kNonce,
+            buf.size() - kNonce, reinterpret_cast<const unsigned char*>(context.data()),
+            context.size(), buf.data(), key_.data()) != 0) {
+      return Error(ErrorKind::kDataLoss,
+                   "sealed secret: cannot be opened here (another FLEET_SECRET_KEY, or a value "
+                   "copied from another place)");
+    }
+    out.resize(len);
+    return out;
+  }
+  const size_t cipher_len = buf.size() - crypto_secretbox_NONCEBYTES;
   if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()),
                                  buf.data() + crypto_secretbox_NONCEBYTES, cipher_len, buf.data(),
                                  key_.data()) != 0) {
     return Error(ErrorKind::kDataLoss,
                  "sealed secret: cannot be opened with this key (wrong FLEET_SECRET_KEY?)");
   }
+  return out;
+}
+
+std::string miner_secret_context(std::string_view mac, std::string_view which) {
+  std::string out = "miner ";
+  for (char c : mac)
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  out += ' ';
+  out += which;
   return out;
 }
 

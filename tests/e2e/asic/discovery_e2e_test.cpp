@@ -72,7 +72,7 @@ TEST_CASE("discovery finds exactly the simulated miners and provisions their key
                  "AND ip <<= '127.21.1.0/24'") == 12);
   // Every miner has our key, sealed; the simulator holds the same key under our description.
   CHECK(
-      db.count("SELECT 1 FROM miners WHERE api_key_state = 'active' AND api_key_enc LIKE 'v1:%'") ==
+      db.count("SELECT 1 FROM miners WHERE api_key_state = 'active' AND api_key_enc LIKE 'v2:%'") ==
       12);
   CHECK(db.count("SELECT 1 FROM miners WHERE api_key_enc ~ '[0-9a-f]{32}'") == 0);
   auto box = secrets::SecretBox::from_key_text(kSecretKey);
@@ -80,7 +80,10 @@ TEST_CASE("discovery finds exactly the simulated miners and provisions their key
   const std::string sealed = db.scalar(
       "SELECT api_key_enc FROM miners m JOIN workers w ON "
       "w.id = m.worker_id WHERE host(w.ip) = '127.21.1.1'");
-  auto key = box->open(sealed);
+  const std::string mac = db.scalar(
+      "SELECT m.mac::text FROM miners m JOIN workers w ON "
+      "w.id = m.worker_id WHERE host(w.ip) = '127.21.1.1'");
+  auto key = box->open(sealed, secrets::miner_secret_context(mac, "api_key"));
   REQUIRE(key.ok());
   auto transport = firmware::CurlTransport::create();
   REQUIRE(transport.ok());

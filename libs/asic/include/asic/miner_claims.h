@@ -38,6 +38,7 @@ struct ClaimedMiner {
   std::optional<int> num_chains;       // of the model, when known
   std::optional<int> poll_latency_ms;  // /summary latency estimate (poll_schedule.h), if any
   std::optional<std::chrono::system_clock::time_point> readings_at;  // last history append
+  std::string mac;  // identity; the sealed secrets are bound to it
 };
 
 // Claims up to `limit` due miners for `owner` for `lease`. Commit `tx` for the claim to hold.

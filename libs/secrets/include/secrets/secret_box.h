@@ -1,7 +1,7 @@
 // Encryption at rest for the secrets the fleet must use later (miner API keys and unlock
 // passwords; DESIGN §7): libsodium's secretbox (XSalsa20-Poly1305) with a 32-byte key from the
-// environment (FLEET_SECRET_KEY). A sealed value is "v1:" + base64(nonce || ciphertext), so it
-// fits a text column and a future key rotation can add "v2:".
+// environment (FLEET_SECRET_KEY). A sealed value is text ("v2:" + base64), so it fits a text
+// column, and is bound to the place it is stored in (issue 16.8).
 //
 // Thread-safe after construction. The key never leaves the object and is wiped on destruction.
 #pragma once
@@ -25,15 +25,24 @@ class SecretBox {
   SecretBox& operator=(const SecretBox&) = default;
   ~SecretBox();
 
-  // A fresh random nonce per call: sealing the same text twice gives different results.
-  std::string seal(std::string_view plaintext) const;
-  // kDataLoss when the value is malformed, was sealed with another key, or was tampered with.
-  Result<std::string> open(std::string_view sealed) const;
+  // A fresh random nonce per call: sealing the same text twice gives different results. The
+  // value is bound to `context` (where it is stored, see miner_secret_context()): it opens only
+  // with the same context, so a value copied into another row or column is refused. "v2:" +
+  // base64(nonce || ciphertext) of XChaCha20-Poly1305 with the context as associated data.
+  std::string seal(std::string_view plaintext, std::string_view context) const;
+  // kDataLoss when the value is malformed, was sealed with another key or for another context,
+  // or was tampered with. "v1:" values (sealed before contexts existed, XSalsa20-Poly1305) still
+  // open with any context; they are bound once they are sealed again.
+  Result<std::string> open(std::string_view sealed, std::string_view context) const;
 
  private:
   SecretBox() = default;
   std::array<unsigned char, 32> key_{};
 };
+
+// The context of a miner's sealed secret: its MAC (any case) and which secret ("api_key",
+// "unlock_password"), so a value cannot move to another miner or another column.
+std::string miner_secret_context(std::string_view mac, std::string_view which);
 
 // A new random key in the hex form from_key_text() accepts (for `fleetctl` and docs).
 std::string generate_key_text();
