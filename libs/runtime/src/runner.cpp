@@ -156,6 +156,7 @@ Setup Runner::make_setup() {
       .health = [this, to_result] { return to_result(health_answer()); },
       .ready = [this, to_result] { return to_result(ready_answer()); },
       .metrics_text = [this] { return metrics_.render(); },
+      .wake = [this] { sleeper_.nudge(); },
       .add_liveness_check =
           [this](std::function<std::string()> check) {
             std::lock_guard lock(liveness_mu_);
@@ -219,7 +220,11 @@ Runner::WaitEnd Runner::wait(milliseconds d, WaitOptions how) {
     auto until = deadline;
     if (how.heartbeat) until = std::min(until, next_heartbeat);
     if (how.until_database_back) until = std::min(until, now + options_.reconnect_probe);
-    if (!sleep_for(duration_cast<milliseconds>(until - now) + milliseconds(1))) break;
+    const auto end = sleeper_.sleep_until_nudged(
+        duration_cast<milliseconds>(until - now) + milliseconds(1), [this] { tick(); },
+        how.nudgeable);
+    if (end == Sleeper::End::kStopping) break;
+    if (end == Sleeper::End::kNudged) return WaitEnd::kNudged;
     now = steady_clock::now();
     if (now >= deadline) return WaitEnd::kElapsed;
     if (how.until_database_back && !stop_.stop_requested() && session_.reconnect_now()) {
@@ -318,9 +323,9 @@ int Runner::run_loop() {
     // A cycle that failed because the database went away (its session is disconnected) waits
     // only until the session reconnects: /ready turns 200 then, and work resumes at once instead
     // of after a backoff of up to backoff.max. Other failures wait out their backoff.
-    wait(delay,
-         {.heartbeat = true,
-          .until_database_back = !outcome.ok && outcome.unavailable && !session_.connected()});
+    wait(delay, {.heartbeat = true,
+                 .until_database_back = !outcome.ok && outcome.unavailable && !session_.connected(),
+                 .nudgeable = outcome.ok});
   }
   if (lease_ && lease_->held() && session_.connected()) {
     try {

@@ -74,8 +74,11 @@ class Runner final : public CycleContext {
     // The last attempt failed for lack of the database: probe it every reconnect_probe and end
     // the wait as soon as the session connects again.
     bool until_database_back = false;
+    // Setup::wake ends the wait early (only between successful cycles: a failing worker keeps
+    // its backoff however often it is woken).
+    bool nudgeable = false;
   };
-  enum class WaitEnd { kElapsed, kDatabaseBack, kStopping };
+  enum class WaitEnd { kElapsed, kDatabaseBack, kNudged, kStopping };
 
   int finish(int rc);  // stops the signal and probe threads; returns rc
   Setup make_setup();

@@ -109,6 +109,9 @@ struct Setup {
   std::function<ProbeResult()> health;
   std::function<ProbeResult()> ready;
   std::function<std::string()> metrics_text;
+  // Starts the next cycle now instead of after the interval (a LISTEN wake-up, finished work to
+  // record). Thread-safe and cheap; ignored while the worker backs off after a failed cycle.
+  std::function<void()> wake;
   // Adds a liveness condition: the function returns "" while fine, else the reason /health fails
   // (e.g. a server thread that died). Called from probe threads: must be thread-safe and quick.
   std::function<void(std::function<std::string()>)> add_liveness_check;
