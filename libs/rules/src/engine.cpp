@@ -246,11 +246,35 @@ class FleetEvaluation {
           if (auto step = due_step(e, rule.record.spec.actions, in_.now)) {
             take_step(rule, worker, e, *step, terms);
             changed = true;
+          } else if (ladder_exhausted(rule.record.spec.actions, e, in_.now)) {
+            // The last hardware step had its time and the alert still fires: a person must look.
+            // Said once: next_step moves past the ladder.
+            notify(rule, &worker, e, "alert.escalation_exhausted", "exhausted",
+                   "[" + std::string(to_string(e.severity)) + "] ",
+                   "Alert " + std::to_string(rule.record.id) +
+                       " still firing after every step of "
+                       "its escalation ladder (last: " +
+                       rule.record.spec.actions.back().action +
+                       "); no further automatic action, a person must look at it",
+                   terms);
+            e.next_step = static_cast<int>(rule.record.spec.actions.size()) + 1;
+            changed = true;
           }
         }
       }
     }
     if (changed) out_.writes.push_back({std::move(e), is_new});
+  }
+
+  // True once a ladder ending in a hardware action has run out and the alert still fires one
+  // step-gap after the last step (the gap between the last two steps, or the first step's wait).
+  static bool ladder_exhausted(const std::vector<EscalationStep>& ladder, const Episode& e,
+                               Time now) {
+    if (ladder.empty() || !is_hardware_action(ladder.back().action)) return false;
+    if (e.next_step != static_cast<int>(ladder.size()) || !e.last_step_at) return false;
+    const auto gap = ladder.size() >= 2 ? ladder.back().after - ladder[ladder.size() - 2].after
+                                        : ladder.back().after;
+    return now - *e.last_step_at >= gap && now > *e.last_step_at;
   }
 
   void take_step(const CompiledRule& rule, const WorkerInfo& worker, Episode& e, int i,

@@ -90,6 +90,45 @@ TEST_CASE("an episode fires, escalates each step once, and resolves once", "[rul
   CHECK(w.closed[0].resolution == Resolution::kCleared);
 }
 
+TEST_CASE("a ladder of hardware steps that runs out says so once; a recovery stops it",
+          "[rules][engine]") {
+  World w;
+  RuleSpec r = rule("temperature > 80");
+  r.actions = {
+      {"restart_mining", minutes(0)}, {"reboot", minutes(5)}, {"power_cycle", minutes(15)}};
+  const auto rule_id = w.add_rule(r);
+  const auto hot = w.add_worker();
+  const auto recovers = w.add_worker();
+  w.set(hot, "temperature", 90);
+  w.set(recovers, "temperature", 90);
+  for (int i = 0; i <= 12; ++i)
+    w.cycle(t0 + minutes(i));          // restart, then reboot at 5m
+  w.set(recovers, "temperature", 60);  // recovers after the reboot
+  for (int i = 13; i <= 60; ++i)
+    w.cycle(t0 + minutes(i));
+  CHECK(count_step(w, 2) == 1);  // only the hot one reached the power cycle
+  int exhausted = 0;
+  for (const auto& n : w.notifications) {
+    if (n.event != "alert.escalation_exhausted") continue;
+    ++exhausted;
+    CHECK(n.worker_id == hot);
+  }
+  CHECK(exhausted == 1);
+  // Not before the last step had its gap (10 minutes after the power cycle at 15m).
+  World early;
+  early.add_rule(r);
+  const auto w1 = early.add_worker();
+  early.set(w1, "temperature", 90);
+  for (int i = 0; i <= 24; ++i)
+    early.cycle(t0 + minutes(i));
+  CHECK(count_notifications(early, "alert.escalation_exhausted") == 0);
+  early.cycle(t0 + minutes(25));
+  CHECK(count_notifications(early, "alert.escalation_exhausted") == 1);
+  const Episode* e = w.episode(rule_id, hot);
+  REQUIRE(e);
+  CHECK(e->next_step == 4);
+}
+
 TEST_CASE("nothing is written for pairs that did not change", "[rules][engine]") {
   World w;
   w.add_rule(rule("temperature > 80"));
