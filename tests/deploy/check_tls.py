@@ -7,7 +7,9 @@ proxy itself runs in tests/e2e/tls_proxy_e2e_test.cpp):
 
 - docker-compose: the gateway publishes no port; whatever is published belongs to the proxy,
   which mounts deploy/nginx/fleetward.conf and a certificate directory, and the gateway trusts
-  exactly the proxy's address;
+  exactly the proxy's address — or to the relay broker (mounting deploy/mosquitto/mosquitto.conf),
+  whose published ports must be TLS listeners of that file, with no anonymous clients (relay
+  controllers on the farm network send their passwords there);
 - deploy/nginx/fleetward.conf: a server without TLS never proxies (it only redirects to https),
   TLS 1.2/1.3 only, HSTS;
 - Kubernetes: no Service is LoadBalancer or NodePort; an Ingress with TLS and forced redirect
@@ -25,6 +27,7 @@ import yaml
 
 GATEWAY = "api-gateway"
 PROXY_CONF = "deploy/nginx/fleetward.conf"
+BROKER_CONF = "deploy/mosquitto/mosquitto.conf"
 
 
 def env_of(service):
@@ -32,6 +35,52 @@ def env_of(service):
     if isinstance(env, list):
         env = dict(e.split("=", 1) for e in env if "=" in e)
     return {k: str(v) for k, v in env.items()}
+
+
+def mosquitto_config(path):
+    """(options outside any listener, {port: options of that listener}) of a mosquitto.conf."""
+    general, listeners, current = {}, {}, None
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            key, _, value = line.partition(" ")
+            value = value.strip()
+            if key == "listener":
+                current = listeners.setdefault(value.split()[0], {})
+            elif current is None:
+                general[key] = value
+            else:
+                current[key] = value
+    return general, listeners
+
+
+def check_broker(src, name, svc):
+    """A published MQTT broker: every published port is a TLS listener; no anonymous clients."""
+    out = []
+    general, listeners = mosquitto_config(os.path.join(src, BROKER_CONF))
+    everywhere = dict(general)
+    for options in listeners.values():
+        everywhere.update(options)
+    if everywhere.get("per_listener_settings", "false") != "false":
+        out.append(f"{BROKER_CONF}: per_listener_settings must be false (one password file and "
+                   "ACL for every listener)")
+    if general.get("allow_anonymous") != "false":
+        out.append(f"{BROKER_CONF}: allow_anonymous must be false")
+    if not general.get("password_file"):
+        out.append(f"{BROKER_CONF}: no password_file")
+    for port in svc.get("ports") or []:
+        container = str(port).rsplit(":", 1)[-1].split("/")[0]
+        options = listeners.get(container)
+        if options is None:
+            out.append(f"compose: {name} publishes {port}, which is no listener of {BROKER_CONF}")
+        elif not (options.get("certfile") and options.get("keyfile")):
+            out.append(f"compose: {name} publishes {port} in clear: its listener in "
+                       f"{BROKER_CONF} has no certfile/keyfile (TLS)")
+        elif options.get("tls_version") in ("tlsv1", "tlsv1.1"):
+            out.append(f"{BROKER_CONF}: listener {container} allows {options['tls_version']}")
+    return out
 
 
 def check_compose(src):
@@ -49,11 +98,14 @@ def check_compose(src):
     for name, svc in services.items():
         mounts = " ".join(map(str, svc.get("volumes") or []))
         is_proxy = PROXY_CONF in mounts
+        is_broker = BROKER_CONF in mounts
         if is_proxy:
             proxies.append((name, svc))
-        if svc.get("ports") and not is_proxy and name != GATEWAY:
+        if is_broker and svc.get("ports"):
+            out += check_broker(src, name, svc)
+        if svc.get("ports") and not is_proxy and not is_broker and name != GATEWAY:
             out.append(f"compose: {name} publishes {svc['ports']} but is not the TLS proxy "
-                       f"(mounting {PROXY_CONF})")
+                       f"(mounting {PROXY_CONF}) or the relay broker (mounting {BROKER_CONF})")
     if len(proxies) != 1:
         out.append(f"compose: expected one proxy service mounting {PROXY_CONF}, found "
                    f"{[n for n, _ in proxies]}")
