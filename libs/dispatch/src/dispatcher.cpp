@@ -84,8 +84,12 @@ runtime::CycleReport Dispatcher::run_cycle(runtime::CycleContext& ctx) {
       woken_ = false;
     }
     if (!done.empty()) {
+      const auto began = steady_clock::now();
       try {
         ctx.db().transact([&](pqxx::transaction_base& tx) { record(tx, options_.store, done); });
+        spdlog::debug(
+            "recorded {} outcomes in {} ms", done.size(),
+            std::chrono::duration_cast<milliseconds>(steady_clock::now() - began).count());
       } catch (...) {
         // Keep them for the next attempt: the outcome must not be lost.
         std::lock_guard lock(mu_);
@@ -138,9 +142,14 @@ runtime::CycleReport Dispatcher::run_cycle(runtime::CycleContext& ctx) {
     if (limit > 0 && !options_.store.channels.empty()) {
       Emit emit;
       if (ctx.dry_run()) emit = [&ctx](const std::string& line) { ctx.emit(line); };
+      const auto began = steady_clock::now();
       ClaimResult claim_result = ctx.db().transact([&](pqxx::transaction_base& tx) {
         return claim(tx, options_.store, options_.limits, limit, emit);
       });
+      spdlog::debug("claimed {} of {} due in {} ms ({} in flight)", claim_result.jobs.size(),
+                    claim_result.due,
+                    std::chrono::duration_cast<milliseconds>(steady_clock::now() - began).count(),
+                    flying.size());
       held += claim_result.held;
       skipped += claim_result.skipped;
       claimed_now = claim_result.due;
