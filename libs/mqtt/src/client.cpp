@@ -4,9 +4,11 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -65,6 +67,38 @@ struct Client::Impl {
 
   std::atomic<std::uint64_t> connects{0}, disconnects{0}, messages_in{0}, oversize_dropped{0},
       published{0}, publish_refused{0};
+
+  // The first connection when the broker was unreachable at start (see start()).
+  std::thread starter;
+  std::condition_variable stop_wake;  // with mu
+
+  void first_connect() {
+    std::chrono::seconds delay = options.reconnect_min;
+    while (true) {
+      {
+        std::unique_lock lock(mu);
+        stop_wake.wait_for(lock, delay, [&] { return stopping || aborting; });
+        if (stopping || aborting) return;
+      }
+      delay = std::min(delay * 2, options.reconnect_max);
+      const int rc = mosquitto_reconnect_async(mosq);
+      if (rc != MOSQ_ERR_SUCCESS) {
+        spdlog::debug("mqtt {}: connection attempt failed: {}", where,
+                      rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
+        continue;
+      }
+      std::lock_guard lock(mu);
+      if (stopping || aborting) return;
+      const int started = mosquitto_loop_start(mosq);
+      if (started != MOSQ_ERR_SUCCESS) {
+        spdlog::error("mqtt {}: cannot start the network thread: {}", where,
+                      mosquitto_strerror(started));
+        return;
+      }
+      loop_started = true;
+      return;
+    }
+  }
 
   static void on_connect(mosquitto* m, void* self, int rc) {
     static_cast<Impl*>(self)->connected_cb(m, rc);
@@ -189,25 +223,33 @@ Result<std::unique_ptr<Client>> Client::start(BrokerOptions options, Handlers ha
   mosquitto_disconnect_callback_set(m, &Impl::on_disconnect);
   mosquitto_message_callback_set(m, &Impl::on_message);
 
-  // An unreachable broker is not an error here: the network thread keeps trying.
+  // An unreachable broker is not an error here: it is retried in the background.
   rc = mosquitto_connect_async(m, o.host.c_str(), o.port, static_cast<int>(o.keepalive.count()));
   if (rc == MOSQ_ERR_INVAL) return fail("connect", rc);
-  if (rc != MOSQ_ERR_SUCCESS) {
-    spdlog::warn("mqtt {}: first connection attempt failed ({}); retrying in the background",
-                 i.where, rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
-  }
-  rc = mosquitto_loop_start(m);
-  if (rc != MOSQ_ERR_SUCCESS) return fail("network thread", rc);
-  {
+  if (rc == MOSQ_ERR_SUCCESS) {
+    rc = mosquitto_loop_start(m);
+    if (rc != MOSQ_ERR_SUCCESS) return fail("network thread", rc);
     std::lock_guard lock(i.mu);
     i.loop_started = true;
+  } else {
+    spdlog::warn("mqtt {}: first connection attempt failed ({}); retrying in the background",
+                 i.where, rc == MOSQ_ERR_ERRNO ? std::strerror(errno) : mosquitto_strerror(rc));
+    // libmosquitto's network thread does not retry a first connect that failed (it waits on a
+    // socket it never got), so the first connection is retried here; once it is made the network
+    // thread takes over and handles every later loss itself.
+    i.starter = std::thread([&i] { i.first_connect(); });
   }
   return client;
 }
 
 Client::~Client() {
   if (!impl_ || impl_->mosq == nullptr) return;
-  impl_->stopping = true;
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->stop_wake.notify_all();
+  if (impl_->starter.joinable()) impl_->starter.join();
   bool started = false;
   {
     std::lock_guard lock(impl_->mu);
@@ -281,7 +323,11 @@ ClientStats Client::stats() const {
 }
 
 void Client::abort_connection() {
-  if (impl_->aborting.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->aborting.exchange(true)) return;
+  }
+  impl_->stop_wake.notify_all();
   const int fd = mosquitto_socket(impl_->mosq);
   if (fd >= 0) {
     // FIN without DISCONNECT: the broker treats it as a lost client and publishes the will.
