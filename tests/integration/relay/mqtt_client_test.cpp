@@ -110,7 +110,7 @@ TEST_CASE("mqtt: incoming messages over the size cap are dropped", "[mqtt][bad-i
   CHECK(inbox.count("cap/big") == 0);
 }
 
-TEST_CASE("mqtt: a dropped connection publishes the will; a clean close does not", "[mqtt]") {
+TEST_CASE("mqtt: a dropped connection publishes the will but a clean close does not", "[mqtt]") {
   auto broker = MosquittoBroker::start();
   Inbox inbox;
   auto watcher = start(broker_options(*broker), inbox.handlers());

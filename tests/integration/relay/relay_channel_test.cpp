@@ -135,7 +135,7 @@ TEST_CASE("relay: a Tasmota controller's LWT Offline fails fast too", "[relay][m
   CHECK_THAT(result.reason, Catch::Contains("controller plug is offline"));
 }
 
-TEST_CASE("relay: broker down gives kNotSent; when it returns the command succeeds",
+TEST_CASE("relay: broker down gives kNotSent and when it returns the command succeeds",
           "[relay][mqtt]") {
   RelayRig rig;
   rig.broker->stop(SIGKILL);

@@ -4,7 +4,7 @@
 
 using namespace fleet;
 
-TEST_CASE("broker addresses parse into host and port; bad ones name the text", "[mqtt]") {
+TEST_CASE("broker addresses parse into host and port and bad ones name the text", "[mqtt]") {
   mqtt::BrokerOptions o;
   REQUIRE(mqtt::parse_broker_address("10.0.0.5:1884", o).ok());
   CHECK(o.host == "10.0.0.5");

@@ -34,7 +34,7 @@ StateEvent state_of(const Result<Event>& e) {
 
 }  // namespace
 
-TEST_CASE("driver and op names round-trip; unknown names are rejected", "[relay][codec]") {
+TEST_CASE("driver and op names round-trip and unknown names are rejected", "[relay][codec]") {
   CHECK(driver_from("fleetward") == Driver::kFleetward);
   CHECK(driver_from("tasmota") == Driver::kTasmota);
   CHECK_FALSE(driver_from("Tasmota"));
@@ -193,7 +193,7 @@ TEST_CASE("Tasmota ops map onto PulseTime and POWER commands", "[relay][codec]")
   CHECK_FALSE(tasmota::acknowledging_state(Op::kOff));
 }
 
-TEST_CASE("Tasmota stat, RESULT and LWT messages decode; bad ones are rejected",
+TEST_CASE("Tasmota stat, RESULT and LWT messages decode and bad ones are rejected",
           "[relay][codec][bad-input]") {
   TopicMap map("fleetward/relay", {rack_a(), tas()});
   const auto s = state_of(map.decode("stat/plug-1/POWER2", "ON"));

@@ -151,7 +151,7 @@ TEST_CASE("a last will while waiting ends the request at once with kNoAck", "[re
   CHECK_THAT(h.results[0].reason, Catch::Contains("went offline"));
 }
 
-TEST_CASE("a broker that is not connected gives kNotSent; a busy channel too", "[relay][tracker]") {
+TEST_CASE("a broker that is not connected gives kNotSent and so does a busy channel", "[relay][tracker]") {
   Harness h;
   h.tracker.set_controllers({rack_a()});
   h.transport.up = false;
@@ -211,7 +211,7 @@ TEST_CASE("invalid requests are refused before sending", "[relay][tracker][bad-i
   CHECK(h.transport.sent.empty());
 }
 
-TEST_CASE("Tasmota pulse: PulseTime then ON; acknowledged by a fresh stat ON", "[relay][tracker]") {
+TEST_CASE("Tasmota pulse: PulseTime then ON acknowledged by a fresh stat ON", "[relay][tracker]") {
   Harness h;
   h.tracker.set_controllers({plug()});
   h.run(h.tracker.submit(request(plug(), Op::kPulse, 500ms, "cmd-1-1"), h.collect(), h.t0));
