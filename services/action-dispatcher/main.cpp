@@ -9,7 +9,7 @@
 #include "dispatch/dispatcher.h"
 #include "dispatch/firmware_channel.h"
 #include "dispatch/options.h"
-#include "relay_setup.h"
+#include "dispatch/relay_channel.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
 
@@ -46,7 +46,10 @@ int main(int argc, char** argv) {
            channels["firmware"] = std::move(*firmware);
          }
          if (settings.mqtt.port > 0) {
-           channels["relay"] = dispatch::make_relay_channel(settings.mqtt, setup);
+           auto relay = dispatch::make_relay_channel(settings.mqtt, setup.db.options(),
+                                                     "fleetward-dispatcher-" + setup.instance_id);
+           if (!relay.ok()) throw runtime::ConfigError(relay.error().message());
+           channels["relay"] = std::move(*relay);
          }
          auto service = std::make_shared<Service>();
          service->dispatcher =

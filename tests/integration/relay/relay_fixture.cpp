@@ -19,41 +19,6 @@ relay::RelayResult ResultWaiter::wait(std::chrono::milliseconds timeout) {
   return f.get();
 }
 
-RelaySimProcess::RelaySimProcess(const std::string& broker, std::vector<std::string> args) {
-  port_ = free_port();
-  std::vector<std::string> all{"--broker", broker, "--control",
-                               "127.0.0.1:" + std::to_string(port_)};
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--controller") ++controllers_;
-  }
-  all.insert(all.end(), args.begin(), args.end());
-  process_ = std::make_unique<Process>(binary("relay-sim"), all);
-}
-
-bool RelaySimProcess::ready(std::chrono::milliseconds timeout) {
-  return eventually(
-      [&] {
-        auto h = http_get(port_, "/health", std::chrono::seconds(1));
-        if (h.status != 200) return false;
-        auto j = nlohmann::json::parse(h.body, nullptr, false);
-        return !j.is_discarded() && j["connected"] == controllers_;
-      },
-      timeout);
-}
-
-nlohmann::json RelaySimProcess::controller(const std::string& name) const {
-  auto h = http_get(port_, "/controllers/" + name);
-  REQUIRE(h.status == 200);
-  return nlohmann::json::parse(h.body);
-}
-
-int RelaySimProcess::post(const std::string& path, const std::string& body) const {
-  httplib::Client c("127.0.0.1", port_);
-  c.set_read_timeout(std::chrono::seconds(5));
-  auto r = c.Post(path.c_str(), body, "application/json");
-  return r ? r->status : 0;
-}
-
 mqtt::BrokerOptions broker_options(const MosquittoBroker& broker) {
   mqtt::BrokerOptions o;
   o.host = "127.0.0.1";

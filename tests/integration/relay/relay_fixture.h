@@ -11,6 +11,7 @@
 #include "mosquitto.h"
 #include "process.h"
 #include "relay/channel.h"
+#include "relay_sim.h"
 
 namespace fleet::test {
 
@@ -25,23 +26,6 @@ class ResultWaiter {
   std::shared_ptr<std::promise<relay::RelayResult>> promise_ =
       std::make_shared<std::promise<relay::RelayResult>>();
   std::shared_ptr<std::atomic<int>> calls_ = std::make_shared<std::atomic<int>>(0);
-};
-
-class RelaySimProcess {
- public:
-  // relay-sim on `broker` with the given --controller specs and extra flags.
-  RelaySimProcess(const std::string& broker, std::vector<std::string> args);
-  // Waits until every controller is connected (its retained status published).
-  bool ready(std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  nlohmann::json controller(const std::string& name) const;  // GET /controllers/<name>
-  int post(const std::string& path, const std::string& body = "{}") const;
-  Process& process() { return *process_; }
-  int port() const { return port_; }
-
- private:
-  int port_ = 0;
-  std::size_t controllers_ = 0;
-  std::unique_ptr<Process> process_;
 };
 
 struct RelayRig {
