@@ -17,8 +17,7 @@ namespace fleet::cli {
 std::vector<std::string> last_lines(const std::string& path, size_t n);
 
 // The *.log files in `dir` (sorted); when `services` is not empty, only <service>.log of those.
-std::vector<std::string> log_files(const std::string& dir,
-                                   const std::vector<std::string>& services);
+std::vector<std::string> log_files(const std::string& dir, const std::vector<std::string>& services);
 
 // Follows files from their current end, calling on_line(path, line) for every complete new line.
 // Polls every `poll_ms`; a file that shrinks or is replaced (rotation) is read again from its
