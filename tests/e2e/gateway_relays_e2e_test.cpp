@@ -33,8 +33,9 @@ std::string error_message(const ApiAnswer& a) {
 
 }  // namespace
 
-TEST_CASE("relay controllers: admins create, change and remove them; fields are validated by name",
-          "[gateway][relays][e2e]") {
+TEST_CASE(
+    "relay controllers: admins create, change and remove them, and fields are validated by name",
+    "[gateway][relays][e2e]") {
   GatewayFixture gw;
   seed_workers(gw.db);
 

@@ -82,7 +82,7 @@ TEST_CASE("client e2e: relay controllers and mappings, and power actions that ne
   CHECK(admin.relays().controllers().empty());
 }
 
-TEST_CASE("fleetctl api relays: controllers, map, list, unmap; the commands list shows reasons",
+TEST_CASE("fleetctl api relays: controllers, map, list, unmap, and the commands list shows reasons",
           "[client][relays][e2e]") {
   GatewayFixture gw;
   seed_miners(gw.db, 2);

@@ -92,7 +92,9 @@ TEST_CASE("client relays: map sends the controller, channel, wiring and only the
   CHECK(json::parse(t->requests[2].body) == json{{"site", nullptr}});  // "" clears it
 }
 
-TEST_CASE("client commands: power actions need confirm; held_reason and the press length") {
+TEST_CASE(
+    "client commands: power actions need confirm, and commands carry held_reason and the press "
+    "length") {
   for (const char* a : {"power_cycle", "power_off", "power_on", "power_button"})
     CHECK(client::needs_confirm(a));
   CHECK_FALSE(client::needs_confirm("restart_mining"));
@@ -115,7 +117,7 @@ TEST_CASE("client commands: power actions need confirm; held_reason and the pres
   CHECK(cli::command_reason(cmd) == "skipped: daily cap; error: timeout");
 }
 
-TEST_CASE("fleetctl api relays: power actions need --yes; map resolves names; lists print") {
+TEST_CASE("fleetctl api relays: power actions need --yes, map resolves names, lists print") {
   auto t = std::make_shared<FakeTransport>([](const client::HttpRequest& r) {
     if (r.target.rfind("/api/relay-controllers", 0) == 0) return ok(kControllers);
     if (r.target.rfind("/api/workers?", 0) == 0) {
