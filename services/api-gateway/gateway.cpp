@@ -29,6 +29,7 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   add_rule_routes(*router_);
   add_alert_routes(*router_);
   add_command_routes(*router_);
+  add_relay_routes(*router_);
   add_openapi_route(*router_, std::string(version()));
 
   // The dashboard: static files compiled into the binary; the page itself needs no credentials,

@@ -1,6 +1,7 @@
 // Route registration, one function per area of the API.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -10,6 +11,10 @@
 #include "router.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
+
+namespace pqxx {
+class transaction_base;
+}
 
 namespace fleet::gateway {
 
@@ -22,11 +27,16 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
 void add_rule_routes(Router& router);
 void add_alert_routes(Router& router);
 void add_command_routes(Router& router);
+// Relay controllers and workers' relay mappings (issue 10).
+void add_relay_routes(Router& router);
 void add_probe_routes(Router& router, const runtime::Setup& setup);
 void add_openapi_route(Router& router, std::string version);
 
 // Common OpenAPI fragments.
 nlohmann::json page_schema(const nlohmann::json& item);
 nlohmann::json query_param(const char* name, const char* type, const char* description);
+
+// A worker's relay mapping as the API shows it, or null when it has none.
+nlohmann::json relay_mapping_of(pqxx::transaction_base& tx, std::int64_t worker_id);
 
 }  // namespace fleet::gateway

@@ -1,7 +1,9 @@
 // Manual actions (seed 000 §3): the gateway validates a request and writes one `commands` row;
-// the action dispatcher carries it out. Actions that stop mining (reboot, shutdown, power-cycle)
-// need an explicit "confirm": true. An Idempotency-Key header makes a retried request return the
-// command it queued the first time instead of queueing a second one.
+// the action dispatcher carries it out. Actions that stop mining (reboot, shutdown) or switch
+// power through a relay (power_cycle, power_off, power_on, power_button) need an explicit
+// "confirm": true; the relay ones also need the worker's relay mapping (routes_relays.cpp). An
+// Idempotency-Key header makes a retried request return the command it queued the first time
+// instead of queueing a second one.
 #include <array>
 #include <optional>
 #include <string_view>
@@ -24,16 +26,20 @@ struct ActionInfo {
   std::string_view name;
   bool needs_confirm;
   bool asic_only;  // carried out through the miner firmware only
+  bool relay;      // carried out by a relay controller: needs the worker's relay mapping
 };
 
-constexpr std::array<ActionInfo, 8> kActions{{{"restart_mining", false, false},
-                                              {"reboot", true, false},
-                                              {"shutdown", true, false},
-                                              {"power_cycle", true, false},
-                                              {"set_preset", false, true},
-                                              {"find_miner", false, true},
-                                              {"start_mining", false, true},
-                                              {"stop_mining", false, true}}};
+constexpr std::array<ActionInfo, 11> kActions{{{"restart_mining", false, false, false},
+                                               {"reboot", true, false, false},
+                                               {"shutdown", true, false, false},
+                                               {"power_cycle", true, false, true},
+                                               {"power_off", true, false, true},
+                                               {"power_on", true, false, true},
+                                               {"power_button", true, false, true},
+                                               {"set_preset", false, true, false},
+                                               {"find_miner", false, true, false},
+                                               {"start_mining", false, true, false},
+                                               {"stop_mining", false, true, false}}};
 
 const ActionInfo* find_action(std::string_view name) {
   for (const auto& a : kActions) {
@@ -42,10 +48,16 @@ const ActionInfo* find_action(std::string_view name) {
   return nullptr;
 }
 
+std::string action_names() {
+  std::string out;
+  for (const auto& a : kActions)
+    out += (out.empty() ? "" : ", ") + std::string(a.name);
+  return out;
+}
+
 // How an action reaches a worker of a kind (DESIGN §6), nullopt when it cannot.
 std::optional<std::string> channel_of(const ActionInfo& action, std::string_view kind) {
-  if (action.name == "power_cycle")
-    return kind == "device" ? std::nullopt : std::optional<std::string>("relay");
+  if (action.relay) return kind == "device" ? std::nullopt : std::optional<std::string>("relay");
   if (action.asic_only)
     return kind == "asic" ? std::optional<std::string>("firmware") : std::nullopt;
   if (kind == "asic") return "firmware";
@@ -63,7 +75,9 @@ const std::string kCommandSelect =
     kIso + "), to_char(c.updated_at AT TIME ZONE 'UTC', " + kIso +
     "), to_char(c.expires_at AT TIME ZONE 'UTC', " + kIso +
     "), to_char(c.finished_at AT TIME ZONE 'UTC', " + kIso +
-    "), c.result::text, c.last_error FROM commands c JOIN workers w ON w.id = c.worker_id ";
+    "), c.result::text, c.last_error, c.held_reason, to_char(c.sent_at AT TIME ZONE 'UTC', " +
+    kIso + "), to_char(c.not_before AT TIME ZONE 'UTC', " + kIso +
+    ") FROM commands c JOIN workers w ON w.id = c.worker_id ";
 
 json parsed(const pqxx::field& f) {
   if (f.is_null()) return nullptr;
@@ -92,7 +106,10 @@ json command_json(const pqxx::row& r) {
           {"expires_at", r[17].as<std::string>()},
           {"finished_at", opt_text(r[18])},
           {"result", parsed(r[19])},
-          {"last_error", r[20].is_null() ? json() : json(redact_secrets(r[20].as<std::string>()))}};
+          {"last_error", r[20].is_null() ? json() : json(redact_secrets(r[20].as<std::string>()))},
+          {"held_reason", opt_text(r[21])},
+          {"sent_at", opt_text(r[22])},
+          {"not_before", opt_text(r[23])}};
 }
 
 const json kCommand = {
@@ -105,6 +122,23 @@ const json kCommand = {
       {"state",
        {{"type", "string"},
         {"enum", {"queued", "claimed", "sent", "succeeded", "failed", "expired", "skipped"}}}},
+      {"channel", {{"type", "string"}, {"nullable", true}}},
+      {"attempts", {{"type", "integer"}}},
+      {"max_attempts", {{"type", "integer"}}},
+      {"skip_reason",
+       {{"type", "string"}, {"nullable", true}, {"description", "why it was skipped"}}},
+      {"held_reason",
+       {{"type", "string"},
+        {"nullable", true},
+        {"description",
+         "why a due command waits (partition hold, minimum interval, rate limit); cleared when "
+         "sent"}}},
+      {"last_error", {{"type", "string"}, {"nullable", true}}},
+      {"result", {{"type", "object"}, {"nullable", true}}},
+      {"created_at", {{"type", "string"}}},
+      {"sent_at", {{"type", "string"}, {"nullable", true}}},
+      {"not_before", {{"type", "string"}, {"nullable", true}}},
+      {"finished_at", {{"type", "string"}, {"nullable", true}}},
       {"requested_by", {{"type", "string"}}}}}};
 
 // Checks the params of `action`; returns them normalised.
@@ -115,6 +149,11 @@ json check_params(const ActionInfo& action, const JsonBody& body) {
   if (action.name == "set_preset") {
     p.only({"preset"});
     return {{"preset", p.string("preset", 64)}};
+  }
+  if (action.name == "power_button") {
+    p.only({"ms"});
+    if (auto ms = p.opt_integer("ms", 50, 10'000)) return {{"ms", *ms}};
+    return json::object();
   }
   p.only({});
   return json::object();
@@ -132,9 +171,11 @@ void add_command_routes(Router& router) {
        .path = "/api/workers/{id}/commands",
        .tag = "commands",
        .summary = "Queue an action on a worker (restart_mining, reboot, shutdown, power_cycle, "
-                  "set_preset, "
-                  "find_miner, start_mining, stop_mining). reboot, shutdown and power_cycle need "
-                  "\"confirm\": true. Send an Idempotency-Key header to make retries safe.",
+                  "power_off, power_on, power_button, set_preset, find_miner, start_mining, "
+                  "stop_mining). reboot, shutdown and the power actions need \"confirm\": true; "
+                  "the power actions (channel relay) need the worker's relay mapping (else 422). "
+                  "power_button takes params {\"ms\": 50..10000}. Send an Idempotency-Key header "
+                  "to make retries safe.",
        .role = Role::kOperator,
        .request_schema = {{"type", "object"},
                           {"required", {"action"}},
@@ -153,15 +194,16 @@ void add_command_routes(Router& router) {
          const ActionInfo* action = find_action(name);
          if (!action) {
            throw ApiError::bad_request(
-               "action: unknown action '" + sanitize_utf8(name) +
-                   "' (restart_mining, reboot, shutdown, power_cycle, set_preset, "
-                   "find_miner, start_mining, stop_mining)",
+               "action: unknown action '" + sanitize_utf8(name) + "' (" + action_names() + ")",
                "action");
          }
          const bool confirmed = body.opt_bool("confirm").value_or(false);
          if (action->needs_confirm && !confirmed) {
            throw ApiError::bad_request(
-               std::string(action->name) + " interrupts mining: send \"confirm\": true to queue it",
+               std::string(action->name) +
+                   (action->relay ? " switches the worker's power through its relay"
+                                  : " interrupts mining") +
+                   ": send \"confirm\": true to queue it",
                "confirm");
          }
          json params = check_params(*action, body);
@@ -183,7 +225,7 @@ void add_command_routes(Router& router) {
          int status = 201;
          call.db().transact([&](pqxx::transaction_base& tx) {
            auto w = tx.exec_params(
-               "SELECT w.kind, m.model_alias, mo.presets::text FROM workers w "
+               "SELECT w.kind, m.model_alias, mo.presets::text, w.name FROM workers w "
                "LEFT JOIN miners m ON m.worker_id = w.id "
                "LEFT JOIN models mo ON mo.alias = m.model_alias WHERE w.id = $1",
                worker_id);
@@ -229,6 +271,14 @@ void add_command_routes(Router& router) {
                status = 200;
                return;
              }
+           }
+           if (action->relay &&
+               tx.exec_params("SELECT 1 FROM relay_mappings WHERE worker_id = $1", worker_id)
+                   .empty()) {
+             throw ApiError::unprocessable(
+                 "worker " + w[0][3].as<std::string>() +
+                     " has no relay mapping: map it to a relay controller channel first",
+                 "action");
            }
            auto id =
                tx.exec_params1(

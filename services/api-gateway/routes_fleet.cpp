@@ -228,7 +228,8 @@ void add_fleet_routes(Router& router) {
       {.method = "GET",
        .path = "/api/workers/{id}",
        .tag = "workers",
-       .summary = "One worker with its latest metrics and kind-specific detail",
+       .summary =
+           "One worker with its latest metrics, kind-specific detail and relay mapping (or null)",
        .response_schema = kWorker,
        .handler = [](Call& call) {
          const std::int64_t id = call.id();
@@ -253,6 +254,7 @@ void add_fleet_routes(Router& router) {
              metrics[m[0].as<std::string>()] = v;
            }
            out["metrics"] = metrics;
+           out["relay"] = relay_mapping_of(tx, id);
            auto device = tx.exec_params(
                "SELECT (to_jsonb(d) - 'worker_id')::text FROM devices d WHERE worker_id = $1", id);
            if (!device.empty()) {

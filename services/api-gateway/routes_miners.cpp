@@ -171,15 +171,18 @@ void redact_pool_credentials(json& status) {
   }
 }
 
-const json kMiner = {{"type", "object"},
-                     {"properties",
-                      {{"id", {{"type", "integer"}}},
-                       {"mac", {{"type", "string"}}},
-                       {"ip", {{"type", "string"}, {"nullable", true}}},
-                       {"online", {{"type", "boolean"}}},
-                       {"managed", {{"type", "boolean"}}},
-                       {"model_alias", {{"type", "string"}, {"nullable", true}}},
-                       {"latest", {{"type", "object"}, {"nullable", true}}}}}};
+const json kMiner = {
+    {"type", "object"},
+    {"properties",
+     {{"id", {{"type", "integer"}}},
+      {"mac", {{"type", "string"}}},
+      {"ip", {{"type", "string"}, {"nullable", true}}},
+      {"online", {{"type", "boolean"}}},
+      {"managed", {{"type", "boolean"}}},
+      {"model_alias", {{"type", "string"}, {"nullable", true}}},
+      {"latest", {{"type", "object"}, {"nullable", true}}},
+      {"relay",
+       {{"type", "object"}, {"nullable", true}, {"description", "relay mapping (detail only)"}}}}}};
 
 }  // namespace
 
@@ -246,12 +249,14 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
   router.add({.method = "GET",
               .path = "/api/miners/{id}",
               .tag = "miners",
-              .summary = "One miner",
+              .summary = "One miner, with its relay mapping (null when it has none)",
               .response_schema = kMiner,
               .handler = [](Call& call) {
                 json out;
-                call.db().transact(
-                    [&](pqxx::transaction_base& tx) { out = one_miner(tx, call.id()); });
+                call.db().transact([&](pqxx::transaction_base& tx) {
+                  out = one_miner(tx, call.id());
+                  out["relay"] = relay_mapping_of(tx, call.id());
+                });
                 return Reply{.body = out};
               }});
 

@@ -348,6 +348,163 @@ describe('dashboard in headless Chromium', {timeout: 540_000}, () => {
     await shot('commands');
   });
 
+  it('maps a miner to a relay channel with the API\'s validation shown in the form, then powers it through it', async () => {
+    const {id, name} = await firstMiner();
+    const [otherId, otherName] = (await stack.sql(
+      `SELECT w.id, w.name FROM workers w JOIN miners m ON m.worker_id = w.id WHERE w.id > ${id} ORDER BY w.id LIMIT 1`)).split('|');
+    // An admin's controller (the API is tested on its own; here it only needs to exist).
+    const admin = await stack.token('admin');
+    const created = await fetch(`${stack.baseUrl}/api/relay-controllers`, {
+      method: 'POST', headers: {Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json'},
+      body: JSON.stringify({name: 'rack-a', driver: 'fleetward', topic: 'rack-a', channels: 4})});
+    assert.equal(created.status, 201);
+    const controllerId = (await created.json()).id;
+    await stack.sql(`UPDATE relay_controllers SET online = true, availability_at = now() WHERE id = ${controllerId}`);
+    // Channel 2 belongs to another miner already.
+    await stack.sql(`INSERT INTO relay_mappings (worker_id, controller_id, channel, wiring) VALUES (${otherId}, ${controllerId}, 2, 'mains')`);
+
+    await page.goto(`${stack.baseUrl}/dashboard/#/miner/${id}`);
+    await page.getByRole('heading', {name, level: 1}).waitFor();
+    const panel = page.getByTestId('relay-panel');
+    await panel.getByTestId('relay-none').waitFor();
+    // No mapping: the power buttons are there but disabled, with the hint.
+    for (const action of ['power_cycle', 'power_off', 'power_on', 'power_button']) {
+      assert.ok(await page.getByTestId(`action-${action}`).isDisabled(), `${action} disabled without a mapping`);
+    }
+    assert.match(await page.getByTestId('power-hint').textContent(), /Map this worker to a relay controller channel/);
+
+    await panel.getByTestId('relay-edit').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByTestId('relay-channel').fill('2');
+    await dialog.getByTestId('relay-wiring').selectOption('power_button');
+    await dialog.getByRole('button', {name: 'Save mapping'}).click();
+    // The API's 409 names the miner on that channel; nothing is saved.
+    await dialog.getByRole('alert').filter({hasText: `channel 2 of rack-a is used by worker ${otherName}`}).waitFor();
+    await dialog.getByTestId('relay-channel').fill('9');
+    await dialog.getByRole('button', {name: 'Save mapping'}).click();
+    await dialog.getByRole('alert').filter({hasText: /beyond the 4 channels/}).waitFor();
+    assert.equal(await stack.sql(`SELECT count(*) FROM relay_mappings WHERE worker_id = ${id}`), '0');
+    await shot('relay-mapping-refused');
+
+    await dialog.getByTestId('relay-channel').fill('3');
+    await dialog.getByRole('button', {name: 'Save mapping'}).click();
+    await dialog.waitFor({state: 'detached'});
+    await page.locator('.toast-ok').filter({hasText: `${name} is mapped to rack-a channel 3`}).waitFor();
+    assert.equal(await stack.sql(`SELECT channel || ' ' || wiring FROM relay_mappings WHERE worker_id = ${id}`), '3 power_button');
+    await panel.getByTestId('relay-channel-value').filter({hasText: '3'}).waitFor();
+    await panel.getByText('online').waitFor();
+
+    // Mapped: the power buttons work, through the confirm dialog, on the relay channel.
+    const powerOff = page.getByTestId('action-power_off');
+    await eventually('power off enabled', async () => !(await powerOff.isDisabled()), 15_000);
+    await powerOff.click();
+    const confirm = page.getByTestId('confirm-dialog');
+    await confirm.waitFor();
+    const posted = page.waitForResponse((r) => r.url().endsWith(`/api/workers/${id}/commands`) && r.request().method() === 'POST');
+    await confirm.getByTestId('confirm-button').click();
+    assert.equal((await posted).status(), 201);
+    assert.equal(await stack.sql(`SELECT channel FROM commands WHERE worker_id = ${id} AND action = 'power_off'`), 'relay');
+    await shot('relay-mapped');
+
+    // Removing the mapping disables them again.
+    await panel.getByTestId('relay-remove').click();
+    await page.getByTestId('confirm-dialog').getByTestId('confirm-button').click();
+    await panel.getByTestId('relay-none').waitFor();
+    assert.equal(await stack.sql(`SELECT count(*) FROM relay_mappings WHERE worker_id = ${id}`), '0');
+    await eventually('power off disabled', async () => powerOff.isDisabled(), 15_000);
+  });
+
+  it('shows each command\'s life: held, sent, succeeded with its result, failed, skipped', async () => {
+    const {id} = await firstMiner();
+    // The dispatcher is another service: these rows are what it leaves behind.
+    const insert = (action, extra) => stack.sql(
+      `INSERT INTO commands (worker_id, action, params, channel, origin, requested_by, idempotency_key, expires_at${extra.cols}) ` +
+      `VALUES (${id}, '${action}', '{}', '${action === 'reboot' ? 'firmware' : 'relay'}', 'user', 'operator', 'life-${action}', now() + interval '1 hour'${extra.vals}) RETURNING id`);
+    const plain = {cols: '', vals: ''};
+    const held = await insert('power_cycle', {cols: ', held_reason, not_before',
+                                              vals: ", 'minimum interval: 10 min between power actions', now() + interval '5 minutes'"});
+    const sent = await insert('power_on', plain);
+    const done = await insert('power_off', plain);
+    const failed = await insert('power_button', plain);
+    const skipped = await insert('reboot', plain);
+    // Through the allowed transitions (sql/0039).
+    await stack.sql(`UPDATE commands SET state = 'claimed', claimed_by = 'test', claimed_at = now(), lease_expires_at = now() + interval '1 hour' WHERE id IN (${sent}, ${done}, ${failed})`);
+    await stack.sql(`UPDATE commands SET state = 'sent', sent_at = now(), attempts = 1 WHERE id IN (${sent}, ${done}, ${failed})`);
+    await stack.sql(`UPDATE commands SET state = 'succeeded', finished_at = now(), result = '{"relay_state": "OFF", "confirmed": true}' WHERE id = ${done}`);
+    await stack.sql(`UPDATE commands SET state = 'failed', finished_at = now(), last_error = 'no state from the relay within 10 s' WHERE id = ${failed}`);
+    await stack.sql(`UPDATE commands SET state = 'skipped', finished_at = now(), skip_reason = 'daily cap of 3 reboots reached' WHERE id = ${skipped}`);
+
+    await page.goto(`${stack.baseUrl}/dashboard/#/commands?worker_id=${id}`);
+    const row = (cid) => page.locator(`[data-testid="command-row"][data-id="${cid}"]`);
+    await row(held).waitFor();
+    await row(held).getByTestId('command-held').filter({hasText: 'held: minimum interval: 10 min between power actions'}).waitFor();
+    assert.match(await row(held).textContent(), /retry in \d+ min/);
+    assert.match(await row(sent).getByTestId('command-state').textContent(), /sent/);
+    assert.match(await row(sent).getByTestId('command-attempts').textContent(), /attempt 1 of \d+/);
+    const result = await row(done).getByTestId('command-result').locator('li').allTextContents();
+    assert.ok(result.includes('relay state: OFF') && result.includes('confirmed: yes'), `result shown as ${result}`);
+    assert.match(await row(failed).getByTestId('command-error').textContent(), /error: no state from the relay within 10 s/);
+    assert.match(await row(skipped).getByTestId('command-skipped').textContent(), /skipped: daily cap of 3 reboots reached/);
+    await page.getByTestId('commands-live').filter({hasText: /in flight/}).waitFor();
+    await shot('command-life');
+
+    // It follows commands in flight: the sent one finishing shows without a reload, well before
+    // the page's 10 s polling would (the in-flight refresh is every 3 s).
+    await stack.sql(`UPDATE commands SET state = 'succeeded', finished_at = now(), result = '{"relay_state": "ON"}' WHERE id = ${sent}`);
+    await row(sent).locator('[data-testid="command-state"]').filter({hasText: 'succeeded'}).waitFor({timeout: 9_000});
+    assert.match(await row(sent).getByTestId('command-result').textContent(), /relay state: ON/);
+
+    // The miner's page shows the same life.
+    await page.goto(`${stack.baseUrl}/dashboard/#/miner/${id}`);
+    const mine = page.getByTestId('miner-commands');
+    await mine.getByTestId('command-held').filter({hasText: 'minimum interval'}).waitFor();
+    await mine.getByTestId('command-skipped').filter({hasText: 'daily cap'}).waitFor();
+    await stack.sql(`UPDATE commands SET state = 'expired', finished_at = now(), last_error = 'cancelled by test' WHERE worker_id = ${id} AND state IN ('queued', 'claimed', 'sent')`);
+  });
+
+  it('lets an admin add, change and remove a relay controller, refused while workers are mapped', async () => {
+    await logout();
+    await login('admin');
+    await nav('Relays');
+    await page.getByTestId('controllers-table').waitFor();
+    await page.getByTestId('new-controller').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByTestId('controller-name').fill('bad name');
+    await dialog.getByTestId('controller-topic').fill('plug-9');
+    await dialog.getByRole('button', {name: 'Add controller'}).click();
+    await dialog.getByRole('alert').filter({hasText: /'name' must be/}).waitFor();
+    await dialog.getByTestId('controller-name').fill('plug-9');
+    await dialog.getByTestId('controller-driver').selectOption('tasmota');
+    await dialog.getByTestId('controller-channels').fill('2');
+    await dialog.getByRole('button', {name: 'Add controller'}).click();
+    await dialog.waitFor({state: 'detached'});
+    const row = page.locator('[data-testid="controller-row"][data-name="plug-9"]');
+    await row.waitFor();
+    assert.equal(await stack.sql("SELECT driver || ' ' || topic || ' ' || channels FROM relay_controllers WHERE name = 'plug-9'"), 'tasmota plug-9 2');
+
+    await row.getByTestId('controller-edit').click();
+    await page.getByRole('dialog').getByTestId('controller-channels').fill('4');
+    await page.getByRole('dialog').getByRole('button', {name: 'Save'}).click();
+    await row.filter({hasText: '4'}).waitFor();
+    assert.equal(await stack.sql("SELECT channels FROM relay_controllers WHERE name = 'plug-9'"), '4');
+
+    // rack-a still has a mapped miner (from the mapping test): removing it is refused with names.
+    const rack = page.locator('[data-testid="controller-row"][data-name="rack-a"]');
+    await rack.getByTestId('controller-remove').click();
+    await page.getByTestId('confirm-dialog').getByTestId('confirm-button').click();
+    await page.locator('.toast-error').filter({hasText: /still has 1 worker mapped/}).waitFor();
+    await page.locator('.toast-error .toast-close').click();
+    await page.getByTestId('mapping-row').first().waitFor();
+    await shot('relays');
+
+    await row.getByTestId('controller-remove').click();
+    await page.getByTestId('confirm-dialog').getByTestId('confirm-button').click();
+    await row.waitFor({state: 'detached'});
+    assert.equal(await stack.sql("SELECT count(*) FROM relay_controllers WHERE name = 'plug-9'"), '0');
+    await logout();
+    await login('operator');
+  });
+
   it('shows the services, anomalies and alerts views', async () => {
     await nav('Services');
     for (const svc of ['api-gateway', 'discovery-worker', 'status-poller']) {

@@ -360,7 +360,13 @@ TEST_CASE("commands: queued only with confirmation where it stops mining, idempo
   REQUIRE(preset.status == 201);
   CHECK(preset.body["params"]["preset"] == "3000");
 
-  // The same Idempotency-Key twice: one row, the same command back.
+  // The same Idempotency-Key twice: one row, the same command back. (power_cycle needs the
+  // worker's relay mapping: gateway_relays_e2e_test.cpp.)
+  gw.db.exec(
+      "INSERT INTO relay_controllers (id, name, driver, topic) VALUES (1, 'r1', 'tasmota', 'r1')");
+  gw.db.exec(
+      "INSERT INTO relay_mappings (worker_id, controller_id, channel, wiring) VALUES (1, 1, "
+      "1, 'mains')");
   httplib::Headers h{{"Authorization", "Bearer " + gw.tokens.at("operator")},
                      {"Idempotency-Key", "click-7"}};
   auto first = gw.request("POST", "/api/workers/1/commands",

@@ -37,6 +37,10 @@ struct ApiState {
   ApiCommandsOptions commands;
   ApiAlertsOptions alerts;
   ApiSilenceOptions silence;
+  ApiRelayControllerOptions controller;
+  ApiRelayMapOptions map;
+  std::string target;  // a controller or worker by name or id
+  int press_ms = 0;
   std::int64_t id = 0;
   std::string alias, preset, condition, clear, file;
   bool all = false, managed = false, unmanaged = false, online = false, offline = false;
@@ -174,18 +178,24 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
 
   // command / commands
   auto* cm = api->add_subcommand(
-      "command", "queue an action on a worker (reboot, shutdown, power_cycle need --yes)");
+      "command",
+      "queue an action on a worker (reboot, shutdown and the power_* actions need --yes; the "
+      "power_* actions need the worker's relay mapping)");
   cm->add_option("worker", st->command.worker_id, "worker id")
       ->required()
       ->check(CLI::PositiveNumber);
   cm->add_option("action", st->command.action,
-                 "restart_mining, reboot, shutdown, power_cycle, set_preset, find_miner, "
-                 "start_mining, stop_mining")
+                 "restart_mining, reboot, shutdown, power_cycle, power_off, power_on, "
+                 "power_button, set_preset, find_miner, start_mining, stop_mining")
       ->required();
   cm->add_option("--preset", st->command.preset, "preset for set_preset");
-  cm->add_flag("--yes,-y", st->command.yes, "confirm an action that interrupts mining");
+  cm->add_option("--ms", st->press_ms, "power_button: press length, 50..10000 ms")
+      ->check(CLI::Range(50, 10000));
+  cm->add_flag("--yes,-y", st->command.yes,
+               "confirm an action that interrupts mining or switches power");
   cm->add_flag("--json", st->command.json, "print JSON");
   cm->callback([st, set, &out] {
+    if (st->press_ms > 0) st->command.press_ms = st->press_ms;
     set([st, &out](client::Client& c) { return api_command(c, st->command, out, std::cerr); });
   });
   auto* cms = api->add_subcommand("commands", "queued and past commands");
@@ -203,6 +213,89 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
   cmsc->add_option("id", st->id, "command id")->required()->check(CLI::PositiveNumber);
   cmsc->callback([st, set, &out] {
     set([st, &out](client::Client& c) { return api_command_cancel(c, st->id, out); });
+  });
+
+  // relays
+  auto* re = api->add_subcommand(
+      "relays", "relay controllers and which worker is on which channel (docs/relay-mappings.md)");
+  re->require_subcommand(1);
+  auto* rel = re->add_subcommand("list", "every worker's relay mapping");
+  rel->add_option("--controller", st->target, "only this controller (name or id)");
+  rel->add_flag("--json", st->json, "print JSON");
+  rel->callback([st, set, &out] {
+    set([st, &out](client::Client& c) { return api_relays_list(c, st->target, st->json, out); });
+  });
+  auto* rem = re->add_subcommand("map", "map a worker to a relay controller channel (operator)");
+  rem->add_option("worker", st->map.worker, "worker id or name")->required();
+  rem->add_option("--controller", st->map.controller, "controller name or id")->required();
+  rem->add_option("--channel", st->map.channel, "relay channel, 1..64")
+      ->required()
+      ->check(CLI::Range(1, 64));
+  rem->add_option("--wiring", st->map.wiring, "power_button or mains")
+      ->required()
+      ->check(CLI::IsMember({"power_button", "mains"}));
+  rem->add_option("--pulse-ms", st->map.pulse_ms, "power button press, 50..10000 (default 500)");
+  rem->add_option("--hold-ms", st->map.hold_ms, "hold to force off, 1000..60000 (default 6000)");
+  rem->add_option("--off-ms", st->map.off_ms,
+                  "off time of a power-cycle, 1000..300000 (default 10000)");
+  rem->add_flag("--json", st->map.json, "print JSON");
+  rem->callback([st, set, &out] {
+    set([st, &out](client::Client& c) { return api_relay_map(c, st->map, out); });
+  });
+  auto* reu = re->add_subcommand("unmap", "remove a worker's relay mapping (operator)");
+  reu->add_option("worker", st->target, "worker id or name")->required();
+  reu->callback([st, set, &out] {
+    set([st, &out](client::Client& c) { return api_relay_unmap(c, st->target, out); });
+  });
+  auto* rc = re->add_subcommand("controllers", "relay controllers (changes: admin)");
+  rc->require_subcommand(1);
+  auto* rcl = rc->add_subcommand("list", "every relay controller");
+  rcl->add_flag("--json", st->json, "print JSON");
+  rcl->callback([st, set, &out] {
+    set([st, &out](client::Client& c) { return api_relay_controllers_list(c, st->json, out); });
+  });
+  auto* rcs = rc->add_subcommand("show", "one controller and its mappings");
+  rcs->add_option("controller", st->target, "name or id")->required();
+  rcs->add_flag("--json", st->json, "print JSON");
+  rcs->callback([st, set, &out] {
+    set([st, &out](client::Client& c) {
+      return api_relay_controller_show(c, st->target, st->json, out);
+    });
+  });
+  auto controller_flags = [st](CLI::App* sub, bool adding) {
+    auto* name = sub->add_option("--name", st->controller.name, "1-64 of A-Z a-z 0-9 _ . -");
+    auto* driver = sub->add_option("--driver", st->controller.driver, "fleetward or tasmota")
+                       ->check(CLI::IsMember({"fleetward", "tasmota"}));
+    auto* topic = sub->add_option("--topic", st->controller.topic, "its topic on the broker");
+    if (adding) {
+      name->required();
+      driver->required();
+      topic->required();
+    }
+    sub->add_option("--channels", st->controller.channels, "1..64 (default 8)")
+        ->check(CLI::Range(1, 64));
+    sub->add_option("--site", st->controller.site,
+                    adding ? "where it is" : "where it is (\"\" clears it)");
+    sub->add_option("--description", st->controller.description, "free text")
+        ->each([st](const std::string&) { st->controller.description_set = true; });
+  };
+  auto* rca = rc->add_subcommand("add", "add a relay controller");
+  controller_flags(rca, true);
+  rca->callback([st, set, &out] {
+    set([st, &out](client::Client& c) { return api_relay_controller_add(c, st->controller, out); });
+  });
+  auto* rcu = rc->add_subcommand("update", "change a relay controller (only the flags given)");
+  rcu->add_option("controller", st->target, "name or id")->required();
+  controller_flags(rcu, false);
+  rcu->callback([st, set, &out] {
+    set([st, &out](client::Client& c) {
+      return api_relay_controller_update(c, st->target, st->controller, out, std::cerr);
+    });
+  });
+  auto* rcr = rc->add_subcommand("remove", "remove a controller without mapped workers");
+  rcr->add_option("controller", st->target, "name or id")->required();
+  rcr->callback([st, set, &out] {
+    set([st, &out](client::Client& c) { return api_relay_controller_remove(c, st->target, out); });
   });
 
   // alerts

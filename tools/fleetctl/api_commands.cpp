@@ -278,11 +278,30 @@ void print_command(const client::Command& cmd, bool as_json, std::ostream& out) 
 
 }  // namespace
 
+std::string command_reason(const client::Command& cmd) {
+  std::string out;
+  auto add = [&out](const char* label, const std::optional<std::string>& v) {
+    if (!v) return;
+    out += (out.empty() ? "" : "; ") + std::string(label) + *v;
+  };
+  if (cmd.state == "queued" || cmd.state == "claimed" || cmd.state == "sent")
+    add("held: ", cmd.held_reason);
+  add("skipped: ", cmd.skip_reason);
+  add("error: ", cmd.last_error);
+  return out.empty() ? "-" : out;
+}
+
 int api_command(client::Client& c, const ApiCommandOptions& o, std::ostream& out,
                 std::ostream& err) {
   if (client::needs_confirm(o.action) && !o.yes) {
-    err << "fleetctl: " << o.action << " interrupts mining on worker " << o.worker_id
-        << "; add --yes to confirm\n";
+    err << "fleetctl: " << o.action
+        << (o.action.rfind("power_", 0) == 0 ? " switches the power of worker "
+                                             : " interrupts mining on worker ")
+        << o.worker_id << "; add --yes to confirm\n";
+    return 2;
+  }
+  if (o.press_ms && o.action != "power_button") {
+    err << "fleetctl: --ms is for power_button only\n";
     return 2;
   }
   if (o.action == "set_preset" && o.preset.empty()) {
@@ -291,6 +310,7 @@ int api_command(client::Client& c, const ApiCommandOptions& o, std::ostream& out
   }
   client::CommandRequest request{.action = o.action, .confirm = o.yes};
   if (!o.preset.empty()) request.preset = o.preset;
+  request.press_ms = o.press_ms;
   print_command(c.commands().queue(o.worker_id, request), o.json, out);
   return 0;
 }
@@ -304,11 +324,14 @@ int api_commands_list(client::Client& c, const ApiCommandsOptions& o, std::ostre
     out << raw_array(commands).dump(2) << "\n";
     return 0;
   }
-  Table table({"ID", "WORKER", "ACTION", "STATE", "ORIGIN", "BY", "CREATED", "ERROR"});
+  Table table(
+      {"ID", "WORKER", "ACTION", "STATE", "TRIES", "ORIGIN", "BY", "CREATED", "REASON / ERROR"});
   for (const auto& cmd : commands) {
     table.add({std::to_string(cmd.id), std::to_string(cmd.worker_id) + " " + cmd.worker_name,
-               cmd.action, cmd.state, cmd.origin, cmd.requested_by, cmd.created_at,
-               api_cell(cmd.skip_reason ? cmd.skip_reason : cmd.last_error)});
+               cmd.action, cmd.state,
+               std::to_string(cmd.attempts) +
+                   (cmd.max_attempts > 0 ? "/" + std::to_string(cmd.max_attempts) : ""),
+               cmd.origin, cmd.requested_by, cmd.created_at, command_reason(cmd)});
   }
   out << (commands.empty() ? "no commands\n" : table.render(40));
   print_more(more, out);

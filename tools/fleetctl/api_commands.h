@@ -73,7 +73,8 @@ struct ApiCommandOptions {
   std::int64_t worker_id = 0;
   std::string action;
   std::string preset;
-  bool yes = false;  // confirm actions that interrupt mining
+  std::optional<int> press_ms;  // power_button
+  bool yes = false;             // confirm actions that interrupt mining
   bool json = false;
 };
 // Refuses (exit 2, nothing sent) a confirm-required action without --yes.
@@ -86,6 +87,8 @@ struct ApiCommandsOptions {
   std::string state;
 };
 int api_commands_list(client::Client& c, const ApiCommandsOptions& options, std::ostream& out);
+// "held: …", "skipped: …", "error: …" (joined by "; "), or "-".
+std::string command_reason(const client::Command& command);
 int api_command_cancel(client::Client& c, std::int64_t id, std::ostream& out);
 
 // Alerts, rules and silences (api_alert_commands.cpp).
@@ -119,6 +122,38 @@ int api_silence_add(client::Client& c, const ApiSilenceOptions& options, std::os
                     std::ostream& err);
 int api_silence_list(client::Client& c, bool all, bool json, std::ostream& out);
 int api_silence_end(client::Client& c, std::int64_t id, std::ostream& out);
+
+// Relay controllers and workers' relay mappings (api_relay_commands.cpp). A controller is named
+// by its name or id; a worker by its id or exact name.
+struct ApiRelayControllerOptions {
+  std::string name, driver, topic, description;
+  std::optional<std::string> site;  // update: "" clears it
+  std::optional<int> channels;
+  bool description_set = false;
+};
+int api_relay_controllers_list(client::Client& c, bool json, std::ostream& out);
+int api_relay_controller_show(client::Client& c, const std::string& controller, bool json,
+                              std::ostream& out);
+int api_relay_controller_add(client::Client& c, const ApiRelayControllerOptions& options,
+                             std::ostream& out);
+int api_relay_controller_update(client::Client& c, const std::string& controller,
+                                const ApiRelayControllerOptions& options, std::ostream& out,
+                                std::ostream& err);
+int api_relay_controller_remove(client::Client& c, const std::string& controller,
+                                std::ostream& out);
+
+struct ApiRelayMapOptions {
+  std::string worker;      // id or exact name
+  std::string controller;  // name or id
+  int channel = 0;
+  std::string wiring;  // power_button or mains
+  std::optional<int> pulse_ms, hold_ms, off_ms;
+  bool json = false;
+};
+int api_relay_map(client::Client& c, const ApiRelayMapOptions& options, std::ostream& out);
+int api_relay_unmap(client::Client& c, const std::string& worker, std::ostream& out);
+// Every mapping, or those of one controller ("" = all).
+int api_relays_list(client::Client& c, const std::string& controller, bool json, std::ostream& out);
 
 // Helpers shared by the api command files.
 std::string api_cell(const std::optional<std::string>& v, const char* none = "-");

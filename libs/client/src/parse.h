@@ -6,6 +6,7 @@
 
 #include "client/alerting_types.h"
 #include "client/paging.h"
+#include "client/relay_types.h"
 #include "client/types.h"
 
 namespace fleet::client::parse {
@@ -25,6 +26,8 @@ RuleTestResult rule_test(const nlohmann::json& j);
 Alert alert(const nlohmann::json& j);
 Silence silence(const nlohmann::json& j);
 Command command(const nlohmann::json& j);
+RelayController relay_controller(const nlohmann::json& j);
+RelayMapping relay_mapping(const nlohmann::json& j);
 
 // {"items": [...]} (and "next"/"limit" when paged) with each item read by `item`.
 template <class T, class Fn>

@@ -217,13 +217,53 @@ Command command(const json& j) {
           .origin = str_or(j, "origin"),
           .state = str(j, "command", "state"),
           .skip_reason = opt_str(j, "skip_reason"),
+          .held_reason = opt_str(j, "held_reason"),
           .attempts = static_cast<int>(opt_i64(j, "attempts").value_or(0)),
+          .max_attempts = static_cast<int>(opt_i64(j, "max_attempts").value_or(0)),
           .requested_by = str_or(j, "requested_by"),
           .created_at = str_or(j, "created_at"),
           .updated_at = str_or(j, "updated_at"),
+          .sent_at = opt_str(j, "sent_at"),
           .finished_at = opt_str(j, "finished_at"),
           .result_json = text(j, "result"),
           .last_error = opt_str(j, "last_error"),
+          .raw = dump(j)};
+}
+
+RelayController relay_controller(const json& j) {
+  require_object(j, "relay controller");
+  const json* online = field(j, "online");
+  return {.id = i64(j, "relay controller", "id"),
+          .name = str(j, "relay controller", "name"),
+          .driver = str(j, "relay controller", "driver"),
+          .topic = str(j, "relay controller", "topic"),
+          .channels = static_cast<int>(i64(j, "relay controller", "channels")),
+          .site = opt_str(j, "site"),
+          .description = str_or(j, "description"),
+          .online = online != nullptr && online->is_boolean()
+                        ? std::optional<bool>(online->get<bool>())
+                        : std::nullopt,
+          .availability_at = opt_str(j, "availability_at"),
+          .mapped_workers = opt_i64(j, "mapped_workers").value_or(0),
+          .raw = dump(j)};
+}
+
+RelayMapping relay_mapping(const json& j) {
+  require_object(j, "relay mapping");
+  const json* online = field(j, "controller_online");
+  auto int_of = [&](const char* key) { return static_cast<int>(i64(j, "relay mapping", key)); };
+  return {.worker_id = i64(j, "relay mapping", "worker_id"),
+          .worker_name = str_or(j, "worker_name"),
+          .controller_id = i64(j, "relay mapping", "controller_id"),
+          .controller_name = str_or(j, "controller_name"),
+          .controller_online = online != nullptr && online->is_boolean()
+                                   ? std::optional<bool>(online->get<bool>())
+                                   : std::nullopt,
+          .channel = int_of("channel"),
+          .wiring = str(j, "relay mapping", "wiring"),
+          .pulse_ms = int_of("pulse_ms"),
+          .hold_ms = int_of("hold_ms"),
+          .off_ms = int_of("off_ms"),
           .raw = dump(j)};
 }
 

@@ -1,6 +1,7 @@
 // Manual actions on a worker (seed 000 §3): the gateway only queues a `commands` row; the
-// action-dispatcher carries it out. Reboot, shutdown and power-cycle interrupt mining, so they go
-// through a confirm dialog first and only then is `"confirm": true` sent.
+// action-dispatcher carries it out. Reboot, shutdown and the power actions (power-cycle, power
+// off/on, power button: through the worker's relay mapping) go through a confirm dialog first and
+// only then is `"confirm": true` sent.
 import {h} from './dom.js';
 import {api, idempotencyKey} from './api.js';
 import {confirmDialog, formDialog, field, select, toast, InputError} from './ui.js';
@@ -13,8 +14,14 @@ export const ACTIONS = {
   set_preset: {label: 'Set preset', help: 'Switches the autotune preset (mining restarts).'},
   reboot: {label: 'Reboot', danger: true, help: 'Reboots the control board: the miner stops hashing for several minutes.'},
   shutdown: {label: 'Shut down', danger: true, help: 'Shuts the miner down: it stays off until someone powers it on.'},
-  power_cycle: {label: 'Power-cycle', danger: true, help: 'Cuts power through the relay controller and restores it.'},
+  power_cycle: {label: 'Power-cycle', danger: true, relay: true, help: 'Cuts power through the relay controller and restores it.'},
+  power_off: {label: 'Power off', danger: true, relay: true, help: 'Switches the worker off through its relay (a long press of the power button, or mains off).'},
+  power_on: {label: 'Power on', danger: true, relay: true, help: 'Switches the worker on through its relay (a short press of the power button, or mains on).'},
+  power_button: {label: 'Press power button', danger: true, relay: true, help: 'Presses the power button through the relay for the mapping\'s pulse length.'},
 };
+
+// The actions carried out by a relay controller: they need the worker's relay mapping.
+export const RELAY_ACTIONS = Object.keys(ACTIONS).filter((k) => ACTIONS[k].relay);
 
 export function needsConfirm(action) {
   return Boolean(ACTIONS[action]?.danger);

@@ -16,6 +16,7 @@ import alerts from './view_alerts.js';
 import silences from './view_silences.js';
 import commands from './view_commands.js';
 import services from './view_services.js';
+import relays from './view_relays.js';
 
 export const POLL_MS = 10_000;
 
@@ -29,6 +30,7 @@ const ROUTES = [
   {path: 'silences', view: silences, nav: 'Silences'},
   {path: 'rules', view: rules, nav: 'Rules'},
   {path: 'commands', view: commands, nav: 'Commands'},
+  {path: 'relays', view: relays, nav: 'Relays'},
   {path: 'services', view: services, nav: 'Services'},
 ];
 

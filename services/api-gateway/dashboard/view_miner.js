@@ -1,11 +1,14 @@
 // One miner (seed 003 §4 "Status Detail"): identity and state, manual actions, the unlock
 // password, small charts of recent statuses, fans and chains of the latest status, the chip grade
-// heat map, and its recent commands and open alerts.
+// heat map, its power relay (mapping, controller state, power actions) and its recent commands
+// with their life (state, attempts, why held or skipped, result) and open alerts.
 import {h, replace, hashrate, power, temp, num, int, percent, timeEl, stateBadge, dateTime, parseTime, badge, DASH, append} from './dom.js';
 import {api, session} from './api.js';
 import {showError, errorText, toast, field, confirmDialog, InputError} from './ui.js';
 import {sparkline, chipHeatMap, heatLegend} from './charts.js';
-import {ACTIONS, queueCommand} from './actions.js';
+import {ACTIONS, RELAY_ACTIONS, queueCommand} from './actions.js';
+import {relayPanel} from './relay.js';
+import {stateCell, resultCell, timesCell, paramsText, inFlight} from './command_life.js';
 
 function dl(pairs) {
   return h('dl', {class: 'facts'}, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -44,6 +47,42 @@ export default {
     const heatToggle = h('div', {class: 'segmented', role: 'group', 'aria-label': 'Colour chips by'});
     const commandsBox = h('div', {});
     const alertsBox = h('div', {});
+    const relay = relayPanel({canEdit: canAct, onChange: () => ctx.refreshNow()});
+    const powerRow = h('div', {class: 'control-row', role: 'group', 'aria-label': 'Power (relay)'});
+    const powerHint = h('p', {class: 'help', 'data-testid': 'power-hint'});
+    let commandTimer = null;
+
+    // The relay actions: disabled, with the reason, while the worker has no relay mapping.
+    const powerButtons = RELAY_ACTIONS.map((action) => {
+      const spec = ACTIONS[action];
+      const b = h('button', {type: 'button', class: ['btn', 'btn-danger'], title: spec.help, 'data-testid': `action-${action}`}, spec.label);
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        try {
+          await queueCommand(miner, action);
+          refreshCommands();
+        } catch (e) {
+          showError(e, `${spec.label} not queued`);
+        } finally {
+          updatePower();
+        }
+      });
+      return b;
+    });
+    powerRow.append(...powerButtons);
+    function updatePower() {
+      const mapped = Boolean(miner && miner.relay);
+      const device = miner && miner.kind === 'device';
+      for (const b of powerButtons) {
+        b.disabled = !mapped;
+        if (mapped) b.removeAttribute('aria-describedby');
+        else b.setAttribute('aria-describedby', 'power-hint');
+      }
+      powerHint.id = 'power-hint';
+      powerHint.textContent = mapped ? `Through ${miner.relay.controller_name} channel ${miner.relay.channel}.`
+        : device ? 'Devices have no power relay.' : 'Map this worker to a relay controller channel (below) to power it on, off or cycle it.';
+    }
+    const powerBox = h('div', {class: 'controls'}, powerRow, powerHint);
 
     for (const [mode, label] of [['grade', 'Grade'], ['temp', 'Temperature']]) {
       const b = h('button', {type: 'button', class: 'btn btn-small', 'aria-pressed': String(mode === heatMode)}, label);
@@ -59,6 +98,7 @@ export default {
       h('p', {class: 'breadcrumb'}, h('a', {href: '#/miners'}, '← Miners')),
       title, h('div', {class: 'panel'}, facts),
       canAct ? section('Actions', 'm-actions', controls) : null,
+      section('Power relay', 'm-relay', canAct ? powerBox : null, relay.el),
       section('Recent statuses', 'm-charts', charts),
       h('div', {class: 'two-col'},
         section('Latest status', 'm-latest', latestBox, h('h3', {}, 'Fans'), fansBox),
@@ -119,7 +159,7 @@ export default {
           rescan.disabled = false;
         }
       });
-      const buttons = Object.entries(ACTIONS).filter(([k]) => k !== 'set_preset').map(([action, spec]) => {
+      const buttons = Object.entries(ACTIONS).filter(([k, v]) => k !== 'set_preset' && !v.relay).map(([action, spec]) => {
         const b = h('button', {type: 'button', class: ['btn', spec.danger ? 'btn-danger' : ''], title: spec.help,
                                'data-testid': `action-${action}`}, spec.label);
         b.addEventListener('click', async () => {
@@ -295,14 +335,19 @@ export default {
     }
 
     async function refreshCommands() {
+      clearTimeout(commandTimer);
       try {
         const r = await api.get(`/api/commands?worker_id=${id}&limit=10`, {signal: ctx.signal});
         replace(commandsBox, r.items.length ? h('table', {class: 'table compact', 'data-testid': 'miner-commands'},
-          h('thead', {}, h('tr', {}, ['#', 'Action', 'State', 'By', 'Created'].map((x) => h('th', {scope: 'col'}, x)))),
-          h('tbody', {}, r.items.map((c) => h('tr', {}, h('td', {}, String(c.id)), h('td', {}, c.action),
-            h('td', {}, stateBadge(c.state), c.skip_reason ? h('span', {class: 'muted small'}, ` ${c.skip_reason}`) : null),
-            h('td', {}, c.requested_by || DASH), h('td', {}, timeEl(c.created_at))))))
+          h('thead', {}, h('tr', {}, ['#', 'Action', 'State', 'Result', 'By', 'When'].map((x) => h('th', {scope: 'col'}, x)))),
+          h('tbody', {}, r.items.map((c) => h('tr', {'data-testid': 'miner-command-row', 'data-state': c.state},
+            h('td', {}, String(c.id)),
+            h('td', {}, h('strong', {}, c.action), paramsText(c.params) ? h('span', {class: 'muted small'}, ` ${paramsText(c.params)}`) : null),
+            h('td', {}, stateCell(c)), h('td', {}, resultCell(c)),
+            h('td', {}, c.requested_by || DASH), h('td', {}, timesCell(c))))))
           : h('p', {class: 'muted'}, 'No commands for this miner.'));
+        // Commands in flight: follow them more closely than the page's polling.
+        if (r.items.some(inFlight)) commandTimer = setTimeout(() => refreshCommands().catch(() => {}), 3000);
       } catch (e) {
         inlineError(commandsBox, e);
       }
@@ -325,7 +370,7 @@ export default {
     const metricsBox = h('div', {});
     function switchToWorker() {
       workerMode = true;
-      const actionButtons = canAct ? Object.entries(ACTIONS).filter(([k]) => k !== 'set_preset').map(([action, spec]) => {
+      const actionButtons = canAct ? Object.entries(ACTIONS).filter(([k, v]) => k !== 'set_preset' && !v.relay).map(([action, spec]) => {
         const b = h('button', {type: 'button', class: ['btn', spec.danger ? 'btn-danger' : ''], title: spec.help,
                                'data-testid': `action-${action}`}, spec.label);
         b.addEventListener('click', () => queueCommand(miner, action).then(refreshCommands)
@@ -335,6 +380,7 @@ export default {
       replace(root, h('p', {class: 'breadcrumb'}, h('a', {href: '#/overview'}, '← Overview')), title,
               h('div', {class: 'panel'}, facts),
               canAct ? section('Actions', 'w-actions', h('div', {class: 'control-row'}, actionButtons)) : null,
+              section('Power relay', 'm-relay', canAct ? powerBox : null, relay.el),
               h('div', {class: 'two-col'}, section('Latest metrics', 'w-metrics', metricsBox), section('Open alerts', 'm-alerts', alertsBox)),
               section('Recent commands', 'm-commands', commandsBox));
     }
@@ -342,6 +388,8 @@ export default {
     async function refreshWorker() {
       const w = await api.get(`/api/workers/${id}`, {signal: ctx.signal});
       miner = w;
+      relay.update(w);
+      updatePower();
       title.textContent = w.name;
       document.title = `${w.name} · fleetward`;
       replace(facts, dl([
@@ -361,6 +409,9 @@ export default {
     }
 
     return {
+      unmount() {
+        clearTimeout(commandTimer);
+      },
       async refresh() {
         if (workerMode) return refreshWorker();
         try {
@@ -372,6 +423,8 @@ export default {
         }
         document.title = `${miner.name} · fleetward`;
         renderFacts(miner);
+        relay.update(miner);
+        updatePower();
         if (managedToggle && !managedToggle.disabled) managedToggle.checked = miner.managed;
         await Promise.all([loadModel(miner.model_alias), refreshCharts(), refreshStatus(), refreshChips(),
                            refreshCommands(), refreshAlerts()]);

@@ -155,10 +155,14 @@ struct Command {
   std::string origin;  // user, rule, planner, system
   std::string state;   // queued, claimed, sent, succeeded, failed, expired, skipped
   std::optional<std::string> skip_reason;
+  // Why a due command waits (partition hold, minimum interval, rate limit); cleared when sent.
+  std::optional<std::string> held_reason;
   int attempts = 0;
+  int max_attempts = 0;
   std::string requested_by;
   std::string created_at;
   std::string updated_at;
+  std::optional<std::string> sent_at;
   std::optional<std::string> finished_at;
   std::string result_json;  // "" when none
   std::optional<std::string> last_error;
@@ -166,9 +170,11 @@ struct Command {
 };
 
 struct CommandRequest {
-  std::string action;  // restart_mining, reboot, shutdown, power_cycle, set_preset, ...
+  std::string action;  // restart_mining, reboot, shutdown, power_cycle, power_off, power_on,
+                       // power_button, set_preset, ...
   std::optional<std::string> preset;  // set_preset
-  // reboot, shutdown and power_cycle interrupt mining: the server refuses them without this.
+  std::optional<int> press_ms;        // power_button: 50..10000 (default: the mapping's pulse_ms)
+  // reboot, shutdown and the power actions: the server refuses them without this.
   bool confirm = false;
   std::optional<int> expires_in_seconds;
   // Makes a retried request return the first command instead of queueing a second; "" = the

@@ -19,6 +19,7 @@
 #include "client/errors.h"
 #include "client/options.h"
 #include "client/paging.h"
+#include "client/relay_types.h"
 #include "client/types.h"
 
 namespace fleet::client {
@@ -153,6 +154,31 @@ class CommandsApi {
   Session& s_;
 };
 
+// Relay controllers (admins change them) and workers' relay mappings (operators).
+class RelaysApi {
+ public:
+  explicit RelaysApi(Session& s) : s_(s) {}
+  std::vector<RelayController> controllers();
+  RelayController controller(std::int64_t id);
+  // By id when `name_or_id` is all digits and such a controller exists, else by name; throws
+  // NotFoundError when there is none.
+  RelayController find_controller(const std::string& name_or_id);
+  RelayController create_controller(const RelayControllerDraft& draft);
+  RelayController update_controller(std::int64_t id, const RelayControllerDraft& change);
+  // A ConflictError naming the mapped workers while any are mapped.
+  void remove_controller(std::int64_t id);
+  // Every mapping (optionally of one controller), by controller and channel.
+  std::vector<RelayMapping> mappings(std::optional<std::int64_t> controller_id = {});
+  // nullopt when the worker has no mapping (NotFoundError when the worker does not exist).
+  std::optional<RelayMapping> mapping(std::int64_t worker_id);
+  // Maps (or re-maps) a worker; ConflictError when another worker has the channel.
+  RelayMapping map(std::int64_t worker_id, const RelayMappingRequest& request);
+  void unmap(std::int64_t worker_id);
+
+ private:
+  Session& s_;
+};
+
 class UsersApi {  // admin
  public:
   explicit UsersApi(Session& s) : s_(s) {}
@@ -202,6 +228,7 @@ class Client {
   AlertsApi alerts() { return AlertsApi(*session_); }
   SilencesApi silences() { return SilencesApi(*session_); }
   CommandsApi commands() { return CommandsApi(*session_); }
+  RelaysApi relays() { return RelaysApi(*session_); }
   UsersApi users() { return UsersApi(*session_); }
   KeysApi keys() { return KeysApi(*session_); }
 
