@@ -29,7 +29,7 @@ struct ActionInfo {
   bool relay;      // carried out by a relay controller: needs the worker's relay mapping
 };
 
-constexpr std::array<ActionInfo, 11> kActions{{{"restart_mining", false, false, false},
+constexpr std::array<ActionInfo, 13> kActions{{{"restart_mining", false, false, false},
                                                {"reboot", true, false, false},
                                                {"shutdown", true, false, false},
                                                {"power_cycle", true, false, true},
@@ -39,7 +39,9 @@ constexpr std::array<ActionInfo, 11> kActions{{{"restart_mining", false, false, 
                                                {"set_preset", false, true, false},
                                                {"find_miner", false, true, false},
                                                {"start_mining", false, true, false},
-                                               {"stop_mining", false, true, false}}};
+                                               {"stop_mining", false, true, false},
+                                               {"pause_mining", false, true, false},
+                                               {"resume_mining", false, true, false}}};
 
 const ActionInfo* find_action(std::string_view name) {
   for (const auto& a : kActions) {
@@ -149,6 +151,12 @@ json check_params(const ActionInfo& action, const JsonBody& body) {
   if (action.name == "set_preset") {
     p.only({"preset"});
     return {{"preset", p.string("preset", 64)}};
+  }
+  if (action.name == "find_miner") {
+    // Without "on" the locate LED toggles (the firmware's own call); with it, it ends so.
+    p.only({"on"});
+    if (auto on = p.opt_bool("on")) return {{"on", *on}};
+    return json::object();
   }
   if (action.name == "power_button") {
     p.only({"ms"});

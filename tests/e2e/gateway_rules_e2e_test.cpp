@@ -359,6 +359,18 @@ TEST_CASE("commands: queued only with confirmation where it stops mining, idempo
                       R"({"action": "set_preset", "params": {"preset": "3000"}})");
   REQUIRE(preset.status == 201);
   CHECK(preset.body["params"]["preset"] == "3000");
+  // Pause and resume keep the hashboards powered; the locate LED may be set instead of toggled.
+  CHECK(gw.as("operator", "POST", "/api/workers/1/commands", R"({"action": "pause_mining"})")
+            .body["channel"] == "firmware");
+  CHECK(gw.as("operator", "POST", "/api/workers/3/commands", R"({"action": "resume_mining"})")
+            .status == 422);
+  auto led = gw.as("operator", "POST", "/api/workers/1/commands",
+                   R"({"action": "find_miner", "params": {"on": true}})");
+  REQUIRE(led.status == 201);
+  CHECK(led.body["params"]["on"] == true);
+  CHECK(gw.as("operator", "POST", "/api/workers/1/commands",
+              R"({"action": "find_miner", "params": {"on": "yes"}})")
+            .body["error"]["field"] == "params.on");
 
   // The same Idempotency-Key twice: one row, the same command back. (power_cycle needs the
   // worker's relay mapping: gateway_relays_e2e_test.cpp.)
@@ -383,7 +395,7 @@ TEST_CASE("commands: queued only with confirmation where it stops mining, idempo
       409);
 
   auto mine = gw.as("viewer", "GET", "/api/commands?worker_id=1");
-  CHECK(mine.body["items"].size() == 3);
+  CHECK(mine.body["items"].size() == 5);
   CHECK(mine.body["items"][0]["action"] == "power_cycle");
   CHECK(gw.as("viewer", "GET", "/api/commands?state=queued&limit=2").body["next"].is_string());
   CHECK(gw.as("viewer", "GET", "/api/commands?state=lost").status == 400);
@@ -396,7 +408,7 @@ TEST_CASE("commands: queued only with confirmation where it stops mining, idempo
   CHECK_THAT(cancelled.body["last_error"].get<std::string>(), Contains("cancelled by operator"));
   CHECK(gw.as("operator", "POST", "/api/commands/" + id + "/cancel").status == 409);
   CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'POST /api/workers/{id}/commands' AND "
-                    "target = 'worker:1' AND status = 201") == 3);
+                    "target = 'worker:1' AND status = 201") == 5);
 }
 
 TEST_CASE("a 100,000-character scope key is a 400 and the gateway stays up (issue 15.1)",
