@@ -67,7 +67,7 @@ export async function editMapping(worker, current) {
 // The "Power relay" panel of a worker's page. update(worker) re-renders from worker.relay;
 // onChange() is called after a change (to reload the worker).
 export function relayPanel({canEdit, onChange}) {
-  const el = h('div', {'data-testid': 'relay-panel'});
+  const el = h('div', {class: 'controls', 'data-testid': 'relay-panel'});
   let worker = null;
   let shown = null;
   const edit = async () => {

@@ -112,7 +112,7 @@ export default {
     });
     append(root, h('div', {class: 'title-row'}, h('h1', {}, 'Relay controllers'), add),
            h('p', {class: 'muted'}, 'Relay boards and Tasmota devices that switch workers\' power. Map a worker to a channel from its page.'),
-           t.el, h('h2', {}, 'Mappings'), mt.el);
+           t.el, h('h2', {class: 'spaced'}, 'Mappings'), mt.el);
     return {
       async refresh() {
         const [c, m] = await Promise.all([api.get('/api/relay-controllers?limit=1000', {signal: ctx.signal}),

@@ -62,6 +62,7 @@ struct Harness {
     add_rule_routes(router);
     add_alert_routes(router);
     add_command_routes(router);
+    add_relay_routes(router);
     add_openapi_route(router, "fuzz");
   }
 };
