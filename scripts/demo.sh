@@ -3,7 +3,8 @@
 # PostgreSQL cluster in ./var/pg (as the postgres user: initdb refuses root), then starts under
 # fleetward's own supervisor (`fleetctl up`, deploy/local/services.json): PostgreSQL, the
 # migrations, miner-sim with a few hundred simulated miners on 127.50.x.y, discovery-worker,
-# status-poller, telemetry-worker, alert-evaluator, maintenance-worker and the api-gateway with the
+# status-poller, telemetry-worker, alert-evaluator, maintenance-worker, a mosquitto broker with
+# relay-sim (two simulated relay controllers), the action-dispatcher and the api-gateway with the
 # dashboard; an admin user and two example rules are created. It prints the dashboard URL and the
 # login, then `fleetctl status` until Ctrl-C stops everything.
 #
@@ -27,6 +28,8 @@ export FLEET_DEMO_MINERS=${FLEET_DEMO_MINERS:-300}
 export FLEET_DEMO_HTTP_PORT=${FLEET_DEMO_HTTP_PORT:-8080}
 export FLEET_SIM_PORT=${FLEET_SIM_PORT:-8081}
 export FLEET_SIM_CONTROL_PORT=${FLEET_SIM_CONTROL_PORT:-9190}
+export FLEET_MQTT_PORT=${FLEET_MQTT_PORT:-1884}
+export FLEET_RELAY_CONTROL_PORT=${FLEET_RELAY_CONTROL_PORT:-9191}
 mkdir -p "$FLEET_VAR/log" "$FLEET_VAR/run" "$FLEET_VAR/pg"
 # Secrets of this demo, made once and kept in var/ (mode 600) so a restart keeps the miners' sealed
 # API keys, the sessions and the admin password.
