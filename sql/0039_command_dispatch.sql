@@ -5,6 +5,8 @@
 --   not_before moved to when it may be tried again.
 -- * 'skipped' decided at execution time (daily cap, reboot loop, no relay mapping): from queued or
 --   claimed, with skip_reason.
+-- * queued -> sent: the dispatcher claims and marks a command sent in one statement (one row
+--   version instead of two: every version of a commands row costs an entry in each index).
 -- * sent -> queued: a command whose dispatcher died after marking it sent is sent again only
 --   when its action is idempotent (set_preset, start/stop, relay on/off); any other one fails
 --   with the uncertainty recorded (result.uncertain = true).
@@ -21,7 +23,8 @@ BEGIN
     IF (OLD.state, NEW.state) IN (('queued', 'claimed'), ('claimed', 'sent'), ('claimed', 'queued'),
                                   ('sent', 'succeeded'), ('sent', 'failed'), ('claimed', 'failed'),
                                   ('queued', 'expired'), ('claimed', 'expired'), ('sent', 'expired'),
-                                  ('queued', 'skipped'), ('claimed', 'skipped'), ('sent', 'queued'))
+                                  ('queued', 'skipped'), ('claimed', 'skipped'), ('sent', 'queued'),
+                                  ('queued', 'sent'))
     THEN
         RETURN NEW;
     END IF;

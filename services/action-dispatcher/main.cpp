@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
        .setup = [](const runtime::Setup& setup) -> runtime::CycleFn {
          dispatch::Settings settings = dispatch::settings_from(setup.config);
          settings.dispatcher.store.owner = setup.instance_id;
+         // Outcomes are recorded on a connection of their own while the cycle claims.
+         if (!setup.dry_run) settings.dispatcher.record_database = setup.db.options();
          std::map<std::string, std::unique_ptr<dispatch::Channel>> channels;
          if (settings.firmware_enabled) {
            auto box = secrets::box_from(setup.config);

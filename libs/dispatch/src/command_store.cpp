@@ -105,18 +105,13 @@ UPDATE commands c
  WHERE c.id = o.id AND c.state = 'queued'
 )SQL";
 
-const char* const kClaim = R"SQL(
+// Claimed and marked sent in one statement (queued -> sent), before anything reaches the device.
+const char* const kClaimSent = R"SQL(
 UPDATE commands
-   SET state = 'claimed', claimed_by = $2, claimed_at = now(),
-       lease_expires_at = now() + $3 * interval '1 millisecond', held_reason = NULL
+   SET state = 'sent', claimed_by = $2, claimed_at = now(), sent_at = now(),
+       lease_expires_at = now() + $3 * interval '1 millisecond', held_reason = NULL,
+       attempts = attempts + 1
  WHERE id IN (SELECT (jsonb_array_elements_text($1::jsonb))::bigint) AND state = 'queued'
-)SQL";
-
-const char* const kMarkSent = R"SQL(
-UPDATE commands
-   SET state = 'sent', sent_at = now(), attempts = attempts + 1
- WHERE id IN (SELECT (jsonb_array_elements_text($1::jsonb))::bigint)
-   AND state = 'claimed' AND claimed_by = $2
 RETURNING id, attempts
 )SQL";
 
@@ -365,9 +360,9 @@ ClaimResult claim(pqxx::transaction_base& tx, const StoreOptions& options,
   if (!skips.empty()) tx.exec_params(kSkip, skips.dump());
   if (!notes.empty()) tx.exec_params(kNotify, notes.dump());
   if (claimed.empty()) return out;
-  tx.exec_params(kClaim, ids_json(claimed), options.owner, options.lease.count());
   std::unordered_map<std::int64_t, int> attempts;
-  for (const auto& r : tx.exec_params(kMarkSent, ids_json(claimed), options.owner)) {
+  for (const auto& r :
+       tx.exec_params(kClaimSent, ids_json(claimed), options.owner, options.lease.count())) {
     attempts[r[0].as<std::int64_t>()] = r[1].as<int>();
   }
   for (auto& j : to_send) {

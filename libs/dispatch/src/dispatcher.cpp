@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <pqxx/pqxx>
+
 #include <spdlog/spdlog.h>
 
 #include "db/session.h"
@@ -17,11 +19,90 @@ Dispatcher::Dispatcher(DispatcherOptions options,
   options_.store.channels.clear();
   for (const auto& [name, channel] : channels_)
     options_.store.channels.push_back(name);
+  if (options_.record_database) {
+    auto database = *options_.record_database;
+    database.application_name += " (record)";
+    record_db_ = std::make_unique<db::Session>(std::move(database));
+    recorder_ = std::thread([this] { record_loop(); });
+  }
 }
 
 Dispatcher::~Dispatcher() {
+  // Channels report what they still hold (not sent, or no answer); the recorder writes it down.
   for (auto& [name, channel] : channels_)
     channel->shutdown(milliseconds(0));
+  if (recorder_.joinable()) {
+    {
+      std::lock_guard lock(mu_);
+      stop_recorder_ = true;
+    }
+    cv_.notify_all();
+    recorder_.join();
+  }
+}
+
+void Dispatcher::record_now(db::Session& session,
+                            const std::vector<std::pair<CommandJob, Outcome>>& done) {
+  const auto began = steady_clock::now();
+  session.transact([&](pqxx::transaction_base& tx) { record(tx, options_.store, done); });
+  spdlog::debug("recorded {} outcomes in {} ms", done.size(),
+                std::chrono::duration_cast<milliseconds>(steady_clock::now() - began).count());
+  for (const auto& [job, o] : done) {
+    switch (o.kind) {
+      case Outcome::Kind::kSucceeded:
+        ++succeeded_;
+        spdlog::info("command {}: {} on {} succeeded", job.id, job.action, job.worker_name);
+        break;
+      case Outcome::Kind::kFailed:
+        ++failed_;
+        spdlog::warn("command {}: {} on {}: {}", job.id, job.action, job.worker_name, o.reason);
+        break;
+      default:
+        ++retried_;
+        spdlog::warn("command {}: {} on {}: {}", job.id, job.action, job.worker_name, o.reason);
+        break;
+    }
+  }
+  recorded_items_ += static_cast<std::int64_t>(done.size());
+}
+
+void Dispatcher::record_loop() {
+  while (true) {
+    std::vector<std::pair<CommandJob, Outcome>> batch;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, options_.idle_wait, [&] { return !done_.empty() || stop_recorder_; });
+      stopping = stop_recorder_;
+      if (done_.empty()) {
+        if (stopping) return;
+        continue;
+      }
+      batch.swap(done_);
+    }
+    try {
+      record_now(*record_db_, batch);
+    } catch (const std::exception& e) {
+      spdlog::warn("recording {} command outcomes failed: {}", batch.size(), e.what());
+      if (stopping) {
+        spdlog::error("stopping with {} outcomes unrecorded: their leases will expire",
+                      batch.size());
+        return;
+      }
+      std::unique_lock lock(mu_);
+      done_.insert(done_.begin(), std::make_move_iterator(batch.begin()),
+                   std::make_move_iterator(batch.end()));
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_recorder_; });
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& d : batch)
+        in_flight_.erase(d.first.id);
+      recorded_ = true;
+    }
+    cv_.notify_all();
+  }
 }
 
 void Dispatcher::wake() {
@@ -67,29 +148,28 @@ void Dispatcher::send(std::vector<CommandJob> jobs) {
 
 runtime::CycleReport Dispatcher::run_cycle(runtime::CycleContext& ctx) {
   runtime::CycleReport report;
-  std::int64_t sent = 0, succeeded = 0, failed = 0, retried = 0, held = 0, skipped = 0, rescued = 0;
+  std::int64_t sent = 0, held = 0, skipped = 0, rescued = 0;
   std::optional<steady_clock::time_point> drain_started;
 
   while (true) {
     ctx.progress();
-    // 1. Record what the channels finished.
+    // 1. Record what the channels finished (unless the recorder thread does).
     std::vector<std::pair<CommandJob, Outcome>> done;
     std::vector<std::int64_t> flying;
     {
       std::lock_guard lock(mu_);
-      done.swap(done_);
-      for (const auto& d : done)
-        in_flight_.erase(d.first.id);
+      if (!record_db_) {
+        done.swap(done_);
+        for (const auto& d : done)
+          in_flight_.erase(d.first.id);
+      }
       flying.assign(in_flight_.begin(), in_flight_.end());
       woken_ = false;
+      recorded_ = false;
     }
     if (!done.empty()) {
-      const auto began = steady_clock::now();
       try {
-        ctx.db().transact([&](pqxx::transaction_base& tx) { record(tx, options_.store, done); });
-        spdlog::debug(
-            "recorded {} outcomes in {} ms", done.size(),
-            std::chrono::duration_cast<milliseconds>(steady_clock::now() - began).count());
+        record_now(ctx.db(), done);
       } catch (...) {
         // Keep them for the next attempt: the outcome must not be lost.
         std::lock_guard lock(mu_);
@@ -99,25 +179,6 @@ runtime::CycleReport Dispatcher::run_cycle(runtime::CycleContext& ctx) {
                      std::make_move_iterator(done.end()));
         throw;
       }
-      for (const auto& [job, o] : done) {
-        switch (o.kind) {
-          case Outcome::Kind::kSucceeded:
-            ++succeeded;
-            break;
-          case Outcome::Kind::kFailed:
-            ++failed;
-            break;
-          default:
-            ++retried;
-            break;
-        }
-        if (o.kind == Outcome::Kind::kSucceeded) {
-          spdlog::info("command {}: {} on {} succeeded", job.id, job.action, job.worker_name);
-        } else {
-          spdlog::warn("command {}: {} on {}: {}", job.id, job.action, job.worker_name, o.reason);
-        }
-      }
-      report.items += static_cast<std::int64_t>(done.size());
     }
 
     const auto now = steady_clock::now();
@@ -178,9 +239,13 @@ runtime::CycleReport Dispatcher::run_cycle(runtime::CycleContext& ctx) {
       break;  // nothing in flight and nothing more due
     }
     if (claimed_now >= limit && limit > 0) continue;  // a full batch: more may be due
-    cv_.wait_for(lock, options_.idle_wait, [&] { return !done_.empty() || woken_; });
+    cv_.wait_for(lock, options_.idle_wait,
+                 [&] { return woken_ || recorded_ || (!record_db_ && !done_.empty()); });
   }
 
+  report.items = recorded_items_.exchange(0);
+  const std::int64_t succeeded = succeeded_.exchange(0), failed = failed_.exchange(0),
+                     retried = retried_.exchange(0);
   report.counts = {{"sent", sent},       {"succeeded", succeeded}, {"failed", failed},
                    {"retried", retried}, {"held", held},           {"skipped", skipped},
                    {"rescued", rescued}};

@@ -10,6 +10,7 @@
 // Channels report from their own threads; outcomes are recorded in batches.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -18,14 +19,20 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "db/connection_options.h"
 #include "dispatch/command_store.h"
 #include "dispatch/job.h"
 #include "dispatch/safety.h"
 #include "runtime/worker.h"
+
+namespace fleet::db {
+class Session;
+}
 
 namespace fleet::dispatch {
 
@@ -37,6 +44,10 @@ struct DispatcherOptions {
   std::chrono::milliseconds sweep_every{std::chrono::seconds(5)};
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(20)};  // on shutdown
   std::chrono::milliseconds idle_wait{std::chrono::milliseconds(250)};
+  // When set, outcomes are recorded by a thread of the dispatcher's own on a connection of its
+  // own, while the cycle goes on claiming (claims and records overlap); otherwise the cycle
+  // records them itself.
+  std::optional<db::ConnectionOptions> record_database;
 };
 
 class Dispatcher {
@@ -56,6 +67,9 @@ class Dispatcher {
  private:
   void finished(CommandJob job, Outcome outcome);
   void send(std::vector<CommandJob> jobs);
+  // Records `done` on `session` and counts and logs them. Throws what the database throws.
+  void record_now(db::Session& session, const std::vector<std::pair<CommandJob, Outcome>>& done);
+  void record_loop();
 
   DispatcherOptions options_;
   std::map<std::string, std::unique_ptr<Channel>> channels_;
@@ -65,8 +79,13 @@ class Dispatcher {
   std::vector<std::pair<CommandJob, Outcome>> done_;  // guarded by mu_
   std::unordered_set<std::int64_t> in_flight_;        // guarded by mu_
   bool woken_ = false;                                // guarded by mu_
+  bool recorded_ = false;                             // guarded by mu_
+  bool stop_recorder_ = false;                        // guarded by mu_
   std::optional<std::chrono::steady_clock::time_point> last_sweep_;
   std::optional<std::chrono::steady_clock::time_point> last_renew_;
+  std::atomic<std::int64_t> succeeded_{0}, failed_{0}, retried_{0}, recorded_items_{0};
+  std::unique_ptr<db::Session> record_db_;
+  std::thread recorder_;  // last: started once everything above exists
 };
 
 }  // namespace fleet::dispatch
