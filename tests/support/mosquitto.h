@@ -20,6 +20,9 @@ class MosquittoBroker {
   struct Options {
     // Users of a password file; empty = anonymous access allowed.
     std::vector<std::pair<std::string, std::string>> users;
+    // TLS only: a throwaway CA and a server certificate for 127.0.0.1 are made with openssl;
+    // clients verify against ca_file().
+    bool tls = false;
   };
 
   // Writes the config (and password file) and starts the broker; returns once it accepts TCP
@@ -40,6 +43,8 @@ class MosquittoBroker {
   int port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   std::string log() const;  // the broker's log so far (every run), for failure messages
+  std::string ca_file() const { return dir_ + "/ca.crt"; }  // with Options::tls
+  std::string dir() const { return dir_; }
 
   static constexpr const char* kBinary = "/usr/sbin/mosquitto";
 

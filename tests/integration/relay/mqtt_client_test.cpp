@@ -152,3 +152,34 @@ TEST_CASE("mqtt: a broker with a password file admits the right credentials only
   CHECK_FALSE(bad->connected());
   CHECK_FALSE(bad->publish("x/y", "1").ok());
 }
+
+TEST_CASE("mqtt: TLS to a broker whose certificate chains to the given CA", "[mqtt][tls]") {
+  auto broker = MosquittoBroker::start({.tls = true});
+  auto o = broker_options(*broker);
+  o.tls.enabled = true;
+  o.tls.ca_file = broker->ca_file();
+  Inbox inbox;
+  auto client = start(o, inbox.handlers());
+  REQUIRE(client->subscribe("tls/#").ok());
+  REQUIRE(eventually([&] { return client->connected(); }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        REQUIRE(client->publish("tls/x", "sealed").ok());
+        return inbox.has("tls/x", "sealed");
+      },
+      10s));
+
+  // A client that trusts another CA does not get in.
+  auto other = MosquittoBroker::start({.tls = true});
+  auto wrong = broker_options(*broker);
+  wrong.tls.enabled = true;
+  wrong.tls.ca_file = other->ca_file();
+  auto refused = start(wrong);
+  REQUIRE(eventually(
+      [&] {
+        return refused->stats().disconnects > 0 ||
+               broker->log().find("OpenSSL Error") != std::string::npos;
+      },
+      10s));
+  CHECK_FALSE(refused->connected());
+}

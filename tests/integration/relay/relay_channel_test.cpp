@@ -223,3 +223,32 @@ TEST_CASE("relay: a repeated request id is answered but never acted on twice", "
   CHECK(channel_of(sim, 1)["counts"]["pulse"] == 1);
   CHECK(sim["duplicates"] == 1);
 }
+
+TEST_CASE("relay-sim: the control API rejects bad fault input and unknown controllers",
+          "[relay][mqtt][bad-input]") {
+  auto broker = MosquittoBroker::start();
+  RelaySimProcess sim(broker->address(), {"--controller", "rack-a:fleetward:rack-a:2"});
+  REQUIRE(sim.ready());
+  CHECK(sim.post("/controllers/rack-a/faults", R"({"drop":true})") == 400);
+  CHECK(sim.post("/controllers/rack-a/faults", R"({"ack_delay_ms":"5"})") == 400);
+  CHECK(sim.post("/controllers/rack-a/faults", "not json") == 400);
+  CHECK(sim.post("/controllers/rack-b/away") == 404);
+  CHECK(http_get(sim.port(), "/controllers/rack-b").status == 404);
+  const json c = sim.controller("rack-a");
+  CHECK(c["faults"]["drop_acks"] == false);
+  CHECK(c["faults"]["ack_delay_ms"] == 0);
+  CHECK(c["connected"] == true);
+}
+
+TEST_CASE("relay-sim: bad command lines exit 2 naming the flag", "[relay]") {
+  auto r = run(binary("relay-sim"), {"--controller", "rack-a:zigbee:rack-a:2"});
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("DRIVER must be fleetward or tasmota"));
+  auto r2 = run(binary("relay-sim"), {"--controller", "rack-a:fleetward:a/b:2"});
+  CHECK(r2.code == 2);
+  CHECK_THAT(r2.err, Catch::Contains("TOPIC"));
+  auto r3 = run(binary("relay-sim"),
+                {"--controller", "rack-a:fleetward:rack-a:2", "--control", "0.0.0.0:0"});
+  CHECK(r3.code == 2);
+  CHECK_THAT(r3.err, Catch::Contains("loopback"));
+}

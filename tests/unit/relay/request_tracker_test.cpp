@@ -151,7 +151,8 @@ TEST_CASE("a last will while waiting ends the request at once with kNoAck", "[re
   CHECK_THAT(h.results[0].reason, Catch::Contains("went offline"));
 }
 
-TEST_CASE("a broker that is not connected gives kNotSent and so does a busy channel", "[relay][tracker]") {
+TEST_CASE("a broker that is not connected gives kNotSent and so does a busy channel",
+          "[relay][tracker]") {
   Harness h;
   h.tracker.set_controllers({rack_a()});
   h.transport.up = false;
