@@ -43,6 +43,13 @@ int main(int argc, char** argv) {
                             .default_value = std::chrono::milliseconds(60'000),
                             .min = 1,
                             .max = 86'400});
+                schema.add({.name = "alerts.escalation_exhausted_after",
+                            .type = config::Type::kDuration,
+                            .help = "an alert still firing this long after the last hardware "
+                                    "step of its ladder is reported once as exhausted",
+                            .default_value = std::chrono::milliseconds(10 * 60'000),
+                            .min = 0,
+                            .max = 7 * 86'400});
                 schema.add({.name = "alerts.log_decisions",
                             .type = config::Type::kInt,
                             .help = "decisions logged at info level per cycle (the rest at debug)",
@@ -57,7 +64,9 @@ int main(int argc, char** argv) {
                                   static_cast<int>(setup.config.integer("alerts.worker_daily_cap")),
                               .fleet_max_per_window =
                                   static_cast<int>(setup.config.integer("alerts.fleet_rate_limit")),
-                              .fleet_window = setup.config.duration("alerts.fleet_rate_window")};
+                              .fleet_window = setup.config.duration("alerts.fleet_rate_window"),
+                              .escalation_exhausted_after =
+                                  setup.config.duration("alerts.escalation_exhausted_after")};
             options.log_decisions = static_cast<int>(setup.config.integer("alerts.log_decisions"));
             options.instance_id = setup.instance_id;
             return [options](runtime::CycleContext& ctx) {

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <regex>
 
+#include <semaphore>
+
 #include <pqxx/pqxx>
 
 #include "alerting/condition_probe.h"
@@ -289,6 +291,35 @@ void require_row(pqxx::transaction_base& tx, const char* table, std::int64_t id,
 
 }  // namespace
 
+namespace {
+
+// A rule test evaluates a condition against every worker's latest metrics, and a viewer may ask
+// for it: at most kRuleTestsAtOnce run at once in this process (more get a 429 at once) and each
+// is cut off by a statement timeout, so tests cannot keep the database busy (issue 16.8).
+constexpr std::ptrdiff_t kRuleTestsAtOnce = 2;
+constexpr const char* kRuleTestTimeout = "SET LOCAL statement_timeout = '5s'";
+
+std::counting_semaphore<kRuleTestsAtOnce>& rule_test_slots() {
+  static std::counting_semaphore<kRuleTestsAtOnce> slots(kRuleTestsAtOnce);
+  return slots;
+}
+
+class RuleTestSlot {
+ public:
+  RuleTestSlot() {
+    if (!rule_test_slots().try_acquire()) {
+      throw ApiError(429, "resource_exhausted",
+                     "too many rule tests are running; try again in a moment")
+          .with_retry_after(1);
+    }
+  }
+  ~RuleTestSlot() { rule_test_slots().release(); }
+  RuleTestSlot(const RuleTestSlot&) = delete;
+  RuleTestSlot& operator=(const RuleTestSlot&) = delete;
+};
+
+}  // namespace
+
 void add_rule_routes(Router& router) {
   router.add(
       {.method = "GET",
@@ -473,35 +504,44 @@ void add_rule_routes(Router& router) {
                     JsonBody body = call.body();
                     json base = {{"name", "test"}};
                     rules::RuleSpec spec = parse_rule(body, base);
+                    RuleTestSlot slot;
                     json matches = json::array();
                     json out;
-                    call.db().transact([&](pqxx::transaction_base& tx) {
-                      auto problems = rules::validate_rule(spec, alerting::load_catalogue(tx));
-                      if (!problems.empty()) throw refused(problems);
-                      auto probe = alerting::probe_rule(tx, spec);
-                      if (!probe) throw ApiError::bad_request(probe.error().message(), "condition");
-                      for (const auto& row : probe->rows) {
-                        if (row.result != rules::Truth::kTrue) continue;
-                        json values = json::object();
-                        for (const auto& t : row.terms) {
-                          if (t.number)
-                            values[t.expression] = *t.number;
-                          else if (t.state)
-                            values[t.expression] = *t.state;
-                          else
-                            values[t.expression] = nullptr;
+                    try {
+                      call.db().transact([&](pqxx::transaction_base& tx) {
+                        tx.exec(kRuleTestTimeout);
+                        auto problems = rules::validate_rule(spec, alerting::load_catalogue(tx));
+                        if (!problems.empty()) throw refused(problems);
+                        auto probe = alerting::probe_rule(tx, spec);
+                        if (!probe)
+                          throw ApiError::bad_request(probe.error().message(), "condition");
+                        for (const auto& row : probe->rows) {
+                          if (row.result != rules::Truth::kTrue) continue;
+                          json values = json::object();
+                          for (const auto& t : row.terms) {
+                            if (t.number)
+                              values[t.expression] = *t.number;
+                            else if (t.state)
+                              values[t.expression] = *t.state;
+                            else
+                              values[t.expression] = nullptr;
+                          }
+                          matches.push_back({{"worker_id", row.worker.id},
+                                             {"name", row.worker.name},
+                                             {"kind", row.worker.kind},
+                                             {"values", values}});
+                          if (matches.size() >= 1000) break;
                         }
-                        matches.push_back({{"worker_id", row.worker.id},
-                                           {"name", row.worker.name},
-                                           {"kind", row.worker.kind},
-                                           {"values", values}});
-                        if (matches.size() >= 1000) break;
-                      }
-                      out = {{"matches", matches},
-                             {"matched", probe->matched},
-                             {"evaluated", static_cast<std::int64_t>(probe->rows.size())},
-                             {"no_data", probe->no_data}};
-                    });
+                        out = {{"matches", matches},
+                               {"matched", probe->matched},
+                               {"evaluated", static_cast<std::int64_t>(probe->rows.size())},
+                               {"no_data", probe->no_data}};
+                      });
+                    } catch (const pqxx::sql_error& e) {
+                      if (e.sqlstate() != "57014") throw;
+                      throw ApiError::unprocessable(
+                          "the test took longer than 5 s: narrow its scope", "scope");
+                    }
                     return Reply{.body = out};
                   },
               .read_only = true});

@@ -1,6 +1,10 @@
 // api-gateway: rules (CRUD, live validation, test), alerts, silences and manual commands.
 #include <catch2/catch.hpp>
 
+#include <future>
+
+#include <pqxx/pqxx>
+
 #include "gateway_fixture.h"
 
 using namespace fleet;
@@ -452,4 +456,35 @@ TEST_CASE("NUL characters in values and keys are refused by field and the refusa
         2);
   auto query = gw.as("viewer", "GET", "/api/workers?status=on%00line");
   CHECK(query.status == 400);
+}
+
+TEST_CASE("rule tests are bounded: two at once, the rest get a 429 (issue 16.8)",
+          "[gateway][rules][e2e]") {
+  GatewayFixture gw;
+  // Another session holds metrics_latest: the tests that get in wait for it.
+  pqxx::connection blocker(gw.db.url());
+  pqxx::work hold(blocker);
+  hold.exec("LOCK TABLE metrics_latest IN ACCESS EXCLUSIVE MODE");
+  const std::string body = R"({"condition": "chip_temp_max > 85"})";
+  auto first = std::async(std::launch::async,
+                          [&] { return gw.as("viewer", "POST", "/api/rules/test", body).status; });
+  auto second = std::async(std::launch::async,
+                           [&] { return gw.as("viewer", "POST", "/api/rules/test", body).status; });
+  REQUIRE(eventually(
+      [&] {
+        return gw.db.count(
+                   "SELECT 1 FROM pg_locks WHERE NOT granted AND relation = "
+                   "'metrics_latest'::regclass") == 2;
+      },
+      std::chrono::seconds(10)));
+  auto third = gw.as("viewer", "POST", "/api/rules/test", body);
+  CHECK(third.status == 429);
+  CHECK(third.body["error"]["code"] == "resource_exhausted");
+  CHECK(third.headers.count("Retry-After") == 1);
+  // Everything else is served meanwhile.
+  CHECK(gw.as("viewer", "GET", "/api/rules").status == 200);
+  hold.abort();
+  CHECK(first.get() == 200);
+  CHECK(second.get() == 200);
+  CHECK(gw.as("viewer", "POST", "/api/rules/test", body).status == 200);
 }

@@ -115,10 +115,14 @@ UPDATE commands
 RETURNING id, attempts
 )SQL";
 
+// Rows being recorded at this moment (the recorder's connection) are skipped, not waited for:
+// two statements updating the same rows in different orders would deadlock.
 const char* const kRenew = R"SQL(
 UPDATE commands SET lease_expires_at = now() + $3 * interval '1 millisecond'
- WHERE id IN (SELECT (jsonb_array_elements_text($1::jsonb))::bigint)
-   AND state IN ('claimed', 'sent') AND claimed_by = $2
+ WHERE id IN (SELECT id FROM commands
+               WHERE id IN (SELECT (jsonb_array_elements_text($1::jsonb))::bigint)
+                 AND state IN ('claimed', 'sent') AND claimed_by = $2
+               ORDER BY id FOR UPDATE SKIP LOCKED)
 )SQL";
 
 // o.state: succeeded | failed | queued. A retry clears sent_at when nothing reached the device
@@ -386,7 +390,7 @@ void record(pqxx::transaction_base& tx, const StoreOptions& options,
   if (outcomes.empty()) return;
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  json rows = json::array(), keys = json::array(), notes = json::array();
+  json rows = json::array(), notes = json::array();
   for (const auto& [job, o] : outcomes) {
     json result = json::parse(o.result_json, nullptr, false);
     if (!result.is_object()) result = json::object();
@@ -426,8 +430,6 @@ void record(pqxx::transaction_base& tx, const StoreOptions& options,
     row["result"] = result;
     row["error"] = error.empty() ? json() : json(error);
     rows.push_back(std::move(row));
-    if (o.new_api_key_enc)
-      keys.push_back({{"worker_id", job.worker_id}, {"key", *o.new_api_key_enc}});
     if (state == "failed") {
       notes.push_back(notification("command.failed", "warning",
                                    job.action + " on " + job.worker_name + " failed",
@@ -438,8 +440,22 @@ void record(pqxx::transaction_base& tx, const StoreOptions& options,
     }
   }
   tx.exec_params(kRecord, rows.dump(), options.owner);
-  if (!keys.empty()) tx.exec_params(kStoreKey, keys.dump());
   if (!notes.empty()) tx.exec_params(kNotify, notes.dump());
+}
+
+int store_new_keys(pqxx::transaction_base& tx,
+                   const std::vector<std::pair<CommandJob, Outcome>>& outcomes) {
+  std::vector<std::pair<std::int64_t, std::string>> keys;
+  for (const auto& [job, o] : outcomes) {
+    if (o.new_api_key_enc) keys.emplace_back(job.worker_id, *o.new_api_key_enc);
+  }
+  if (keys.empty()) return 0;
+  // In worker order, like every writer of miners rows, so two writers cannot deadlock.
+  std::sort(keys.begin(), keys.end());
+  json rows = json::array();
+  for (const auto& [worker, key] : keys)
+    rows.push_back({{"worker_id", worker}, {"key", key}});
+  return static_cast<int>(tx.exec_params(kStoreKey, rows.dump()).affected_rows());
 }
 
 }  // namespace fleet::dispatch

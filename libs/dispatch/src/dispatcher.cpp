@@ -45,6 +45,12 @@ void Dispatcher::record_now(db::Session& session,
                             const std::vector<std::pair<CommandJob, Outcome>>& done) {
   const auto began = steady_clock::now();
   session.transact([&](pqxx::transaction_base& tx) { record(tx, options_.store, done); });
+  try {
+    session.transact([&](pqxx::transaction_base& tx) { store_new_keys(tx, done); });
+  } catch (const std::exception& e) {
+    // The status-poller re-provisions a rejected key too; the outcome itself is recorded.
+    spdlog::warn("storing re-provisioned API keys failed: {}", e.what());
+  }
   spdlog::debug("recorded {} outcomes in {} ms", done.size(),
                 std::chrono::duration_cast<milliseconds>(steady_clock::now() - began).count());
   for (const auto& [job, o] : done) {

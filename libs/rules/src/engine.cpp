@@ -246,7 +246,8 @@ class FleetEvaluation {
           if (auto step = due_step(e, rule.record.spec.actions, in_.now)) {
             take_step(rule, worker, e, *step, terms);
             changed = true;
-          } else if (ladder_exhausted(rule.record.spec.actions, e, in_.now)) {
+          } else if (ladder_exhausted(rule.record.spec.actions, e, in_.now,
+                                      in_.ledger.limits().escalation_exhausted_after)) {
             // The last hardware step had its time and the alert still fires: a person must look.
             // Said once: next_step moves past the ladder.
             notify(rule, &worker, e, "alert.escalation_exhausted", "exhausted",
@@ -266,15 +267,13 @@ class FleetEvaluation {
     if (changed) out_.writes.push_back({std::move(e), is_new});
   }
 
-  // True once a ladder ending in a hardware action has run out and the alert still fires one
-  // step-gap after the last step (the gap between the last two steps, or the first step's wait).
+  // True once a ladder ending in a hardware action has run out and the alert still fires
+  // `wait` after its last step was taken.
   static bool ladder_exhausted(const std::vector<EscalationStep>& ladder, const Episode& e,
-                               Time now) {
+                               Time now, std::chrono::milliseconds wait) {
     if (ladder.empty() || !is_hardware_action(ladder.back().action)) return false;
     if (e.next_step != static_cast<int>(ladder.size()) || !e.last_step_at) return false;
-    const auto gap = ladder.size() >= 2 ? ladder.back().after - ladder[ladder.size() - 2].after
-                                        : ladder.back().after;
-    return now - *e.last_step_at >= gap && now > *e.last_step_at;
+    return now - *e.last_step_at >= wait && now > *e.last_step_at;
   }
 
   void take_step(const CompiledRule& rule, const WorkerInfo& worker, Episode& e, int i,

@@ -43,10 +43,11 @@ TEST_CASE("the escalation ladder runs end to end and stops for a miner that reco
       dispatcher_flags({"--set", "mqtt.port=" + std::to_string(broker->port()), "--set",
                         "relay.ack_timeout=3s", "--set", "dispatch.reboot_after=0"}),
       asic_env(db));
-  Process evaluator(binary("alert-evaluator"),
-                    {"--interval", "0.5", "--health-port", "0", "--set",
-                     "alerts.worker_cooldown=0s", "--set", "alerts.fleet_rate_limit=1000"},
-                    worker_env(db));
+  Process evaluator(
+      binary("alert-evaluator"),
+      {"--interval", "0.5", "--health-port", "0", "--set", "alerts.worker_cooldown=0s", "--set",
+       "alerts.fleet_rate_limit=1000", "--set", "alerts.escalation_exhausted_after=5s"},
+      worker_env(db));
   auto commands_of = [&](std::int64_t worker, const std::string& state) {
     return db.scalar(
         "SELECT coalesce(string_agg(action, ',' ORDER BY step), '') FROM commands "

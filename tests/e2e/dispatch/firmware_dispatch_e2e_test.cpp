@@ -226,7 +226,7 @@ TEST_CASE("a dispatcher killed between send and record never repeats a non-idemp
   CHECK(sim.get("/miners/1")["preset"] == preset);
 }
 
-TEST_CASE("a new command wakes a waiting dispatcher; SIGTERM waits for commands in flight",
+TEST_CASE("a new command wakes a waiting dispatcher and SIGTERM waits for commands in flight",
           "[dispatch][e2e]") {
   TestDatabase db;
   MinerSim sim({.count = 2, .base_ip = "127.23.7.1"});

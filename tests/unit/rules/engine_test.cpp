@@ -90,9 +90,10 @@ TEST_CASE("an episode fires, escalates each step once, and resolves once", "[rul
   CHECK(w.closed[0].resolution == Resolution::kCleared);
 }
 
-TEST_CASE("a ladder of hardware steps that runs out says so once; a recovery stops it",
+TEST_CASE("a ladder of hardware steps that runs out says so once and a recovery stops it",
           "[rules][engine]") {
   World w;
+  w.limits.escalation_exhausted_after = minutes(10);
   RuleSpec r = rule("temperature > 80");
   r.actions = {
       {"restart_mining", minutes(0)}, {"reboot", minutes(5)}, {"power_cycle", minutes(15)}};
@@ -114,8 +115,9 @@ TEST_CASE("a ladder of hardware steps that runs out says so once; a recovery sto
     CHECK(n.worker_id == hot);
   }
   CHECK(exhausted == 1);
-  // Not before the last step had its gap (10 minutes after the power cycle at 15m).
+  // Not before the last step had its time (10 minutes after the power cycle at 15m).
   World early;
+  early.limits.escalation_exhausted_after = minutes(10);
   early.add_rule(r);
   const auto w1 = early.add_worker();
   early.set(w1, "temperature", 90);

@@ -63,6 +63,11 @@ void renew(pqxx::transaction_base& tx, const StoreOptions& options,
 void record(pqxx::transaction_base& tx, const StoreOptions& options,
             const std::vector<std::pair<CommandJob, Outcome>>& outcomes);
 
+// Stores the miner API keys re-provisioned while carrying commands out (sealed), in their own
+// transaction: a failure there must not lose the outcomes. Returns the rows updated.
+int store_new_keys(pqxx::transaction_base& tx,
+                   const std::vector<std::pair<CommandJob, Outcome>>& outcomes);
+
 // How long before the next attempt after `attempt` failed (exponential, with jitter).
 std::chrono::milliseconds retry_delay(const StoreOptions& options, int attempt, double unit_random);
 

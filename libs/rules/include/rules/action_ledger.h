@@ -21,6 +21,9 @@ struct ActionLimits {
   // At most this many actions across the fleet per window (a bad rule cannot reboot a farm).
   int fleet_max_per_window = 20;
   std::chrono::milliseconds fleet_window{std::chrono::minutes(1)};
+  // A ladder whose last hardware step was taken this long ago while the alert still fires is
+  // exhausted: one alert.escalation_exhausted notification, no further automatic action.
+  std::chrono::milliseconds escalation_exhausted_after{std::chrono::minutes(10)};
 };
 
 class ActionLedger {
