@@ -60,6 +60,12 @@ struct KeysOptions {
 };
 int keys_command(Context& ctx, const KeysOptions& options);
 
+struct SecretsOptions {
+  bool dry_run = false;  // count only
+};
+// secrets reseal: miner secrets sealed as v1 (not bound to their place) sealed again as v2.
+int secrets_command(Context& ctx, const SecretsOptions& options);
+
 struct MonitorOptions {
   std::string services_file;       // "" = $FLEET_SERVICES_FILE or ./services.json
   std::vector<std::string> names;  // up: only these (and their dependencies); restart: these

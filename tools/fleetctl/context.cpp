@@ -7,12 +7,14 @@
 #include <pqxx/pqxx>
 
 #include "core/strings.h"
+#include "secrets/secret_box.h"
 
 namespace fleet::cli {
 
 Result<std::unique_ptr<Context>> Context::load(const GlobalOptions& options, char** envp) {
   config::Schema schema;
   db::declare_config(schema);
+  secrets::declare_config(schema);  // secrets.key (FLEET_SECRET_KEY): `fleetctl secrets reseal`
   schema.add({.name = "logs.dir",
               .type = config::Type::kString,
               .help = "directory of the workers' log files (their --log-file)",

@@ -43,7 +43,8 @@ std::vector<std::string> last_lines(const std::string& path, size_t n) {
   return lines;
 }
 
-std::vector<std::string> log_files(const std::string& dir, const std::vector<std::string>& services) {
+std::vector<std::string> log_files(const std::string& dir,
+                                   const std::vector<std::string>& services) {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {

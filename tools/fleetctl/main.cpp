@@ -148,6 +148,14 @@ int main(int argc, char** argv) {
     action = [&](Context& c) { return keys_command(c, keys); };
   });
 
+  SecretsOptions secrets_options;
+  auto* sec = app.add_subcommand("secrets", "secrets sealed at rest (FLEET_SECRET_KEY)");
+  sec->require_subcommand(1);
+  auto* rs = sec->add_subcommand(
+      "reseal", "seal miner secrets of the old v1 form again, bound to their miner and column");
+  rs->add_flag("--dry-run", secrets_options.dry_run, "only count what would be resealed");
+  rs->callback([&] { action = [&](Context& c) { return secrets_command(c, secrets_options); }; });
+
   // up / watch / restart: the local supervisor (seed 004's service monitor). No database needed.
   MonitorOptions monitor;
   std::function<int()> local_action;

@@ -54,7 +54,8 @@ std::string Table::render(size_t max_cell) const {
       line += cell;
       if (i + 1 < widths.size()) line += std::string(widths[i] - display_width(cell) + 2, ' ');
     }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
     out += line + "\n";
   }
   return out;
@@ -66,7 +67,8 @@ std::string short_age(double seconds) {
   if (s < 60) return std::to_string(s) + "s";
   if (s < 3600) return std::to_string(s / 60) + "m" + (s % 60 ? std::to_string(s % 60) + "s" : "");
   if (s < 86'400) {
-    return std::to_string(s / 3600) + "h" + (s % 3600 / 60 ? std::to_string(s % 3600 / 60) + "m" : "");
+    return std::to_string(s / 3600) + "h" +
+           (s % 3600 / 60 ? std::to_string(s % 3600 / 60) + "m" : "");
   }
   return std::to_string(s / 86'400) + "d" +
          (s % 86'400 / 3600 ? std::to_string(s % 86'400 / 3600) + "h" : "");

@@ -249,7 +249,7 @@ TEST_CASE("a new command wakes a waiting dispatcher and SIGTERM waits for comman
   CHECK(command_field(db, slow, "state") == "succeeded");
 }
 
-TEST_CASE("--dry-run prints what it would send and changes nothing", "[dispatch][e2e]") {
+TEST_CASE("a dry run prints what it would send and changes nothing", "[dispatch][e2e]") {
   TestDatabase db;
   MinerSim sim({.count = 1, .base_ip = "127.23.8.1"});
   prepare_miners(db, sim);
