@@ -7,12 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <httplib.h>
 
@@ -56,17 +59,22 @@ Process::Process(const std::string& program, const std::vector<std::string>& arg
     auto eq = entry.find('=');
     if (eq != std::string::npos) env[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
-  for (const auto& name : options.unset_env) env.erase(name);
-  for (const auto& [k, v] : options.env) env[k] = v;
+  for (const auto& name : options.unset_env)
+    env.erase(name);
+  for (const auto& [k, v] : options.env)
+    env[k] = v;
   std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : env)
+    env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
+  for (auto& s : env_strings)
+    envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> argv_strings{program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& s : argv_strings) argv.push_back(s.data());
+  for (auto& s : argv_strings)
+    argv.push_back(s.data());
   argv.push_back(nullptr);
 
   pid_ = fork();
@@ -127,8 +135,12 @@ bool Process::running() {
   return !wait(std::chrono::milliseconds(0)).has_value();
 }
 
-std::string Process::out() const { return read_file(out_path_); }
-std::string Process::err() const { return read_file(err_path_); }
+std::string Process::out() const {
+  return read_file(out_path_);
+}
+std::string Process::err() const {
+  return read_file(err_path_);
+}
 
 RunResult run(const std::string& program, const std::vector<std::string>& args,
               Process::Options options, std::chrono::milliseconds timeout) {
@@ -152,7 +164,45 @@ std::string binary(const std::string& name) {
   return std::string(dir != nullptr ? dir : FLEETTEST_DEFAULT_BIN_DIR) + "/" + name;
 }
 
+namespace {
+
+// True when nothing is bound to `port` on any address now.
+bool port_is_free(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// The kernel's range for ephemeral ports (outgoing connections, bind to port 0).
+std::pair<int, int> ephemeral_range() {
+  std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768, high = 60999;
+  f >> low >> high;
+  return {low, high};
+}
+
+}  // namespace
+
 int free_port() {
+  // Below the ephemeral range: a port handed out by bind(0) can be taken a moment later as the
+  // local port of any outgoing connection (and tests open thousands), so a server started on it
+  // would find it in use. Random, so parallel tests rarely try the same one.
+  const auto [low, high] = ephemeral_range();
+  (void)high;
+  if (low > 12000) {
+    static thread_local std::mt19937 rng{std::random_device{}() ^ static_cast<unsigned>(getpid())};
+    std::uniform_int_distribution<int> pick(10000, low - 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      const int port = pick(rng);
+      if (port_is_free(port)) return port;
+    }
+  }
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
