@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "dispatch_fixture.h"
+#include "gateway_fixture.h"
 
 using namespace fleet;
 using namespace fleet::test;
@@ -265,4 +266,34 @@ TEST_CASE("a dry run prints what it would send and changes nothing", "[dispatch]
   CHECK(table_fingerprint(db) == before);
   CHECK(command_field(db, id, "state") == "queued");
   CHECK(sim.requests(0, "/api/v1/system/reboot") == 0);
+}
+
+TEST_CASE("a reboot asked for through the API reaches the miner and its life shows in the API",
+          "[dispatch][gateway][e2e]") {
+  GatewayFixture gw;
+  MinerSim sim({.count = 1, .base_ip = "127.23.9.1", .extra_args = {"--reboot-seconds", "3"}});
+  prepare_miners(gw.db, sim);
+  Process dispatcher(binary("action-dispatcher"),
+                     dispatcher_flags({"--set", "dispatch.reboot_after=1"}), asic_env(gw.db));
+  const auto worker = miner_worker(gw.db, "127.23.9.1");
+  auto queued = gw.as("operator", "POST", "/api/workers/" + std::to_string(worker) + "/commands",
+                      R"({"action": "reboot", "confirm": true})");
+  REQUIRE(queued.status == 201);
+  const std::string path = "/api/commands/" + std::to_string(queued.body["id"].get<long long>());
+  ApiAnswer done;
+  REQUIRE(eventually(
+      [&] {
+        done = gw.as("viewer", "GET", path);
+        return done.body.value("state", "") == "succeeded";
+      },
+      std::chrono::seconds(20)));
+  CHECK(done.body["attempts"] == 1);
+  CHECK(done.body["result"]["after"] == 1);
+  CHECK(done.body["finished_at"].is_string());
+  CHECK(sim.requests(0, "/api/v1/system/reboot") == 1);
+  // The miner goes away for its reboot and comes back.
+  CHECK(eventually([&] { return sim.get("/miners/0")["online"] == false; },
+                   std::chrono::seconds(10)));
+  CHECK(
+      eventually([&] { return sim.get("/miners/0")["online"] == true; }, std::chrono::seconds(15)));
 }
