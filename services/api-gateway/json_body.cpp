@@ -4,37 +4,13 @@
 #include <optional>
 #include <vector>
 
+#include "core/json_depth.h"
 #include "core/strings.h"
 
 namespace fleet::gateway {
 namespace {
 
 using json = nlohmann::json;
-
-// Rejects documents nested deeper than the limit before they are built (a 100,000-deep array is
-// cheap to send and expensive to parse recursively).
-bool too_deep(std::string_view text, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return true;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 // The first string or object key holding a NUL character, as the field path to name in the
 // error ("labels", "name", "steps[1].params"), or nullopt. PostgreSQL cannot store NUL in text or
@@ -65,7 +41,7 @@ std::optional<std::string> nul_field(const json& node, const std::string& path) 
 JsonBody JsonBody::parse(std::string_view text, int max_depth) {
   if (text.empty()) throw ApiError::bad_request("request body must be a JSON object");
   if (!is_valid_utf8(text)) throw ApiError::bad_request("request body is not valid UTF-8");
-  if (too_deep(text, max_depth)) {
+  if (json_nesting_depth(text, max_depth) > max_depth) {
     throw ApiError::bad_request("request body is nested deeper than " + std::to_string(max_depth));
   }
   json doc = json::parse(text, nullptr, false);

@@ -2,6 +2,7 @@
 
 #include "core/backoff.h"
 #include "core/duration.h"
+#include "core/json_depth.h"
 #include "core/result.h"
 #include "core/strings.h"
 
@@ -149,4 +150,17 @@ TEST_CASE("Result and Status carry values or errors", "[core][result]") {
   Status f = Error::precondition("schema behind");
   CHECK_FALSE(f.ok());
   CHECK(f.error().kind() == ErrorKind::kFailedPrecondition);
+}
+
+TEST_CASE("JSON nesting depth is found without parsing, strings skipped", "[core][json]") {
+  CHECK(fleet::json_nesting_depth("1") == 0);
+  CHECK(fleet::json_nesting_depth("[]") == 1);
+  CHECK(fleet::json_nesting_depth(R"([{"a": [1, {"b": 2}]}, []])") == 4);
+  // Brackets inside strings, and escaped quotes, do not count.
+  CHECK(fleet::json_nesting_depth(R"({"a": "[[[{{{", "b": "\"[[["})") == 1);
+  CHECK(fleet::json_nesting_depth(R"(["\\", [2]])") == 2);
+  // A hostile document: the scan stops once the limit is passed.
+  const std::string deep(1'000'000, '[');
+  CHECK(fleet::json_nesting_depth(deep, 64) == 65);
+  CHECK(fleet::json_nesting_depth(deep) == 1'000'000);
 }

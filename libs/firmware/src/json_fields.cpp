@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "core/json_depth.h"
 #include "core/strings.h"
 
 namespace fleet::firmware {
@@ -16,38 +17,9 @@ Status check_limits(std::string_view body, const PayloadLimits& limits) {
                                            " bytes exceeds the limit of " +
                                            std::to_string(limits.max_bytes));
   }
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : body) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '[':
-      case '{':
-        if (++depth > limits.max_depth) {
-          return Error(ErrorKind::kDataLoss,
-                       "JSON nesting exceeds the limit of " + std::to_string(limits.max_depth));
-        }
-        break;
-      case ']':
-      case '}':
-        --depth;
-        break;
-      default:
-        break;
-    }
+  if (json_nesting_depth(body, limits.max_depth) > limits.max_depth) {
+    return Error(ErrorKind::kDataLoss,
+                 "JSON nesting exceeds the limit of " + std::to_string(limits.max_depth));
   }
   return Status::success();
 }

@@ -1,6 +1,7 @@
 // The project's own JSON layout (docs/actions.md "fleetward driver").
 #include <nlohmann/json.hpp>
 
+#include "core/json_depth.h"
 #include "json_checks.h"
 #include "relay/codec.h"
 
@@ -23,7 +24,7 @@ Result<json> parse_flat_object(std::string_view payload, std::string_view what) 
                                            " bytes (limit " +
                                            std::to_string(kMaxStatePayloadBytes) + ")");
   }
-  if (detail::json_nesting(payload) > 1) {
+  if (json_nesting_depth(payload, 1) > 1) {
     return Error(ErrorKind::kDataLoss, std::string(what) + " nests objects or arrays");
   }
   json doc = json::parse(payload.begin(), payload.end(), nullptr, false);
