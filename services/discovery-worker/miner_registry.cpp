@@ -103,6 +103,8 @@ UPDATE workers w
    SET ip = x.ip,
        status = CASE WHEN w.status IN ('offline', 'unreachable', 'pending') THEN 'online'
                      ELSE w.status END,
+       status_reason = CASE WHEN w.status IN ('offline', 'unreachable', 'pending')
+                            THEN 'found again by the network scan' ELSE w.status_reason END,
        last_seen_at = now()
   FROM jsonb_to_recordset($1::jsonb) AS x(mac macaddr, ip inet), miners m
  WHERE m.mac = x.mac AND w.id = m.worker_id AND w.status <> 'removed'
@@ -118,7 +120,8 @@ SELECT count(*) FILTER (WHERE NOT (m.mac = ANY ($2::macaddr[]))), count(*)
 
 // Seed 003: a miner missing from the scan is offline, its IP NULL.
 constexpr const char* kMarkOffline = R"sql(
-UPDATE workers w SET ip = NULL, status = 'offline'
+UPDATE workers w SET ip = NULL, status = 'offline',
+       status_reason = 'did not answer the network scan of its subnet'
   FROM miners m
  WHERE m.worker_id = w.id AND w.kind = 'asic' AND w.ip IS NOT NULL AND w.status <> 'removed'
    AND w.ip <<= ANY ($1::cidr[]) AND NOT (m.mac = ANY ($2::macaddr[]))
@@ -127,7 +130,8 @@ UPDATE workers w SET ip = NULL, status = 'offline'
 
 // DESIGN §6: when most vanished at once, suspect our network: keep their IPs, mark unreachable.
 constexpr const char* kMarkUnreachable = R"sql(
-UPDATE workers w SET status = 'unreachable'
+UPDATE workers w SET status = 'unreachable',
+       status_reason = 'did not answer the network scan, with most of its subnet: our own network is suspected'
   FROM miners m
  WHERE m.worker_id = w.id AND w.kind = 'asic' AND w.ip IS NOT NULL
    AND w.status NOT IN ('removed', 'unreachable')

@@ -251,6 +251,9 @@ struct StatusPoller::Cycle {
         asic::next_due(opt().schedule, true, 0, claimed_at[i], o.observed_at, unit_random());
     o.worker_status =
         worker_status_after(true, summary.miner_state, std::nullopt, 0, opt().offline_after, false);
+    o.status_reason = summary.miner_state == "failure"
+                          ? "answered a poll: the firmware reports its miner in failure"
+                          : "answered a poll";
     if (new_key_enc) {
       o.api_key_enc = new_key_enc;
       o.provision_after = o.observed_at + opt().provision_backoff;
@@ -297,6 +300,12 @@ struct StatusPoller::Cycle {
         opt().partition_share);
     o.worker_status =
         worker_status_after(false, "", kind, failures, opt().offline_after, partition);
+    if (o.worker_status) {
+      o.status_reason = std::to_string(failures) + " polls failed in a row (last: " + o.error + ")";
+      if (*o.worker_status == "unreachable") {
+        o.status_reason += "; most polls of this cycle failed, so our own network is suspected";
+      }
+    }
     if (kind == ErrorKind::kUnauthenticated) o.api_key_state = "rejected";
     if (new_key_enc) o.api_key_enc = new_key_enc;
     if (provision_error || new_key_enc) {

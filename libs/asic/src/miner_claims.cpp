@@ -104,6 +104,7 @@ CREATE TEMP TABLE IF NOT EXISTS asic_claim_outcomes (
     error           text,
     status_id       bigint,
     worker_status   text,
+    status_reason   text,
     api_key_enc     text,
     api_key_state   text,
     provision_error text,
@@ -150,6 +151,9 @@ UPDATE miners m
 constexpr const char* kRecordPollWorkers = R"sql(
 UPDATE workers w
    SET status = COALESCE(o.worker_status, w.status),
+       status_reason = CASE WHEN o.worker_status IS DISTINCT FROM w.status
+                             AND o.worker_status IS NOT NULL
+                            THEN NULLIF(o.status_reason, '') ELSE w.status_reason END,
        last_seen_at = CASE WHEN o.ok THEN o.observed_at ELSE w.last_seen_at END
   FROM asic_claim_outcomes o, miners m
  WHERE w.id = o.worker_id AND m.worker_id = o.worker_id AND m.poll_lease_owner = $1
@@ -223,13 +227,13 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
   if (outcomes.empty()) return;
   tx.exec0(kOutcomeTable);
   {
-    pqxx::stream_to stream(
-        tx, "asic_claim_outcomes",
-        std::vector<std::string>{"worker_id", "ok", "observed_at", "next_at", "error", "status_id",
-                                 "worker_status", "api_key_enc", "api_key_state", "provision_error",
-                                 "provision_after", "latency_ms", "readings_at"});
+    pqxx::stream_to stream(tx, "asic_claim_outcomes",
+                           std::vector<std::string>{
+                               "worker_id", "ok", "observed_at", "next_at", "error", "status_id",
+                               "worker_status", "status_reason", "api_key_enc", "api_key_state",
+                               "provision_error", "provision_after", "latency_ms", "readings_at"});
     for (const auto& o : outcomes) {
-      stream << std::array<CopyField, 13>{
+      stream << std::array<CopyField, 14>{
           field(o.worker_id),
           field(o.ok),
           timestamp_field(o.observed_at),
@@ -237,6 +241,7 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
           o.ok ? null_field() : field(o.error),
           field(o.status_id),
           field(o.worker_status),
+          field(o.status_reason),
           field(o.api_key_enc),
           field(o.api_key_state),
           field(o.provision_error),

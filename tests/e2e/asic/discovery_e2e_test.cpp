@@ -134,6 +134,12 @@ TEST_CASE("discovery marks a vanished miner offline and follows a changed IP", "
   REQUIRE(discover(db, sim).code == 0);
   CHECK(db.scalar("SELECT host(ip) || ' ' || status FROM workers WHERE id = " + gone_id) ==
         "127.21.2.3 online");
+  // Both changes are in the worker's status history, each with why (migration 0040).
+  CHECK(db.scalar("SELECT string_agg(to_status || ': ' || reason, ' | ' ORDER BY id) "
+                  "FROM worker_status_history WHERE worker_id = " +
+                  gone_id) ==
+        "offline: did not answer the network scan of its subnet | "
+        "online: found again by the network scan");
 }
 
 TEST_CASE("a known miner whose port answers but whose API times out is not marked offline",

@@ -104,6 +104,7 @@ TEST_CASE("outcomes clear the lease, schedule the next poll and update the worke
                  .next_at = now + 15s,
                  .status_id = 42,
                  .worker_status = "online",
+                 .status_reason = "answered a poll",
                  .api_key_enc = "v1:new",
                  .api_key_state = "active",
                  .latency_ms = 120};
@@ -147,6 +148,11 @@ TEST_CASE("outcomes clear the lease, schedule the next poll and update the worke
   CHECK(col(bad_id, "m.provision_failures") == "1");
   CHECK(col(bad_id, "m.provision_after > now()") == "t");
   CHECK(col(bad_id, "w.last_seen_at IS NULL") == "t");
+  // The change of status is in the history with its reason (migration 0040's trigger).
+  CHECK(db.scalar("SELECT from_status || '>' || to_status || ': ' || reason "
+                  "FROM worker_status_history WHERE worker_id = " +
+                  std::to_string(ok_id) + " ORDER BY id DESC LIMIT 1") ==
+        "offline>online: answered a poll");
   CHECK(col(stolen, "m.poll_lease_owner") == "other");
   CHECK(col(stolen, "w.status") == "offline");
 }

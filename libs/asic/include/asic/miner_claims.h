@@ -85,6 +85,7 @@ struct ClaimOutcome {
   // status-poller only:
   std::optional<std::int64_t> status_id;
   std::optional<std::string> worker_status;    // new workers.status, or unchanged
+  std::string status_reason;                   // why, when worker_status changes it
   std::optional<std::string> api_key_enc;      // a re-provisioned key (sealed)
   std::optional<std::string> api_key_state;    // active | rejected | missing, or unchanged
   std::optional<std::string> provision_error;  // a failed re-provisioning
