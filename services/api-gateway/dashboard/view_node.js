@@ -130,7 +130,7 @@ export default {
           h('thead', {}, h('tr', {}, ['When', 'From', 'To', 'Reason', 'By'].map((x) => h('th', {scope: 'col'}, x)))),
           h('tbody', {}, items.map((e) => h('tr', {'data-testid': 'node-history-row'},
             h('td', {title: dateTime(e.at)}, timeEl(e.at)), h('td', {}, stateBadge(e.from)), h('td', {}, stateBadge(e.to)),
-            h('td', {}, e.reason || DASH), h('td', {class: 'muted small'}, e.changed_by || DASH))))))
+            h('td', {}, e.reason || DASH), h('td', {class: 'muted small'}, e.changed_by || DASH)))))
           : h('p', {class: 'muted'}, 'The status has not changed yet.'));
       } catch (e) {
         inlineError(historyBox, e);
