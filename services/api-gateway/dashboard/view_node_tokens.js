@@ -58,6 +58,9 @@ export default {
     const maxUses = h('input', {name: 'max_uses', type: 'number', min: 1, max: 100000, step: 1, value: 1, 'data-testid': 'token-max-uses'});
     const hours = h('input', {name: 'expires_in_hours', type: 'number', min: 1, max: 720, step: 1, value: 24,
                               'data-testid': 'token-expires'});
+    // The defaults stay what form.reset() brings back.
+    maxUses.defaultValue = '1';
+    hours.defaultValue = '24';
     const errors = errorBox();
     const submit = h('button', {type: 'submit', class: 'btn btn-primary', 'data-testid': 'token-create'}, 'Create token');
     const form = h('form', {class: 'panel', 'aria-labelledby': 'tok-new', 'data-testid': 'token-form', novalidate: true},
