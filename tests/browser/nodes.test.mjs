@@ -98,6 +98,12 @@ export function nodeTests(env) {
       `INSERT INTO nodes (worker_id, hostname, cpu_cores, memory_mb, disk_gb, credential_hash) ` +
       `SELECT id, 'filler-' || id, 2, 4096, 50, encode(sha256(('filler ' || id)::bytea), 'hex') FROM w`);
     const total = 3 + FILLERS;
+    // Fail with what is missing rather than with a timeout when the gateway lacks the node routes.
+    for (const path of ['/api/nodes?limit=1', '/api/nodes/stats', `/api/nodes/${ids['node-a']}`,
+                        `/api/workers/${ids['node-a']}/status-history`]) {
+      const r = await fetch(`${stack().baseUrl}${path}`, {headers: {Authorization: `Bearer ${await stack().token('operator')}`}});
+      assert.equal(r.status, 200, `GET ${path}: HTTP ${r.status} ${await r.text()}`);
+    }
     await as('operator');
     await env.nav('Nodes');
     await page().getByTestId('nodes-table').waitFor();
