@@ -99,9 +99,10 @@ export function nodeTests(env) {
       `SELECT id, 'filler-' || id, 2, 4096, 50, encode(sha256(('filler ' || id)::bytea), 'hex') FROM w`);
     const total = 3 + FILLERS;
     // Fail with what is missing rather than with a timeout when the gateway lacks the node routes.
+    const operator = await stack().token('operator');
     for (const path of ['/api/nodes?limit=1', '/api/nodes/stats', `/api/nodes/${ids['node-a']}`,
                         `/api/workers/${ids['node-a']}/status-history`]) {
-      const r = await fetch(`${stack().baseUrl}${path}`, {headers: {Authorization: `Bearer ${await stack().token('operator')}`}});
+      const r = await fetch(`${stack().baseUrl}${path}`, {headers: {Authorization: `Bearer ${operator}`}});
       assert.equal(r.status, 200, `GET ${path}: HTTP ${r.status} ${await r.text()}`);
     }
     await as('operator');
