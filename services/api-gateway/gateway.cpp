@@ -30,6 +30,7 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   add_alert_routes(*router_);
   add_command_routes(*router_);
   add_relay_routes(*router_);
+  add_node_admin_routes(*router_, options_.node_admin);
   add_openapi_route(*router_, std::string(version()));
 
   // The dashboard: static files compiled into the binary; the page itself needs no credentials,

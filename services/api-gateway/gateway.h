@@ -10,6 +10,7 @@
 
 #include "authenticator.h"
 #include "db_pool.h"
+#include "node_admin_options.h"
 #include "router.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
@@ -29,6 +30,7 @@ struct GatewayOptions {
   std::chrono::seconds keep_alive{5};
   AuthOptions auth;
   std::optional<secrets::SecretBox> secret_box;  // seals miner unlock passwords (secrets.key)
+  NodeAdminOptions node_admin;                   // nodes.public_url, nodes.agent_binary
 };
 
 class Gateway {

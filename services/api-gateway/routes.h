@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "authenticator.h"
+#include "node_admin_options.h"
 #include "router.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
@@ -29,6 +30,10 @@ void add_alert_routes(Router& router);
 void add_command_routes(Router& router);
 // Relay controllers and workers' relay mappings (issue 10).
 void add_relay_routes(Router& router);
+// Container host nodes, the operator's side (issue 13): registration tokens, the install script
+// and agent download, node lists, detail, drain/undrain/revoke/remove, stats, status history.
+void add_node_admin_routes(Router& router, const NodeAdminOptions& options);
+void add_node_token_routes(Router& router, const NodeAdminOptions& options);
 void add_probe_routes(Router& router, const runtime::Setup& setup);
 void add_openapi_route(Router& router, std::string version);
 
