@@ -221,16 +221,32 @@ export function nodeTests(env) {
     await actions.getByTestId('node-drain').waitFor();
     assert.equal(await actions.getByTestId('node-revoke').count(), 0);
     assert.equal(await actions.getByTestId('node-remove').count(), 0);
+    // Someone else drains it while the dialog is open: the API refuses, the dialog says why.
     await actions.getByTestId('node-drain').click();
-    await page().getByTestId('confirm-dialog').getByTestId('confirm-button').click();
-    await page().getByTestId('node-status').locator('.badge').filter({hasText: 'draining'}).waitFor();
-    assert.equal(await stack().sql(`SELECT status FROM workers WHERE id = ${ids['node-a']}`), 'draining');
+    const dialog = page().getByRole('dialog');
+    await dialog.getByTestId('drain-reason').waitFor();
+    await stack().sql(`UPDATE workers SET status = 'draining', status_reason = 'drained elsewhere' WHERE id = ${ids['node-a']}`);
+    await dialog.getByRole('button', {name: 'Drain', exact: true}).click();
+    await dialog.getByRole('alert').filter({hasText: `node ${ids['node-a']} is draining`}).waitFor();
+    await dialog.getByRole('button', {name: 'Cancel'}).click();
+    await page().getByTestId('node-status').filter({hasText: 'draining drained elsewhere'}).waitFor({timeout: 15_000});
+    await stack().sql(`UPDATE workers SET status = 'online', status_reason = 'test: heartbeats again' WHERE id = ${ids['node-a']}`);
+
+    await actions.getByTestId('node-drain').click({timeout: 15_000});
+    await dialog.getByTestId('drain-reason').fill('kernel upgrade');
+    await dialog.getByRole('button', {name: 'Drain', exact: true}).click();
+    await dialog.waitFor({state: 'detached'});
+    await page().getByTestId('node-status').filter({hasText: 'draining drained by operator: kernel upgrade'}).waitFor();
+    assert.equal(await stack().sql(`SELECT status || ' ' || status_reason FROM workers WHERE id = ${ids['node-a']}`),
+                 'draining drained by operator: kernel upgrade');
     // The history (written by the trigger from the reason the API gave) shows the drain.
-    await page().getByTestId('node-history-row').first().filter({hasText: /online\s*draining/}).waitFor();
+    await page().getByTestId('node-history-row').first().filter({hasText: /online\s*draining\s*drained by operator: kernel upgrade/}).waitFor();
 
     await actions.getByTestId('node-undrain').click();
+    await dialog.getByRole('button', {name: 'Undrain', exact: true}).click();
     await page().getByTestId('node-status').locator('.badge').filter({hasText: 'pending'}).waitFor();
-    assert.equal(await stack().sql(`SELECT status FROM workers WHERE id = ${ids['node-a']}`), 'pending');
+    assert.equal(await stack().sql(`SELECT status || ' ' || status_reason FROM workers WHERE id = ${ids['node-a']}`),
+                 'pending undrained by operator');
     await page().getByTestId('node-history-row').first().filter({hasText: /draining\s*pending/}).waitFor();
     await actions.getByTestId('node-drain').waitFor();
 
@@ -276,6 +292,7 @@ export function nodeTests(env) {
     await tokenRow.waitFor();
     assert.equal(await tokenRow.getByTestId('token-state').textContent(), 'active');
     assert.equal(await tokenRow.getByTestId('token-uses').textContent(), '0 / 2');
+    assert.equal(await tokenRow.getByTestId('token-nodes').textContent(), '0');
     await env.shot('token-created');
 
     // Shown once: after a reload the list has it, its secret is nowhere on the page.
@@ -289,6 +306,10 @@ export function nodeTests(env) {
     await tokenRow.getByTestId('token-state').filter({hasText: 'revoked'}).waitFor();
     assert.equal(await tokenRow.getByTestId('token-revoke').count(), 0);
     assert.equal(await stack().sql(`SELECT revoked_at IS NOT NULL FROM registration_tokens WHERE token_id = ${lit(tokenId)}`), 't');
+    await page().getByLabel('State').selectOption('active');
+    await tokenRow.waitFor({state: 'detached'});
+    await page().getByLabel('State').selectOption('revoked');
+    await tokenRow.waitFor();
   });
 
   it('lets an admin revoke a node\'s credential and remove a node, forcing past its deployments', async () => {

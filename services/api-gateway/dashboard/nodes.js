@@ -1,10 +1,10 @@
 // Container host nodes (issue 13): the pieces the nodes list and a node's page share — load
-// meters, capacity text, and the drain / undrain / revoke / remove actions (operators drain,
-// admins revoke and remove; the API checks the role again). Removing a node that still runs
+// meters, capacity text, and the drain / undrain (with an optional reason) / revoke / remove
+// actions (operators drain, admins revoke and remove; the API checks the role again). Removing a node that still runs
 // deployments is refused with a 409 whose reason is shown, and the user may then force it.
 import {h, num, int, DASH} from './dom.js';
 import {api, session, ApiError} from './api.js';
-import {confirmDialog, toast, showError} from './ui.js';
+import {confirmDialog, formDialog, field, toast, showError} from './ui.js';
 
 // The statuses a node goes through (heartbeat-monitor, drain/undrain, remove).
 export const NODE_STATUSES = ['online', 'unhealthy', 'draining', 'pending', 'unreachable', 'offline', 'removed'];
@@ -71,14 +71,9 @@ export function nodeActionButtons(node, onDone) {
   };
   if (session.can('operator')) {
     if (node.status === 'draining') {
-      button('node-undrain', 'Undrain', false, () => simpleAction(node, 'undrain',
-        `${node.name} is no longer draining; heartbeat-monitor brings it back online.`));
+      button('node-undrain', 'Undrain', false, () => drainDialog(node, 'undrain'));
     } else {
-      button('node-drain', 'Drain', false, async () => {
-        const ok = await confirmDialog({title: `Drain ${node.name}?`, confirmLabel: 'Drain',
-                                        message: 'No new containers are placed on a draining node; the ones running stay.'});
-        return ok && simpleAction(node, 'drain', `${node.name} is draining.`);
-      });
+      button('node-drain', 'Drain', false, () => drainDialog(node, 'drain'));
     }
   }
   if (session.can('admin')) {
@@ -92,6 +87,34 @@ export function nodeActionButtons(node, onDone) {
     button('node-remove', 'Remove', true, () => removeNode(node));
   }
   return buttons;
+}
+
+const DRAIN = {
+  drain: {title: 'Drain', help: 'No new containers are placed on a draining node; the planner moves its deployments away.',
+          done: (n) => `${n.name} is draining.`},
+  undrain: {title: 'Undrain', help: 'The node is pending until heartbeat-monitor sees it healthy, then online again.',
+            done: (n) => `${n.name} is no longer draining.`},
+};
+
+// Drain or undrain, with an optional reason (it joins the status reason and the history).
+async function drainDialog(node, action) {
+  const spec = DRAIN[action];
+  const done = await formDialog({
+    title: `${spec.title} ${node.name}?`,
+    submitLabel: spec.title,
+    build(body) {
+      const reason = h('input', {name: 'reason', maxlength: 500, 'data-testid': 'drain-reason', placeholder: 'kernel upgrade'});
+      body.append(h('p', {}, spec.help), field('Reason (optional)', reason, 'Shown in the status and its history.'));
+      return {reason};
+    },
+    async submit({reason}) {
+      const why = reason.value.trim();
+      await api.post(`/api/nodes/${node.id}/${action}`, why ? {reason: why} : {});
+      return true;
+    },
+  });
+  if (done) toast(spec.done(node), 'ok');
+  return Boolean(done);
 }
 
 async function simpleAction(node, action, done) {

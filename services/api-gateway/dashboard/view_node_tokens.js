@@ -1,10 +1,11 @@
 // Registration tokens of container host nodes (issue 13, admins): make one (description, site,
 // pool, labels, how many registrations, how long) and copy it with the install command — shown
 // once, only in this page's memory: the server keeps a hash, a reload shows it no more. The list
-// shows each token's state (active, expired, used, revoked), its uses and expiry; revoke one.
+// shows each token's state (active, expired, used, revoked; filter by it), its uses, the nodes
+// registered with it and its expiry; revoke one.
 import {h, replace, int, timeEl, dateTime, badge, DASH, append} from './dom.js';
 import {api, session} from './api.js';
-import {OffsetPager, KeyedRows, table, field, errorBox, confirmDialog, toast, showError, notice, InputError,
+import {OffsetPager, KeyedRows, table, field, select, errorBox, confirmDialog, toast, showError, notice, InputError,
         parseLabels} from './ui.js';
 
 const STATE_KIND = {active: 'ok', expired: 'warn', used: 'neutral', revoked: 'bad'};
@@ -113,8 +114,17 @@ export default {
 
     // --- the list ---
     const pager = new OffsetPager(() => ctx.refreshNow(), 'Token pages');
+    const stateFilter = select([['', 'Any'], ...Object.keys(STATE_KIND).map((k) => [k, k])],
+                               Object.keys(STATE_KIND).includes(ctx.query.get('state')) ? ctx.query.get('state') : '',
+                               {id: 'tokens-state', 'data-testid': 'tokens-state'});
+    stateFilter.addEventListener('change', () => {
+      ctx.setQuery({state: stateFilter.value});
+      pager.reset();
+      ctx.refreshNow();
+    });
     const t = table([{label: 'Token'}, {label: 'Description'}, {label: 'Site'}, {label: 'Pool'}, {label: 'State'},
-                     {label: 'Uses', class: 'num'}, {label: 'Expires'}, {label: 'Created'}, {label: 'Last used'}, {label: ''}],
+                     {label: 'Uses', class: 'num'}, {label: 'Nodes', class: 'num'}, {label: 'Expires'}, {label: 'Created'},
+                     {label: 'Last used'}, {label: ''}],
                     {caption: 'Registration tokens', testid: 'tokens-table', emptyText: 'No registration token yet.'});
     const rows = new KeyedRows(t.tbody, () => {
       const row = {};
@@ -142,6 +152,7 @@ export default {
           h('td', {class: 'mono'}, tk.token_id), h('td', {}, tk.description || DASH), h('td', {}, tk.site || DASH),
           h('td', {}, tk.pool || DASH), h('td', {'data-testid': 'token-state'}, badge(tk.state, STATE_KIND[tk.state] || 'neutral')),
           h('td', {class: 'num', 'data-testid': 'token-uses'}, `${int(tk.uses)} / ${int(tk.max_uses)}`),
+          h('td', {class: 'num', 'data-testid': 'token-nodes'}, int(tk.nodes)),
           h('td', {title: dateTime(tk.expires_at)}, timeEl(tk.expires_at)),
           h('td', {title: dateTime(tk.created_at)}, timeEl(tk.created_at), tk.created_by ? h('div', {class: 'muted small'}, tk.created_by) : null),
           h('td', {}, tk.last_used_at ? timeEl(tk.last_used_at) : DASH),
@@ -149,11 +160,15 @@ export default {
       };
       return row;
     });
-    append(root, form, once, h('h2', {class: 'spaced'}, 'Tokens'), t.el, pager.el);
+    append(root, form, once, h('h2', {class: 'spaced'}, 'Tokens'),
+           h('div', {class: 'filters'}, h('div', {class: 'field'}, h('label', {for: 'tokens-state'}, 'State'), stateFilter)),
+           t.el, pager.el);
 
     return {
       async refresh() {
-        const r = await api.get(`/api/nodes/registration-tokens?limit=${PAGE}&offset=${pager.offset}`, {signal: ctx.signal});
+        const params = new URLSearchParams({limit: String(PAGE), offset: String(pager.offset)});
+        if (stateFilter.value) params.set('state', stateFilter.value);
+        const r = await api.get(`/api/nodes/registration-tokens?${params}`, {signal: ctx.signal});
         rows.render(r.items);
         t.setEmpty(r.items.length === 0);
         pager.update(r.items.length, r.total ?? r.items.length, PAGE);
