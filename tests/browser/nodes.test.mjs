@@ -287,7 +287,8 @@ export function nodeTests(env) {
                                    `FROM registration_tokens WHERE token_id = ${lit(tokenId)}`),
                  'rack C, second shelf|hall-3|gpu|2|0|true|48');
     await once.getByTestId('token-install-command-copy').click();
-    await page().locator('.toast').filter({hasText: /Copied to the clipboard|Selected: press Ctrl\+C/}).waitFor();
+    await page().locator('.toast').filter({hasText: 'Copied to the clipboard.'}).waitFor();
+    assert.equal(await page().evaluate(() => navigator.clipboard.readText()), command);
     const tokenRow = page().locator(`[data-testid="token-row"][data-token-id="${tokenId}"]`);
     await tokenRow.waitFor();
     assert.equal(await tokenRow.getByTestId('token-state').textContent(), 'active');

@@ -66,7 +66,7 @@ export default {
     const submit = h('button', {type: 'submit', class: 'btn btn-primary', 'data-testid': 'token-create'}, 'Create token');
     const form = h('form', {class: 'panel', 'aria-labelledby': 'tok-new', 'data-testid': 'token-form', novalidate: true},
                    h('h2', {id: 'tok-new'}, 'New token'),
-                   h('div', {class: 'row'}, field('Description', description), field('Site', site, 'Given to the nodes it registers.'),
+                   h('div', {class: 'row'}, field('Description', description, 'Who or what it is for (shown in the list).'), field('Site', site, 'Given to the nodes it registers.'),
                      field('Pool', pool, 'Lower case letters, digits, _ . - (default: default).')),
                    h('div', {class: 'row'}, field('Labels', labels, 'key=value, separated by commas.'),
                      field('Max uses', maxUses, 'How many nodes may register with it (1–100,000).'),
