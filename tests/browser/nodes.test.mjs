@@ -229,10 +229,13 @@ export function nodeTests(env) {
     await dialog.getByRole('button', {name: 'Drain', exact: true}).click();
     await dialog.getByRole('alert').filter({hasText: `node ${ids['node-a']} is draining`}).waitFor();
     await dialog.getByRole('button', {name: 'Cancel'}).click();
-    await page().getByTestId('node-status').filter({hasText: 'draining drained elsewhere'}).waitFor({timeout: 15_000});
+    await page().reload();
+    await page().getByTestId('node-status').filter({hasText: 'draining drained elsewhere'}).waitFor();
+    await actions.getByTestId('node-undrain').waitFor();
     await stack().sql(`UPDATE workers SET status = 'online', status_reason = 'test: heartbeats again' WHERE id = ${ids['node-a']}`);
+    await page().reload();
 
-    await actions.getByTestId('node-drain').click({timeout: 15_000});
+    await actions.getByTestId('node-drain').click();
     await dialog.getByTestId('drain-reason').fill('kernel upgrade');
     await dialog.getByRole('button', {name: 'Drain', exact: true}).click();
     await dialog.waitFor({state: 'detached'});
