@@ -106,7 +106,10 @@ export function nodeTests(env) {
       assert.equal(r.status, 200, `GET ${path}: HTTP ${r.status} ${await r.text()}`);
     }
     await as('operator');
-    await env.nav('Nodes');
+    // The overview counts them and links to their page.
+    await env.nav('Overview');
+    await page().getByTestId('kind-node').filter({hasText: String(total)}).getByRole('link', {name: 'Container nodes'}).click();
+    await page().getByRole('heading', {name: 'Nodes', level: 1}).waitFor();
     await page().getByTestId('nodes-table').waitFor();
     await eventually(`${total} node rows`, async () => (await rows().count()) === total);
 
@@ -342,6 +345,14 @@ export function nodeTests(env) {
     assert.equal(await stack().sql(`SELECT w.status || ' ' || (n.credential_revoked_at IS NOT NULL) FROM workers w ` +
                                    `JOIN nodes n ON n.worker_id = w.id WHERE w.id = ${ids['node-b']}`), 'removed true');
     await eventually('no action left on a removed node', async () => (await actions.locator('button').count()) === 0);
+    // Removed nodes leave the list unless asked for.
+    await env.nav('Nodes');
+    await row('node-a').waitFor();
+    assert.equal(await row('node-b').count(), 0);
+    await page().getByLabel('Status').selectOption('removed');
+    await row('node-b').waitFor();
+    assert.equal(await rows().count(), 1);
+    await page().getByLabel('Status').selectOption('');
   });
 
   it('shows a viewer the nodes but no drain, revoke, remove or token controls', async () => {
