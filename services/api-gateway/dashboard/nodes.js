@@ -9,7 +9,8 @@ import {confirmDialog, formDialog, field, toast, showError} from './ui.js';
 // The statuses a node goes through (heartbeat-monitor, drain/undrain, remove).
 export const NODE_STATUSES = ['online', 'unhealthy', 'draining', 'pending', 'unreachable', 'offline', 'removed'];
 
-// The resource limits of a heartbeat (gateway config nodes.limits.*): the meter turns red above.
+// The default resource limits of a heartbeat (gateway config nodes.limits.*; the API does not
+// publish them): the meter turns red above, yellow from 70 %.
 const METER_HIGH = {cpu: 90, memory: 95, disk: 90, average: 90};
 
 // A load meter (0..100 %): <meter> with its value as text beside it; a dash when unknown.
