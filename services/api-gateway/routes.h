@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "authenticator.h"
+#include "heartbeat_batcher.h"
+#include "node_ingest.h"
 #include "router.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
@@ -29,6 +31,9 @@ void add_alert_routes(Router& router);
 void add_command_routes(Router& router);
 // Relay controllers and workers' relay mappings (issue 10).
 void add_relay_routes(Router& router);
+// What node agents call (issue 13): registration, heartbeats, credential rotation, commands.
+void add_node_agent_routes(Router& router, Authenticator& authenticator, HeartbeatBatcher& batcher,
+                           const NodeIngestOptions& options);
 void add_probe_routes(Router& router, const runtime::Setup& setup);
 void add_openapi_route(Router& router, std::string version);
 
