@@ -243,8 +243,7 @@ void HeartbeatBatcher::write(std::size_t writer, std::vector<Pending>& batch) {
         }
         pqxx::nontransaction tx(conn);
         for (const auto& row : tx.exec_prepared("node_heartbeats", json, gap, readings)) {
-          stored[row[0].as<std::int64_t>()] = {row[1].as<std::string>(),
-                                               row[2].as<std::int64_t>()};
+          stored[row[0].as<std::int64_t>()] = {row[1].as<std::string>(), row[2].as<std::int64_t>()};
         }
       } catch (const pqxx::broken_connection&) {
         configured_[writer] = nullptr;
