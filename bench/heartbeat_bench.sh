@@ -27,6 +27,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+[[ -n ${KEEP_LOG:-} ]] && trap 'cp "$work/gateway.log" "$KEEP_LOG"; cleanup' EXIT
 
 "$bin/pg-harness" start "$work/pg" >/dev/null
 pg_port=$(sed -n 2p "$work/pg/server.state")
@@ -50,7 +51,7 @@ sql "VACUUM ANALYZE"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin/api-gateway" --port "$port" --set gateway.address=127.0.0.1 \
   --set "gateway.token_secret=$(openssl rand -hex 32)" --set "gateway.threads=$threads" \
-  --set gateway.max_connections_per_client=0 --set log.level=warn \
+  --set gateway.max_connections_per_client=0 --set log.level=warn ${GATEWAY_ARGS:-} \
   >"$work/gateway.log" 2>&1 &
 gw_pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -87,8 +88,15 @@ echo "### node heartbeats: $nodes nodes, $connections connections, ${duration}s 
 echo
 echo "| load | req/s | p50 | p99 | gateway cores | PostgreSQL cores | errors |"
 echo "|---|---|---|---|---|---|---|"
+# Warm-up (not measured): every node's first heartbeat inserts its metrics_latest rows and its
+# first readings, which a running fleet does once per node, not per heartbeat.
+"$bin/heartbeat_loadgen" --port "$port" --connections "$connections" --duration 5 \
+  --credentials "$work/credentials" >/dev/null
+sql "UPDATE nodes SET heartbeats = 0"
 load "GET /health (no auth, no database): ceiling" --path /health
 health_rps=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rps"])' "$work/last")
+# PERF=<file>: also records the gateway's profile during the heartbeat load (perf report -i <file>).
+[[ -n ${PERF:-} ]] && { perf record -g -o "$PERF" -p "$gw_pid" -- sleep "$duration" >/dev/null 2>&1 & }
 load "POST /api/nodes/{id}/heartbeat (node credential, group commit)" --credentials "$work/credentials"
 read -r ok hb_rps hb_seconds < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["ok"], r["rps"], r["seconds"])' "$work/last")
 stored=$(sql "SELECT sum(heartbeats) FROM nodes")

@@ -70,12 +70,14 @@ class HeartbeatBatcher {
     std::promise<HeartbeatOutcome> done;
   };
   void run(std::size_t index);
-  // Writes one batch; fulfils every promise.
-  void write(db::Session& session, std::vector<Pending>& batch);
+  // Writes one batch with writer `writer`'s session; fulfils every promise.
+  void write(std::size_t writer, std::vector<Pending>& batch);
 
   const NodeIngestOptions options_;
   Clock& clock_;
   std::vector<std::unique_ptr<db::Session>> sessions_;  // one per writer
+  // Per writer, used by that writer only: the connection its plan_cache_mode was set on.
+  std::vector<const void*> configured_;
 
   std::mutex mu_;
   std::condition_variable wake_;

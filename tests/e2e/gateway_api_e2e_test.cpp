@@ -30,7 +30,9 @@ std::string concrete(std::string path) {
 }
 
 // Interactive roles in order; a route for ingest keys is open to operators and admins too.
+// "node" (a container host's agent, issue 13) is no user's role: every user is refused (403).
 int rank(const std::string& role) {
+  if (role == "node") return 3;
   return role == "viewer" ? 0 : role == "operator" || role == "ingest" ? 1 : 2;
 }
 
