@@ -74,7 +74,7 @@ TEST_CASE("nodes: pending, online, offline and back, each with its reason and hi
   CHECK(db.count("SELECT 1 FROM notifications") == 2);
 }
 
-TEST_CASE("nodes: over a limit for N heartbeats is unhealthy; healthy for the hold recovers",
+TEST_CASE("nodes: over a limit for N heartbeats is unhealthy - healthy for the hold recovers",
           "[heartbeat][integration]") {
   TestDatabase db;
   MonitorCycle cycle(db);
@@ -136,7 +136,7 @@ TEST_CASE("nodes: a drained node stays draining while alive and returns to drain
   CHECK(status_of(db, id) == "draining");
 }
 
-TEST_CASE("ASICs, rigs and devices follow their own signs of life; only nodes notify by default",
+TEST_CASE("ASICs, rigs and devices follow their own signs of life - only nodes notify by default",
           "[heartbeat][integration]") {
   TestDatabase db;
   MonitorCycle cycle(db);
@@ -213,7 +213,7 @@ TEST_CASE("a flapping worker needs the longer hold to come back", "[heartbeat][i
   CHECK(status_of(db, flappy) == "online");
 }
 
-TEST_CASE("--dry-run prints each transition as a JSON line and writes nothing",
+TEST_CASE("a dry run prints each transition as a JSON line and writes nothing",
           "[heartbeat][integration]") {
   TestDatabase db;
   const auto id = add_node(db, "silent", "online", "10 minutes");

@@ -27,7 +27,7 @@ long long with_status(TestDatabase& db, const std::string& site, const std::stri
 
 }  // namespace
 
-TEST_CASE("most of a site silent at once: unreachable, one hold, one notification; then clears",
+TEST_CASE("most of a site silent at once: unreachable, one hold, one notification - then clears",
           "[heartbeat][integration][partition]") {
   TestDatabase db;
   MonitorCycle cycle(db);
@@ -86,7 +86,7 @@ TEST_CASE("most of a site silent at once: unreachable, one hold, one notificatio
   CHECK(db.count("SELECT 1 FROM notifications WHERE event LIKE 'site.%'") == 2);
 }
 
-TEST_CASE("workers without a site form the '' site; exactly half silent is not a partition",
+TEST_CASE("workers without a site form the '' site - exactly half silent is not a partition",
           "[heartbeat][integration][partition]") {
   TestDatabase db;
   MonitorCycle cycle(db);

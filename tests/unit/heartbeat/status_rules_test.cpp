@@ -147,7 +147,7 @@ TEST_CASE("a flapping worker needs the longer hold to recover", "[heartbeat]") {
   CHECK(to(d) == "-");
 }
 
-TEST_CASE("ASICs: offline after asic_timeout; back only when seen after going offline",
+TEST_CASE("ASICs: offline after asic_timeout - back only when seen after going offline",
           "[heartbeat]") {
   auto a = other("asic", "online", 601s, 600s);
   auto t = decide(a, {});
