@@ -9,10 +9,41 @@ namespace {
 
 using json = nlohmann::json;
 
-// Every worker that might change, with what decide() needs. One pass over workers (joined to
-// nodes and devices); the flap counts come from the history's recent rows only.
+// The workers whose status might change: found by index (workers not online, nodes silent or
+// over a limit: migration 0043 and 0040's nodes_heartbeat_idx) plus one pass over workers for
+// online ASICs, rigs and devices not seen lately (against the shortest of their timeouts, a
+// superset). An offline ASIC, rig or device not seen since it went offline cannot recover, so a
+// fleet with many dead workers does not ship them every cycle.
+constexpr const char* kCandidateIds = R"sql(
+SELECT coalesce(array_agg(id), '{}') FROM (
+  SELECT id FROM workers
+   WHERE status NOT IN ('online', 'removed')
+     AND NOT (kind <> 'node' AND status = 'offline'
+              AND (last_seen_at IS NULL OR last_seen_at <= status_since))
+  UNION
+  SELECT id FROM workers
+   WHERE status = 'online' AND kind <> 'node'
+     AND (last_seen_at IS NULL
+          OR last_seen_at < now() - least($2::bigint, $3::bigint,
+                                         (SELECT (extract(epoch FROM coalesce(min(expected_interval),
+                                                                             interval '60 seconds'))
+                                                  * 1000 * $4::float8)::bigint FROM devices))
+                                   * interval '1 millisecond')
+  UNION
+  SELECT worker_id FROM nodes
+   WHERE last_heartbeat_at IS NULL OR last_heartbeat_at < now() - $1 * interval '1 millisecond'
+  UNION
+  SELECT worker_id FROM nodes WHERE over_limit_streak > 0 AND over_limit_streak >= $5
+) c
+)sql";
+
+// What decide() needs about each candidate (a separate statement, so the planner knows how few
+// they are and joins them by primary key). The last WHERE drops those decide() would leave alone
+// anyway: offline and still silent, pending and never seen, online and fine after all.
 constexpr const char* kCandidates = R"sql(
-WITH flaps AS (
+WITH cand AS (
+  SELECT DISTINCT unnest($7::bigint[]) AS id
+), flaps AS (
   SELECT worker_id, count(*)::int AS n
     FROM worker_status_history
    WHERE at > now() - $1 * interval '1 millisecond'
@@ -28,7 +59,8 @@ WITH flaps AS (
                            * 1000 * $5::float8)::bigint END AS timeout_ms,
          n.over_limit_streak, n.over_limit, n.cpu_percent, n.memory_percent, n.disk_percent,
          n.healthy_since, n.streak_since, n.drain_requested_at
-    FROM workers w
+    FROM cand
+    JOIN workers w ON w.id = cand.id
     LEFT JOIN nodes n ON n.worker_id = w.id
     LEFT JOIN devices d ON d.worker_id = w.id
    WHERE w.status <> 'removed'
@@ -49,9 +81,13 @@ SELECT s.id, s.name, s.kind, s.site, s.status,
   FROM seen s
   LEFT JOIN flaps f ON f.worker_id = s.id
   LEFT JOIN cleared c ON c.site = s.site
- WHERE s.status <> 'online' OR s.seen_at IS NULL
-    OR s.seen_at < now() - s.timeout_ms * interval '1 millisecond'
-    OR coalesce(s.over_limit_streak, 0) >= $6
+ WHERE (s.status <> 'online' OR s.seen_at IS NULL
+        OR s.seen_at < now() - s.timeout_ms * interval '1 millisecond'
+        OR coalesce(s.over_limit_streak, 0) >= $6)
+   AND NOT (s.status = 'offline'
+            AND (s.seen_at IS NULL OR s.seen_at < now() - s.timeout_ms * interval '1 millisecond'
+                 OR (s.kind <> 'node' AND s.seen_at <= s.status_since)))
+   AND NOT (s.status = 'pending' AND s.seen_at IS NULL)
 )sql";
 
 constexpr const char* kOpenHolds = R"sql(
@@ -165,9 +201,14 @@ Snapshot load_snapshot(pqxx::transaction_base& tx, const MonitorOptions& o) {
     snap.open_holds[r[1].as<std::string>()] = {.id = r[0].as<std::int64_t>(),
                                                .held_at = r[2].as<std::string>()};
   }
+  const std::string ids =
+      tx.exec_params1(kCandidateIds, o.node_timeout.count(), o.asic_timeout.count(),
+                      o.rig_timeout.count(), o.device_timeout_factor, o.unhealthy_after)[0]
+          .as<std::string>();
+  if (ids == "{}") return snap;
   auto rows = tx.exec_params(kCandidates, o.flap_window.count(), o.node_timeout.count(),
                              o.asic_timeout.count(), o.rig_timeout.count(), o.device_timeout_factor,
-                             o.unhealthy_after);
+                             o.unhealthy_after, ids);
   snap.candidates.reserve(rows.size());
   for (const auto& r : rows) {
     Observation w;
