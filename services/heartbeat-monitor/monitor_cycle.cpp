@@ -51,6 +51,7 @@ runtime::CycleReport HeartbeatMonitor::run_cycle(runtime::CycleContext& ctx) {
     Snapshot snap = load_snapshot(tx, options_);
     o.candidates = static_cast<std::int64_t>(snap.candidates.size());
     std::map<std::string, SiteState> sites;
+    std::map<std::string, int> went_silent;
     for (const auto& [site, hold] : snap.open_holds)
       sites[site].held = true;
     for (const auto& w : snap.candidates) {
@@ -59,9 +60,14 @@ runtime::CycleReport HeartbeatMonitor::run_cycle(runtime::CycleContext& ctx) {
           w.status == "unreachable" && (!t || t->to == "offline") && !is_alive(w);
       if (silent_unreachable && w.site_held) ++sites[w.site].still_silent;
       if (t) {
-        if (t->went_silent) sites[t->site];  // its site's size is needed
+        if (t->went_silent) ++went_silent[t->site];
         o.transitions.push_back(std::move(*t));
       }
+    }
+    // A site can only be held with at least partition_min_workers silent at once: only those
+    // sites (and the held ones) need their size counted.
+    for (const auto& [site, n] : went_silent) {
+      if (n >= options_.partition_min_workers) sites[site];
     }
     std::vector<std::string> names;
     for (const auto& [site, st] : sites)

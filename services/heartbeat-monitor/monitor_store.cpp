@@ -98,7 +98,9 @@ SELECT id, site, to_char(held_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"
 constexpr const char* kSiteSizes = R"sql(
 SELECT coalesce(site, ''), count(*)::int
   FROM workers
- WHERE status <> 'removed' AND coalesce(site, '') IN (SELECT jsonb_array_elements_text($1::jsonb))
+ WHERE status <> 'removed'
+   AND (site = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))  -- workers_site_idx
+        OR (site IS NULL AND $1::jsonb ? ''))
  GROUP BY 1
 )sql";
 
