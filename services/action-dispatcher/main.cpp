@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
        .description = "carries out queued commands: firmware calls, relay controllers over MQTT",
        .default_interval = std::chrono::seconds(2),
        .required_tables = {"commands", "workers", "miners", "relay_controllers", "relay_mappings",
-                           "notifications"},
+                           "notifications", "site_holds"},
        .declare_config = [](config::Schema& schema) { dispatch::declare_config(schema); },
        .setup = [](const runtime::Setup& setup) -> runtime::CycleFn {
          dispatch::Settings settings = dispatch::settings_from(setup.config);

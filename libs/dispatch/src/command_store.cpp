@@ -71,11 +71,17 @@ SELECT worker_id, count(*),
  GROUP BY worker_id
 )SQL";
 
+// Per site: workers, unreachable ones, and heartbeat-monitor's open partition hold (site_holds).
 const char* const kSites = R"SQL(
-SELECT coalesce(site, ''), count(*), count(*) FILTER (WHERE status = 'unreachable')
-  FROM workers
- WHERE status <> 'removed' AND coalesce(site, '') IN (SELECT jsonb_array_elements_text($1::jsonb))
- GROUP BY 1
+SELECT s.site, s.workers, s.unreachable,
+       (SELECT to_char(h.held_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+          FROM site_holds h WHERE h.site = s.site AND h.cleared_at IS NULL)
+  FROM (SELECT coalesce(site, '') AS site, count(*) AS workers,
+               count(*) FILTER (WHERE status = 'unreachable') AS unreachable
+          FROM workers
+         WHERE status <> 'removed'
+           AND coalesce(site, '') IN (SELECT jsonb_array_elements_text($1::jsonb))
+         GROUP BY 1) s
 )SQL";
 
 const char* const kSiteSent = R"SQL(
@@ -301,7 +307,9 @@ ClaimResult claim(pqxx::transaction_base& tx, const StoreOptions& options,
   unique_sites.erase(std::unique(unique_sites.begin(), unique_sites.end()), unique_sites.end());
   std::unordered_map<std::string, SiteState> site_state;
   for (const auto& r : tx.exec_params(kSites, json(unique_sites).dump())) {
-    site_state[r[0].as<std::string>()] = {.workers = r[1].as<int>(), .unreachable = r[2].as<int>()};
+    site_state[r[0].as<std::string>()] = {.workers = r[1].as<int>(),
+                                          .unreachable = r[2].as<int>(),
+                                          .held_since = r[3].get<std::string>()};
   }
   for (const auto& r :
        tx.exec_params(kSiteSent, json(unique_sites).dump(), limits.site_window.count())) {

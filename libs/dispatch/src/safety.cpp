@@ -53,6 +53,12 @@ Decision SafetyGate::decide(const Candidate& c) {
                       " hardware actions in the last 24h (cap " +
                       std::to_string(limits_.worker_daily_cap) + ")"};
   }
+  if (site.held_since) {
+    return {.kind = Decision::Kind::kHold,
+            .reason = "site " + site_name(c.site) + " unreachable (partition hold since " +
+                      *site.held_since + ")",
+            .hold_for = limits_.partition_recheck};
+  }
   if (site.workers > 0 && site.unreachable >= limits_.partition_min_workers &&
       static_cast<double>(site.unreachable) >
           limits_.partition_share * static_cast<double>(site.workers)) {

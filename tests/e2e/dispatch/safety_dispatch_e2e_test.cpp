@@ -154,3 +154,29 @@ TEST_CASE("a partition holds a site's hardware actions until it clears",
   CHECK(command_field(db, id, "held_reason") == "");
   CHECK(sim.requests(3, "/api/v1/system/reboot") == 1);
 }
+
+TEST_CASE("heartbeat-monitor's open site hold holds the site's hardware actions until cleared",
+          "[dispatch][safety][e2e]") {
+  TestDatabase db;
+  MinerSim sim({.count = 2, .base_ip = "127.24.5.1"});
+  prepare_miners(db, sim);
+  db.exec("UPDATE workers SET site = 'east'");
+  // Every worker looks fine: only the hold row says the site is partitioned.
+  db.exec(
+      "INSERT INTO site_holds (site, reason, silent, total, held_at, held_by) "
+      "VALUES ('east', 'test', 3, 5, '2026-12-04 09:00:00+00', 'heartbeat-monitor')");
+  const auto id = queue_command(db, worker_at(db, "127.24.5.", 1), "reboot");
+  auto r = dispatch_once(db);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(command_field(db, id, "state") == "queued");
+  CHECK(command_field(db, id, "held_reason") ==
+        "site east unreachable (partition hold since 2026-12-04T09:00:00Z)");
+  CHECK(sim.requests(0, "/api/v1/system/reboot") == 0);
+  // heartbeat-monitor clears the hold: the command goes out at its next look.
+  db.exec("UPDATE site_holds SET cleared_at = now()");
+  db.exec("UPDATE commands SET not_before = now() WHERE id = " + std::to_string(id));
+  r = dispatch_once(db);
+  CHECK(command_field(db, id, "state") == "succeeded");
+  CHECK(sim.requests(0, "/api/v1/system/reboot") == 1);
+}

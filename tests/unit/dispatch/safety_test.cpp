@@ -88,3 +88,22 @@ TEST_CASE("a partitioned site is held, a healthy one is not", "[dispatch][safety
   CHECK(gate.decide({.worker_id = 3, .site = "c", .action = "reboot"}).kind ==
         Decision::Kind::kSend);
 }
+
+TEST_CASE("a site heartbeat-monitor holds is held whatever its unreachable count",
+          "[dispatch][safety]") {
+  SafetyGate gate(limits());
+  gate.set_site("a", {.workers = 10, .unreachable = 0, .held_since = "2026-12-04T09:00:00Z"});
+  gate.set_site("", {.workers = 10, .unreachable = 0, .held_since = "2026-12-04T09:01:00Z"});
+  gate.set_site("b", {.workers = 10, .unreachable = 0});
+  auto held = gate.decide({.worker_id = 1, .site = "a", .action = "reboot"});
+  CHECK(held.kind == Decision::Kind::kHold);
+  CHECK(held.reason == "site a unreachable (partition hold since 2026-12-04T09:00:00Z)");
+  CHECK(held.hold_for == limits().partition_recheck);
+  CHECK(gate.decide({.worker_id = 2, .site = "", .action = "reboot"}).reason ==
+        "site (no site) unreachable (partition hold since 2026-12-04T09:01:00Z)");
+  CHECK(gate.decide({.worker_id = 3, .site = "b", .action = "reboot"}).kind ==
+        Decision::Kind::kSend);
+  // The locate LED is never held.
+  CHECK(gate.decide({.worker_id = 4, .site = "a", .action = "find_miner"}).kind ==
+        Decision::Kind::kSend);
+}

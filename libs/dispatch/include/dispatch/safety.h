@@ -5,8 +5,9 @@
 //
 //   per worker   a minimum interval between actions (hold until it has passed), a daily cap
 //                (skip), reboot-loop protection: N reboots/power-cycles in a window (skip, notify)
-//   per site     a rate limit (hold), and the partition hold: when more than a share of a site's
-//                workers are unreachable, suspect our own network and hold its actions
+//   per site     a rate limit (hold), and the partition hold: while heartbeat-monitor holds the
+//                site (an open site_holds row), or when more than a share of a site's workers
+//                are unreachable, suspect our own network and hold its actions
 //   fleet-wide   a rate limit (hold)
 #pragma once
 
@@ -49,6 +50,8 @@ struct SiteState {
   int workers = 0;      // not removed
   int unreachable = 0;  // status 'unreachable'
   int sent_in_window = 0;
+  // Since when heartbeat-monitor holds the site (its open site_holds row, as text), if it does.
+  std::optional<std::string> held_since;
 };
 
 struct Candidate {
