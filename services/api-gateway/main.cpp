@@ -23,6 +23,7 @@ using namespace fleet;
 void declare(config::Schema& s) {
   using config::Type;
   secrets::declare_config(s);
+  gateway::declare_node_config(s);
   s.add({.name = "gateway.address",
          .type = Type::kString,
          .help = "address the API listens on",
@@ -186,6 +187,7 @@ int main(int argc, char** argv) {
                   std::to_string(o.port) + ": give each its own port");
             }
             o.threads = static_cast<int>(c.integer("gateway.threads"));
+            o.nodes = gateway::node_options_from(c);
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
             o.max_connections = static_cast<std::size_t>(c.integer("gateway.max_connections"));
             o.auth.login_concurrency = static_cast<int>(c.integer("gateway.login_concurrency"));
