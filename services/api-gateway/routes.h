@@ -8,8 +8,8 @@
 #include <optional>
 
 #include "authenticator.h"
-#include "node_admin_options.h"
 #include "heartbeat_batcher.h"
+#include "node_admin_options.h"
 #include "node_ingest.h"
 #include "router.h"
 #include "runtime/worker.h"

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 
+#include "auth/node_credentials.h"
 #include "core/strings.h"
 #include "node_install_script.h"
 #include "routes.h"
@@ -17,49 +18,6 @@ namespace {
 
 using json = nlohmann::json;
 using auth::Role;
-
-constexpr std::string_view kTokenPrefix = "fwr_";
-constexpr std::size_t kTokenIdLength = 12;
-constexpr std::size_t kTokenSecretLength = 43;
-
-bool alnum(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-struct NewRegistrationToken {
-  std::string token;     // shown once
-  std::string token_id;  // stored, listed
-  std::string hash;      // stored: hex SHA-256 of the whole token
-};
-
-// "fwr_<12 alnum id>_<43-char URL-safe secret>" (the scheme of API keys, libs/auth).
-NewRegistrationToken new_registration_token() {
-  std::string id;
-  while (id.size() < kTokenIdLength) {
-    for (char c : auth::random_token(9)) {
-      if (alnum(c) && id.size() < kTokenIdLength) id += c;
-    }
-  }
-  NewRegistrationToken t;
-  t.token_id = id;
-  t.token = std::string(kTokenPrefix) + id + "_" + auth::random_token(32);
-  t.hash = auth::api_key_hash(t.token);
-  return t;
-}
-
-bool is_registration_token(std::string_view t) {
-  if (t.size() != kTokenPrefix.size() + kTokenIdLength + 1 + kTokenSecretLength ||
-      t.substr(0, kTokenPrefix.size()) != kTokenPrefix ||
-      t[kTokenPrefix.size() + kTokenIdLength] != '_')
-    return false;
-  for (std::size_t i = kTokenPrefix.size(); i < kTokenPrefix.size() + kTokenIdLength; ++i) {
-    if (!alnum(t[i])) return false;
-  }
-  for (std::size_t i = kTokenPrefix.size() + kTokenIdLength + 1; i < t.size(); ++i) {
-    if (!alnum(t[i]) && t[i] != '-' && t[i] != '_') return false;
-  }
-  return true;
-}
 
 const std::string kTokenState =
     "CASE WHEN t.revoked_at IS NOT NULL THEN 'revoked' WHEN t.uses >= t.max_uses THEN 'used' "
@@ -130,11 +88,11 @@ void check_token(const Call& call, pqxx::transaction_base& tx, const std::string
     spdlog::warn("refused a registration token from {}: {}", call.client(), why);
     return ApiError::unauthenticated("registration token " + why);
   };
-  if (!is_registration_token(token)) throw refuse("is malformed");
+  if (!auth::registration_token_id(token)) throw refuse("is malformed");
   auto rows = tx.exec_params("SELECT " + kTokenState +
                                  ", t.uses, t.max_uses FROM registration_tokens t "
                                  "WHERE t.token_hash = $1",
-                             auth::api_key_hash(token));
+                             auth::credential_hash(token));
   if (rows.empty()) throw refuse("is unknown");
   const std::string state = rows[0][0].as<std::string>();
   if (state == "revoked") throw refuse("was revoked");
@@ -219,7 +177,7 @@ void add_node_token_routes(Router& router, const NodeAdminOptions& options) {
              const auto max_uses = body.opt_integer("max_uses", 1, 100'000).value_or(1);
              const auto hours = body.opt_integer("expires_in_hours", 1, 720).value_or(24);
              const std::string base = base_url(call, options);
-             const NewRegistrationToken t = new_registration_token();
+             const auth::NewRegistrationToken t = auth::generate_registration_token();
              call.audit_target("registration-token:" + t.token_id);
              call.audit_detail("max_uses", max_uses);
              call.audit_detail("expires_in_hours", hours);
