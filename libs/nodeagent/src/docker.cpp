@@ -60,11 +60,13 @@ Error failure(const std::string& what, const Exchange& ex) {
   }
   const std::string text = what + ": HTTP " + std::to_string(ex.status) +
                            (message.empty() ? "" : " " + sanitize_utf8(message));
+  // Podman answers a name conflict with 500 "... is already in use" where Docker sends 409.
+  if (ex.status == 409 || message.find("already in use") != std::string::npos) {
+    return Error(ErrorKind::kAlreadyExists, text);
+  }
   switch (ex.status) {
     case 404:
       return Error::not_found(text);
-    case 409:
-      return Error(ErrorKind::kAlreadyExists, text);
     case 400:
       return Error::invalid(text);
     default:
