@@ -34,12 +34,37 @@ SELECT count(*) FILTER (WHERE client = $1),
  WHERE at > now() - $3 * interval '1 second' AND (client = $1 OR username = $2)
 )sql";
 
+constexpr const char* kNodeCredential = R"sql(
+SELECT credential_hash, previous_credential_hash,
+       floor(extract(epoch FROM previous_valid_until) * 1000)::bigint,
+       credential_revoked_at IS NOT NULL
+  FROM nodes WHERE worker_id = $1
+)sql";
+
 }  // namespace
 
 Authenticator::Authenticator(DbPool& pool, AuthOptions options)
     : pool_(pool),
       options_(std::move(options)),
-      hash_slots_(std::max<std::ptrdiff_t>(1, options_.login_concurrency)) {}
+      hash_slots_(std::max<std::ptrdiff_t>(1, options_.login_concurrency)),
+      nodes_(
+          [this](std::int64_t worker_id) -> std::optional<NodeCredentialState> {
+            auto lease = pool_.acquire();
+            auto rows = lease->transact([&](pqxx::transaction_base& tx) {
+              return tx.exec_params(kNodeCredential, worker_id);
+            });
+            if (rows.empty()) return std::nullopt;
+            NodeCredentialState s;
+            s.hash = rows[0][0].as<std::string>();
+            if (!rows[0][1].is_null()) s.previous_hash = rows[0][1].as<std::string>();
+            if (!rows[0][2].is_null()) {
+              s.previous_valid_until =
+                  Clock::WallTime(std::chrono::milliseconds(rows[0][2].as<std::int64_t>()));
+            }
+            s.revoked = rows[0][3].as<bool>();
+            return s;
+          },
+          Clock::real(), options_.node_cache_ttl) {}
 
 void Authenticator::forget_cached() {
   std::lock_guard lock(mu_);
@@ -61,6 +86,8 @@ Principal Authenticator::authenticate(const http::Request& request) {
   }
   if (credential.empty() || credential.size() > 4096)
     throw ApiError::unauthenticated("invalid credentials");
+  // Node credentials have their own cache, dropped at once on revocation (not the TTL one below).
+  if (credential.rfind("fwn_", 0) == 0) return from_node(credential);
 
   const std::string cache_key = auth::api_key_hash(credential);
   const auto now = std::chrono::steady_clock::now();
@@ -114,6 +141,16 @@ Principal Authenticator::from_key(const std::string& key) {
   p.role = checked->role;
   p.key_row_id = checked->key_row_id;
   p.devices = checked->devices;
+  return p;
+}
+
+Principal Authenticator::from_node(const std::string& credential) {
+  auto verified = nodes_.verify(credential);
+  if (!verified.ok()) throw ApiError::unauthenticated(verified.error().message());
+  Principal p;
+  p.name = "node:" + std::to_string(*verified);
+  p.role = auth::Role::kNode;
+  p.node_id = *verified;
   return p;
 }
 

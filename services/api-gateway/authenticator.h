@@ -1,9 +1,13 @@
-// Who is calling: a session token (Authorization: Bearer <JWT>) or an API key (X-API-Key, or
-// Authorization: Bearer fwk_...). Logins are throttled per client address and per user name,
-// counted in the database so every gateway replica sees the same failures.
+// Who is calling: a session token (Authorization: Bearer <JWT>), an API key (X-API-Key, or
+// Authorization: Bearer fwk_...) or a container host node's credential (Authorization: Bearer
+// fwn_..., role "node" scoped to its own worker id; see node_credential_cache.h). Logins are
+// throttled per client address and per user name, counted in the database so every gateway replica
+// sees the same failures.
 //
 // Thread-safe. Verified credentials are cached for a few seconds, so revoking a key, disabling a
-// user or logging out takes effect on other replicas within `cache_ttl`.
+// user or logging out takes effect on other replicas within `cache_ttl`. Node credentials are
+// cached longer but dropped at once on revocation or rotation (forget_node() here, NOTIFY
+// fleet_node_credentials on every replica).
 #pragma once
 
 #include <chrono>
@@ -16,6 +20,7 @@
 #include "auth/user_store.h"
 #include "db_pool.h"
 #include "http/server.h"
+#include "node_credential_cache.h"
 #include "router.h"
 
 namespace fleet::gateway {
@@ -36,6 +41,8 @@ struct AuthOptions {
   std::int64_t api_key_default_days = 90;
   std::int64_t api_key_max_days = 365;
   std::chrono::seconds cache_ttl{5};
+  // Node credentials: invalidated by NOTIFY, so this only bounds a lost notification.
+  std::chrono::seconds node_cache_ttl{60};
 };
 
 struct LoginResult {
@@ -58,12 +65,17 @@ class Authenticator {
   void logout(const Principal& who);
   // Drops cached verifications (after a user or key changed on this replica).
   void forget_cached();
+  // Drops a node's cached credential (after its credential changed or was revoked; also on
+  // NOTIFY fleet_node_credentials). forget_nodes(): every node's (after the listener reconnects).
+  void forget_node(std::int64_t worker_id) { nodes_.forget(worker_id); }
+  void forget_nodes() { nodes_.forget_all(); }
   // Deletes expired revocations and old login failures.
   void housekeeping(pqxx::transaction_base& tx);
 
  private:
   Principal from_token(const std::string& token);
   Principal from_key(const std::string& key);
+  Principal from_node(const std::string& credential);
   // An audit row for a refused login (a failure to write it is logged, not fatal).
   void audit_login(const std::string& name, std::optional<std::int64_t> user_id, int status,
                    const std::string& client);
@@ -77,6 +89,7 @@ class Authenticator {
     std::chrono::steady_clock::time_point until;
   };
   std::map<std::string, Cached> cache_;  // credential hash -> principal; guarded by mu_
+  NodeCredentialCache nodes_;
 };
 
 }  // namespace fleet::gateway

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include <spdlog/spdlog.h>
 
@@ -19,6 +20,8 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   db::ConnectionOptions db_options = database;
   db_options.statement_timeout = std::chrono::seconds(10);
   pool_ = std::make_unique<DbPool>(db_options, static_cast<std::size_t>(options_.db_connections));
+  database_ = db_options;
+  heartbeats_ = std::make_unique<HeartbeatBatcher>(db_options, options_.nodes);
   auth_ = std::make_unique<Authenticator>(*pool_, options_.auth);
   router_ = std::make_unique<Router>(
       *pool_, [this](const http::Request& req) { return auth_->authenticate(req); }, setup.metrics);
@@ -30,6 +33,8 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   add_alert_routes(*router_);
   add_command_routes(*router_);
   add_relay_routes(*router_);
+  add_node_admin_routes(*router_, options_.node_admin);
+  add_node_agent_routes(*router_, *auth_, *heartbeats_, options_.nodes);
   add_openapi_route(*router_, std::string(version()));
 
   // The dashboard: static files compiled into the binary; the page itself needs no credentials,
@@ -82,6 +87,17 @@ Gateway::~Gateway() {
 }
 
 Status Gateway::start() {
+  // Before serving: a revocation elsewhere must reach this replica's cache from the first request.
+  credential_listener_ = std::make_unique<db::Listener>(
+      database_, "fleet_node_credentials", [this](std::optional<std::string_view> payload) {
+        std::int64_t id = 0;
+        if (payload && std::from_chars(payload->data(), payload->data() + payload->size(), id).ec ==
+                           std::errc()) {
+          auth_->forget_node(id);
+        } else {
+          auth_->forget_nodes();  // (re)connected, or a payload we do not understand
+        }
+      });
   http::ServerOptions o;
   o.name = "api-gateway";
   o.address = options_.address;
@@ -118,6 +134,7 @@ Status Gateway::start() {
 void Gateway::stop() {
   if (stopping_.exchange(true)) return;
   if (server_) server_->stop();
+  credential_listener_.reset();
 }
 
 std::string Gateway::problem() const {

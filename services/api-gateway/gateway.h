@@ -9,7 +9,11 @@
 #include <thread>
 
 #include "authenticator.h"
+#include "db/listener.h"
 #include "db_pool.h"
+#include "node_admin_options.h"
+#include "heartbeat_batcher.h"
+#include "node_ingest.h"
 #include "router.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
@@ -29,6 +33,8 @@ struct GatewayOptions {
   std::chrono::seconds keep_alive{5};
   AuthOptions auth;
   std::optional<secrets::SecretBox> secret_box;  // seals miner unlock passwords (secrets.key)
+  NodeAdminOptions node_admin;                   // nodes.public_url, nodes.agent_binary
+  NodeIngestOptions nodes;                       // node agents' traffic (issue 13)
 };
 
 class Gateway {
@@ -52,6 +58,10 @@ class Gateway {
   std::unique_ptr<DbPool> pool_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<Router> router_;
+  db::ConnectionOptions database_;
+  std::unique_ptr<HeartbeatBatcher> heartbeats_;
+  // NOTIFY fleet_node_credentials: drops a node's cached credential on every replica.
+  std::unique_ptr<db::Listener> credential_listener_;
   std::unique_ptr<http::Server> server_;
   http::Handler handler_;
   std::atomic<bool> stopping_{false};

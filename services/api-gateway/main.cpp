@@ -1,6 +1,7 @@
 // api-gateway: the REST API, authentication and the dashboard (docs/services/api-gateway.md).
 // Its cycle is housekeeping; the HTTP server runs on its own threads and serves /health, /ready
 // and /metrics on the API port as well.
+#include <filesystem>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -11,6 +12,7 @@
 #include "db/connection_options.h"
 #include "db/session.h"
 #include "gateway.h"
+#include "node_install_script.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
 
@@ -21,6 +23,7 @@ using namespace fleet;
 void declare(config::Schema& s) {
   using config::Type;
   secrets::declare_config(s);
+  gateway::declare_node_config(s);
   s.add({.name = "gateway.address",
          .type = Type::kString,
          .help = "address the API listens on",
@@ -124,6 +127,36 @@ void declare(config::Schema& s) {
          .default_value = std::chrono::milliseconds(15 * 60'000),
          .min = 1,
          .max = 86'400});
+  s.add({.name = "nodes.public_url",
+         .type = Type::kString,
+         .help = "base URL new nodes reach this gateway at (http[s]://host[:port][/prefix]), put "
+                 "into install commands and scripts; empty = http://<the request's Host header>",
+         .default_value = std::string()});
+  s.add({.name = "nodes.agent_binary",
+         .type = Type::kString,
+         .help = "the node-agent executable served to node installers; empty = node-agent "
+                 "beside this api-gateway executable",
+         .default_value = std::string()});
+}
+
+// nodes.* -> the node administration routes' options; a ConfigError for a bad URL.
+gateway::NodeAdminOptions node_admin_options(const config::Config& c) {
+  gateway::NodeAdminOptions o;
+  o.public_url = c.str("nodes.public_url");
+  while (!o.public_url.empty() && o.public_url.back() == '/')
+    o.public_url.pop_back();
+  if (!o.public_url.empty() && !gateway::is_installer_base_url(o.public_url)) {
+    throw runtime::ConfigError(
+        "nodes.public_url must be http:// or https:// followed by host[:port][/path] (letters, "
+        "digits and . - _ ~ : / [ ] % only)");
+  }
+  o.agent_binary = c.str("nodes.agent_binary");
+  if (o.agent_binary.empty()) {
+    std::error_code error;
+    const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (!error) o.agent_binary = (self.parent_path() / "node-agent").string();
+  }
+  return o;
 }
 
 }  // namespace
@@ -154,6 +187,7 @@ int main(int argc, char** argv) {
                   std::to_string(o.port) + ": give each its own port");
             }
             o.threads = static_cast<int>(c.integer("gateway.threads"));
+            o.nodes = gateway::node_options_from(c);
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
             o.max_connections = static_cast<std::size_t>(c.integer("gateway.max_connections"));
             o.auth.login_concurrency = static_cast<int>(c.integer("gateway.login_concurrency"));
@@ -205,6 +239,7 @@ int main(int argc, char** argv) {
                   "changed "
                   "through the API");
             }
+            o.node_admin = node_admin_options(c);
             auto database = db::options_from(c);
             if (!database.ok()) throw runtime::ConfigError(database.error().message());
             database->application_name = "api-gateway";

@@ -254,7 +254,7 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
   const auto started = std::chrono::steady_clock::now();
   Call call(req, pool_, std::move(params));
   const std::string request_id = auth::random_token(6);
-  const bool mutating = spec.method != "GET" && !spec.read_only;
+  const bool mutating = spec.method != "GET" && !spec.read_only && spec.audited;
   std::string cache_key;
   bool authenticated = false;
   int status = 500;
@@ -271,9 +271,9 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
                   "INSERT INTO audit_log (actor, actor_user_id, actor_key_id, action, target, "
                   "status, client) VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, NULLIF($7, '')) "
                   "RETURNING id",
-                  who.name, who.user_id, who.key_row_id, spec.method + " " + spec.path,
-                  without_nul(sanitize_utf8(call.audit_target())), spec.success_status,
-                  call.client())[0]
+                  who.name, who.node_id ? std::nullopt : std::optional(who.user_id), who.key_row_id,
+                  spec.method + " " + spec.path, without_nul(sanitize_utf8(call.audit_target())),
+                  spec.success_status, call.client())[0]
               .as<std::int64_t>();
         });
       }
@@ -281,6 +281,11 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
         throw ApiError::forbidden("this needs the " + std::string(auth::to_string(*spec.role)) +
                                   " role; you are " +
                                   std::string(auth::to_string(call.who().role)));
+      }
+      // A node's credential opens only its own node's routes: /api/nodes/{id}/... with its id.
+      if (const auto& node = call.who().node_id;
+          node && (call.param_count() == 0 || call.param(0) != std::to_string(*node))) {
+        throw ApiError::forbidden("a node credential may only be used for its own node");
       }
     }
     bool cached = false;
@@ -369,8 +374,9 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
           return;
         }
         // No transaction of the call committed (refused, failed): the row is written now.
-        auth::audit(tx, who.name, who.user_id, who.key_row_id, spec.method + " " + spec.path,
-                    target, status, call.client(), details);
+        auth::audit(tx, who.name, who.node_id ? std::nullopt : std::optional(who.user_id),
+                    who.key_row_id, spec.method + " " + spec.path, target, status, call.client(),
+                    details);
       });
     } catch (const std::exception& e) {
       spdlog::error("could not write the audit log for {} {}: {}", spec.method, spec.path,

@@ -27,12 +27,15 @@ class Registry;
 namespace fleet::gateway {
 
 struct Principal {
-  std::int64_t user_id = 0;
-  std::string name;  // user name, or "<owner> (key <key_id>)"
+  std::int64_t user_id = 0;  // 0 for a node (no user)
+  std::string name;          // user name, "<owner> (key <key_id>)" or "node:<worker id>"
   auth::Role role = auth::Role::kViewer;
   std::optional<std::int64_t> key_row_id;
   std::string token_id;              // session token id ("" for API keys)
   std::vector<std::string> devices;  // an ingest key's device scope (auth::device_in_scope)
+  // A container host node's agent (role kNode): the only worker whose routes it may call (the
+  // route's first path parameter must be this id).
+  std::optional<std::int64_t> node_id;
 };
 
 struct Reply {
@@ -59,6 +62,7 @@ class Call {
   // Path parameters in order of appearance, e.g. {id}.
   std::int64_t id(std::size_t index = 0) const;
   const std::string& param(std::size_t index = 0) const { return params_.at(index); }
+  std::size_t param_count() const { return params_.size(); }
 
   // Query parameters: validated, with defaults. Errors name the parameter.
   std::optional<std::string> query(const char* name, std::size_t max_length = 200) const;
@@ -115,6 +119,9 @@ struct RouteSpec {
   Handler handler;
   // A POST that changes nothing (validation, dry runs): not audited, keeps the cache.
   bool read_only = false;
+  // Machine traffic at thousands of calls a second that changes only telemetry (node
+  // heartbeats): not audited and keeps the cache, like read_only, although it writes.
+  bool audited = true;
 };
 
 // Authenticates a request; throws ApiError 401 (or 429) when it cannot.

@@ -8,6 +8,9 @@
 #include <optional>
 
 #include "authenticator.h"
+#include "node_admin_options.h"
+#include "heartbeat_batcher.h"
+#include "node_ingest.h"
 #include "router.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
@@ -29,6 +32,13 @@ void add_alert_routes(Router& router);
 void add_command_routes(Router& router);
 // Relay controllers and workers' relay mappings (issue 10).
 void add_relay_routes(Router& router);
+// Container host nodes, the operator's side (issue 13): registration tokens, the install script
+// and agent download, node lists, detail, drain/undrain/revoke/remove, stats, status history.
+void add_node_admin_routes(Router& router, const NodeAdminOptions& options);
+void add_node_token_routes(Router& router, const NodeAdminOptions& options);
+// What node agents call (issue 13): registration, heartbeats, credential rotation, commands.
+void add_node_agent_routes(Router& router, Authenticator& authenticator, HeartbeatBatcher& batcher,
+                           const NodeIngestOptions& options);
 void add_probe_routes(Router& router, const runtime::Setup& setup);
 void add_openapi_route(Router& router, std::string version);
 

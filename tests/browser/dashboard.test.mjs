@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {createRequire} from 'node:module';
 import {Stack, PASSWORD, MINERS, eventually, sleep} from './stack.mjs';
+import {nodeTests} from './nodes.test.mjs';
 
 const nodeDir = process.env.FLEET_BROWSER_NODE_DIR;
 const require = createRequire(path.join(nodeDir, 'package.json'));
@@ -519,6 +520,14 @@ describe('dashboard in headless Chromium', {timeout: 540_000}, () => {
     await nav('Overview');
     await page.getByTestId('total-hashrate').filter({hasText: /[PT]H\/s/}).waitFor();
     await shot('overview-polled');
+  });
+
+  // Container host nodes (nodes.test.mjs); they leave the operator logged in.
+  nodeTests({
+    get stack() { return stack; },
+    get page() { return page; },
+    get context() { return context; },
+    login, logout, nav, shot,
   });
 
   it('shows a viewer no action controls', async () => {

@@ -298,6 +298,8 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
     set([st, &out](client::Client& c) { return api_relay_controller_remove(c, st->target, out); });
   });
 
+  add_api_node_commands(*api, set);
+
   // alerts
   auto* al = api->add_subcommand("alerts", "alert episodes");
   al->require_subcommand(1);

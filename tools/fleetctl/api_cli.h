@@ -7,9 +7,17 @@
 namespace CLI {
 class App;
 }
+namespace fleet::client {
+class Client;
+}
 
 namespace fleet::cli {
 
 void add_api_commands(CLI::App& app, std::function<int()>& run);
+
+// Chooses the command `fleetctl api` runs with its client.
+using ApiCommandSetter = std::function<void(std::function<int(client::Client&)>)>;
+// fleetctl api nodes ... (api_node_cli.cpp).
+void add_api_node_commands(CLI::App& api, const ApiCommandSetter& set);
 
 }  // namespace fleet::cli

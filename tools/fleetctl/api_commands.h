@@ -155,6 +155,36 @@ int api_relay_unmap(client::Client& c, const std::string& worker, std::ostream& 
 // Every mapping, or those of one controller ("" = all).
 int api_relays_list(client::Client& c, const std::string& controller, bool json, std::ostream& out);
 
+// Container host nodes and registration tokens (api_node_commands.cpp, issue 13).
+struct ApiNodesOptions {
+  ApiListOptions list;
+  std::string status, site, pool, q;
+  std::int64_t offset = 0;
+};
+int api_nodes_list(client::Client& c, const ApiNodesOptions& options, std::ostream& out);
+int api_node_show(client::Client& c, std::int64_t id, bool json, std::ostream& out);
+int api_node_history(client::Client& c, std::int64_t id, int limit, bool json, std::ostream& out);
+int api_nodes_stats(client::Client& c, bool json, std::ostream& out);
+int api_node_drain(client::Client& c, std::int64_t id, const std::string& reason,
+                   std::ostream& out);
+int api_node_undrain(client::Client& c, std::int64_t id, const std::string& reason,
+                     std::ostream& out);
+int api_node_revoke(client::Client& c, std::int64_t id, std::ostream& out);
+int api_node_remove(client::Client& c, std::int64_t id, client::NodeRemoval removal,
+                    std::ostream& out);
+
+struct ApiNodeTokenOptions {
+  std::optional<std::string> description, site, pool;
+  std::vector<std::string> labels;  // key=value
+  std::optional<int> max_uses, expires_in_hours;
+  bool json = false;
+};
+// Prints the token and the install command (shown only this once). Exit 2 for a bad --label.
+int api_node_token_create(client::Client& c, const ApiNodeTokenOptions& options, std::ostream& out,
+                          std::ostream& err);
+int api_node_tokens_list(client::Client& c, bool json, std::ostream& out);
+int api_node_token_revoke(client::Client& c, std::int64_t id, std::ostream& out);
+
 // Helpers shared by the api command files.
 std::string api_cell(const std::optional<std::string>& v, const char* none = "-");
 std::string api_number(const std::optional<double>& v, int decimals = 1);

@@ -63,6 +63,8 @@ std::string_view to_string(Role role) {
       return "admin";
     case Role::kIngest:
       return "ingest";
+    case Role::kNode:
+      return "node";
   }
   return "viewer";
 }

@@ -35,6 +35,13 @@ Listener::Listener(ConnectionOptions options, std::string channel, std::function
       on_notify_(std::move(on_notify)),
       thread_([this] { run(); }) {}
 
+Listener::Listener(ConnectionOptions options, std::string channel,
+                   std::function<void(std::optional<std::string_view> payload)> on_payload)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      on_payload_(std::move(on_payload)),
+      thread_([this] { run(); }) {}
+
 Listener::~Listener() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
@@ -72,7 +79,11 @@ void Listener::run() {
     }
     listening_ = true;
     backoff = milliseconds(200);
-    on_notify_();  // whatever was sent while we were not listening
+    // Whatever was sent while we were not listening.
+    if (on_payload_)
+      on_payload_(std::nullopt);
+    else
+      on_notify_();
     while (!stop_) {
       pollfd p{PQsocket(conn.get()), POLLIN, 0};
       const int n = ::poll(&p, 1, 250);
@@ -83,9 +94,10 @@ void Listener::run() {
       while (PGnotify* note = PQnotifies(conn.get())) {
         any = true;
         received_.fetch_add(1);
+        if (on_payload_) on_payload_(std::string_view(note->extra != nullptr ? note->extra : ""));
         PQfreemem(note);
       }
-      if (any) on_notify_();
+      if (any && on_notify_) on_notify_();
     }
     listening_ = false;
     if (!stop_) spdlog::warn("LISTEN {}: connection lost; reconnecting", channel_);

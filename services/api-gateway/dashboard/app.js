@@ -17,13 +17,20 @@ import silences from './view_silences.js';
 import commands from './view_commands.js';
 import services from './view_services.js';
 import relays from './view_relays.js';
+import nodes from './view_nodes.js';
+import node from './view_node.js';
+import nodeTokens from './view_node_tokens.js';
 
 export const POLL_MS = 10_000;
 
+// A route with `parent` (a page under another) highlights its parent's navigation entry.
 const ROUTES = [
   {path: 'overview', view: overview, nav: 'Overview'},
   {path: 'miners', view: miners, nav: 'Miners'},
   {path: 'miner', view: miner},
+  {path: 'nodes', view: nodes, nav: 'Nodes'},
+  {path: 'node', view: node, parent: 'nodes'},
+  {path: 'node-tokens', view: nodeTokens, parent: 'nodes'},
   {path: 'models', view: models, nav: 'Models'},
   {path: 'anomalies', view: anomalies, nav: 'Anomalies'},
   {path: 'alerts', view: alerts, nav: 'Alerts'},
@@ -96,8 +103,9 @@ async function poll(state) {
 
 function renderNav(active) {
   const nav = document.getElementById('nav');
+  const parent = ROUTES.find((r) => r.path === active)?.parent;
   replace(nav, ROUTES.filter((r) => r.nav).map((r) => {
-    const isActive = r.path === active || (r.path === 'miners' && active === 'miner');
+    const isActive = r.path === active || r.path === parent || (r.path === 'miners' && active === 'miner');
     return h('li', {}, h('a', {href: `#/${r.path}`, 'aria-current': isActive ? 'page' : null,
                                class: isActive ? 'active' : null}, r.nav));
   }));

@@ -2,8 +2,9 @@
 // map. Built with DOM APIs and classes only (the Content-Security-Policy forbids inline styles).
 import {h, s, DASH} from './dom.js';
 
-// points: [{t: Date, v: number|null}] in time order. A gap (null) breaks the line.
-export function sparkline(points, {label, format, width = 240, height = 56, testid} = {}) {
+// points: [{t: Date, v: number|null}] in time order. A gap (null) breaks the line. `noun` names
+// the points in the chart's accessible summary.
+export function sparkline(points, {label, format, width = 240, height = 56, testid, noun = 'statuses'} = {}) {
   const values = points.map((p) => p.v).filter((v) => v !== null && v !== undefined && Number.isFinite(v));
   const latest = [...points].reverse().find((p) => p.v !== null && p.v !== undefined);
   const fmt = format || ((v) => String(v));
@@ -32,7 +33,7 @@ export function sparkline(points, {label, format, width = 240, height = 56, test
     }
     svg.append(s('path', {class: 'spark-line', d: d.trim()}));
     if (latest) svg.append(s('circle', {class: 'spark-dot', cx: x(latest.t).toFixed(1), cy: y(latest.v).toFixed(1), r: 2.5}));
-    summary = `${label}: latest ${fmt(latest?.v)}, min ${fmt(min)}, max ${fmt(max)} over ${values.length} statuses`;
+    summary = `${label}: latest ${fmt(latest?.v)}, min ${fmt(min)}, max ${fmt(max)} over ${values.length} ${noun}`;
   }
   return h('figure', {class: 'spark-figure', role: 'img', 'aria-label': summary, 'data-testid': testid},
            h('figcaption', {}, h('span', {class: 'spark-label'}, label),

@@ -199,6 +199,45 @@ export class Pager {
   }
 }
 
+// --- offset pagination (lists that answer {items, total, limit, offset}) ---
+
+export class OffsetPager {
+  constructor(onChange, label = 'Pages') {
+    this.offset = 0;
+    this.limit = 100;
+    this.total = 0;
+    this.onChange = onChange;
+    this.prevBtn = h('button', {type: 'button', class: 'btn', 'data-testid': 'page-prev'}, '← Previous');
+    this.nextBtn = h('button', {type: 'button', class: 'btn', 'data-testid': 'page-next'}, 'Next →');
+    this.info = h('span', {class: 'pager-info', 'aria-live': 'polite'});
+    this.prevBtn.addEventListener('click', () => this.go(-1));
+    this.nextBtn.addEventListener('click', () => this.go(1));
+    this.el = h('nav', {class: 'pager', 'aria-label': label}, this.prevBtn, this.info, this.nextBtn);
+  }
+
+  reset() {
+    this.offset = 0;
+  }
+
+  go(direction) {
+    const next = this.offset + direction * this.limit;
+    if (next < 0 || (direction > 0 && next >= this.total)) return;
+    this.offset = next;
+    this.onChange();
+  }
+
+  // After a page arrived: its size, the total and the page size it was asked with.
+  update(count, total, limit) {
+    this.total = Number(total) || 0;
+    this.limit = limit;
+    this.prevBtn.disabled = this.offset === 0;
+    this.nextBtn.disabled = this.offset + count >= this.total;
+    const page = Math.floor(this.offset / limit) + 1;
+    this.info.textContent = count === 0 ? `Page ${page}: nothing to show`
+                                        : `Page ${page} · rows ${this.offset + 1}–${this.offset + count} of ${this.total}`;
+  }
+}
+
 // --- keyed table body: rows by id, updated in place ---
 
 export class KeyedRows {

@@ -387,6 +387,11 @@ export default {
 
     async function refreshWorker() {
       const w = await api.get(`/api/workers/${id}`, {signal: ctx.signal});
+      // A container host node has its own page.
+      if (w.kind === 'node') {
+        location.replace(`#/node/${id}`);
+        return;
+      }
       miner = w;
       relay.update(w);
       updatePower();

@@ -5,6 +5,8 @@ import {api} from './api.js';
 import {errorText} from './ui.js';
 
 const KIND_NAMES = {asic: 'ASIC miners', rig: 'GPU rigs', node: 'Container nodes', device: 'Devices'};
+// The kinds with a page of their own.
+const KIND_PAGES = {node: '#/nodes'};
 const STATUS_ORDER = ['online', 'unhealthy', 'draining', 'pending', 'unreachable', 'offline', 'removed'];
 
 function kindCard(kind, counts) {
@@ -15,7 +17,7 @@ function kindCard(kind, counts) {
     return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
   });
   return h('section', {class: 'card', 'aria-labelledby': `kind-${kind}`, 'data-testid': `kind-${kind}`},
-           h('h2', {id: `kind-${kind}`}, KIND_NAMES[kind] || kind),
+           h('h2', {id: `kind-${kind}`}, KIND_PAGES[kind] ? h('a', {href: KIND_PAGES[kind]}, KIND_NAMES[kind]) : (KIND_NAMES[kind] || kind)),
            h('p', {class: 'big-number'}, int(total)),
            h('ul', {class: 'status-counts'},
              statuses.map((st) => h('li', {}, stateBadge(st), ' ', h('span', {class: 'count'}, int(counts[st]))))));

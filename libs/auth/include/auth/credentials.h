@@ -17,13 +17,17 @@ namespace fleet::auth {
 
 // viewer < operator < admin: each includes the ones below. ingest stands apart: an API key for a
 // device or sensor that may only push readings (POST /api/readings), which operators and admins
-// may do too; it can read nothing and act on nothing (issue 16.7).
-enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2, kIngest = 3 };
+// may do too; it can read nothing and act on nothing (issue 16.7). node stands apart too: a
+// container host's agent (node credential, node_credentials.h), allowed only the node-scoped
+// routes of its own node (the gateway checks the id); no user or key ever has it.
+enum class Role { kViewer = 0, kOperator = 1, kAdmin = 2, kIngest = 3, kNode = 4 };
 
 std::string_view to_string(Role role);
+// Parses a user's or key's role: viewer, operator, admin, ingest ("node" is not one).
 std::optional<Role> parse_role(std::string_view text);
 // True when `have` may do what `need` may.
 inline bool allows(Role have, Role need) {
+  if (have == Role::kNode || need == Role::kNode) return have == need;
   if (have == Role::kIngest) return need == Role::kIngest;
   if (need == Role::kIngest) return have == Role::kOperator || have == Role::kAdmin;
   return static_cast<int>(have) >= static_cast<int>(need);

@@ -17,6 +17,7 @@
 
 #include "client/alerting_types.h"
 #include "client/errors.h"
+#include "client/node_types.h"
 #include "client/options.h"
 #include "client/paging.h"
 #include "client/relay_types.h"
@@ -179,6 +180,33 @@ class RelaysApi {
   Session& s_;
 };
 
+// Container host nodes (issue 13): everyone reads; operators drain; admins revoke, remove and
+// manage registration tokens.
+class NodesApi {
+ public:
+  explicit NodesApi(Session& s) : s_(s) {}
+  NodePage page(const NodeFilter& filter = {});
+  // Every node the filter matches, page after page.
+  std::vector<Node> all(NodeFilter filter = {});
+  Node get(std::int64_t id);  // the detail: raw also holds host facts and the container list
+  std::vector<StatusChange> history(std::int64_t id, int limit = 0);  // newest first
+  NodeStats stats();
+  // A ConflictError when the node is removed or (drain) already draining / (undrain) not.
+  Node drain(std::int64_t id, const std::string& reason = "");
+  Node undrain(std::int64_t id, const std::string& reason = "");
+  Node revoke_credential(std::int64_t id);
+  // A ConflictError (field "force") while deployment containers remain, unless kForce.
+  Node remove(std::int64_t id, NodeRemoval removal = NodeRemoval::kRefuseWithDeployments);
+
+  // The returned token's `token` and `install_command` are shown only this once.
+  RegistrationToken create_token(const RegistrationTokenRequest& request);
+  std::vector<RegistrationToken> tokens();  // newest first, every page
+  RegistrationToken revoke_token(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
 class UsersApi {  // admin
  public:
   explicit UsersApi(Session& s) : s_(s) {}
@@ -229,6 +257,7 @@ class Client {
   SilencesApi silences() { return SilencesApi(*session_); }
   CommandsApi commands() { return CommandsApi(*session_); }
   RelaysApi relays() { return RelaysApi(*session_); }
+  NodesApi nodes() { return NodesApi(*session_); }
   UsersApi users() { return UsersApi(*session_); }
   KeysApi keys() { return KeysApi(*session_); }
 

@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "db/connection_options.h"
@@ -19,6 +21,11 @@ class Listener {
  public:
   // Starts listening at once. `on_notify` runs on the listener's thread: keep it short.
   Listener(ConnectionOptions options, std::string channel, std::function<void()> on_notify);
+  // The same, for listeners that act on what a notification says: `on_payload` runs once per
+  // notification with its payload, and with nullopt after every (re)connect (anything may have
+  // changed meanwhile).
+  Listener(ConnectionOptions options, std::string channel,
+           std::function<void(std::optional<std::string_view> payload)> on_payload);
   ~Listener();  // stops the thread (within about half a second)
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -34,6 +41,7 @@ class Listener {
   ConnectionOptions options_;
   std::string channel_;
   std::function<void()> on_notify_;
+  std::function<void(std::optional<std::string_view>)> on_payload_;  // instead of on_notify_
   std::atomic<bool> stop_{false};
   std::atomic<bool> listening_{false};
   std::atomic<std::uint64_t> received_{0};
