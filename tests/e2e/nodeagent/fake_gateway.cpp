@@ -36,41 +36,41 @@ FakeGateway::FakeGateway(int port) : port_(port), state_(std::make_shared<State>
     }
     return false;
   };
-  svr.Post("/api/nodes/register", [s, json_reply](const httplib::Request& req,
-                                                  httplib::Response& res) {
-    std::lock_guard lock(s->mu);
-    s->registration = req.body;
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded() || body.value("token", "") != "fwr_goodtoken123_secret") {
-      json_reply(res, 401, {{"error", "invalid registration token"}});
-      return;
-    }
-    json_reply(res, 201,
-               {{"node_id", 1},
-                {"name", body.value("hostname", "")},
-                {"credential", "fwn_1_firstfirstfirstfirstfirstfirstfirstfirs"},
-                {"heartbeat_interval_s", 1},
-                {"command_poll_s", 1}});
-  });
-  svr.Post(R"(/api/nodes/(\d+)/heartbeat)", [s, rejected, json_reply](const httplib::Request& req,
-                                                                      httplib::Response& res) {
-    if (rejected(req, res)) return;
-    std::lock_guard lock(s->mu);
-    s->heartbeats.push_back(req.body);
-    json_reply(res, 200,
-               {{"received_at", "2026-01-01T00:00:00Z"},
-                {"heartbeat_interval_s", 1},
-                {"commands_pending", s->queued.size()}});
-  });
-  svr.Get(R"(/api/nodes/(\d+)/commands)", [s, rejected, json_reply](const httplib::Request& req,
-                                                                    httplib::Response& res) {
-    if (rejected(req, res)) return;
-    std::lock_guard lock(s->mu);
-    ++s->polls;
-    nlohmann::json list = s->queued;
-    s->queued.clear();
-    json_reply(res, 200, {{"commands", list}});
-  });
+  svr.Post("/api/nodes/register",
+           [s, json_reply](const httplib::Request& req, httplib::Response& res) {
+             std::lock_guard lock(s->mu);
+             s->registration = req.body;
+             auto body = nlohmann::json::parse(req.body, nullptr, false);
+             if (body.is_discarded() || body.value("token", "") != "fwr_goodtoken123_secret") {
+               json_reply(res, 401, {{"error", "invalid registration token"}});
+               return;
+             }
+             json_reply(res, 201,
+                        {{"node_id", 1},
+                         {"name", body.value("hostname", "")},
+                         {"credential", "fwn_1_firstfirstfirstfirstfirstfirstfirstfirs"},
+                         {"heartbeat_interval_s", 1},
+                         {"command_poll_s", 1}});
+           });
+  svr.Post(R"(/api/nodes/(\d+)/heartbeat)",
+           [s, rejected, json_reply](const httplib::Request& req, httplib::Response& res) {
+             if (rejected(req, res)) return;
+             std::lock_guard lock(s->mu);
+             s->heartbeats.push_back(req.body);
+             json_reply(res, 200,
+                        {{"received_at", "2026-01-01T00:00:00Z"},
+                         {"heartbeat_interval_s", 1},
+                         {"commands_pending", s->queued.size()}});
+           });
+  svr.Get(R"(/api/nodes/(\d+)/commands)",
+          [s, rejected, json_reply](const httplib::Request& req, httplib::Response& res) {
+            if (rejected(req, res)) return;
+            std::lock_guard lock(s->mu);
+            ++s->polls;
+            nlohmann::json list = s->queued;
+            s->queued.clear();
+            json_reply(res, 200, {{"commands", list}});
+          });
   svr.Post(R"(/api/nodes/(\d+)/commands/(\d+)/result)",
            [s, rejected, json_reply](const httplib::Request& req, httplib::Response& res) {
              if (rejected(req, res)) return;

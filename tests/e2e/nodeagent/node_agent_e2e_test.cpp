@@ -26,12 +26,9 @@ struct AgentFiles {
   ~AgentFiles() { std::filesystem::remove_all(dir); }
   std::string config(const std::string& gateway, const std::string& socket,
                      json extra = json::object()) const {
-    json c = {{"gateway_url", gateway},
-              {"node_id", 1},
-              {"credential", kCredential},
-              {"docker_socket", socket},
-              {"heartbeat_interval_s", 1},
-              {"command_poll_s", 1}};
+    json c = {{"gateway_url", gateway},    {"node_id", 1},
+              {"credential", kCredential}, {"docker_socket", socket},
+              {"heartbeat_interval_s", 1}, {"command_poll_s", 1}};
     for (auto& [k, v] : extra.items())
       c[k] = v;
     const std::string path = dir + "/node-agent.json";
@@ -57,9 +54,8 @@ TEST_CASE("node-agent sends heartbeats with real load and containers; probes; SI
   FakeGateway gw(free_port());
   AgentFiles files;
   const int health = free_port();
-  Process agent(binary("node-agent"),
-                {"--config", files.config(gw.url(), node->socket()), "--health-port",
-                 std::to_string(health)});
+  Process agent(binary("node-agent"), {"--config", files.config(gw.url(), node->socket()),
+                                       "--health-port", std::to_string(health)});
   REQUIRE(eventually([&] { return gw.heartbeats().size() >= 2; }, 20s));
   auto beats = parsed(gw.heartbeats());
   const json& hb = beats.back();
@@ -79,7 +75,8 @@ TEST_CASE("node-agent sends heartbeats with real load and containers; probes; SI
   CHECK(eventually([&] { return http_get(health, "/ready").status == 200; }, 10s));
   CHECK(http_get(health, "/health").status == 200);
   auto metrics = http_get(health, "/metrics");
-  CHECK(metrics.body.find("fleet_node_agent_heartbeats_total{service=\"node-agent\",result=\"accepted\"}") !=
+  CHECK(metrics.body.find(
+            "fleet_node_agent_heartbeats_total{service=\"node-agent\",result=\"accepted\"}") !=
         std::string::npos);
   CHECK(metrics.body.find("fleet_node_agent_docker_up{service=\"node-agent\"} 1") !=
         std::string::npos);
@@ -133,8 +130,8 @@ TEST_CASE("node-agent: gateway down -> retries with backoff, then delivers the n
                                           files.dir + "/none.sock")});
   REQUIRE(eventually([&] { return agent.err().find("retrying in") != std::string::npos; }, 20s));
   // Let a newer heartbeat replace the unsent one.
-  REQUIRE(eventually([&] { return agent.err().find("replaces the unsent heartbeat") != std::string::npos; },
-                     20s));
+  REQUIRE(eventually(
+      [&] { return agent.err().find("replaces the unsent heartbeat") != std::string::npos; }, 20s));
   FakeGateway gw(port);
   REQUIRE(eventually([&] { return !gw.heartbeats().empty(); }, 20s));
   auto first = json::parse(gw.heartbeats().front());
@@ -177,11 +174,12 @@ TEST_CASE("node-agent carries out container_start: a real container runs, the re
   FakeGateway gw(free_port());
   AgentFiles files;
   const int app_port = free_port();
-  json params = {{"name", "web"},
-                 {"image", PodmanService::kImage},
-                 {"cmd", {"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/etc"}},
-                 {"ports", {{{"container_port", 8080}, {"host_port", app_port}, {"host_ip", "127.0.0.1"}}}},
-                 {"deployment_id", 3}};
+  json params = {
+      {"name", "web"},
+      {"image", PodmanService::kImage},
+      {"cmd", {"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/etc"}},
+      {"ports", {{{"container_port", 8080}, {"host_port", app_port}, {"host_ip", "127.0.0.1"}}}},
+      {"deployment_id", 3}};
   gw.add_command(41, "container_start", params.dump());
   gw.add_command(42, "reboot", "{}");
   gw.add_command(43, "format_disk", "{}");
@@ -226,16 +224,16 @@ TEST_CASE("node-agent register writes its config (0600); rotate replaces the cre
   FakeGateway gw(free_port());
   AgentFiles files;
   const std::string path = files.dir + "/agent.json";
-  auto refused = run(binary("node-agent"), {"register", "--gateway", gw.url(), "--token",
-                                            "fwr_badtoken1234_nope", "--config", path,
-                                            "--set", "docker_socket=" + node->socket()});
+  auto refused = run(binary("node-agent"),
+                     {"register", "--gateway", gw.url(), "--token", "fwr_badtoken1234_nope",
+                      "--config", path, "--set", "docker_socket=" + node->socket()});
   CHECK(refused.code == 2);
   CHECK(refused.err.find("invalid registration token") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(path));
 
-  auto reg = run(binary("node-agent"), {"register", "--gateway", gw.url(), "--token",
-                                        "fwr_goodtoken123_secret", "--config", path, "--set",
-                                        "docker_socket=" + node->socket()});
+  auto reg = run(binary("node-agent"),
+                 {"register", "--gateway", gw.url(), "--token", "fwr_goodtoken123_secret",
+                  "--config", path, "--set", "docker_socket=" + node->socket()});
   INFO(reg.err);
   REQUIRE(reg.code == 0);
   json sent = json::parse(gw.last_registration());

@@ -80,13 +80,14 @@ TEST_CASE("agent commands against Podman: start with ulimits and labels, inspect
   DockerClient docker({.socket = node->socket()});
   CommandPolicy policy{.ulimits = {.nofile = 1024, .nproc = 1000}};
   const int port = test::free_port();
-  json params = {{"name", "app"},
-                 {"image", test::PodmanService::kImage},
-                 {"cmd", {"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/etc"}},
-                 {"ports", {{{"container_port", 8080}, {"host_port", port}, {"host_ip", "127.0.0.1"}}}},
-                 {"deployment_id", 9}};
-  auto started = execute_command({.id = 1, .action = "container_start", .params_json = params.dump()},
-                                 docker, policy);
+  json params = {
+      {"name", "app"},
+      {"image", test::PodmanService::kImage},
+      {"cmd", {"/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/etc"}},
+      {"ports", {{{"container_port", 8080}, {"host_port", port}, {"host_ip", "127.0.0.1"}}}},
+      {"deployment_id", 9}};
+  auto started = execute_command(
+      {.id = 1, .action = "container_start", .params_json = params.dump()}, docker, policy);
   INFO(started.error);
   REQUIRE(started.ok);
   json result = json::parse(started.result_json);
