@@ -46,7 +46,8 @@ std::vector<json> parsed(const std::vector<std::string>& bodies) {
 
 }  // namespace
 
-TEST_CASE("node-agent sends heartbeats with real load and containers; probes; SIGTERM exits") {
+TEST_CASE(
+    "node-agent sends heartbeats with real load and containers, probes answer, SIGTERM exits 0") {
   auto node = PodmanService::start();
   REQUIRE(node->podman({"run", "-d", "--name", "idle", "--ulimit", "nofile=1024:1024", "--ulimit",
                         "nproc=1000:1000", PodmanService::kImage, "/bin/busybox", "sleep", "600"})
@@ -89,7 +90,9 @@ TEST_CASE("node-agent sends heartbeats with real load and containers; probes; SI
   CHECK(*rc == 0);
 }
 
-TEST_CASE("node-agent --once sends one heartbeat; --dry-run sends nothing; --config-check") {
+TEST_CASE(
+    "node-agent --once sends one heartbeat, --dry-run sends nothing, --config-check reaches "
+    "Docker") {
   auto node = PodmanService::start();
   FakeGateway gw(free_port());
   AgentFiles files;
@@ -219,7 +222,8 @@ TEST_CASE("node-agent carries out container_start: a real container runs, the re
   REQUIRE(agent.wait(30s));
 }
 
-TEST_CASE("node-agent register writes its config (0600); rotate replaces the credential") {
+TEST_CASE(
+    "node-agent register writes its config with mode 0600 and rotate replaces the credential") {
   auto node = PodmanService::start();
   FakeGateway gw(free_port());
   AgentFiles files;
