@@ -1,5 +1,6 @@
 #include "nodeagent/agent.h"
 
+#include <algorithm>
 #include <random>
 
 #include <spdlog/spdlog.h>

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
