@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -69,8 +70,10 @@ HttpAnswer PodmanService::get(const std::string& path) const {
 }
 
 RunResult PodmanService::podman(const std::vector<std::string>& args) const {
-  std::vector<std::string> all = {"--runtime",    kRunc,       "--root",
-                                  dir_ + "/root", "--runroot", dir_ + "/runroot"};
+  // --tmpdir: podman's default (/run/libpod) is shared by every instance on the host.
+  std::vector<std::string> all = {"--runtime",    kRunc,        "--root",
+                                  dir_ + "/root", "--runroot",  dir_ + "/runroot",
+                                  "--tmpdir",     dir_ + "/tmp"};
   all.insert(all.end(), args.begin(), args.end());
   return run(kPodman, all, {}, std::chrono::seconds(60));
 }
@@ -100,8 +103,8 @@ void PodmanService::launch() {
   ::unlink(socket().c_str());
   process_ = std::make_unique<Process>(
       kPodman, std::vector<std::string>{"--runtime", kRunc, "--root", dir_ + "/root", "--runroot",
-                                        dir_ + "/runroot", "system", "service", "--time=0",
-                                        "unix://" + socket()});
+                                        dir_ + "/runroot", "--tmpdir", dir_ + "/tmp", "system",
+                                        "service", "--time=0", "unix://" + socket()});
   const bool up =
       eventually([&] { return get("/v1.41/version").status == 200; }, std::chrono::seconds(30));
   if (!up) {
@@ -131,8 +134,8 @@ bool PodmanService::running() {
 PodmanService::~PodmanService() {
   try {
     stop();
-    (void)podman({"rm", "-af", "-t", "0"});
-    (void)podman({"system", "reset", "-f"});
+    auto removed = podman({"rm", "-af", "-t", "0"});
+    if (removed.code != 0) fprintf(stderr, "podman rm -af: %s\n", removed.err.c_str());
     for (const auto& m : mounts_under(dir_))
       ::umount2(m.c_str(), MNT_DETACH);
     std::error_code ec;
