@@ -28,6 +28,7 @@ test_tools=(
   wrk hyperfine nmap  # benchmarks
   iproute2 psmisc
   python3 python3-yaml  # tests/deploy/check_deploy.py validates the deployment files
+  podman runc busybox-static  # tests/support/podman.h: a real Docker Engine API per test node
   nginx               # tests/e2e/tls_proxy_e2e_test.cpp runs deploy/nginx/fleetward.conf (TLS proxy)
   chromium            # tests/browser: the dashboard in headless Chromium (playwright-core never downloads a browser)
 )

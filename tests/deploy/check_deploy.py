@@ -4,8 +4,9 @@
 For each directory under services/ (one binary each) it requires: a docker-compose service with a
 /health healthcheck, a systemd unit that systemd-analyze accepts, a Kubernetes Deployment with
 liveness -> /health and readiness -> /ready listed in the kustomization, a cron --once entry (unless
-the binary is a server), a docs/services page, and a binary that answers --help. Exits 1 listing
-every problem.
+the binary is a server), a docs/services page, and a binary that answers --help. Host agents
+(HOST_AGENTS: node-agent runs on the managed container hosts, installed by the node installer) need
+only their systemd unit, a docs page and --help. Exits 1 listing every problem.
 
     check_deploy.py --source-dir . --bin-dir build/bin
 """
@@ -20,6 +21,13 @@ import tempfile
 import yaml
 
 SERVERS = {"api-gateway", "node-agent"}  # long-running servers: no cron form
+# Binaries that run on the container hosts a fleet manages, not in the fleetward deployment: no
+# compose service, Kubernetes workload, cron entry or probe port of the server's table. Each has the
+# systemd unit the node installer (GET /api/nodes/install-script) writes, a docs page and --help.
+HOST_AGENTS = {
+    "node-agent": ("ExecStart=/usr/local/bin/node-agent --config /etc/fleetward/node-agent.json",
+                   "RestartPreventExitStatus=2", "WantedBy=multi-user.target"),
+}
 
 
 def port_table(source):
@@ -61,6 +69,29 @@ def main():
         cron = f.read()
 
     for name in services:
+        if name in HOST_AGENTS:
+            unit = os.path.join(src, f"deploy/systemd/fleetward-{name}.service")
+            if not os.path.exists(unit):
+                problems.append(f"{name}: no deploy/systemd/fleetward-{name}.service")
+            else:
+                text = open(unit).read()
+                for needle in HOST_AGENTS[name]:
+                    if needle not in text:
+                        problems.append(f"{name}: systemd unit lacks '{needle}'")
+            for compose_name in compose_services:
+                if compose_name == name:
+                    problems.append(f"{name}: a host agent has no docker-compose service")
+            if not os.path.exists(os.path.join(src, f"docs/services/{name}.md")):
+                problems.append(f"{name}: no docs/services/{name}.md")
+            if args.bin_dir:
+                exe = os.path.join(args.bin_dir, name)
+                if not os.path.exists(exe):
+                    problems.append(f"{name}: binary {exe} not built")
+                else:
+                    r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30)
+                    if r.returncode != 0 or "--health-port" not in r.stdout:
+                        problems.append(f"{name}: --help failed or lacks --health-port")
+            continue
         port = ports.get(name)
         if port is None:
             problems.append(f"{name}: no health port in deploy/README.md")
@@ -138,8 +169,11 @@ def main():
         with tempfile.TemporaryDirectory() as root:
             shutil.copytree("/lib/systemd/system", os.path.join(root, "lib/systemd/system"))
             os.makedirs(os.path.join(root, "opt/fleetward/bin"))
+            os.makedirs(os.path.join(root, "usr/local/bin"))
             for exe in os.listdir(args.bin_dir):
                 shutil.copy(os.path.join(args.bin_dir, exe), os.path.join(root, "opt/fleetward/bin"))
+                if exe in HOST_AGENTS:  # installed by the node installer, not under /opt
+                    shutil.copy(os.path.join(args.bin_dir, exe), os.path.join(root, "usr/local/bin"))
             units = os.path.join(root, "etc/systemd/system")
             os.makedirs(units)
             names = []

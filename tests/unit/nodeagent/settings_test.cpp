@@ -1,0 +1,106 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "nodeagent/settings.h"
+#include "process.h"
+
+using namespace fleet;
+using namespace fleet::nodeagent;
+
+namespace {
+Result<config::Config> load(const std::string& file, std::map<std::string, std::string> env = {}) {
+  static config::Schema schema = [] {
+    config::Schema s;
+    declare_config(s);
+    return s;
+  }();
+  return config::Config::load(schema, {.file_path = file, .env = std::move(env)});
+}
+}  // namespace
+
+TEST_CASE("config: a registered node's file gives the settings, env overrides it") {
+  const std::string dir = test::make_temp_dir("nodeagent-cfg");
+  test::write_file(dir + "/a.json", R"({"gateway_url":"http://127.0.0.1:8080","node_id":5,
+    "credential":"fwn_5_secret","ulimits":{"nofile":2048},"allow_host_power":true})");
+  auto c = load(dir + "/a.json", {{"FLEET_COMMAND_POLL_S", "7"}});
+  REQUIRE(c.ok());
+  auto s = settings_from(*c, Needs::kRegistration);
+  REQUIRE(s.ok());
+  CHECK(s->node_id == 5);
+  CHECK(s->ulimits.nofile == 2048);
+  CHECK(s->ulimits.nproc == 1000);
+  CHECK(s->host_power == HostPower::kAllowed);
+  CHECK(s->command_poll == std::chrono::seconds(7));
+  CHECK(s->heartbeat_interval == std::chrono::seconds(30));
+  CHECK(s->docker.socket == "/var/run/docker.sock");
+  // The credential never shows in the described configuration.
+  CHECK(c->describe_masked().find("fwn_5_secret") == std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("config: unknown keys, bad values and a missing registration are errors") {
+  const std::string dir = test::make_temp_dir("nodeagent-cfg");
+  test::write_file(dir + "/typo.json", R"({"heartbeat_intervall_s": 10})");
+  auto typo = load(dir + "/typo.json");
+  REQUIRE_FALSE(typo.ok());
+  CHECK(typo.error().message().find("heartbeat_intervall_s") != std::string::npos);
+
+  test::write_file(dir + "/range.json", R"({"heartbeat_interval_s": 0})");
+  REQUIRE_FALSE(load(dir + "/range.json").ok());
+
+  test::write_file(dir + "/empty.json", "{}");
+  auto empty = load(dir + "/empty.json");
+  REQUIRE(empty.ok());
+  auto s = settings_from(*empty, Needs::kRegistration);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message().find("'gateway_url', 'node_id', 'credential': not set") !=
+        std::string::npos);
+  CHECK(settings_from(*empty, Needs::kNothing).ok());
+
+  test::write_file(dir + "/cred.json",
+                   R"({"gateway_url":"http://h","node_id":1,"credential":"fwr_token"})");
+  auto cred = load(dir + "/cred.json");
+  REQUIRE(cred.ok());
+  CHECK(
+      settings_from(*cred, Needs::kRegistration).error().message().find("not a node credential") !=
+      std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("gateway URLs: scheme and host only") {
+  CHECK(check_gateway_url("https://fleet.example.com").ok());
+  CHECK(check_gateway_url("http://127.0.0.1:8080/").ok());
+  CHECK_FALSE(check_gateway_url("ftp://x").ok());
+  CHECK_FALSE(check_gateway_url("https://").ok());
+  CHECK_FALSE(check_gateway_url("https://u:p@host").ok());
+  CHECK_FALSE(check_gateway_url("https://host/api").ok());
+}
+
+TEST_CASE("the config file is replaced atomically, mode 0600, other keys kept") {
+  const std::string dir = test::make_temp_dir("nodeagent-cfg");
+  const std::string path = dir + "/node-agent.json";
+  test::write_file(path, R"({"docker_socket":"/run/podman/podman.sock","credential":"old"})");
+  chmod(path.c_str(), 0644);
+  REQUIRE(update_config_file(path, {{"credential", "\"fwn_1_new\""}, {"node_id", "1"}}).ok());
+  auto doc = nlohmann::json::parse(test::read_file(path));
+  CHECK(doc["credential"] == "fwn_1_new");
+  CHECK(doc["node_id"] == 1);
+  CHECK(doc["docker_socket"] == "/run/podman/podman.sock");
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(stored_credential(path) == "fwn_1_new");
+  // No temporary file is left behind.
+  CHECK(std::distance(std::filesystem::directory_iterator(dir),
+                      std::filesystem::directory_iterator()) == 1);
+  // A file that is not a JSON object is not overwritten.
+  test::write_file(path, "[1,2]");
+  CHECK_FALSE(update_config_file(path, {{"node_id", "2"}}).ok());
+  CHECK(test::read_file(path) == "[1,2]");
+  std::filesystem::remove_all(dir);
+}
