@@ -4,8 +4,10 @@
 # fleetward's own supervisor (`fleetctl up`, deploy/local/services.json): PostgreSQL, the
 # migrations, miner-sim with a few hundred simulated miners on 127.50.x.y, discovery-worker,
 # status-poller, telemetry-worker, alert-evaluator, maintenance-worker, a mosquitto broker with
-# relay-sim (two simulated relay controllers), the action-dispatcher and the api-gateway with the
-# dashboard; an admin user and two example rules are created. It prints the dashboard URL and the
+# relay-sim (two simulated relay controllers), the action-dispatcher, heartbeat-monitor, three
+# container host nodes (each a Podman API service with a node-agent installed through the
+# gateway's install script: deploy/local/demo-nodes.sh) and the api-gateway with the dashboard;
+# an admin user and two example rules are created. It prints the dashboard URL and the
 # login, then `fleetctl status` until Ctrl-C stops everything.
 #
 #   scripts/demo.sh     FLEET_DEMO_MINERS=300, FLEET_DEMO_HTTP_PORT=8080, FLEET_DEMO_PG_PORT=55432
@@ -72,6 +74,7 @@ fleetward is starting (logs: $FLEET_VAR/log).
   Dashboard:  http://127.0.0.1:$FLEET_DEMO_HTTP_PORT/dashboard/
   Login:      admin / $FLEET_DEMO_PASSWORD      (kept in $FLEET_VAR/admin.password)
   API:        http://127.0.0.1:$FLEET_DEMO_HTTP_PORT/api/openapi.json
+  Nodes:      ${FLEET_DEMO_NODES:-3} container hosts (Podman + node-agent, in $FLEET_VAR/nodes), on the Nodes page
   Miners:     $FLEET_DEMO_MINERS simulated on 127.50.0.1.. port $FLEET_SIM_PORT (control API 127.0.0.1:$FLEET_SIM_CONTROL_PORT)
 
 Useful commands, with DATABASE_URL=$DATABASE_URL:

@@ -72,8 +72,8 @@ void declare_node_config(config::Schema& s) {
          .max = 86'400});
   s.add({.name = "nodes.heartbeat_interval",
          .type = Type::kDuration,
-         .help = "how often node agents are told to send a heartbeat",
-         .default_value = std::chrono::milliseconds(15'000),
+         .help = "how often node agents are told to send a heartbeat (seed 002: 30 s)",
+         .default_value = std::chrono::milliseconds(30'000),
          .min = 1,
          .max = 3'600});
   s.add({.name = "nodes.command_poll",

@@ -30,7 +30,7 @@ struct NodeIngestOptions {
   // A heartbeat later than this after the previous one starts a new streak (streak_since).
   std::chrono::seconds gap{75};
   // Told to agents at registration and in every heartbeat reply.
-  std::chrono::seconds heartbeat_interval{15};
+  std::chrono::seconds heartbeat_interval{30};
   std::chrono::seconds command_poll{5};
   // History rows (readings) per node at most this often; every heartbeat updates nodes and
   // metrics_latest. 10,000 nodes x 5 metrics every heartbeat would be 50,000 rows/s.

@@ -66,14 +66,18 @@ runtime::CycleReport HeartbeatMonitor::run_cycle(runtime::CycleContext& ctx) {
     }
     // A site can only be held with at least partition_min_workers silent at once: only those
     // sites (and the held ones) need their size counted.
+    // A site with a worker timing out now may be held if enough others are quiet: those sites
+    // (and the held ones) need their sizes counted.
     for (const auto& [site, n] : went_silent) {
-      if (n >= options_.partition_min_workers) sites[site];
+      if (n > 0) sites[site];
     }
     std::vector<std::string> names;
     for (const auto& [site, st] : sites)
       names.push_back(site);
-    for (const auto& [site, n] : site_sizes(tx, names))
-      sites[site].workers = n;
+    for (const auto& [site, size] : site_sizes(tx, names, options_)) {
+      sites[site].workers = size.workers;
+      sites[site].quiet = size.quiet;
+    }
     o.sites = apply_partitions(o.transitions, sites, options_);
     if (ctx.dry_run() || (o.transitions.empty() && o.sites.empty())) return o;
     if (const db::LeaderLease* lease = ctx.lease(); lease && !lease->still_held(tx)) {

@@ -84,6 +84,14 @@ void declare_config(config::Schema& s) {
          .default_value = 0.5,
          .min = 0,
          .max = 1});
+  s.add({.name = "monitor.partition_quiet_share",
+         .type = Type::kDouble,
+         .help = "a worker silent for more than this share of its timeout counts towards its "
+                 "site's partition (heartbeats are spread over an interval, so a cut-off site's "
+                 "workers time out in different cycles)",
+         .default_value = 0.5,
+         .min = 0.1,
+         .max = 1});
   s.add({.name = "monitor.partition_min_workers",
          .type = Type::kInt,
          .help = "...and at least this many",
@@ -133,6 +141,7 @@ MonitorOptions options_from(const config::Config& c) {
   o.flap_window = c.duration("monitor.flap_window");
   o.flap_hold = c.duration("monitor.flap_hold");
   o.partition_share = c.number("monitor.partition_share");
+  o.partition_quiet_share = c.number("monitor.partition_quiet_share");
   o.partition_min_workers = static_cast<int>(c.integer("monitor.partition_min_workers"));
   o.notify_kinds = c.strings("monitor.notify_kinds");
   for (const auto& kind : o.notify_kinds) {

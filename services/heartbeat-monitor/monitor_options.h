@@ -34,6 +34,11 @@ struct MonitorOptions {
   // least partition_min_workers of them, hold the site instead of marking them offline.
   double partition_share = 0.5;
   int partition_min_workers = 3;
+  // Heartbeats are spread over an interval, so the workers of a cut-off site pass their timeout
+  // in different cycles. A worker silent for more than this share of its timeout already counts
+  // towards its site's partition (it is "quiet"): when the first of them times out, the others
+  // are quiet, and the site is held at once instead of losing one third per cycle to 'offline'.
+  double partition_quiet_share = 0.5;
   // Kinds whose offline / unhealthy / recovered transitions are notified (site holds always are).
   std::vector<std::string> notify_kinds{"node"};
   // The node limits the gateway's ingest applies (gateway nodes.limits.*), for the messages.

@@ -95,12 +95,25 @@ SELECT id, site, to_char(held_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"
   FROM site_holds WHERE cleared_at IS NULL
 )sql";
 
+// Per site: its workers, and those still counted alive but silent for more than the quiet share
+// of their kind's timeout ($2 node, $3 asic, $4 rig ms; $5 the device factor; $6 the share).
 constexpr const char* kSiteSizes = R"sql(
-SELECT coalesce(site, ''), count(*)::int
-  FROM workers
- WHERE status <> 'removed'
-   AND (site = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))  -- workers_site_idx
-        OR (site IS NULL AND $1::jsonb ? ''))
+SELECT coalesce(w.site, ''), count(*)::int,
+       count(*) FILTER (
+         WHERE w.status IN ('online', 'unhealthy', 'draining')
+           AND CASE WHEN w.kind = 'node' THEN n.last_heartbeat_at ELSE w.last_seen_at END
+               < now() - $6::float8 * interval '1 millisecond' *
+                 CASE w.kind WHEN 'node' THEN $2::bigint WHEN 'asic' THEN $3::bigint
+                             WHEN 'rig' THEN $4::bigint
+                             ELSE extract(epoch FROM coalesce(d.expected_interval,
+                                                              interval '60 seconds'))
+                                  * 1000 * $5::float8 END)::int
+  FROM workers w
+  LEFT JOIN nodes n ON n.worker_id = w.id AND w.kind = 'node'
+  LEFT JOIN devices d ON d.worker_id = w.id AND w.kind = 'device'
+ WHERE w.status <> 'removed'
+   AND (w.site = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))  -- workers_site_idx
+        OR (w.site IS NULL AND $1::jsonb ? ''))
  GROUP BY 1
 )sql";
 
@@ -239,12 +252,15 @@ Snapshot load_snapshot(pqxx::transaction_base& tx, const MonitorOptions& o) {
   return snap;
 }
 
-std::map<std::string, int> site_sizes(pqxx::transaction_base& tx,
-                                      const std::vector<std::string>& sites) {
-  std::map<std::string, int> out;
+std::map<std::string, SiteSize> site_sizes(pqxx::transaction_base& tx,
+                                           const std::vector<std::string>& sites,
+                                           const MonitorOptions& o) {
+  std::map<std::string, SiteSize> out;
   if (sites.empty()) return out;
-  for (const auto& r : tx.exec_params(kSiteSizes, json(sites).dump())) {
-    out[r[0].as<std::string>()] = r[1].as<int>();
+  for (const auto& r : tx.exec_params(kSiteSizes, json(sites).dump(), o.node_timeout.count(),
+                                      o.asic_timeout.count(), o.rig_timeout.count(),
+                                      o.device_timeout_factor, o.partition_quiet_share)) {
+    out[r[0].as<std::string>()] = {r[1].as<int>(), r[2].as<int>()};
   }
   return out;
 }

@@ -27,9 +27,15 @@ struct Snapshot {
 
 Snapshot load_snapshot(pqxx::transaction_base& tx, const MonitorOptions& options);
 
-// Workers not removed, per site, for the sites named.
-std::map<std::string, int> site_sizes(pqxx::transaction_base& tx,
-                                      const std::vector<std::string>& sites);
+// Per site named: workers not removed, and the quiet ones among them (still counted alive but
+// silent for more than partition_quiet_share of their timeout).
+struct SiteSize {
+  int workers = 0;
+  int quiet = 0;
+};
+std::map<std::string, SiteSize> site_sizes(pqxx::transaction_base& tx,
+                                           const std::vector<std::string>& sites,
+                                           const MonitorOptions& options);
 
 struct Applied {
   std::int64_t changed = 0;   // workers whose status changed (a stale decision changes nothing)

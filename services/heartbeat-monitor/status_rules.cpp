@@ -206,8 +206,11 @@ std::vector<SiteAction> apply_partitions(std::vector<Transition>& transitions,
   };
   for (const auto& [site, st] : sites) {
     const int now_silent = silent.count(site) ? silent[site] : 0;
+    // The workers timing out in this cycle are among the quiet ones (their status is still
+    // online); the quiet count can only be short of them if they were not counted at all.
+    const int quiet = std::max(st.quiet, now_silent);
     if (st.held) {
-      const int still = st.still_silent + now_silent;
+      const int still = st.still_silent + quiet;
       if (partitioned(still, st.workers)) {
         hold[site] = true;
       } else {
@@ -218,15 +221,14 @@ std::vector<SiteAction> apply_partitions(std::vector<Transition>& transitions,
                            .reason = std::to_string(still) + " of " + std::to_string(st.workers) +
                                      " workers silent"});
       }
-    } else if (partitioned(now_silent, st.workers)) {
+    } else if (now_silent > 0 && partitioned(quiet, st.workers)) {
       hold[site] = true;
       actions.push_back({.site = site,
                          .kind = SiteAction::Kind::kHold,
-                         .silent = now_silent,
+                         .silent = quiet,
                          .workers = st.workers,
-                         .reason = std::to_string(now_silent) + " of " +
-                                   std::to_string(st.workers) +
-                                   " workers went silent in one cycle: our own network or "
+                         .reason = std::to_string(quiet) + " of " + std::to_string(st.workers) +
+                                   " workers went silent together: our own network or "
                                    "database is suspected"});
     }
   }

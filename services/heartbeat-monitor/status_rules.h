@@ -72,7 +72,10 @@ milliseconds recovery_hold(const Observation& w, const MonitorOptions& options);
 struct SiteState {
   int workers = 0;       // not removed
   int still_silent = 0;  // 'unreachable' workers still silent (before this cycle's transitions)
-  bool held = false;     // an open site_holds row
+  // Workers still counted alive (online, unhealthy, draining) but silent for more than
+  // partition_quiet_share of their timeout, including those timing out in this cycle.
+  int quiet = 0;
+  bool held = false;  // an open site_holds row
 };
 
 struct SiteAction {
@@ -85,9 +88,9 @@ struct SiteAction {
 
 // Rewrites this cycle's went-silent transitions of a site that is (or becomes) held into
 // 'unreachable' without a notification, and returns the holds to open and clear: a site is held
-// when more than partition_share of its workers, and at least partition_min_workers, went silent
-// in this cycle; a held site clears when its silent workers fall back to the share or below
-// (or under the minimum).
+// when a worker of it went silent in this cycle and more than partition_share of its workers, and
+// at least partition_min_workers, are silent or quiet (SiteState::quiet); a held site clears when
+// its silent workers fall back to the share or below (or under the minimum).
 std::vector<SiteAction> apply_partitions(std::vector<Transition>& transitions,
                                          const std::map<std::string, SiteState>& sites,
                                          const MonitorOptions& options);

@@ -220,8 +220,14 @@ Result<HostFacts> collect_host_facts(const HostPaths& paths) {
   f.disk_gb = static_cast<std::int64_t>(disk->capacity_bytes / (1024ull * 1024 * 1024));
 
   char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) == 0) f.hostname = sanitize_utf8(host);
-  if (auto id = read_small_file(paths.etc_root + "/machine-id", 4096); id.ok()) {
+  if (!paths.hostname.empty()) {
+    f.hostname = paths.hostname;
+  } else if (gethostname(host, sizeof host - 1) == 0) {
+    f.hostname = sanitize_utf8(host);
+  }
+  if (!paths.machine_id.empty()) {
+    if (paths.machine_id != "none") f.machine_id = paths.machine_id;
+  } else if (auto id = read_small_file(paths.etc_root + "/machine-id", 4096); id.ok()) {
     f.machine_id = std::string(trim(*id));
   }
   if (auto os = read_small_file(paths.etc_root + "/os-release"); os.ok()) {

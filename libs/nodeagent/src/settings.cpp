@@ -39,6 +39,16 @@ void declare_config(config::Schema& s) {
          .type = Type::kString,
          .help = "where /proc is (tests use fixture files)",
          .default_value = std::string("/proc")});
+  s.add({.name = "hostname",
+         .type = Type::kString,
+         .help = "the name to register under; empty = the host's name (several agents on one "
+                 "host need their own)",
+         .default_value = std::string()});
+  s.add({.name = "machine_id",
+         .type = Type::kString,
+         .help = "the identity a re-registration is recognised by (32 hex digits); empty = "
+                 "/etc/machine-id, none = send none",
+         .default_value = std::string()});
   s.add({.name = "include_loopback",
          .type = Type::kBool,
          .help = "report loopback addresses at registration",
@@ -166,6 +176,17 @@ Result<AgentSettings> settings_from(const config::Config& c, Needs needs) {
   s.paths.proc_root = c.str("proc_root");
   s.paths.disk_path = c.str("disk_path");
   s.paths.include_loopback = c.boolean("include_loopback");
+  s.paths.hostname = c.str("hostname");
+  if (s.paths.hostname.size() > 253 ||
+      s.paths.hostname.find_first_of(" /\t\n\r") != std::string::npos) {
+    return Error::invalid("key 'hostname': at most 253 characters, no spaces or slashes");
+  }
+  s.paths.machine_id = c.str("machine_id");
+  if (!s.paths.machine_id.empty() && s.paths.machine_id != "none" &&
+      (s.paths.machine_id.size() != 32 ||
+       s.paths.machine_id.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+    return Error::invalid("key 'machine_id': 32 lower-case hex digits, or none");
+  }
   s.heartbeat_interval = seconds(c.integer("heartbeat_interval_s"));
   s.command_poll = seconds(c.integer("command_poll_s"));
   s.unauthorized_retry = seconds(c.integer("unauthorized_retry_s"));

@@ -16,7 +16,7 @@ TEST_CASE("registration creates a pending node worker, spends one token use and 
   REQUIRE(a.status == 201);
   const auto id = a.body["node_id"].get<std::int64_t>();
   CHECK(a.body["name"] == "host-a");
-  CHECK(a.body["heartbeat_interval_s"] == 15);
+  CHECK(a.body["heartbeat_interval_s"] == 30);
   CHECK(a.body["command_poll_s"] == 5);
   const std::string credential = a.body["credential"];
   CHECK(fleet::auth::node_credential_worker(credential) == id);

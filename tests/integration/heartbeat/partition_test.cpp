@@ -116,3 +116,33 @@ TEST_CASE("the dry run shows the hold it would open and opens none",
   }
   CHECK(hold_line);
 }
+
+TEST_CASE(
+    "a cut-off site whose heartbeats were spread over an interval is held, not lost one by one",
+    "[heartbeat][integration][partition]") {
+  // Four nodes cut off together: their last heartbeats lie apart, so one passes the 120 s timeout
+  // in this cycle while the others have been silent for 70-100 s (more than half the timeout).
+  TestDatabase db;
+  MonitorCycle cycle(db);
+  const auto first = add_node(db, "cut-0", "online", "130 seconds", "north");
+  add_node(db, "cut-1", "online", "100 seconds", "north");
+  add_node(db, "cut-2", "online", "85 seconds", "north");
+  add_node(db, "cut-3", "online", "70 seconds", "north");
+  site_of_nodes(db, "north", 2, "5 seconds");  // alive: 4 of 6 are cut off
+
+  auto report = cycle.run();
+  CHECK(MonitorCycle::count(report, "holds_opened") == 1);
+  CHECK(status_of(db, first) == "unreachable");
+  CHECK(db.scalar("SELECT silent || '/' || total FROM site_holds WHERE cleared_at IS NULL") ==
+        "4/6");
+  // The others time out in later cycles: they join the hold; nobody is offline, nobody notified
+  // one by one.
+  db.exec(
+      "UPDATE nodes SET last_heartbeat_at = now() - interval '130 seconds' "
+      "WHERE hostname IN ('cut-1', 'cut-2', 'cut-3')");
+  cycle.run();
+  CHECK(with_status(db, "north", "unreachable") == 4);
+  CHECK(with_status(db, "north", "offline") == 0);
+  CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'worker.offline'") == 0);
+  CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'site.unreachable'") == 1);
+}

@@ -272,3 +272,28 @@ TEST_CASE("a held site keeps new silent workers unreachable and clears when most
   CHECK(actions[0].kind == SiteAction::Kind::kClear);
   CHECK(actions[0].silent == 5);
 }
+
+TEST_CASE("a cut-off site is held when its first worker times out and most others are quiet",
+          "[heartbeat]") {
+  // Heartbeats are spread over an interval: of 4 workers cut off together, one passes its
+  // timeout in this cycle while 2 more are silent for more than half of theirs (quiet).
+  auto ts = silent_ones("east", 1);
+  auto actions = apply_partitions(ts, {{"east", {.workers = 4, .quiet = 3}}}, {});
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == SiteAction::Kind::kHold);
+  CHECK(actions[0].silent == 3);
+  CHECK(ts[0].to == "unreachable");
+  CHECK(ts[0].event.empty());
+  // The next cycle: one unreachable, nobody timing out yet, the two others still quiet: the
+  // hold stays (it must not clear and let them time out one by one as offline).
+  std::vector<Transition> none;
+  CHECK(apply_partitions(
+            none, {{"east", {.workers = 4, .still_silent = 1, .quiet = 2, .held = true}}}, {})
+            .empty());
+  // One quiet worker of four is no partition: the one timing out is offline.
+  auto lone = silent_ones("east", 1);
+  CHECK(apply_partitions(lone, {{"east", {.workers = 4, .quiet = 1}}}, {}).empty());
+  CHECK(lone[0].to == "offline");
+  // Quiet workers alone (nobody timed out) hold nothing yet.
+  CHECK(apply_partitions(none, {{"east", {.workers = 4, .quiet = 4}}}, {}).empty());
+}

@@ -104,3 +104,34 @@ TEST_CASE("the config file is replaced atomically, mode 0600, other keys kept") 
   CHECK(test::read_file(path) == "[1,2]");
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("config: several agents on one host register under their own name and identity") {
+  const std::string dir = test::make_temp_dir("nodeagent-cfg");
+  test::write_file(dir + "/two.json",
+                   R"({"hostname":"node-2","machine_id":"0123456789abcdef0123456789abcdef"})");
+  auto c = load(dir + "/two.json");
+  REQUIRE(c.ok());
+  auto s = settings_from(*c, Needs::kNothing);
+  REQUIRE(s.ok());
+  auto facts = collect_host_facts(s->paths);
+  REQUIRE(facts.ok());
+  CHECK(facts->hostname == "node-2");
+  CHECK(facts->machine_id == "0123456789abcdef0123456789abcdef");
+
+  test::write_file(dir + "/none.json", R"({"machine_id":"none"})");
+  auto none = load(dir + "/none.json");
+  REQUIRE(none.ok());
+  auto facts_none = collect_host_facts(settings_from(*none, Needs::kNothing)->paths);
+  REQUIRE(facts_none.ok());
+  CHECK(facts_none->machine_id.empty());
+
+  for (const char* bad : {R"({"machine_id":"xyz"})", R"({"hostname":"a b"})",
+                          R"({"machine_id":"0123456789ABCDEF0123456789ABCDEF"})"}) {
+    INFO(bad);
+    test::write_file(dir + "/bad.json", bad);
+    auto b = load(dir + "/bad.json");
+    REQUIRE(b.ok());
+    CHECK_FALSE(settings_from(*b, Needs::kNothing).ok());
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -52,6 +52,10 @@ struct HostPaths {
   std::string etc_root = "/etc";
   std::string disk_path = "/";
   bool include_loopback = false;  // list 127.0.0.1 / ::1 among the addresses
+  // Overrides for several agents on one host (the demo, tests): "" = gethostname() and
+  // /etc/machine-id; machine_id "none" = send none (every registration is a new node).
+  std::string hostname;
+  std::string machine_id;
 };
 
 // What a host is, sent at registration.
