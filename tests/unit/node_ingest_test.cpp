@@ -85,7 +85,7 @@ struct FakeNodes {
 
 }  // namespace
 
-TEST_CASE("verified node credentials are cached; forget() applies a revocation at once",
+TEST_CASE("verified node credentials are cached and forget() applies a revocation at once",
           "[gateway][nodes]") {
   ManualClock clock;
   FakeNodes db;
@@ -150,7 +150,7 @@ TEST_CASE("after a rotation the previous credential works until previous_valid_u
   CHECK(cache.verify(fresh.credential).ok());
 }
 
-TEST_CASE("a wrong secret re-reads the node at most once a second; unknown nodes are refused",
+TEST_CASE("a wrong secret re-reads the node at most once a second and unknown nodes are refused",
           "[gateway][nodes]") {
   ManualClock clock(std::chrono::steady_clock::time_point{}, std::chrono::system_clock::now());
   FakeNodes db;
@@ -190,7 +190,7 @@ json valid_heartbeat() {
 
 }  // namespace
 
-TEST_CASE("a valid heartbeat is parsed; limits_broken names what is over", "[gateway][nodes]") {
+TEST_CASE("a valid heartbeat is parsed and limits_broken names what is over", "[gateway][nodes]") {
   const Heartbeat h = parse_heartbeat(valid_heartbeat().dump(), 3, kNow, std::chrono::seconds(60));
   CHECK(h.worker_id == 3);
   CHECK(h.seq == 5);

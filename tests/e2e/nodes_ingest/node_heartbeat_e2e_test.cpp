@@ -150,7 +150,7 @@ TEST_CASE("a revoked node credential is refused at once by every gateway sharing
   CHECK(gw.db.scalar("SELECT heartbeats FROM nodes") == heartbeats);
 }
 
-TEST_CASE("rotating a node credential gives a new one; the previous one keeps working a while",
+TEST_CASE("rotating a node credential gives a new one and the previous one keeps working a while",
           "[gateway][nodes][e2e]") {
   GatewayFixture gw;
   const RegisteredNode node = register_node(gw, "rotor");
