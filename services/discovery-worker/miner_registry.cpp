@@ -312,16 +312,41 @@ RegistryChanges apply_discovery(pqxx::transaction_base& tx, const DiscoveryWrite
                     {"platform", i.platform}});
   }
   const std::string seen_json = dump(seen);
+  // Lock order: workers rows before miners rows, as status-poller records its polls (its
+  // workers update reads the miners' poll lease before the miners update clears it). The other
+  // order deadlocked against a poller writing a batch of the same miners.
   if (!w.seen.empty()) {
     changes.inserted = static_cast<std::int64_t>(
         tx.exec_params(kInsertNew, seen_json, w.manage_new, w.port).affected_rows());
-    changes.updated = static_cast<std::int64_t>(
-                          tx.exec_params(kUpdateSeenMiners, seen_json, w.port).affected_rows()) -
-                      changes.inserted;
     tx.exec_params0(kUpdateSeenWorkers, seen_json);
   }
 
-  // 3. API keys.
+  // 3. Miners in the swept networks that did not answer (workers rows: before any miners row).
+  if (!w.swept_networks.empty()) {
+    const std::string nets = array_literal(w.swept_networks);
+    const std::string seen_macs = array_literal(macs);
+    const std::string unanswered = array_literal(w.unanswered_ips);
+    auto count = tx.exec_params1(kCountGone, nets, seen_macs, unanswered);
+    const auto gone = count[0].as<std::int64_t>();
+    const auto known = count[1].as<std::int64_t>();
+    const bool partition =
+        gone >= 3 && static_cast<double>(gone) > w.partition_share * static_cast<double>(known);
+    if (gone > 0 && partition) {
+      changes.unreachable = static_cast<std::int64_t>(
+          tx.exec_params(kMarkUnreachable, nets, seen_macs, unanswered).affected_rows());
+    } else if (gone > 0) {
+      changes.went_offline = static_cast<std::int64_t>(
+          tx.exec_params(kMarkOffline, nets, seen_macs, unanswered).affected_rows());
+    }
+  }
+
+  // 4. The seen miners' details and API keys.
+  if (!w.seen.empty()) {
+    changes.updated = static_cast<std::int64_t>(
+                          tx.exec_params(kUpdateSeenMiners, seen_json, w.port).affected_rows()) -
+                      changes.inserted;
+  }
+
   json stored = json::array(), failed = json::array();
   std::vector<std::string> verified;
   for (const auto& k : w.keys) {
@@ -339,25 +364,6 @@ RegistryChanges apply_discovery(pqxx::transaction_base& tx, const DiscoveryWrite
         tx.exec_params(kProvisionFailed, dump(failed),
                        static_cast<long long>(w.provision_backoff_max.count()))
             .affected_rows());
-  }
-
-  // 4. Miners in the swept networks that did not answer.
-  if (!w.swept_networks.empty()) {
-    const std::string nets = array_literal(w.swept_networks);
-    const std::string seen_macs = array_literal(macs);
-    const std::string unanswered = array_literal(w.unanswered_ips);
-    auto count = tx.exec_params1(kCountGone, nets, seen_macs, unanswered);
-    const auto gone = count[0].as<std::int64_t>();
-    const auto known = count[1].as<std::int64_t>();
-    const bool partition =
-        gone >= 3 && static_cast<double>(gone) > w.partition_share * static_cast<double>(known);
-    if (gone > 0 && partition) {
-      changes.unreachable = static_cast<std::int64_t>(
-          tx.exec_params(kMarkUnreachable, nets, seen_macs, unanswered).affected_rows());
-    } else if (gone > 0) {
-      changes.went_offline = static_cast<std::int64_t>(
-          tx.exec_params(kMarkOffline, nets, seen_macs, unanswered).affected_rows());
-    }
   }
 
   // 5. Rescans.
