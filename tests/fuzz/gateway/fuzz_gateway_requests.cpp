@@ -63,6 +63,11 @@ struct Harness {
     add_alert_routes(router);
     add_command_routes(router);
     add_relay_routes(router);
+    // Container host nodes, the operators' side (issue 13): tokens, the installer, node lists.
+    static const NodeAdminOptions nodes{.public_url = "https://fleet.example",
+                                        .agent_binary = "/nonexistent/node-agent"};
+    add_node_admin_routes(router, nodes);
+    add_node_token_routes(router, nodes);
     add_openapi_route(router, "fuzz");
   }
 };
