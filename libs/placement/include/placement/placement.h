@@ -84,7 +84,7 @@ class Cluster {
 
  private:
   // Fixed-point amounts: thousandths of a core, of a MB, of a GB. Sums are exact, so release()
-  // undoes place() exactly and 0.7 + 0.2 + 0.1 cores fit a 1-core node.
+  // undoes place() exactly and 0.1 + 0.2 cores fit a 0.3-core node.
   struct Amount {
     std::int64_t cpu = 0, memory = 0, disk = 0;
   };
