@@ -65,16 +65,14 @@ Cluster::Cluster(std::vector<Node> nodes) : nodes_(std::move(nodes)) {
       site_[i] = sites.emplace(node.site, static_cast<int>(sites.size())).first->second;
     }
     load_[i] = load_of(i);
-    for (auto deployment : node.deployments)
+    for (auto deployment : node.deployments) {
       hosts_[deployment].push_back(i);
-    for (const auto& key : node.anti_affinity_keys)
+    }
+    for (const auto& key : node.anti_affinity_keys) {
       key_hosts_[key].push_back(i);
+    }
     const bool usable = node.id > 0 && position_.emplace(node.id, i).second;
     if (usable && node.schedulable) pools_[node.pool].push_back(i);
-  }
-  for (auto& [pool, members] : pools_) {
-    std::sort(members.begin(), members.end(),
-              [this](std::uint32_t a, std::uint32_t b) { return nodes_[a].id < nodes_[b].id; });
   }
 }
 
@@ -120,14 +118,16 @@ Choice Cluster::place(const Request& request) {
   // Exclusions are stamped, so each node visit checks them in O(1) without clearing anything.
   ++stamp_;
   if (auto hosts = hosts_.find(request.deployment_id); hosts != hosts_.end()) {
-    for (auto host : hosts->second)
+    for (auto host : hosts->second) {
       excluded_[host] = stamp_;
+    }
   }
   const std::string key = anti_affinity_key(request);
   if (!key.empty()) {
     if (auto hosts = key_hosts_.find(key); hosts != key_hosts_.end()) {
-      for (auto host : hosts->second)
+      for (auto host : hosts->second) {
         excluded_[host] = stamp_;
+      }
     }
   }
   for (auto id : request.avoid) {

@@ -210,15 +210,23 @@ TEST_CASE("release forgets a reservation: room, load and anti-affinity", "[place
 }
 
 TEST_CASE("release of something this Cluster did not place changes nothing", "[placement]") {
-  Node running = node(1, 10);
+  Node running = node(1, 10), other = node(2, 20);
   running.deployments = {7};
   running.reserved.cpu_cores = 8;
-  Cluster cluster({running});
-  cluster.release(1, request(7, 8));   // placed before the plan: not this Cluster's
-  cluster.release(42, request(7, 8));  // unknown node
-  CHECK_FALSE(cluster.place(request(8, 1)).placed());
-  CHECK_FALSE(cluster.place(request(7, 0, 0)).placed());
+  Cluster cluster({running, other});
+  REQUIRE(cluster.place(request(7, 1)).node_id == 2);  // this Cluster placed 7 elsewhere
+  cluster.release(1, request(7, 8));                   // placed before the plan: not this Cluster's
+  cluster.release(42, request(7, 8));                  // unknown node
   CHECK(cluster.projected_load(1) == Approx(10));
+  Node only_one = node(1, 10);
+  only_one.deployments = {7};
+  only_one.reserved.cpu_cores = 8;
+  Cluster single({only_one});
+  single.release(1, request(7, 8));
+  CHECK_FALSE(single.place(request(8, 1)).placed());     // its room is still taken
+  CHECK_FALSE(single.place(request(7, 0, 0)).placed());  // and its replica still there
+  CHECK(cluster.place(request(8, 1)).node_id == 2);
+  CHECK_FALSE(cluster.place(request(7, 0, 0)).placed());  // 1 still runs one, 2 got one
 }
 
 TEST_CASE("projected_load of an unknown node is -1", "[placement]") {

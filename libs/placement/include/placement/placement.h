@@ -102,8 +102,7 @@ class Cluster {
   std::vector<double> observed_;                         // cpu + memory + disk percent
   std::vector<std::array<double, 3>> percent_per_unit_;  // 100 / capacity, 0 when none
   std::vector<int> site_;  // interned site; -1 = none (a site of its own)
-  // Schedulable nodes with a usable id (> 0, first of its id) by pool, in ascending id order, so
-  // the first of equally good nodes is the one with the lower id.
+  // Schedulable nodes with a usable id (> 0, the first node given with it), by pool.
   std::unordered_map<std::string, std::vector<std::uint32_t>> pools_;
   std::unordered_map<std::int64_t, std::uint32_t> position_;  // id -> index (first occurrence)
 
