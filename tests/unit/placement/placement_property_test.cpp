@@ -182,7 +182,7 @@ bool same(const std::vector<Choice>& a, const std::vector<Choice>& b) {
 
 }  // namespace
 
-TEST_CASE("property: every placement is the best feasible node, by brute force",
+TEST_CASE("placement property: every placement is the best feasible node, by brute force",
           "[placement][property]") {
   int placed = 0, unplaced = 0, ties = 0;
   for (auto seed : seeds()) {
@@ -232,7 +232,7 @@ TEST_CASE("property: every placement is the best feasible node, by brute force",
   CHECK(ties > 100);
 }
 
-TEST_CASE("property: no overcommit and no two anti-affine containers on a node",
+TEST_CASE("placement property: no overcommit and no two anti-affine containers on a node",
           "[placement][property]") {
   for (auto seed : seeds()) {
     INFO("seed " << seed);
@@ -271,7 +271,7 @@ TEST_CASE("property: no overcommit and no two anti-affine containers on a node",
   }
 }
 
-TEST_CASE("property: the same input gives the same plan, whatever the node order",
+TEST_CASE("placement property: the same input gives the same plan, whatever the node order",
           "[placement][property]") {
   for (auto seed : seeds()) {
     INFO("seed " << seed);
@@ -287,7 +287,7 @@ TEST_CASE("property: the same input gives the same plan, whatever the node order
   }
 }
 
-TEST_CASE("property: releasing every placement restores the cluster exactly",
+TEST_CASE("placement property: releasing every placement restores the cluster exactly",
           "[placement][property]") {
   for (auto seed : seeds()) {
     INFO("seed " << seed);

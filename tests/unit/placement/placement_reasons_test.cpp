@@ -35,18 +35,19 @@ std::string reason(std::vector<Node> nodes, const Request& r) {
 
 }  // namespace
 
-TEST_CASE("reason: no node in the pool", "[placement][reasons]") {
+TEST_CASE("placement reason: no node in the pool", "[placement][reasons]") {
   CHECK(reason({node(1)}, request("gpu", {.cpu_cores = 1})) == "no schedulable node in pool gpu");
 }
 
-TEST_CASE("reason: the pool's nodes are all unschedulable", "[placement][reasons]") {
+TEST_CASE("placement reason: the pool's nodes are all unschedulable", "[placement][reasons]") {
   Node down = node(1, "gpu");
   down.schedulable = false;
   CHECK(reason({down, node(2)}, request("gpu", {.cpu_cores = 1})) ==
         "no schedulable node in pool gpu");
 }
 
-TEST_CASE("reason: the only schedulable nodes are to be avoided", "[placement][reasons]") {
+TEST_CASE("placement reason: the only schedulable nodes are to be avoided",
+          "[placement][reasons]") {
   Request r = request("default", {.cpu_cores = 1});
   r.avoid = {1};
   CHECK(reason({node(1)}, r) ==
@@ -56,13 +57,14 @@ TEST_CASE("reason: the only schedulable nodes are to be avoided", "[placement][r
         "no schedulable node in pool default other than the avoided nodes 1 and 2");
 }
 
-TEST_CASE("reason: memory, in GiB", "[placement][reasons]") {
+TEST_CASE("placement reason: memory, in GiB", "[placement][reasons]") {
   CHECK(reason({node(1, "gpu"), node(2, "gpu")},
                request("gpu", {.cpu_cores = 1, .memory_mb = 10240})) ==
         "no node has 10 GiB memory free in pool gpu");
 }
 
-TEST_CASE("reason: cores, counting reservations and earlier placements", "[placement][reasons]") {
+TEST_CASE("placement reason: cores, counting reservations and earlier placements",
+          "[placement][reasons]") {
   Node half = node(1);
   half.reserved.cpu_cores = 2.5;
   Cluster cluster({half, node(2)});
@@ -73,17 +75,19 @@ TEST_CASE("reason: cores, counting reservations and earlier placements", "[place
         "no node has 4.5 cores free in pool default");
 }
 
-TEST_CASE("reason: disk", "[placement][reasons]") {
+TEST_CASE("placement reason: disk", "[placement][reasons]") {
   CHECK(reason({node(1)}, request("default", {.disk_gb = 60})) ==
         "no node has 60 GB disk free in pool default");
 }
 
-TEST_CASE("reason: several resources short everywhere are all named", "[placement][reasons]") {
+TEST_CASE("placement reason: several resources short everywhere are all named",
+          "[placement][reasons]") {
   CHECK(reason({node(1)}, request("default", {.cpu_cores = 1, .memory_mb = 9000, .disk_gb = 51})) ==
         "no node has 9000 MiB memory and 51 GB disk free in pool default");
 }
 
-TEST_CASE("reason: each resource fits somewhere but not together", "[placement][reasons]") {
+TEST_CASE("placement reason: each resource fits somewhere but not together",
+          "[placement][reasons]") {
   Node cpu_rich = node(1), memory_rich = node(2);
   cpu_rich.reserved.memory_mb = 8000;
   memory_rich.reserved.cpu_cores = 3.5;
@@ -91,7 +95,8 @@ TEST_CASE("reason: each resource fits somewhere but not together", "[placement][
         "no node has 1 core and 512 MiB memory free together in pool default");
 }
 
-TEST_CASE("reason: every node with room runs a replica (anti-affinity)", "[placement][reasons]") {
+TEST_CASE("placement reason: every node with room runs a replica (anti-affinity)",
+          "[placement][reasons]") {
   Node running = node(1), full = node(2);
   running.deployments = {7};
   full.reserved.cpu_cores = 4;
@@ -100,7 +105,8 @@ TEST_CASE("reason: every node with room runs a replica (anti-affinity)", "[place
         "(anti-affinity)");
 }
 
-TEST_CASE("reason: every node with room runs the anti-affinity key", "[placement][reasons]") {
+TEST_CASE("placement reason: every node with room runs the anti-affinity key",
+          "[placement][reasons]") {
   Node keyed = node(1), running = node(2);
   keyed.anti_affinity_keys = {"1/db"};
   running.deployments = {7};
@@ -114,7 +120,8 @@ TEST_CASE("reason: every node with room runs the anti-affinity key", "[placement
         "container with anti-affinity key \"db\" of this organisation (anti-affinity)");
 }
 
-TEST_CASE("reason: an invalid request is refused, naming the field", "[placement][reasons]") {
+TEST_CASE("placement reason: an invalid request is refused, naming the field",
+          "[placement][reasons]") {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   CHECK(reason({node(1)}, request("default", {.cpu_cores = -1})) ==
         "invalid request: cpu_cores must be a finite number >= 0");
@@ -125,13 +132,13 @@ TEST_CASE("reason: an invalid request is refused, naming the field", "[placement
       "invalid request: disk_gb must be a finite number >= 0");
 }
 
-TEST_CASE("a huge request saturates instead of overflowing", "[placement][reasons]") {
+TEST_CASE("placement: a huge request saturates instead of overflowing", "[placement][reasons]") {
   Node big = node(1);
   big.capacity.memory_mb = 1e300;
   CHECK_FALSE(Cluster({big}).place(request("default", {.memory_mb = 1e308})).placed());
 }
 
-TEST_CASE("describe_memory_mb: GiB when exact, MiB otherwise", "[placement][reasons]") {
+TEST_CASE("placement: describe_memory_mb: GiB when exact, MiB otherwise", "[placement][reasons]") {
   CHECK(describe_memory_mb(4096) == "4 GiB");
   CHECK(describe_memory_mb(1536) == "1.5 GiB");
   CHECK(describe_memory_mb(512) == "512 MiB");

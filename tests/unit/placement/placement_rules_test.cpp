@@ -28,7 +28,7 @@ Request request(std::int64_t deployment, double cpu = 1, double memory = 1024) {
 
 }  // namespace
 
-TEST_CASE("the least loaded node wins", "[placement]") {
+TEST_CASE("placement: the least loaded node wins", "[placement]") {
   Cluster cluster({node(1, 50), node(2, 20), node(3, 30)});
   auto choice = cluster.place(request(7));
   CHECK(choice.node_id == 2);
@@ -36,7 +36,7 @@ TEST_CASE("the least loaded node wins", "[placement]") {
   CHECK(choice.reason.empty());
 }
 
-TEST_CASE("the score averages cpu, memory and disk", "[placement]") {
+TEST_CASE("placement: the score averages cpu, memory and disk", "[placement]") {
   Node cpu_heavy = node(1, 0), even = node(2, 0);
   cpu_heavy.cpu_percent = 45;                                       // average 15
   even.cpu_percent = even.memory_percent = even.disk_percent = 20;  // average 20, more cpu-idle
@@ -46,7 +46,7 @@ TEST_CASE("the score averages cpu, memory and disk", "[placement]") {
   CHECK(choice.score == Approx(15));
 }
 
-TEST_CASE("placements of this plan raise a node's projected load, so a plan spreads",
+TEST_CASE("placement: placements of this plan raise a node's projected load, so a plan spreads",
           "[placement]") {
   Cluster cluster({node(1, 10), node(2, 12)});
   // 4 cores of 8 (+50 %) and 8 GiB of 16 (+50 %) and 1 GB of 100 (+1 %): 10 + 101/3.
@@ -58,7 +58,8 @@ TEST_CASE("placements of this plan raise a node's projected load, so a plan spre
   CHECK(second.score == Approx(12));
 }
 
-TEST_CASE("a resource with zero capacity contributes its observed percent", "[placement]") {
+TEST_CASE("placement: a resource with zero capacity contributes its observed percent",
+          "[placement]") {
   Node diskless = node(1, 30);
   diskless.capacity.disk_gb = 0;
   Cluster cluster({diskless});
@@ -69,14 +70,14 @@ TEST_CASE("a resource with zero capacity contributes its observed percent", "[pl
   CHECK(cluster.projected_load(1) == Approx((42.5 + 36.25 + 30) / 3));
 }
 
-TEST_CASE("unschedulable nodes are never chosen", "[placement]") {
+TEST_CASE("placement: unschedulable nodes are never chosen", "[placement]") {
   Node idle = node(1, 0);
   idle.schedulable = false;
   Cluster cluster({idle, node(2, 50)});
   CHECK(cluster.place(request(7)).node_id == 2);
 }
 
-TEST_CASE("only nodes of the request's pool are chosen", "[placement]") {
+TEST_CASE("placement: only nodes of the request's pool are chosen", "[placement]") {
   Node gpu = node(1, 0);
   gpu.pool = "gpu";
   Cluster cluster({gpu, node(2, 50)});
@@ -86,14 +87,14 @@ TEST_CASE("only nodes of the request's pool are chosen", "[placement]") {
   CHECK(cluster.place(r).node_id == 1);
 }
 
-TEST_CASE("nodes to avoid are never chosen", "[placement]") {
+TEST_CASE("placement: nodes to avoid are never chosen", "[placement]") {
   Cluster cluster({node(1, 0), node(2, 50)});
   Request r = request(7);
   r.avoid = {1};
   CHECK(cluster.place(r).node_id == 2);
 }
 
-TEST_CASE("a node without room for any one resource is skipped", "[placement]") {
+TEST_CASE("placement: a node without room for any one resource is skipped", "[placement]") {
   for (int lacking = 0; lacking < 3; ++lacking) {
     Node small = node(1, 0);
     if (lacking == 0) small.capacity.cpu_cores = 0.5;
@@ -105,14 +106,14 @@ TEST_CASE("a node without room for any one resource is skipped", "[placement]") 
   }
 }
 
-TEST_CASE("room counts what is already reserved on the node", "[placement]") {
+TEST_CASE("placement: room counts what is already reserved on the node", "[placement]") {
   Node busy = node(1, 0);
   busy.reserved = {.cpu_cores = 7.5, .memory_mb = 0, .disk_gb = 0};
   Cluster cluster({busy, node(2, 50)});
   CHECK(cluster.place(request(7)).node_id == 2);
 }
 
-TEST_CASE("room counts what this plan placed: never overcommitted", "[placement]") {
+TEST_CASE("placement: room counts what this plan placed: never overcommitted", "[placement]") {
   Cluster cluster({node(1, 0)});
   CHECK(cluster.place(request(1, 4)).node_id == 1);
   CHECK(cluster.place(request(2, 4)).node_id == 1);
@@ -121,7 +122,7 @@ TEST_CASE("room counts what this plan placed: never overcommitted", "[placement]
   CHECK(third.node_id == 0);
 }
 
-TEST_CASE("amounts are exact: 0.1 + 0.2 cores fit 0.3 cores", "[placement]") {
+TEST_CASE("placement: amounts are exact: 0.1 + 0.2 cores fit 0.3 cores", "[placement]") {
   Node small = node(1, 0);
   small.capacity.cpu_cores = 0.3;
   Cluster cluster({small});
@@ -130,7 +131,7 @@ TEST_CASE("amounts are exact: 0.1 + 0.2 cores fit 0.3 cores", "[placement]") {
   CHECK_FALSE(cluster.place(request(3, 0.001, 1)).placed());
 }
 
-TEST_CASE("a resource the request does not need does not constrain it", "[placement]") {
+TEST_CASE("placement: a resource the request does not need does not constrain it", "[placement]") {
   Node over = node(1, 0);
   over.reserved.memory_mb = 20000;  // already over its 16384 MiB (placed before a resize)
   Cluster cluster({over});
@@ -138,7 +139,7 @@ TEST_CASE("a resource the request does not need does not constrain it", "[placem
   CHECK(cluster.place(request(2, 1, 0)).node_id == 1);
 }
 
-TEST_CASE("no two replicas of one deployment on a node", "[placement]") {
+TEST_CASE("placement: no two replicas of one deployment on a node", "[placement]") {
   Node running = node(1, 0);
   running.deployments = {7};
   Cluster cluster({running, node(2, 40), node(3, 50)});
@@ -148,7 +149,8 @@ TEST_CASE("no two replicas of one deployment on a node", "[placement]") {
   CHECK(cluster.place(request(8)).node_id == 1);  // other deployments are not affected
 }
 
-TEST_CASE("an anti-affinity key keeps one organisation's containers apart", "[placement]") {
+TEST_CASE("placement: an anti-affinity key keeps one organisation's containers apart",
+          "[placement]") {
   Node running = node(1, 0);
   running.anti_affinity_keys = {"1/db"};
   Cluster cluster({running, node(2, 40)});
@@ -164,7 +166,8 @@ TEST_CASE("an anti-affinity key keeps one organisation's containers apart", "[pl
   CHECK(cluster.place(other_org).node_id == 1);  // keys are compared within one organisation
 }
 
-TEST_CASE("equal loads: the site with fewer replicas of the deployment wins", "[placement]") {
+TEST_CASE("placement: equal loads: the site with fewer replicas of the deployment wins",
+          "[placement]") {
   Node east1 = node(1, 20), east2 = node(2, 10), west = node(3, 10);
   east1.site = east2.site = "east";
   west.site = "west";
@@ -173,7 +176,7 @@ TEST_CASE("equal loads: the site with fewer replicas of the deployment wins", "[
   CHECK(cluster.place(request(7)).node_id == 3);  // node 2 has the lower id, but east has one
 }
 
-TEST_CASE("equal loads: a node without a site is a site of its own", "[placement]") {
+TEST_CASE("placement: equal loads: a node without a site is a site of its own", "[placement]") {
   Node east1 = node(1, 20), east2 = node(2, 10), loner = node(3, 10);
   east1.site = east2.site = "east";
   east1.deployments = {7};
@@ -181,14 +184,15 @@ TEST_CASE("equal loads: a node without a site is a site of its own", "[placement
   CHECK(cluster.place(request(7)).node_id == 3);
 }
 
-TEST_CASE("equal loads and sites: the lower id wins, whatever the input order", "[placement]") {
+TEST_CASE("placement: equal loads and sites: the lower id wins, whatever the input order",
+          "[placement]") {
   Cluster forward({node(4, 10), node(9, 10), node(6, 10)});
   Cluster backward({node(6, 10), node(9, 10), node(4, 10)});
   CHECK(forward.place(request(7)).node_id == 4);
   CHECK(backward.place(request(7)).node_id == 4);
 }
 
-TEST_CASE("a node with id 0 or a repeated id is never chosen", "[placement]") {
+TEST_CASE("placement: a node with id 0 or a repeated id is never chosen", "[placement]") {
   Cluster cluster({node(0, 0), node(5, 20), node(5, 1), node(6, 30)});
   CHECK(cluster.place(request(7)).node_id == 5);
   CHECK(cluster.projected_load(5) > 20);  // the first node 5 got it
@@ -196,7 +200,7 @@ TEST_CASE("a node with id 0 or a repeated id is never chosen", "[placement]") {
   CHECK_FALSE(cluster.place(request(7)).placed());
 }
 
-TEST_CASE("release forgets a reservation: room, load and anti-affinity", "[placement]") {
+TEST_CASE("placement: release forgets a reservation: room, load and anti-affinity", "[placement]") {
   Node small = node(1, 10);
   small.capacity.cpu_cores = 2;
   Cluster cluster({small});
@@ -209,7 +213,8 @@ TEST_CASE("release forgets a reservation: room, load and anti-affinity", "[place
   CHECK(cluster.place(r).node_id == 1);  // room and the replica/key are free again
 }
 
-TEST_CASE("release of something this Cluster did not place changes nothing", "[placement]") {
+TEST_CASE("placement: release of something this Cluster did not place changes nothing",
+          "[placement]") {
   Node running = node(1, 10), other = node(2, 20);
   running.deployments = {7};
   running.reserved.cpu_cores = 8;
@@ -229,12 +234,12 @@ TEST_CASE("release of something this Cluster did not place changes nothing", "[p
   CHECK_FALSE(cluster.place(request(7, 0, 0)).placed());  // 1 still runs one, 2 got one
 }
 
-TEST_CASE("projected_load of an unknown node is -1", "[placement]") {
+TEST_CASE("placement: projected_load of an unknown node is -1", "[placement]") {
   Cluster cluster({node(1)});
   CHECK(cluster.projected_load(2) == -1);
 }
 
-TEST_CASE("an unknown observed load counts as fully loaded", "[placement]") {
+TEST_CASE("placement: an unknown observed load counts as fully loaded", "[placement]") {
   Node unknown = node(1, 0);
   unknown.cpu_percent = std::numeric_limits<double>::quiet_NaN();
   Cluster cluster({unknown, node(2, 40)});
@@ -243,7 +248,8 @@ TEST_CASE("an unknown observed load counts as fully loaded", "[placement]") {
   CHECK(cluster.place(request(8)).node_id == 1);  // 33.3 + 12.5/3 + ... still below 40
 }
 
-TEST_CASE("place_all places in order and each placement sees the earlier ones", "[placement]") {
+TEST_CASE("placement: place_all places in order and each placement sees the earlier ones",
+          "[placement]") {
   Cluster cluster({node(1, 10), node(2, 11)});
   auto choices = place_all(cluster, {request(1, 4, 0), request(2, 4, 0), request(3, 4, 0),
                                      request(4, 4, 0), request(5, 4, 0)});
