@@ -40,7 +40,6 @@ void erase_one(std::vector<std::uint32_t>& list, std::uint32_t value) {
 
 Cluster::Cluster(std::vector<Node> nodes) : nodes_(std::move(nodes)) {
   const auto count = nodes_.size();
-  capacity_.resize(count);
   observed_.resize(count);
   percent_per_unit_.resize(count);
   site_.resize(count, -1);
@@ -51,16 +50,16 @@ Cluster::Cluster(std::vector<Node> nodes) : nodes_(std::move(nodes)) {
   std::unordered_map<std::string, int> sites;
   for (std::uint32_t i = 0; i < count; ++i) {
     const Node& node = nodes_[i];
-    capacity_[i] = {units::capacity(node.capacity.cpu_cores),
-                    units::capacity(node.capacity.memory_mb),
-                    units::capacity(node.capacity.disk_gb)};
-    free_[i] = {capacity_[i].cpu - units::need(node.reserved.cpu_cores),
-                capacity_[i].memory - units::need(node.reserved.memory_mb),
-                capacity_[i].disk - units::need(node.reserved.disk_gb)};
+    const Amount capacity{units::capacity(node.capacity.cpu_cores),
+                          units::capacity(node.capacity.memory_mb),
+                          units::capacity(node.capacity.disk_gb)};
+    free_[i] = {capacity.cpu - units::need(node.reserved.cpu_cores),
+                capacity.memory - units::need(node.reserved.memory_mb),
+                capacity.disk - units::need(node.reserved.disk_gb)};
     observed_[i] =
         percent(node.cpu_percent) + percent(node.memory_percent) + percent(node.disk_percent);
-    percent_per_unit_[i] = {per_unit(capacity_[i].cpu), per_unit(capacity_[i].memory),
-                            per_unit(capacity_[i].disk)};
+    percent_per_unit_[i] = {per_unit(capacity.cpu), per_unit(capacity.memory),
+                            per_unit(capacity.disk)};
     if (!node.site.empty()) {
       site_[i] = sites.emplace(node.site, static_cast<int>(sites.size())).first->second;
     }
