@@ -184,7 +184,7 @@ bool same(const std::vector<Choice>& a, const std::vector<Choice>& b) {
 
 TEST_CASE("placement property: every placement is the best feasible node, by brute force",
           "[placement][property]") {
-  int placed = 0, unplaced = 0, ties = 0;
+  int placed = 0, unplaced = 0, ties = 0, by_site = 0;
   for (auto seed : seeds()) {
     const World world = generate(seed);
     Cluster cluster(world.nodes);
@@ -220,6 +220,7 @@ TEST_CASE("placement property: every placement is the best feasible node, by bru
         const int mine = model.site_replicas(chosen, r.deployment_id);
         const int theirs = model.site_replicas(other, r.deployment_id);
         REQUIRE(mine <= theirs);
+        if (mine < theirs) ++by_site;
         if (mine == theirs) REQUIRE(model.nodes[chosen].id < model.nodes[other].id);
       }
       model.add(chosen, r);
@@ -230,6 +231,7 @@ TEST_CASE("placement property: every placement is the best feasible node, by bru
   CHECK(placed > 1000);
   CHECK(unplaced > 1000);
   CHECK(ties > 100);
+  CHECK(by_site > 10);
 }
 
 TEST_CASE("placement property: no overcommit and no two anti-affine containers on a node",
