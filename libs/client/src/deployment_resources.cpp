@@ -156,7 +156,8 @@ std::vector<Route> DeploymentsApi::routes(std::optional<std::int64_t> deployment
   Query q("/api/routes");
   q.add("deployment_id", deployment_id);
   std::vector<Route> out;
-  for (const auto& item : record::items_of(s_.call("GET", q.str())))
+  const json answer = s_.call("GET", q.str());  // items_of refers into it
+  for (const auto& item : record::items_of(answer))
     out.push_back(parse::route(item));
   return out;
 }
