@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <thread>
 
@@ -190,6 +191,13 @@ Result<ContainerSpec> container_start_spec(const std::string& params_json, const
     } else {
       return Error::invalid("deployment_id: must be an integer or a string");
     }
+  }
+  // The planner tells its copies apart by placement: a container whose placement is not current
+  // on this node is a stale copy it removes (PLANNER-CONTRACT step 6).
+  if (p.contains("placement_id") && !p["placement_id"].is_null()) {
+    auto placement = int_field(p, "placement_id", 1, INT64_MAX, std::nullopt);
+    if (!placement.ok()) return placement.error();
+    spec.labels.emplace_back("fleetward.placement", std::to_string(*placement));
   }
   return spec;
 }

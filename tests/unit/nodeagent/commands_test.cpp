@@ -26,7 +26,7 @@ TEST_CASE("container_start params become a spec with the agent's labels and ulim
   auto spec = container_start_spec(
       R"({"name":"web","image":"localhost/bb:1","cmd":["/bin/busybox","httpd","-f"],
           "env":{"A":"1"},"ports":[{"container_port":8080,"host_port":18081,"host_ip":"127.0.0.1"}],
-          "memory_mb":64,"cpus":0.5,"labels":{"team":"ops"},"deployment_id":42})",
+          "memory_mb":64,"cpus":0.5,"labels":{"team":"ops"},"deployment_id":42,"placement_id":7})",
       Ulimits{.nofile = 512, .nproc = 256});
   REQUIRE(spec.ok());
   CHECK(spec->name == "web");
@@ -35,12 +35,14 @@ TEST_CASE("container_start params become a spec with the agent's labels and ulim
   CHECK(spec->ports.at(0).protocol == "tcp");
   CHECK(label(*spec, "fleetward.managed") == "true");
   CHECK(label(*spec, "fleetward.deployment") == "42");
+  CHECK(label(*spec, "fleetward.placement") == "7");
   CHECK(label(*spec, "team") == "ops");
 
   json body = json::parse(container_create_body(*spec));
   CHECK(body["Image"] == "localhost/bb:1");
   CHECK(body["Env"][0] == "A=1");
   CHECK(body["Labels"]["fleetward.deployment"] == "42");
+  CHECK(body["Labels"]["fleetward.placement"] == "7");
   const json& limits = body["HostConfig"]["Ulimits"];
   REQUIRE(limits.size() == 2);
   CHECK(limits[0] == json({{"Name", "nofile"}, {"Soft", 512}, {"Hard", 512}}));
@@ -58,6 +60,7 @@ TEST_CASE("ulimits are set on every create, even with no params asking for them"
   CHECK(body["HostConfig"]["Ulimits"][1]["Soft"] == 1000);
   CHECK(label(*spec, "fleetward.managed") == "true");
   CHECK(label(*spec, "fleetward.deployment") == "<none>");
+  CHECK(label(*spec, "fleetward.placement") == "<none>");
 }
 
 TEST_CASE("bad container_start params name the field") {
@@ -81,6 +84,12 @@ TEST_CASE("bad container_start params name the field") {
   CHECK(error_of(R"({"name":"a","image":"i","cpus":-1})") == "cpus: must be 0..1024");
   CHECK(error_of(R"({"name":"a","image":"i","labels":{"fleetward.managed":"false"}})") ==
         "labels.fleetward.managed: reserved");
+  CHECK(error_of(R"({"name":"a","image":"i","labels":{"fleetward.placement":"9"}})") ==
+        "labels.fleetward.placement: reserved");
+  CHECK(error_of(R"({"name":"a","image":"i","placement_id":"7"})") ==
+        "placement_id: must be an integer");
+  CHECK(error_of(R"({"name":"a","image":"i","placement_id":0})") ==
+        "placement_id: must be 1..9223372036854775807");
   std::string deep(100, '[');
   CHECK(error_of(deep) == "params: nested too deeply");
 }

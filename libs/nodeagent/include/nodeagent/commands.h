@@ -27,8 +27,9 @@ struct CommandOutcome {
   std::string error;  // "" when ok
 };
 
-// Validates container_start params into a spec: labels fleetward.managed=true and
-// fleetward.deployment=<deployment_id> are added, the ulimits are the agent's. Fails
+// Validates container_start params into a spec: labels fleetward.managed=true,
+// fleetward.deployment=<deployment_id> and fleetward.placement=<placement_id> (a positive integer)
+// are added (user labels may not use the fleetward. prefix), the ulimits are the agent's. Fails
 // (kInvalidArgument) naming the first bad field ("ports[0].host_port: must be 1..65535").
 Result<ContainerSpec> container_start_spec(const std::string& params_json, const Ulimits& ulimits);
 
