@@ -1,0 +1,8 @@
+-- migration-planner's own bookkeeping (issue 14, helper M), beside 0044's tables:
+-- * migrations.avoid_node_ids: nodes a move tried and whose start failed (or timed out); the next
+--   attempt never picks them again (planner.max_start_attempts bounds the attempts).
+-- * migrations.started_at: when the move left 'pending' (its container_start was queued); the
+--   fleet-wide rate limit planner.max_moves_per_minute counts these within the last minute.
+ALTER TABLE migrations ADD COLUMN avoid_node_ids bigint[] NOT NULL DEFAULT '{}';
+ALTER TABLE migrations ADD COLUMN started_at timestamptz;
+CREATE INDEX migrations_started_idx ON migrations (started_at) WHERE started_at IS NOT NULL;
