@@ -47,7 +47,7 @@ std::string label_of(const ClusterNode& n, const std::string& container, const s
 
 }  // namespace
 
-TEST_CASE("deployments survive a dead node, a partition hold and a drain; routes follow",
+TEST_CASE("deployments survive a dead node, a partition hold and a drain, and routes follow",
           "[planner][e2e][podman]") {
   PlannerCluster c({.nodes = 3});
   const std::string org = c.create_org("acme", "automatic");
@@ -179,7 +179,7 @@ TEST_CASE("deployments survive a dead node, a partition hold and a drain; routes
 }
 
 TEST_CASE(
-    "manual waits for approval, none only records, a move that cannot fit fails; two "
+    "manual waits for approval, none only records, a move that cannot fit fails, two "
     "planners make one plan",
     "[planner][e2e][podman]") {
   PlannerCluster c({.nodes = 3, .planners = 2});
