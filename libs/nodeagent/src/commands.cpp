@@ -89,6 +89,7 @@ CommandOutcome do_start(const AgentCommand& c, const DockerClient& docker,
                         const CommandPolicy& policy) {
   auto spec = container_start_spec(c.params_json, policy.ulimits);
   if (!spec.ok()) return failed(spec.error().message());
+  restrict_published_ports(*spec, policy.publish_address);
   auto created = docker.create(*spec);
   if (!created.ok() && created.error().kind() != ErrorKind::kAlreadyExists) {
     return failed(outcome_error(created.error()));
@@ -200,6 +201,13 @@ Result<ContainerSpec> container_start_spec(const std::string& params_json, const
     spec.labels.emplace_back("fleetward.placement", std::to_string(*placement));
   }
   return spec;
+}
+
+void restrict_published_ports(ContainerSpec& spec, const std::string& address) {
+  if (address.empty()) return;
+  for (auto& p : spec.ports) {
+    if (p.host_ip == "0.0.0.0" || p.host_ip == "::") p.host_ip = address;
+  }
 }
 
 Result<StopParams> container_stop_params(const std::string& params_json) {

@@ -78,6 +78,11 @@ void declare_config(config::Schema& s) {
                  "agents on one host, each on its own 127.x.y.z); the first is where the node's "
                  "containers are reached; empty = discovered",
          .default_value = std::string()});
+  s.add({.name = "publish_address",
+         .type = Type::kString,
+         .help = "publish container ports asked for on every address (0.0.0.0) on this address "
+                 "instead (several agents on one host); empty = as asked",
+         .default_value = std::string()});
   s.add({.name = "include_loopback",
          .type = Type::kBool,
          .help = "report loopback addresses at registration",
@@ -208,6 +213,11 @@ Result<AgentSettings> settings_from(const config::Config& c, Needs needs) {
   auto addresses = parse_address_list(c.str("addresses"));
   if (!addresses.ok()) return Error::invalid("key 'addresses': " + addresses.error().message());
   s.paths.addresses = *addresses;
+  auto publish = parse_address_list(c.str("publish_address"));
+  if (!publish.ok() || publish->size() > 1) {
+    return Error::invalid("key 'publish_address': one IPv4 or IPv6 address, or empty");
+  }
+  if (!publish->empty()) s.publish_address = publish->front();
   s.paths.hostname = c.str("hostname");
   if (s.paths.hostname.size() > 253 ||
       s.paths.hostname.find_first_of(" /\t\n\r") != std::string::npos) {

@@ -63,7 +63,7 @@ PlannerCluster::PlannerCluster(ClusterOptions options) : gw(gateway_args()) {
         binary("migration-planner"),
         std::vector<std::string>{
             "--interval", "1", "--set", "leader.ttl=3s", "--set", "planner.publish_on=node_address",
-            "--set", "planner.offline_grace=2s", "--set", "planner.reachable_within=8s"},
+            "--set", "planner.offline_grace=2s", "--set", "planner.reachable_within=12s"},
         worker_env(gw.db)));
   }
   for (auto& n : nodes) {
@@ -107,7 +107,7 @@ void PlannerCluster::revive_node(ClusterNode& n) {
 void PlannerCluster::start_monitor() {
   monitor = std::make_unique<Process>(
       binary("heartbeat-monitor"),
-      std::vector<std::string>{"--interval", "1", "--set", "monitor.node_timeout=6s", "--set",
+      std::vector<std::string>{"--interval", "1", "--set", "monitor.node_timeout=10s", "--set",
                                "monitor.recovery_hold=2s"},
       worker_env(gw.db));
 }

@@ -4,8 +4,9 @@
 // loopback address (127.x.y.z), so the planner publishes every container on its node's address
 // (planner.publish_on = node_address) and a route can be followed with a plain HTTP request.
 //
-// Timeouts are short: heartbeats every second, silent after 6 s, offline nodes fail after 2 s of
-// grace, planner cycles every second.
+// Timeouts are short: heartbeats every second, silent after 10 s (a loaded machine delays a 1 s
+// heartbeat by several seconds at times: 6 s made healthy nodes flap), offline nodes fail after
+// 2 s of grace, planner cycles every second.
 #pragma once
 
 #include <memory>

@@ -226,11 +226,16 @@ TEST_CASE(
   UNSCOPED_INFO(c.story());
   CHECK(c.gw.db.scalar("SELECT count(*) || ' ' || min(state) || ' ' || (min(reason) <> '') FROM "
                        "migrations WHERE deployment_id = " +
-                       big) == "1 failed true");
-  CHECK(c.gw.db.count("SELECT 1 FROM notifications WHERE event = 'migration.failed'") == 1);
-  CHECK(c.gw.db.count("SELECT 1 FROM notifications WHERE event = 'migration.approval_required'") ==
-        1);
-  CHECK(c.gw.db.count("SELECT 1 FROM notifications WHERE event = 'migration.recorded'") == 1);
+                       big + " AND from_node_id = " + victim.id) == "1 failed true");
+  CHECK(c.gw.db.count(
+            "SELECT 1 FROM notifications WHERE event = 'migration.failed' AND worker_id = " +
+            victim.id) == 1);
+  CHECK(c.gw.db.count("SELECT 1 FROM notifications WHERE event = 'migration.approval_required' "
+                      "AND worker_id = " +
+                      victim.id) == 1);
+  CHECK(c.gw.db.count(
+            "SELECT 1 FROM notifications WHERE event = 'migration.recorded' AND worker_id = " +
+            victim.id) == 1);
   CHECK(c.overcommitted().empty());
 
   // Nothing moves without approval, whatever the cycles.
@@ -238,15 +243,17 @@ TEST_CASE(
   CHECK(c.gw.db.count("SELECT 1 FROM placements WHERE deployment_id = " + m + " AND replica = 0") ==
         1);
   CHECK(c.gw.db.count("SELECT 1 FROM placements WHERE migration_id IS NOT NULL") == 0);
-  CHECK(c.gw.db.scalar("SELECT string_agg(state, ',') FROM migrations WHERE deployment_id = " +
-                       m) == "awaiting_approval");
+  CHECK(c.gw.db.scalar("SELECT string_agg(state, ',') FROM migrations WHERE deployment_id = " + m +
+                       " AND from_node_id = " + victim.id) == "awaiting_approval");
 
   // Two planners, one plan per node and organisation, each migration once.
-  CHECK(c.gw.db.count("SELECT 1 FROM migration_plans") == 3);
-  CHECK(c.gw.db.count("SELECT 1 FROM migrations") == 3);  // one replica of m, n and big each
+  CHECK(c.gw.db.count("SELECT 1 FROM migration_plans WHERE node_id = " + victim.id) == 3);
+  CHECK(c.gw.db.count("SELECT 1 FROM migrations WHERE from_node_id = " + victim.id) ==
+        3);  // one replica of m, n and big each
   // Approved through the API: the replica of m moves to the spare node and is reached there.
   const std::string plan =
-      c.gw.db.scalar("SELECT id FROM migration_plans WHERE organization_id = " + manual);
+      c.gw.db.scalar("SELECT id FROM migration_plans WHERE organization_id = " + manual +
+                     " AND node_id = " + victim.id);
   auto approved = c.gw.as("operator", "POST", "/api/migration-plans/" + plan + "/approve",
                           json{{"note", "e2e approves"}}.dump());
   REQUIRE(approved.status == 200);
@@ -257,8 +264,8 @@ TEST_CASE(
                       spare->id + " AND params->>'deployment_id' = '" + m + "'") == 1);
 
   // none: recorded only — the replica of n on the dead node was not moved.
-  CHECK(c.gw.db.scalar("SELECT string_agg(state, ',') FROM migrations WHERE deployment_id = " +
-                       n) == "recorded");
+  CHECK(c.gw.db.scalar("SELECT string_agg(state, ',') FROM migrations WHERE deployment_id = " + n +
+                       " AND from_node_id = " + victim.id) == "recorded");
   CHECK(c.gw.db.count("SELECT 1 FROM placements WHERE deployment_id = " + n) == 3);
   CHECK(c.overcommitted().empty());
 }

@@ -140,3 +140,21 @@ TEST_CASE("unknown actions and host power commands are refused with a clear erro
   CHECK_FALSE(away.ok);
   CHECK(away.error.find("docker GET") != std::string::npos);
 }
+
+TEST_CASE("ports published on every address are kept to the agent's publish_address") {
+  auto spec = container_start_spec(
+      R"({"name":"a","image":"i","ports":[{"container_port":80,"host_port":20000},
+          {"container_port":81,"host_port":20001,"host_ip":"127.0.0.9"},
+          {"container_port":82,"host_port":20002,"host_ip":"::"}]})",
+      Ulimits{});
+  REQUIRE(spec.ok());
+  ContainerSpec unchanged = *spec;
+  restrict_published_ports(unchanged, "");
+  CHECK(unchanged.ports.at(0).host_ip == "0.0.0.0");
+  restrict_published_ports(*spec, "127.60.0.2");
+  CHECK(spec->ports.at(0).host_ip == "127.60.0.2");
+  CHECK(spec->ports.at(1).host_ip == "127.0.0.9");  // a command's own address is kept
+  CHECK(spec->ports.at(2).host_ip == "127.60.0.2");
+  json body = json::parse(container_create_body(*spec));
+  CHECK(body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostIp"] == "127.60.0.2");
+}

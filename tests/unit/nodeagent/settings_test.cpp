@@ -132,8 +132,14 @@ TEST_CASE("config: several agents on one host register under their own name and 
   REQUIRE(facts_addr.ok());
   CHECK(facts_addr->addresses == std::vector<std::string>{"127.0.3.7", "::1"});
 
+  test::write_file(dir + "/publish.json", R"({"publish_address":"127.0.3.7"})");
+  auto publish = load(dir + "/publish.json");
+  REQUIRE(publish.ok());
+  CHECK(settings_from(*publish, Needs::kNothing)->publish_address == "127.0.3.7");
+
   for (const char* bad :
-       {R"({"addresses":"127.0.3.7,,::1"})", R"({"addresses":"node-a"})",
+       {R"({"publish_address":"127.0.3.7,127.0.3.8"})", R"({"publish_address":"localhost"})",
+        R"({"addresses":"127.0.3.7,,::1"})", R"({"addresses":"node-a"})",
         R"({"addresses":"127.0.0.256"})", R"({"machine_id":"xyz"})", R"({"hostname":"a b"})",
         R"({"machine_id":"0123456789ABCDEF0123456789ABCDEF"})"}) {
     INFO(bad);

@@ -34,6 +34,7 @@ struct AgentSettings {
   HostPower host_power = HostPower::kRefused;
   int health_port = 0;
   std::string health_address = "0.0.0.0";
+  std::string publish_address;  // "" = publish where commands say (restrict_published_ports)
 };
 
 enum class Needs { kRegistration, kNothing };
