@@ -176,6 +176,33 @@ TEST_CASE("deployments survive a dead node, a partition hold and a drain, and ro
                        other.id) == "draining");
   CHECK(c.current(dep) == "0@" + spare->id + ":running 1@" + victim.id + ":running");
   CHECK(c.overcommitted().empty());
+
+  // The demo's deployment step (deploy/local/demo-deployment.sh) against this cluster: it makes
+  // web.demo and prints two routes that answer; run again, it finds what it made.
+  Process::Options env;
+  env.env = {{"FLEET_API_URL", "http://127.0.0.1:" + std::to_string(c.gw.port)},
+             {"FLEET_DEMO_PASSWORD", GatewayFixture::kPassword},
+             {"FLEET_DEMO_WAIT_S", "90"}};
+  for (int pass = 0; pass < 2; ++pass) {
+    auto r =
+        run(std::string(FLEETTEST_SOURCE_DIR) + "/deploy/local/demo-deployment.sh", {}, env, 120s);
+    INFO(r.out << r.err);
+    REQUIRE(r.code == 0);
+    int answered = 0;
+    for (const auto& line : fleet::split(r.out, '\n')) {
+      const auto at = line.find("curl http://");
+      if (at == std::string::npos) continue;
+      const std::string url = std::string(fleet::trim(line.substr(at + 12)));  // host:port/
+      const auto colon = url.find(':');
+      httplib::Client client(url.substr(0, colon), std::stoi(url.substr(colon + 1)));
+      client.set_connection_timeout(2s);
+      auto res = client.Get("/");
+      if (res && res->status == 200 && fleet::trim(res->body).size() == 12) ++answered;
+    }
+    CHECK(answered == 2);
+  }
+  CHECK(c.gw.db.count("SELECT 1 FROM deployments d JOIN organizations o ON o.id = "
+                      "d.organization_id WHERE o.name = 'demo' AND d.name = 'web'") == 1);
 }
 
 TEST_CASE(
