@@ -18,8 +18,10 @@
 // "no node has 4 GiB memory free in pool gpu" or "no schedulable node in pool gpu".
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fleet::placement {
@@ -79,12 +81,38 @@ class Cluster {
   double projected_load(std::int64_t node_id) const;
 
  private:
-  // The implementer may change everything below (indexes by pool, id -> position, ...).
-  struct Index;
-  std::vector<Node> nodes_;
-  std::vector<Resources> planned_;  // placed by this Cluster, per node (same order as nodes_)
-  // Implementation detail (indexes by pool, id -> position); defined in the .cpp.
-  std::vector<std::size_t> order_;
+  // Fixed-point amounts: thousandths of a core, of a MB, of a GB. Sums are exact, so release()
+  // undoes place() exactly and 0.1 + 0.2 cores fit a 0.3-core node.
+  struct Amount {
+    std::int64_t cpu = 0, memory = 0, disk = 0;
+  };
+  static constexpr std::uint32_t kNone = UINT32_MAX;
+
+  double load_of(std::uint32_t node) const;
+  int site_replicas(std::uint32_t node, std::int64_t deployment_id) const;
+  bool better(std::uint32_t candidate, std::uint32_t best, std::int64_t deployment_id) const;
+  void reserve(std::uint32_t node, const Request& request, const Amount& need,
+               const std::string& key);
+  std::string why_unplaced(const Request& request, const Amount& need) const;  // reasons.cpp
+
+  // Constant after construction (one entry per node, in the order given).
+  std::vector<Node> nodes_;  // as given; never updated
+  std::vector<double> observed_;                         // cpu + memory + disk percent
+  std::vector<std::array<double, 3>> percent_per_unit_;  // 100 / capacity, 0 when none
+  std::vector<int> site_;  // interned site; -1 = none (a site of its own)
+  // Schedulable nodes with a usable id (> 0, the first node given with it), by pool.
+  std::unordered_map<std::string, std::vector<std::uint32_t>> pools_;
+  std::unordered_map<std::int64_t, std::uint32_t> position_;  // id -> index (first occurrence)
+
+  // Changed by place() and release().
+  std::vector<Amount> free_;     // capacity - reserved - planned (may be negative if given so)
+  std::vector<Amount> planned_;  // placed by this Cluster
+  std::vector<double> load_;     // load_of(), cached: only the chosen node's changes
+  std::unordered_map<std::int64_t, std::vector<std::uint32_t>> hosts_;     // deployment -> nodes
+  std::unordered_map<std::string, std::vector<std::uint32_t>> key_hosts_;  // "<org>/<key>" -> nodes
+  std::unordered_map<std::int64_t, std::vector<std::uint32_t>> placed_;    // by this Cluster
+  std::vector<std::uint64_t> excluded_;  // == stamp_: avoided or anti-affine for this request
+  std::uint64_t stamp_ = 0;
 };
 
 // Places requests in the given order; result[i] belongs to requests[i].
