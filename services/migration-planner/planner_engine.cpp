@@ -544,7 +544,9 @@ class Engine {
           Placement& p = s_.placements[i];
           if (p.state == "unplaced") {
             unplaced = &p;
-          } else if (p.state == "failed") {
+          } else if (p.state == "failed" || (p.state == "lost" && !reachable(p.node_id))) {
+            // Its start failed, or it was lost with its node and no move brought it elsewhere
+            // (the move failed): placed again, after retry_failed_after.
             failed.push_back(i);
           } else {
             healthy = true;
@@ -557,8 +559,11 @@ class Engine {
           for (std::size_t i : failed)
             due = due && s_.placements[i].age >= o_.retry_failed_after;
           if (!due) continue;  // retried by a later cycle
-          for (std::size_t i : failed)
-            retire(s_.placements[i], "replaced after its start failed");
+          for (std::size_t i : failed) {
+            retire(s_.placements[i], s_.placements[i].state == "lost"
+                                         ? "replaced: its node is gone and its move failed"
+                                         : "replaced after its start failed");
+          }
           place_replica(d, replica, nullptr);
         }
       }
