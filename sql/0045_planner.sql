@@ -6,3 +6,7 @@
 ALTER TABLE migrations ADD COLUMN avoid_node_ids bigint[] NOT NULL DEFAULT '{}';
 ALTER TABLE migrations ADD COLUMN started_at timestamptz;
 CREATE INDEX migrations_started_idx ON migrations (started_at) WHERE started_at IS NOT NULL;
+-- The planner writes a move's new placement (placements.migration_id) and the move pointing at it
+-- (migrations.to_placement_id) in one transaction; deferring this check to the commit lets it
+-- insert both in one statement each instead of updating the rows again afterwards.
+ALTER TABLE placements ALTER CONSTRAINT placements_migration_fk DEFERRABLE INITIALLY IMMEDIATE;

@@ -212,9 +212,11 @@ class Engine {
   }
 
   void drop_routes(std::int64_t deployment_id, std::optional<int> replica) {
-    for (auto& [key, route] : s_.routes) {
-      if (key.deployment_id != deployment_id || route.removed) continue;
-      if (replica && key.replica != *replica) continue;
+    for (auto it = s_.routes.lower_bound({deployment_id, replica.value_or(0), 0, ""});
+         it != s_.routes.end() && it->first.deployment_id == deployment_id; ++it) {
+      auto& [key, route] = *it;
+      if (replica && key.replica != *replica) break;
+      if (route.removed) continue;
       route.removed = true;
       ++r_.routes_changed;
     }
@@ -222,8 +224,11 @@ class Engine {
 
   bool route_points_to_running(const Deployment& d, int replica) {
     bool any = false;
-    for (const auto& [key, route] : s_.routes) {
-      if (key.deployment_id != d.id || key.replica != replica || route.removed) continue;
+    for (auto it = s_.routes.lower_bound({d.id, replica, 0, ""});
+         it != s_.routes.end() && it->first.deployment_id == d.id && it->first.replica == replica;
+         ++it) {
+      const Route& route = it->second;
+      if (route.removed) continue;
       any = true;
       const Placement* p = placement(route.placement_id);
       if (!p || !p->current() || p->state != "running") return false;
@@ -255,8 +260,14 @@ class Engine {
                                           std::string(p.stop->overdue ? "expired" : p.stop->state) +
                                           ": " + p.stop->error + " (left to the stale-copy check)";
           p.dirty = true;
-          for (auto& m : s_.migrations) {
-            if (m.from_placement_id == p.id && m.state == "cleanup") {
+          if (from_index_.empty()) {
+            for (std::size_t k = 0; k < s_.migrations.size(); ++k)
+              from_index_.emplace(s_.migrations[k].from_placement_id, k);
+          }
+          auto [lo, hi] = from_index_.equal_range(p.id);
+          for (auto it = lo; it != hi; ++it) {
+            Migration& m = s_.migrations[it->second];
+            if (m.state == "cleanup") {
               step(m, "done", "old_removed",
                    "old container " + p.container_name + " removed from " + node_name(p.node_id));
               ++r_.migrations_done;
@@ -462,8 +473,11 @@ class Engine {
 
   // ---- step 3: deployments ----
   bool in_flight_migration(std::int64_t deployment_id, int replica) const {
-    for (const auto& m : s_.migrations) {
-      if (m.deployment_id == deployment_id && m.replica == replica &&
+    auto it = migrations_of_.find(deployment_id);
+    if (it == migrations_of_.end()) return false;
+    for (std::size_t i : it->second) {
+      const Migration& m = s_.migrations[i];
+      if (m.replica == replica &&
           (m.state == "pending" || m.state == "starting" || m.state == "switching"))
         return true;
     }
@@ -472,19 +486,32 @@ class Engine {
 
   void cancel_migrations(std::int64_t deployment_id, std::optional<int> replica,
                          const std::string& why) {
-    for (auto& m : s_.migrations) {
-      if (m.deployment_id != deployment_id || (replica && m.replica != *replica)) continue;
+    auto mit = migrations_of_.find(deployment_id);
+    if (mit == migrations_of_.end()) return;
+    for (std::size_t i : mit->second) {
+      Migration& m = s_.migrations[i];
+      if (replica && m.replica != *replica) continue;
       if (m.state == "pending" || m.state == "awaiting_approval")
         step(m, "cancelled", "cancelled", why);
     }
   }
 
   void deployments() {
+    // Indexes by deployment (placements appended below are never looked up here again).
+    std::map<std::int64_t, std::vector<std::size_t>> placements_of;
+    for (std::size_t i = 0; i < s_.placements.size(); ++i)
+      placements_of[s_.placements[i].deployment_id].push_back(i);
+    migrations_of_.clear();
+    for (std::size_t i = 0; i < s_.migrations.size(); ++i)
+      migrations_of_[s_.migrations[i].deployment_id].push_back(i);
+    static const std::vector<std::size_t> kNone;
     for (auto& [id, d] : s_.deployments) {
+      auto pit = placements_of.find(id);
+      const std::vector<std::size_t>& mine = pit == placements_of.end() ? kNone : pit->second;
       std::map<int, std::vector<std::size_t>> by_replica;
-      for (std::size_t i = 0; i < s_.placements.size(); ++i) {
+      for (std::size_t i : mine) {
         const Placement& p = s_.placements[i];
-        if (p.deployment_id == id && p.current()) by_replica[p.replica].push_back(i);
+        if (p.current()) by_replica[p.replica].push_back(i);
       }
       if (d.state == "deleting") {
         cancel_migrations(id, std::nullopt, "deployment deleted");
@@ -493,9 +520,9 @@ class Engine {
             retire(s_.placements[i], "deployment deleted");
         }
         drop_routes(id, std::nullopt);
-        const bool any_left = std::any_of(
-            s_.placements.begin(), s_.placements.end(),
-            [&](const Placement& p) { return p.deployment_id == id && p.state != "removed"; });
+        const bool any_left = std::any_of(mine.begin(), mine.end(), [&](std::size_t i) {
+          return s_.placements[i].state != "removed";
+        });
         if (!any_left) {
           d.state = "deleted";
           d.dirty = true;
@@ -517,7 +544,9 @@ class Engine {
           Placement& p = s_.placements[i];
           if (p.state == "unplaced") {
             unplaced = &p;
-          } else if (p.state == "failed") {
+          } else if (p.state == "failed" || (p.state == "lost" && !reachable(p.node_id))) {
+            // Its start failed, or it was lost with its node and no move brought it elsewhere
+            // (the move failed): placed again, after retry_failed_after.
             failed.push_back(i);
           } else {
             healthy = true;
@@ -530,8 +559,11 @@ class Engine {
           for (std::size_t i : failed)
             due = due && s_.placements[i].age >= o_.retry_failed_after;
           if (!due) continue;  // retried by a later cycle
-          for (std::size_t i : failed)
-            retire(s_.placements[i], "replaced after its start failed");
+          for (std::size_t i : failed) {
+            retire(s_.placements[i], s_.placements[i].state == "lost"
+                                         ? "replaced: its node is gone and its move failed"
+                                         : "replaced after its start failed");
+          }
           place_replica(d, replica, nullptr);
         }
       }
@@ -579,15 +611,25 @@ class Engine {
   }
 
   // ---- step 4: failed nodes and plan decisions ----
+  std::map<std::int64_t, std::vector<std::size_t>> placements_by_node() const {
+    std::map<std::int64_t, std::vector<std::size_t>> out;
+    for (std::size_t i = 0; i < s_.placements.size(); ++i)
+      if (s_.placements[i].node_id != 0) out[s_.placements[i].node_id].push_back(i);
+    return out;
+  }
+
   void failed_nodes() {
+    const auto on_node = placements_by_node();
     for (const auto& [node_id, n] : s_.nodes) {
       auto trigger = failure_trigger(n, o_);
       if (!trigger) continue;
+      auto oit = on_node.find(node_id);
+      if (oit == on_node.end()) continue;
       // Current placements on the node, per organisation.
       std::map<std::int64_t, std::vector<std::size_t>> by_org;
-      for (std::size_t i = 0; i < s_.placements.size(); ++i) {
+      for (std::size_t i : oit->second) {
         const Placement& p = s_.placements[i];
-        if (p.node_id != node_id || !p.current() || p.state == "unplaced") continue;
+        if (!p.current() || p.state == "unplaced") continue;
         auto dit = s_.deployments.find(p.deployment_id);
         if (dit == s_.deployments.end() || dit->second.state != "active") continue;
         by_org[dit->second.organization_id].push_back(i);
@@ -612,12 +654,13 @@ class Engine {
       }
     }
     // Plans decided by the API, and nodes that came back.
+    std::map<std::int64_t, std::vector<Migration*>> by_plan;
+    for (auto& m : s_.migrations)
+      by_plan[m.plan_id].push_back(&m);
     for (auto& [plan_id, plan] : s_.plans) {
       const NodeView* n = node(plan.node_id);
       const bool back = n && is_reachable(*n, o_) && n->status != "draining";
-      std::vector<Migration*> ms;
-      for (auto& m : s_.migrations)
-        if (m.plan_id == plan_id) ms.push_back(&m);
+      const std::vector<Migration*>& ms = by_plan[plan_id];
       if (plan.state == "awaiting_approval" && back) {
         plan.state = "cancelled";
         plan.dirty = plan.finished = true;
@@ -776,18 +819,23 @@ class Engine {
 
   // ---- step 6: stale copies and returned nodes ----
   void stale_copies() {
+    const auto on_node = placements_by_node();
+    static const std::vector<std::size_t> kNone;
     for (const auto& [node_id, n] : s_.nodes) {
       if (!is_reachable(n, o_)) continue;
+      auto oit = on_node.find(node_id);
+      const std::vector<std::size_t>& mine = oit == on_node.end() ? kNone : oit->second;
       std::set<std::string> keep, keep_names;
-      for (auto& p : s_.placements) {
-        if (p.node_id != node_id) continue;
+      for (std::size_t i : mine) {
+        const Placement& p = s_.placements[i];
         if (p.current() || p.state == "stopping") {
           keep.insert(std::to_string(p.id));
           keep_names.insert(p.container_name);
         }
       }
-      for (auto& p : s_.placements) {
-        if (p.node_id == node_id && p.state == "lost")
+      for (std::size_t i : mine) {
+        Placement& p = s_.placements[i];
+        if (p.state == "lost")
           queue_remove(p, n.name + " is reachable again: its copy must not run twice");
       }
       for (const auto& name : stale_containers(n, keep, keep_names)) {
@@ -807,11 +855,14 @@ class Engine {
 
   // ---- step 7: plans finish ----
   void finish_plans() {
+    std::map<std::int64_t, std::vector<const Migration*>> by_plan;
+    for (const auto& m : s_.migrations)
+      by_plan[m.plan_id].push_back(&m);
     for (auto& [plan_id, plan] : s_.plans) {
       if (plan.state != "executing" && !plan.dirty) continue;
       int moves = 0, moved = 0, failed = 0, open = 0, cancelled = 0, done = 0;
-      for (const auto& m : s_.migrations) {
-        if (m.plan_id != plan_id) continue;
+      for (const Migration* mp : by_plan[plan_id]) {
+        const Migration& m = *mp;
         ++moves;
         if (m.state == "done") ++done;
         if (m.state == "done" || m.state == "cleanup" || m.state == "switching") ++moved;
@@ -857,6 +908,8 @@ class Engine {
   const IdSource& ids_;
   EngineResult r_;
   std::map<std::int64_t, std::size_t> pidx_, midx_;
+  std::map<std::int64_t, std::vector<std::size_t>> migrations_of_;  // by deployment
+  std::multimap<std::int64_t, std::size_t> from_index_;  // migrations by from_placement_id
   std::map<std::int64_t, std::set<int>> used_ports_;
   std::optional<placement::Cluster> cluster_;
 };

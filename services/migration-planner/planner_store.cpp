@@ -128,21 +128,20 @@ ON CONFLICT (id) DO UPDATE
 
 constexpr const char* kUpsertMigrations = R"sql(
 INSERT INTO migrations AS m (id, plan_id, deployment_id, replica, from_node_id, from_placement_id,
-                             to_node_id, state, reason, attempts, avoid_node_ids, steps, started_at,
-                             finished_at)
+                             to_node_id, to_placement_id, state, reason, attempts, avoid_node_ids,
+                             steps, started_at, finished_at)
 SELECT x.id, x.plan_id, x.deployment_id, x.replica, nullif(x.from_node, 0),
-       nullif(x.from_placement, 0), nullif(x.to_node, 0), x.state, left(x.reason, 2000),
-       x.attempts, ARRAY(SELECT jsonb_array_elements_text(x.avoid::jsonb)::bigint),
-       (SELECT coalesce(jsonb_agg(s || jsonb_build_object('at', now())), '[]'::jsonb)
-          FROM jsonb_array_elements(x.steps::jsonb) s),
+       nullif(x.from_placement, 0), nullif(x.to_node, 0), nullif(x.to_placement, 0), x.state,
+       left(x.reason, 2000), x.attempts, x.avoid::bigint[], x.steps::jsonb,
        CASE WHEN x.started THEN now() END, CASE WHEN x.finished THEN now() END
   FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::int[], $5::bigint[], $6::bigint[],
-              $7::bigint[], $8::text[], $9::text[], $10::int[], $11::text[], $12::text[],
-              $13::boolean[], $14::boolean[])
-       AS x(id, plan_id, deployment_id, replica, from_node, from_placement, to_node, state,
-            reason, attempts, avoid, steps, started, finished)
+              $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::int[], $12::text[],
+              $13::text[], $14::boolean[], $15::boolean[])
+       AS x(id, plan_id, deployment_id, replica, from_node, from_placement, to_node, to_placement,
+            state, reason, attempts, avoid, steps, started, finished)
 ON CONFLICT (id) DO UPDATE
-   SET to_node_id = EXCLUDED.to_node_id, state = EXCLUDED.state, reason = EXCLUDED.reason,
+   SET to_node_id = EXCLUDED.to_node_id, to_placement_id = EXCLUDED.to_placement_id,
+       state = EXCLUDED.state, reason = EXCLUDED.reason,
        attempts = EXCLUDED.attempts, avoid_node_ids = EXCLUDED.avoid_node_ids,
        steps = m.steps || EXCLUDED.steps,
        started_at = coalesce(EXCLUDED.started_at, m.started_at),
@@ -152,29 +151,29 @@ ON CONFLICT (id) DO UPDATE
 constexpr const char* kUpsertPlacements = R"sql(
 INSERT INTO placements AS p (id, deployment_id, replica, node_id, container_name, ports, host_ip,
                              cpu_cores, memory_mb, disk_gb, state, reason, migration_id,
-                             container_id, running_since, retired_at)
+                             container_id, running_since, retired_at, start_command_id,
+                             stop_command_id)
 SELECT x.id, x.deployment_id, x.replica, nullif(x.node_id, 0), nullif(x.container_name, ''),
        x.ports::jsonb, x.host_ip, x.cpu, x.mem, x.disk, x.state, left(x.reason, 2000),
        nullif(x.migration_id, 0), nullif(x.container_id, ''),
-       CASE WHEN x.running THEN now() END, CASE WHEN x.retired THEN now() END
+       CASE WHEN x.running THEN now() END, CASE WHEN x.retired THEN now() END,
+       nullif(x.start_command, 0), nullif(x.stop_command, 0)
   FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::text[], $6::text[],
               $7::text[], $8::float8[], $9::bigint[], $10::float8[], $11::text[], $12::text[],
-              $13::bigint[], $14::text[], $15::boolean[], $16::boolean[])
+              $13::bigint[], $14::text[], $15::boolean[], $16::boolean[], $17::bigint[],
+              $18::bigint[])
        AS x(id, deployment_id, replica, node_id, container_name, ports, host_ip, cpu, mem, disk,
-            state, reason, migration_id, container_id, running, retired)
+            state, reason, migration_id, container_id, running, retired, start_command,
+            stop_command)
 ON CONFLICT (id) DO UPDATE
    SET node_id = EXCLUDED.node_id, container_name = EXCLUDED.container_name,
        ports = EXCLUDED.ports, host_ip = EXCLUDED.host_ip, state = EXCLUDED.state,
        reason = EXCLUDED.reason, migration_id = EXCLUDED.migration_id,
        container_id = coalesce(EXCLUDED.container_id, p.container_id),
        running_since = coalesce(EXCLUDED.running_since, p.running_since),
-       retired_at = CASE WHEN EXCLUDED.retired_at IS NOT NULL THEN coalesce(p.retired_at, now()) END
-)sql";
-
-constexpr const char* kLinkTargets = R"sql(
-UPDATE migrations m SET to_placement_id = x.placement
-  FROM unnest($1::bigint[], $2::bigint[]) AS x(id, placement)
- WHERE m.id = x.id AND m.to_placement_id IS DISTINCT FROM x.placement
+       retired_at = CASE WHEN EXCLUDED.retired_at IS NOT NULL THEN coalesce(p.retired_at, now()) END,
+       start_command_id = coalesce(EXCLUDED.start_command_id, p.start_command_id),
+       stop_command_id = coalesce(EXCLUDED.stop_command_id, p.stop_command_id)
 )sql";
 
 constexpr const char* kInsertCommands = R"sql(
@@ -185,17 +184,7 @@ SELECT x.node_id, x.action, x.params::jsonb, 'agent', 'planner', $6, x.key, 1,
   FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[])
        AS x(node_id, action, params, key, expires_ms)
 ON CONFLICT (idempotency_key) DO NOTHING
-)sql";
-
-constexpr const char* kLinkCommands = R"sql(
-UPDATE placements p
-   SET start_command_id = coalesce((SELECT c.id FROM commands c
-                                     WHERE c.idempotency_key = 'placement:' || p.id || ':start'),
-                                   p.start_command_id),
-       stop_command_id = coalesce((SELECT c.id FROM commands c
-                                    WHERE c.idempotency_key = 'placement:' || p.id || ':remove'),
-                                  p.stop_command_id)
- WHERE p.id = ANY ($1::bigint[])
+RETURNING id, idempotency_key
 )sql";
 
 constexpr const char* kUpsertRoutes = R"sql(
@@ -265,6 +254,12 @@ std::optional<CommandView> command_view(const pqxx::row& r, int first, bool with
   c.error = r[at++].as<std::string>();
   c.overdue = r[at].as<bool>();
   return c;
+}
+
+// The INSERT part of an upsert, for rows known to be new.
+std::string insert_only(const char* upsert) {
+  const std::string sql(upsert);
+  return sql.substr(0, sql.find("ON CONFLICT"));
 }
 
 std::string b(bool v) {
@@ -453,7 +448,13 @@ IdSource sequence_ids(pqxx::transaction_base& tx) {
 
 Written apply(pqxx::transaction_base& tx, const Snapshot& s, const PlannerOptions& o) {
   Written w;
-  {  // plans
+  // A new move and its new placement point at each other: the placement's check waits for the
+  // commit (0045), so each table is written once.
+  tx.exec("SET CONSTRAINTS placements_migration_fk DEFERRED");
+  const std::string now =
+      tx.exec1("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")[0]
+          .as<std::string>();
+  {  // plans (before migrations: migrations.plan_id references them)
     std::vector<std::int64_t> id, node, org;
     std::vector<std::string> trigger, policy, state, reason, summary, finished, loaded;
     for (const auto& [pid, p] : s.plans) {
@@ -478,51 +479,38 @@ Written apply(pqxx::transaction_base& tx, const Snapshot& s, const PlannerOption
               .affected_rows());
     }
   }
-  std::vector<std::int64_t> target_mid, target_pid;
-  {  // migrations (before placements: placements.migration_id references them)
-    std::vector<std::int64_t> id, plan, dep, from_node, from_pl, to_node, replica, attempts;
-    std::vector<std::string> state, reason, avoid, steps, started, finished;
-    for (const auto& m : s.migrations) {
-      if (!m.dirty) continue;
-      id.push_back(m.id);
-      plan.push_back(m.plan_id);
-      dep.push_back(m.deployment_id);
-      replica.push_back(m.replica);
-      from_node.push_back(m.from_node_id);
-      from_pl.push_back(m.from_placement_id);
-      to_node.push_back(m.to_node_id);
-      state.push_back(m.state);
-      reason.push_back(m.reason);
-      attempts.push_back(m.attempts);
-      avoid.push_back(json(m.avoid).dump());
-      json st = json::array();
-      for (const auto& x : m.new_steps)
-        st.push_back({{"step", x.step}, {"detail", x.detail}});
-      steps.push_back(st.dump());
-      started.push_back(b(m.started));
-      finished.push_back(b(m.finished));
-      if (m.to_placement_id != 0) {
-        target_mid.push_back(m.id);
-        target_pid.push_back(m.to_placement_id);
-      }
+  // Agent commands (before placements, which reference the ones they queued).
+  std::map<std::string, std::int64_t> command_ids;
+  if (!s.commands.empty()) {
+    std::vector<std::int64_t> node, expires;
+    std::vector<std::string> action, params, key;
+    for (const auto& c : s.commands) {
+      node.push_back(c.node_id);
+      action.push_back(c.action);
+      params.push_back(c.params_json);
+      key.push_back(c.idempotency_key);
+      expires.push_back(c.expires_in.count());
     }
-    if (!id.empty()) {
-      w.migrations = static_cast<std::int64_t>(
-          tx.exec_params(kUpsertMigrations, int_array(id), int_array(plan), int_array(dep),
-                         int_array(replica), int_array(from_node), int_array(from_pl),
-                         int_array(to_node), text_array(state), text_array(reason),
-                         int_array(attempts), text_array(avoid), text_array(steps),
-                         text_array(started), text_array(finished))
-              .affected_rows());
+    for (const auto& r : tx.exec_params(kInsertCommands, int_array(node), text_array(action),
+                                        text_array(params), text_array(key), int_array(expires),
+                                        "migration-planner:" + o.instance_id)) {
+      command_ids[r[1].as<std::string>()] = r[0].as<std::int64_t>();
     }
+    w.commands = static_cast<std::int64_t>(command_ids.size());
+    if (w.commands > 0) tx.exec("SELECT pg_notify('fleet_commands', 'agent')");
   }
-  std::vector<std::int64_t> commanded;
-  {  // placements
-    std::vector<std::int64_t> id, dep, replica, node, mem, mig;
+  auto command_of = [&](std::int64_t placement_id, const char* what) -> std::int64_t {
+    auto it = command_ids.find("placement:" + std::to_string(placement_id) + ":" + what);
+    return it == command_ids.end() ? 0 : it->second;
+  };
+  // New rows go in with a plain INSERT (the ON CONFLICT path costs a speculative insertion per
+  // row); changed ones through the upsert.
+  for (const bool fresh : {true, false}) {  // placements
+    std::vector<std::int64_t> id, dep, replica, node, mem, mig, start, stop;
     std::vector<std::string> name, ports, host_ip, state, reason, cid, running, retired;
     std::vector<std::string> cpu, disk;
     for (const auto& p : s.placements) {
-      if (!p.dirty) continue;
+      if (!p.dirty || p.is_new != fresh) continue;
       id.push_back(p.id);
       dep.push_back(p.deployment_id);
       replica.push_back(p.replica);
@@ -539,7 +527,8 @@ Written apply(pqxx::transaction_base& tx, const Snapshot& s, const PlannerOption
       cid.push_back(p.container_id);
       running.push_back(b(p.running_since));
       retired.push_back(b(p.retired));
-      if (p.queue_start || p.queue_remove) commanded.push_back(p.id);
+      start.push_back(p.queue_start ? command_of(p.id, "start") : 0);
+      stop.push_back(p.queue_remove ? command_of(p.id, "remove") : 0);
     }
     if (!id.empty()) {
       auto join = [](const std::vector<std::string>& v) {
@@ -548,33 +537,50 @@ Written apply(pqxx::transaction_base& tx, const Snapshot& s, const PlannerOption
           out += (i ? "," : "") + v[i];
         return out + "}";
       };
-      w.placements = static_cast<std::int64_t>(
-          tx.exec_params(kUpsertPlacements, int_array(id), int_array(dep), int_array(replica),
-                         int_array(node), text_array(name), text_array(ports), text_array(host_ip),
-                         join(cpu), int_array(mem), join(disk), text_array(state),
-                         text_array(reason), int_array(mig), text_array(cid), text_array(running),
-                         text_array(retired))
+      w.placements += static_cast<std::int64_t>(
+          tx.exec_params(fresh ? insert_only(kUpsertPlacements) : kUpsertPlacements, int_array(id),
+                         int_array(dep), int_array(replica), int_array(node), text_array(name),
+                         text_array(ports), text_array(host_ip), join(cpu), int_array(mem),
+                         join(disk), text_array(state), text_array(reason), int_array(mig),
+                         text_array(cid), text_array(running), text_array(retired),
+                         int_array(start), int_array(stop))
               .affected_rows());
     }
   }
-  if (!target_mid.empty())
-    tx.exec_params(kLinkTargets, int_array(target_mid), int_array(target_pid));
-  if (!s.commands.empty()) {
-    std::vector<std::int64_t> node, expires;
-    std::vector<std::string> action, params, key;
-    for (const auto& c : s.commands) {
-      node.push_back(c.node_id);
-      action.push_back(c.action);
-      params.push_back(c.params_json);
-      key.push_back(c.idempotency_key);
-      expires.push_back(c.expires_in.count());
+  for (const bool fresh : {true, false}) {  // migrations
+    std::vector<std::int64_t> id, plan, dep, from_node, from_pl, to_node, to_pl, replica, attempts;
+    std::vector<std::string> state, reason, avoid, steps, started, finished;
+    for (const auto& m : s.migrations) {
+      if (!m.dirty || m.is_new != fresh) continue;
+      id.push_back(m.id);
+      plan.push_back(m.plan_id);
+      dep.push_back(m.deployment_id);
+      replica.push_back(m.replica);
+      from_node.push_back(m.from_node_id);
+      from_pl.push_back(m.from_placement_id);
+      to_node.push_back(m.to_node_id);
+      to_pl.push_back(m.to_placement_id);
+      state.push_back(m.state);
+      reason.push_back(m.reason);
+      attempts.push_back(m.attempts);
+      avoid.push_back(int_array(m.avoid));
+      json st = json::array();
+      for (const auto& x : m.new_steps)
+        st.push_back({{"at", now}, {"step", x.step}, {"detail", x.detail}});
+      steps.push_back(st.dump());
+      started.push_back(b(m.started));
+      finished.push_back(b(m.finished));
     }
-    w.commands = static_cast<std::int64_t>(
-        tx.exec_params(kInsertCommands, int_array(node), text_array(action), text_array(params),
-                       text_array(key), int_array(expires), "migration-planner:" + o.instance_id)
-            .affected_rows());
-    if (!commanded.empty()) tx.exec_params(kLinkCommands, int_array(commanded));
-    if (w.commands > 0) tx.exec("SELECT pg_notify('fleet_commands', 'agent')");
+    if (!id.empty()) {
+      w.migrations += static_cast<std::int64_t>(
+          tx.exec_params(fresh ? insert_only(kUpsertMigrations) : kUpsertMigrations, int_array(id),
+                         int_array(plan), int_array(dep), int_array(replica), int_array(from_node),
+                         int_array(from_pl), int_array(to_node), int_array(to_pl),
+                         text_array(state), text_array(reason), int_array(attempts),
+                         text_array(avoid), text_array(steps), text_array(started),
+                         text_array(finished))
+              .affected_rows());
+    }
   }
   {  // routes
     std::vector<std::int64_t> dep, replica, port, placement, node, host_port;

@@ -150,11 +150,12 @@ Choice Cluster::place(const Request& request) {
   }
   if (best == kNone) return {.reason = why_unplaced(request, need)};
   Choice choice{.node_id = nodes_[best].id, .score = load_[best]};
-  reserve(best, request, need);
+  reserve(best, request, need, key);
   return choice;
 }
 
-void Cluster::reserve(std::uint32_t node, const Request& request, const Amount& need) {
+void Cluster::reserve(std::uint32_t node, const Request& request, const Amount& need,
+                      const std::string& key) {
   free_[node].cpu -= need.cpu;
   free_[node].memory -= need.memory;
   free_[node].disk -= need.disk;
@@ -163,7 +164,7 @@ void Cluster::reserve(std::uint32_t node, const Request& request, const Amount& 
   planned_[node].disk += need.disk;
   load_[node] = load_of(node);
   hosts_[request.deployment_id].push_back(node);
-  if (const auto key = anti_affinity_key(request); !key.empty()) key_hosts_[key].push_back(node);
+  if (!key.empty()) key_hosts_[key].push_back(node);
   placed_[request.deployment_id].push_back(node);
 }
 

@@ -239,8 +239,21 @@ TEST_CASE("a failed start tries the next node, then the migration fails with the
   CHECK(db.scalar("SELECT state FROM migration_plans") == "failed");
   CHECK(db.scalar("SELECT severity || ' ' || title FROM notifications WHERE event = "
                   "'migration.node_summary'") == "critical node-a failed: 0 moved, 1 failed");
-  // The failed targets' placements are retired: the replica's home is still node-a.
-  CHECK(db.count("SELECT 1 FROM placements WHERE retired_at IS NULL") == 1);
+  // The failed targets' placements are retired: the replica's home is still node-a (lost).
+  CHECK(db.scalar("SELECT node_id || ' ' || state FROM placements WHERE retired_at IS NULL") ==
+        k.a + " lost");
+  // After retry_failed_after the replica is placed again (node-a stays gone), and the lost copy
+  // is retired: removed if node-a ever returns.
+  planner::PlannerOptions o;
+  o.retry_failed_after = std::chrono::milliseconds(0);
+  cycle.run(o);
+  CHECK(db.scalar("SELECT state || ' ' || (retired_at IS NOT NULL) FROM placements WHERE "
+                  "node_id = " +
+                  k.a) == "lost true");
+  CHECK(db.count("SELECT 1 FROM placements WHERE retired_at IS NULL AND state = 'starting'") == 1);
+  node_back(db, k.a);
+  cycle.run(o);
+  CHECK(db.scalar("SELECT state FROM placements WHERE node_id = " + k.a) == "stopping");
 }
 
 TEST_CASE("an overdue start expires and counts as a failed start", "[planner][integration]") {

@@ -91,7 +91,8 @@ class Cluster {
   double load_of(std::uint32_t node) const;
   int site_replicas(std::uint32_t node, std::int64_t deployment_id) const;
   bool better(std::uint32_t candidate, std::uint32_t best, std::int64_t deployment_id) const;
-  void reserve(std::uint32_t node, const Request& request, const Amount& need);
+  void reserve(std::uint32_t node, const Request& request, const Amount& need,
+               const std::string& key);
   std::string why_unplaced(const Request& request, const Amount& need) const;  // reasons.cpp
 
   // Constant after construction (one entry per node, in the order given).
