@@ -2,7 +2,10 @@
 // api-gateway, heartbeat-monitor, migration-planner and three node-agents, each on a real Podman
 // service with its own loopback address (planner_cluster.h). Containers are busybox httpd
 // serving their own hostname, so a request through a route tells which container answered.
+// Each case shares one cluster across several of the checks to keep the time small.
 #include <catch2/catch.hpp>
+
+#include <signal.h>
 
 #include <algorithm>
 #include <thread>
@@ -277,6 +280,18 @@ TEST_CASE(
   CHECK(c.gw.db.count("SELECT 1 FROM migration_plans WHERE node_id = " + victim.id) == 3);
   CHECK(c.gw.db.count("SELECT 1 FROM migrations WHERE from_node_id = " + victim.id) ==
         3);  // one replica of m, n and big each
+  // The leader dies (SIGKILL) before the approval: the standby takes the lease over (ttl 3 s)
+  // and carries the approved plan out.
+  auto holds_lease = [&](std::size_t i) {
+    return c.gw.db.scalar("SELECT holder FROM leases WHERE name = 'migration-planner'")
+               .find("/migration-planner/" + std::to_string(c.planners[i]->pid()) + "-") !=
+           std::string::npos;
+  };
+  const std::size_t leader = holds_lease(0) ? 0 : 1;
+  REQUIRE(holds_lease(leader));
+  c.planners[leader]->signal(SIGKILL);
+  c.planners[leader]->wait(10s);
+
   // Approved through the API: the replica of m moves to the spare node and is reached there.
   const std::string plan =
       c.gw.db.scalar("SELECT id FROM migration_plans WHERE organization_id = " + manual +
@@ -289,6 +304,9 @@ TEST_CASE(
   CHECK(c.gw.db.count("SELECT 1 FROM commands WHERE action = 'container_start' AND "
                       "idempotency_key LIKE 'placement:%:start' AND worker_id = " +
                       spare->id + " AND params->>'deployment_id' = '" + m + "'") == 1);
+
+  CHECK(holds_lease(1 - leader));
+  CHECK(c.gw.db.count("SELECT 1 FROM migration_plans WHERE node_id = " + victim.id) == 3);
 
   // none: recorded only — the replica of n on the dead node was not moved.
   CHECK(c.gw.db.scalar("SELECT string_agg(state, ',') FROM migrations WHERE deployment_id = " + n +
