@@ -4,6 +4,11 @@
 # docs/services/node-agent.md) and a node-agent installed through the real install path — an admin
 # makes a registration token with fleetctl, the gateway's installer script is run into
 # var/nodes/<n> (no systemd: this supervisor runs the agents), and the agent registers with it.
+# Each node has its own loopback address, 127.61.0.<n>: it registers with it and publishes its
+# containers' ports there (publish_address), so the nodes' equal host ports never collide.
+# Once the nodes run, an organisation "demo" and a deployment "web" (busybox httpd, 2 replicas)
+# are created through the API (issue 14): migration-planner places them, and the routes to curl
+# are printed. Kill a node's agent and Podman service to watch the replica move.
 # Runs in the foreground under `fleetctl up`; SIGTERM stops the agents and the Podman services.
 # Needs FLEET_BIN, FLEET_VAR, FLEET_DEMO_HTTP_PORT, FLEET_DEMO_PASSWORD.
 set -euo pipefail
@@ -32,6 +37,7 @@ export FLEET_API_URL=$api FLEET_API_USER=admin FLEET_API_PASSWORD=$FLEET_DEMO_PA
 token=""
 for n in $(seq "$nodes"); do
   dir=$base/node-$n
+  address=127.61.0.$n
   mkdir -p "$dir"
   podman=(podman --root "$dir/storage" --runroot "$dir/run" --tmpdir "$dir/tmp")
   if ! "${podman[@]}" image exists localhost/bb:1 2>/dev/null; then
@@ -56,14 +62,18 @@ for n in $(seq "$nodes"); do
     # The installer as an operator runs it (curl ... | sudo bash), into this node's directory.
     curl -fsS "$api/api/nodes/install-script?token=$token" |
       FLEET_PREFIX="$dir" FLEET_NO_SYSTEMD=1 FLEET_HOSTNAME="demo-node-$n" FLEET_MACHINE_ID=none \
-        FLEET_DOCKER_SOCKET="$dir/podman.sock" bash >"$dir/install.log" 2>&1 ||
+        FLEET_ADDRESSES="$address" FLEET_DOCKER_SOCKET="$dir/podman.sock" bash >"$dir/install.log" 2>&1 ||
       { echo "node $n: the installer failed (see $dir/install.log)" >&2; exit 1; }
   fi
   "$dir/usr/local/bin/node-agent" --config "$dir/etc/fleetward/node-agent.json" \
     --set heartbeat_interval_s=10 --set "docker_socket=$dir/podman.sock" \
+    --set "publish_address=$address" \
     --log-file "$dir/node-agent.log" &
   children+=($!)
 done
 echo "demo nodes: $nodes node-agents heartbeating (logs in $base/node-*/)"
+
+# The demo deployment (organisation demo, web: busybox httpd, 2 replicas) and its routes.
+"$(dirname "$0")/demo-deployment.sh" || true
 wait -n || true
 stop

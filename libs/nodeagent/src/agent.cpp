@@ -120,8 +120,10 @@ void Agent::poll_commands() {
     }
     return;
   }
-  CommandPolicy policy{
-      .ulimits = settings_.ulimits, .host_power = settings_.host_power, .power = env_.power};
+  CommandPolicy policy{.ulimits = settings_.ulimits,
+                       .host_power = settings_.host_power,
+                       .power = env_.power,
+                       .publish_address = settings_.publish_address};
   for (const auto& c : *claimed) {
     spdlog::info("command {} ({}): carrying it out", c.id, c.action);
     CommandOutcome outcome = execute_command(c, docker_, policy);

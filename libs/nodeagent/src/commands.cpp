@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <thread>
 
@@ -88,6 +89,7 @@ CommandOutcome do_start(const AgentCommand& c, const DockerClient& docker,
                         const CommandPolicy& policy) {
   auto spec = container_start_spec(c.params_json, policy.ulimits);
   if (!spec.ok()) return failed(spec.error().message());
+  restrict_published_ports(*spec, policy.publish_address);
   auto created = docker.create(*spec);
   if (!created.ok() && created.error().kind() != ErrorKind::kAlreadyExists) {
     return failed(outcome_error(created.error()));
@@ -191,7 +193,21 @@ Result<ContainerSpec> container_start_spec(const std::string& params_json, const
       return Error::invalid("deployment_id: must be an integer or a string");
     }
   }
+  // The planner tells its copies apart by placement: a container whose placement is not current
+  // on this node is a stale copy it removes (PLANNER-CONTRACT step 6).
+  if (p.contains("placement_id") && !p["placement_id"].is_null()) {
+    auto placement = int_field(p, "placement_id", 1, INT64_MAX, std::nullopt);
+    if (!placement.ok()) return placement.error();
+    spec.labels.emplace_back("fleetward.placement", std::to_string(*placement));
+  }
   return spec;
+}
+
+void restrict_published_ports(ContainerSpec& spec, const std::string& address) {
+  if (address.empty()) return;
+  for (auto& p : spec.ports) {
+    if (p.host_ip == "0.0.0.0" || p.host_ip == "::") p.host_ip = address;
+  }
 }
 
 Result<StopParams> container_stop_params(const std::string& params_json) {

@@ -235,7 +235,7 @@ Result<HostFacts> collect_host_facts(const HostPaths& paths) {
   }
   utsname u{};
   if (uname(&u) == 0) f.kernel = std::string(u.sysname) + " " + u.release;
-  f.addresses = host_addresses(paths.include_loopback);
+  f.addresses = paths.addresses.empty() ? host_addresses(paths.include_loopback) : paths.addresses;
   return f;
 }
 

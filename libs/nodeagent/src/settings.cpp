@@ -1,5 +1,6 @@
 #include "nodeagent/settings.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +14,28 @@
 #include "logging/logging.h"
 
 namespace fleet::nodeagent {
+
+Result<std::vector<std::string>> parse_address_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size() && !text.empty()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    item = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    unsigned char buf[16];
+    if (item.empty() || item.size() > 45 ||
+        (inet_pton(AF_INET, item.c_str(), buf) != 1 &&
+         inet_pton(AF_INET6, item.c_str(), buf) != 1)) {
+      return Error::invalid("'" + item.substr(0, 64) + "' is not an IPv4 or IPv6 address");
+    }
+    if (out.size() == 16) return Error::invalid("at most 16 addresses");
+    out.push_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
 
 void declare_config(config::Schema& s) {
   using config::Type;
@@ -48,6 +71,17 @@ void declare_config(config::Schema& s) {
          .type = Type::kString,
          .help = "the identity a re-registration is recognised by (32 hex digits); empty = "
                  "/etc/machine-id, none = send none",
+         .default_value = std::string()});
+  s.add({.name = "addresses",
+         .type = Type::kString,
+         .help = "comma-separated IP addresses to register with instead of the host's (several "
+                 "agents on one host, each on its own 127.x.y.z); the first is where the node's "
+                 "containers are reached; empty = discovered",
+         .default_value = std::string()});
+  s.add({.name = "publish_address",
+         .type = Type::kString,
+         .help = "publish container ports asked for on every address (0.0.0.0) on this address "
+                 "instead (several agents on one host); empty = as asked",
          .default_value = std::string()});
   s.add({.name = "include_loopback",
          .type = Type::kBool,
@@ -176,6 +210,14 @@ Result<AgentSettings> settings_from(const config::Config& c, Needs needs) {
   s.paths.proc_root = c.str("proc_root");
   s.paths.disk_path = c.str("disk_path");
   s.paths.include_loopback = c.boolean("include_loopback");
+  auto addresses = parse_address_list(c.str("addresses"));
+  if (!addresses.ok()) return Error::invalid("key 'addresses': " + addresses.error().message());
+  s.paths.addresses = *addresses;
+  auto publish = parse_address_list(c.str("publish_address"));
+  if (!publish.ok() || publish->size() > 1) {
+    return Error::invalid("key 'publish_address': one IPv4 or IPv6 address, or empty");
+  }
+  if (!publish->empty()) s.publish_address = publish->front();
   s.paths.hostname = c.str("hostname");
   if (s.paths.hostname.size() > 253 ||
       s.paths.hostname.find_first_of(" /\t\n\r") != std::string::npos) {

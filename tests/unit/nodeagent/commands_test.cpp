@@ -26,7 +26,7 @@ TEST_CASE("container_start params become a spec with the agent's labels and ulim
   auto spec = container_start_spec(
       R"({"name":"web","image":"localhost/bb:1","cmd":["/bin/busybox","httpd","-f"],
           "env":{"A":"1"},"ports":[{"container_port":8080,"host_port":18081,"host_ip":"127.0.0.1"}],
-          "memory_mb":64,"cpus":0.5,"labels":{"team":"ops"},"deployment_id":42})",
+          "memory_mb":64,"cpus":0.5,"labels":{"team":"ops"},"deployment_id":42,"placement_id":7})",
       Ulimits{.nofile = 512, .nproc = 256});
   REQUIRE(spec.ok());
   CHECK(spec->name == "web");
@@ -35,12 +35,14 @@ TEST_CASE("container_start params become a spec with the agent's labels and ulim
   CHECK(spec->ports.at(0).protocol == "tcp");
   CHECK(label(*spec, "fleetward.managed") == "true");
   CHECK(label(*spec, "fleetward.deployment") == "42");
+  CHECK(label(*spec, "fleetward.placement") == "7");
   CHECK(label(*spec, "team") == "ops");
 
   json body = json::parse(container_create_body(*spec));
   CHECK(body["Image"] == "localhost/bb:1");
   CHECK(body["Env"][0] == "A=1");
   CHECK(body["Labels"]["fleetward.deployment"] == "42");
+  CHECK(body["Labels"]["fleetward.placement"] == "7");
   const json& limits = body["HostConfig"]["Ulimits"];
   REQUIRE(limits.size() == 2);
   CHECK(limits[0] == json({{"Name", "nofile"}, {"Soft", 512}, {"Hard", 512}}));
@@ -58,6 +60,7 @@ TEST_CASE("ulimits are set on every create, even with no params asking for them"
   CHECK(body["HostConfig"]["Ulimits"][1]["Soft"] == 1000);
   CHECK(label(*spec, "fleetward.managed") == "true");
   CHECK(label(*spec, "fleetward.deployment") == "<none>");
+  CHECK(label(*spec, "fleetward.placement") == "<none>");
 }
 
 TEST_CASE("bad container_start params name the field") {
@@ -81,6 +84,12 @@ TEST_CASE("bad container_start params name the field") {
   CHECK(error_of(R"({"name":"a","image":"i","cpus":-1})") == "cpus: must be 0..1024");
   CHECK(error_of(R"({"name":"a","image":"i","labels":{"fleetward.managed":"false"}})") ==
         "labels.fleetward.managed: reserved");
+  CHECK(error_of(R"({"name":"a","image":"i","labels":{"fleetward.placement":"9"}})") ==
+        "labels.fleetward.placement: reserved");
+  CHECK(error_of(R"({"name":"a","image":"i","placement_id":"7"})") ==
+        "placement_id: must be an integer");
+  CHECK(error_of(R"({"name":"a","image":"i","placement_id":0})") ==
+        "placement_id: must be 1..9223372036854775807");
   std::string deep(100, '[');
   CHECK(error_of(deep) == "params: nested too deeply");
 }
@@ -130,4 +139,22 @@ TEST_CASE("unknown actions and host power commands are refused with a clear erro
       {.id = 5, .action = "container_inspect", .params_json = R"({"name":"x"})"}, docker, policy);
   CHECK_FALSE(away.ok);
   CHECK(away.error.find("docker GET") != std::string::npos);
+}
+
+TEST_CASE("ports published on every address are kept to the agent's publish_address") {
+  auto spec = container_start_spec(
+      R"({"name":"a","image":"i","ports":[{"container_port":80,"host_port":20000},
+          {"container_port":81,"host_port":20001,"host_ip":"127.0.0.9"},
+          {"container_port":82,"host_port":20002,"host_ip":"::"}]})",
+      Ulimits{});
+  REQUIRE(spec.ok());
+  ContainerSpec unchanged = *spec;
+  restrict_published_ports(unchanged, "");
+  CHECK(unchanged.ports.at(0).host_ip == "0.0.0.0");
+  restrict_published_ports(*spec, "127.60.0.2");
+  CHECK(spec->ports.at(0).host_ip == "127.60.0.2");
+  CHECK(spec->ports.at(1).host_ip == "127.0.0.9");  // a command's own address is kept
+  CHECK(spec->ports.at(2).host_ip == "127.60.0.2");
+  json body = json::parse(container_create_body(*spec));
+  CHECK(body["HostConfig"]["PortBindings"]["80/tcp"][0]["HostIp"] == "127.60.0.2");
 }

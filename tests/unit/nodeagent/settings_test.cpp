@@ -125,8 +125,23 @@ TEST_CASE("config: several agents on one host register under their own name and 
   REQUIRE(facts_none.ok());
   CHECK(facts_none->machine_id.empty());
 
-  for (const char* bad : {R"({"machine_id":"xyz"})", R"({"hostname":"a b"})",
-                          R"({"machine_id":"0123456789ABCDEF0123456789ABCDEF"})"}) {
+  test::write_file(dir + "/addr.json", R"({"addresses":"127.0.3.7, ::1"})");
+  auto addr = load(dir + "/addr.json");
+  REQUIRE(addr.ok());
+  auto facts_addr = collect_host_facts(settings_from(*addr, Needs::kNothing)->paths);
+  REQUIRE(facts_addr.ok());
+  CHECK(facts_addr->addresses == std::vector<std::string>{"127.0.3.7", "::1"});
+
+  test::write_file(dir + "/publish.json", R"({"publish_address":"127.0.3.7"})");
+  auto publish = load(dir + "/publish.json");
+  REQUIRE(publish.ok());
+  CHECK(settings_from(*publish, Needs::kNothing)->publish_address == "127.0.3.7");
+
+  for (const char* bad :
+       {R"({"publish_address":"127.0.3.7,127.0.3.8"})", R"({"publish_address":"localhost"})",
+        R"({"addresses":"127.0.3.7,,::1"})", R"({"addresses":"node-a"})",
+        R"({"addresses":"127.0.0.256"})", R"({"machine_id":"xyz"})", R"({"hostname":"a b"})",
+        R"({"machine_id":"0123456789ABCDEF0123456789ABCDEF"})"}) {
     INFO(bad);
     test::write_file(dir + "/bad.json", bad);
     auto b = load(dir + "/bad.json");

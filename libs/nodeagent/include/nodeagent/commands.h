@@ -27,10 +27,16 @@ struct CommandOutcome {
   std::string error;  // "" when ok
 };
 
-// Validates container_start params into a spec: labels fleetward.managed=true and
-// fleetward.deployment=<deployment_id> are added, the ulimits are the agent's. Fails
+// Validates container_start params into a spec: labels fleetward.managed=true,
+// fleetward.deployment=<deployment_id> and fleetward.placement=<placement_id> (a positive integer)
+// are added (user labels may not use the fleetward. prefix), the ulimits are the agent's. Fails
 // (kInvalidArgument) naming the first bad field ("ports[0].host_port: must be 1..65535").
 Result<ContainerSpec> container_start_spec(const std::string& params_json, const Ulimits& ulimits);
+
+// Ports the command publishes on every address (host_ip 0.0.0.0 or ::) are published on
+// `address` instead; "" changes nothing. Several agents on one host (the demo) each keep their
+// containers on their own address, so equal host ports on different nodes do not collide.
+void restrict_published_ports(ContainerSpec& spec, const std::string& address);
 
 struct StopParams {
   std::string name;
@@ -54,6 +60,8 @@ struct CommandPolicy {
   std::function<Status(const std::string& action)> power;
   // How long container_start waits for the state to become "running".
   std::chrono::milliseconds start_wait{15'000};
+  // See restrict_published_ports; "" = publish where the command says.
+  std::string publish_address;
 };
 
 // Carries out one command. Never throws; every failure is an outcome with ok=false and an error

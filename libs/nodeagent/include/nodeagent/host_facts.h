@@ -56,6 +56,9 @@ struct HostPaths {
   // /etc/machine-id; machine_id "none" = send none (every registration is a new node).
   std::string hostname;
   std::string machine_id;
+  // Registered instead of the discovered addresses when not empty (each node of a demo or a test
+  // on its own loopback address).
+  std::vector<std::string> addresses;
 };
 
 // What a host is, sent at registration.

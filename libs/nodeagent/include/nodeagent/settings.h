@@ -34,6 +34,7 @@ struct AgentSettings {
   HostPower host_power = HostPower::kRefused;
   int health_port = 0;
   std::string health_address = "0.0.0.0";
+  std::string publish_address;  // "" = publish where commands say (restrict_published_ports)
 };
 
 enum class Needs { kRegistration, kNothing };
@@ -41,6 +42,10 @@ enum class Needs { kRegistration, kNothing };
 // Reads the keys. With Needs::kRegistration, gateway_url, node_id and credential must be set
 // ("run node-agent register first"). Fails (kInvalidArgument) naming the key.
 Result<AgentSettings> settings_from(const config::Config& config, Needs needs);
+
+// The `addresses` key: comma-separated IPv4/IPv6 literals (spaces around them allowed), at most
+// 16; "" = none. Fails (kInvalidArgument) naming the first bad item.
+Result<std::vector<std::string>> parse_address_list(const std::string& text);
 
 // Checks a gateway URL: http(s)://host[:port], no path, query or credentials.
 Status check_gateway_url(const std::string& url);
