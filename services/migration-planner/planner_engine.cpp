@@ -491,7 +491,8 @@ class Engine {
     for (std::size_t i : mit->second) {
       Migration& m = s_.migrations[i];
       if (replica && m.replica != *replica) continue;
-      if (m.state == "pending" || m.state == "awaiting_approval")
+      // A move already starting is cancelled too: its new placement is retired with the rest.
+      if (m.state == "pending" || m.state == "awaiting_approval" || m.state == "starting")
         step(m, "cancelled", "cancelled", why);
     }
   }

@@ -200,3 +200,24 @@ TEST_CASE("--dry-run prints the plan and writes nothing", "[planner][integration
   }
   CHECK(places == 2);
 }
+
+TEST_CASE("deleting a deployment while it moves cancels the move and routes nothing",
+          "[planner][integration]") {
+  TestDatabase db;
+  PlannerCycle cycle(db);
+  const auto org = add_org(db, "acme");
+  const auto a = add_node(db, "node-a", {.load = 1});
+  add_node(db, "node-b");
+  const auto dep = add_deployment(db, org, "web");
+  settle(cycle, db, 1);
+  node_offline(db, a, "5 minutes");
+  cycle.run();
+  REQUIRE(db.scalar("SELECT state FROM migrations") == "starting");
+  db.exec("UPDATE deployments SET state = 'deleting' WHERE id = " + dep);
+  cycle.run();
+  CHECK(db.scalar("SELECT state FROM migrations") == "cancelled");
+  agent_succeeds(db);
+  cycle.run();
+  CHECK(db.count("SELECT 1 FROM routes") == 0);
+  CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'migration.completed'") == 0);
+}
