@@ -221,3 +221,20 @@ TEST_CASE("deleting a deployment while it moves cancels the move and routes noth
   CHECK(db.count("SELECT 1 FROM routes") == 0);
   CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'migration.completed'") == 0);
 }
+
+TEST_CASE("a deployment row with a malformed port is placed without it; the cycle goes on",
+          "[planner][integration]") {
+  TestDatabase db;
+  PlannerCycle cycle(db);
+  const auto org = add_org(db, "acme");
+  add_node(db, "node-a");
+  add_deployment(db, org, "odd",
+                 {.ports = R"([{"container_port": "80"}, {"container_port": 70000}, 5,
+                              {"container_port": 8080, "protocol": "udp"}])"});
+  add_deployment(db, org, "web");
+  auto report = cycle.run();
+  CHECK(PlannerCycle::count(report, "placements_made") == 2);
+  CHECK(db.scalar("SELECT p.ports::text FROM placements p JOIN deployments d ON d.id = "
+                  "p.deployment_id WHERE d.name = 'odd'") ==
+        R"([{"protocol": "udp", "host_port": 20000, "container_port": 8080}])");
+}
