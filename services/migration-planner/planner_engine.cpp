@@ -560,12 +560,16 @@ class Engine {
           for (std::size_t i : failed)
             due = due && s_.placements[i].age >= o_.retry_failed_after;
           if (!due) continue;  // retried by a later cycle
+          // Not on the node where it just failed (an unplaced retry next cycle may use it again).
+          std::vector<std::int64_t> avoid;
+          for (std::size_t i : failed)
+            avoid.push_back(s_.placements[i].node_id);
           for (std::size_t i : failed) {
             retire(s_.placements[i], s_.placements[i].state == "lost"
                                          ? "replaced: its node is gone and its move failed"
                                          : "replaced after its start failed");
           }
-          place_replica(d, replica, nullptr);
+          place_replica(d, replica, nullptr, avoid);
         }
       }
       for (auto& [replica, list] : by_replica) {
@@ -578,11 +582,12 @@ class Engine {
     }
   }
 
-  void place_replica(Deployment& d, int replica, Placement* unplaced) {
+  void place_replica(Deployment& d, int replica, Placement* unplaced,
+                     const std::vector<std::int64_t>& avoid = {}) {
     std::string reason;
     const std::size_t index =
         unplaced ? static_cast<std::size_t>(unplaced - s_.placements.data()) : s_.placements.size();
-    Placement* p = place(d, replica, {}, 0, unplaced, reason);
+    Placement* p = place(d, replica, avoid, 0, unplaced, reason);
     if (p) return;
     if (index < s_.placements.size()) {
       Placement& u = s_.placements[index];

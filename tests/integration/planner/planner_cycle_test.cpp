@@ -162,7 +162,8 @@ TEST_CASE("a failed start is recorded and the replica placed again after retry_f
   TestDatabase db;
   PlannerCycle cycle(db);
   const auto org = add_org(db, "acme");
-  add_node(db, "node-a");
+  const auto a = add_node(db, "node-a", {.load = 1});
+  const auto b = add_node(db, "node-b", {.load = 50});
   add_deployment(db, org, "web");
   cycle.run();
   agent_fails(db, "true", "image not found");
@@ -175,8 +176,8 @@ TEST_CASE("a failed start is recorded and the replica placed again after retry_f
   planner::PlannerOptions o;
   o.retry_failed_after = std::chrono::milliseconds(0);
   cycle.run(o);
-  CHECK(db.scalar("SELECT string_agg(state || (retired_at IS NOT NULL), ',' ORDER BY id) FROM "
-                  "placements") == "stoppingtrue,startingfalse");
+  CHECK(db.scalar("SELECT string_agg(node_id || state || (retired_at IS NOT NULL), ',' ORDER BY "
+                  "id) FROM placements") == a + "stoppingtrue," + b + "startingfalse");
 }
 
 TEST_CASE("--dry-run prints the plan and writes nothing", "[planner][integration]") {
