@@ -122,7 +122,7 @@ TEST_CASE("routes are written to the route file after a change", "[planner][inte
   std::remove(path.c_str());
 }
 
-TEST_CASE("scaling down retires the highest replicas; deleting removes everything, then deleted",
+TEST_CASE("scaling down retires the highest replicas, deleting removes everything, then deleted",
           "[planner][integration]") {
   TestDatabase db;
   PlannerCycle cycle(db);
@@ -180,7 +180,7 @@ TEST_CASE("a failed start is recorded and the replica placed again after retry_f
                   "id) FROM placements") == a + "stoppingtrue," + b + "startingfalse");
 }
 
-TEST_CASE("--dry-run prints the plan and writes nothing", "[planner][integration]") {
+TEST_CASE("dry run: the plan is printed and nothing is written", "[planner][integration]") {
   TestDatabase db;
   const auto org = add_org(db, "acme");
   add_node(db, "node-a");
@@ -223,7 +223,7 @@ TEST_CASE("deleting a deployment while it moves cancels the move and routes noth
   CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'migration.completed'") == 0);
 }
 
-TEST_CASE("a deployment row with a malformed port is placed without it; the cycle goes on",
+TEST_CASE("a deployment row with a malformed port is placed without it, the cycle goes on",
           "[planner][integration]") {
   TestDatabase db;
   PlannerCycle cycle(db);
