@@ -39,6 +39,8 @@ void add_node_token_routes(Router& router, const NodeAdminOptions& options);
 // What node agents call (issue 13): registration, heartbeats, credential rotation, commands.
 void add_node_agent_routes(Router& router, Authenticator& authenticator, HeartbeatBatcher& batcher,
                            const NodeIngestOptions& options);
+// Organisations, deployments, routes, migration plans and migrations (issue 14).
+void add_deployment_routes(Router& router);
 void add_probe_routes(Router& router, const runtime::Setup& setup);
 void add_openapi_route(Router& router, std::string version);
 

@@ -103,11 +103,34 @@ json node_detail_json(const pqxx::row& r) {
   return out;
 }
 
+// The deployment replicas placed on the node now (issue 14: current placements, not retired and
+// not removed).
+json current_placements(pqxx::transaction_base& tx, std::int64_t id) {
+  json out = json::array();
+  for (const auto& r : tx.exec_params(
+           "SELECT p.id, p.deployment_id, d.name || '.' || o.name, p.replica, p.state, "
+           "p.container_name FROM placements p JOIN deployments d ON d.id = p.deployment_id "
+           "JOIN organizations o ON o.id = d.organization_id "
+           "WHERE p.node_id = $1 AND p.retired_at IS NULL AND p.state <> 'removed' "
+           "ORDER BY p.deployment_id, p.replica, p.id",
+           id)) {
+    out.push_back({{"id", r[0].as<std::int64_t>()},
+                   {"deployment_id", r[1].as<std::int64_t>()},
+                   {"service", r[2].as<std::string>()},
+                   {"replica", r[3].as<std::int64_t>()},
+                   {"state", r[4].as<std::string>()},
+                   {"container_name", opt_text(r[5])}});
+  }
+  return out;
+}
+
 json load_node(pqxx::transaction_base& tx, std::int64_t id) {
   auto rows = tx.exec_params(
       "SELECT " + kNodeColumns + kNodeDetailColumns + kNodeFrom + "WHERE n.worker_id = $1", id);
   if (rows.empty()) throw ApiError::not_found("node " + std::to_string(id) + " not found");
-  return node_detail_json(rows[0]);
+  json out = node_detail_json(rows[0]);
+  out["placements"] = current_placements(tx, id);
+  return out;
 }
 
 const json kNullableString = {{"type", "string"}, {"nullable", true}};
@@ -169,6 +192,18 @@ const json kNodeDetail = [] {
   p["drain_requested_at"] = kNullableString;
   p["drain_requested_by"] = kNullableString;
   p["heartbeats"] = {{"type", "integer"}};
+  p["placements"] = {
+      {"type", "array"},
+      {"description", "deployment replicas placed on the node now (not retired, not removed)"},
+      {"items",
+       {{"type", "object"},
+        {"properties",
+         {{"id", {{"type", "integer"}}},
+          {"deployment_id", {{"type", "integer"}}},
+          {"service", {{"type", "string"}}},
+          {"replica", {{"type", "integer"}}},
+          {"state", {{"type", "string"}}},
+          {"container_name", kNullableString}}}}}};
   return s;
 }();
 
@@ -220,6 +255,16 @@ std::string lock_node_status(pqxx::transaction_base& tx, std::int64_t id) {
       id);
   if (rows.empty()) throw ApiError::not_found("node " + std::to_string(id) + " not found");
   return rows[0][0].as<std::string>();
+}
+
+// Current placements of deployments on the node (what migration-planner still counts there).
+std::int64_t placements_on(pqxx::transaction_base& tx, std::int64_t id) {
+  return tx
+      .exec_params1(
+          "SELECT count(*) FROM placements WHERE node_id = $1 AND retired_at IS NULL "
+          "AND state <> 'removed'",
+          id)[0]
+      .as<std::int64_t>();
 }
 
 // Containers of fleetward deployments on the node, from its last heartbeat's container list.
@@ -354,7 +399,8 @@ void add_node_read_routes(Router& router) {
   router.add({.method = "GET",
               .path = "/api/nodes/{id}",
               .tag = "nodes",
-              .summary = "One node with its host facts, credential state and last container list",
+              .summary = "One node with its host facts, credential state, last container list "
+                         "and the deployment replicas placed on it",
               .response_schema = kNodeDetail,
               .handler = [](Call& call) {
                 json out;
@@ -498,7 +544,8 @@ void add_node_action_routes(Router& router) {
        .path = "/api/nodes/{id}",
        .tag = "nodes",
        .summary = "Remove a node: status removed, credential revoked. Refused (409) while "
-                  "containers of fleetward deployments remain on it, unless force=true.",
+                  "deployments have current placements on it or containers of fleetward "
+                  "deployments remain in its last container list, unless force=true.",
        .role = Role::kAdmin,
        .response_schema = kNodeDetail,
        .query_parameters = {query_param("force", "boolean",
@@ -513,17 +560,21 @@ void add_node_action_routes(Router& router) {
            const std::string status = lock_node_status(tx, id);
            if (status == "removed")
              throw ApiError::conflict("node " + std::to_string(id) + " is removed already");
+           const std::int64_t placed = placements_on(tx, id);
            const std::int64_t left = managed_containers(tx, id);
-           if (left > 0 && !force) {
-             throw ApiError::conflict("node " + std::to_string(id) + " still runs " +
-                                          std::to_string(left) +
+           if ((placed > 0 || left > 0) && !force) {
+             throw ApiError::conflict("node " + std::to_string(id) + " still holds " +
+                                          std::to_string(placed) +
+                                          " current placement(s) and runs " + std::to_string(left) +
                                           " container(s) of fleetward deployments: drain it "
                                           "first, or remove with force=true",
                                       "force");
            }
            std::string reason = "removed by " + call.who().name;
-           if (left > 0)
-             reason += " (forced, " + std::to_string(left) + " deployment container(s) left)";
+           if (placed > 0 || left > 0) {
+             reason += " (forced, " + std::to_string(placed) + " placement(s), " +
+                       std::to_string(left) + " deployment container(s) left)";
+           }
            tx.exec_params("UPDATE workers SET status = 'removed', status_reason = $2 WHERE id = $1",
                           id, reason);
            tx.exec_params(

@@ -1,79 +1,15 @@
 // Container host nodes and registration tokens (issue 13).
 #include "client/client.h"
+#include "record_reader.h"
 #include "session.h"
 
 namespace fleet::client {
 namespace {
 
 using json = nlohmann::json;
-
-std::string dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// Reads one record's fields; a missing required field or a wrong type is a ProtocolError
-// naming the record and the field.
-class Reader {
- public:
-  Reader(const json& j, const char* what) : j_(j), what_(what) {
-    if (!j.is_object()) throw ProtocolError(std::string("a ") + what + " is not a JSON object");
-  }
-  const json* find(const char* key) const {
-    auto it = j_.find(key);
-    return it == j_.end() || it->is_null() ? nullptr : &*it;
-  }
-  [[noreturn]] void fail(const char* key, const char* expected) const {
-    throw ProtocolError(std::string("the ") + what_ + "'s '" + key + "' is missing or not " +
-                        expected);
-  }
-  std::string str(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr || !v->is_string()) fail(key, "a string");
-    return v->get<std::string>();
-  }
-  std::optional<std::string> opt_str(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_string()) fail(key, "a string");
-    return v->get<std::string>();
-  }
-  std::int64_t i64(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr || !v->is_number_integer()) fail(key, "an integer");
-    return v->get<std::int64_t>();
-  }
-  std::optional<std::int64_t> opt_i64(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_number_integer()) fail(key, "an integer");
-    return v->get<std::int64_t>();
-  }
-  double num(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr || !v->is_number()) fail(key, "a number");
-    return v->get<double>();
-  }
-  std::optional<double> opt_num(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr) return std::nullopt;
-    if (!v->is_number()) fail(key, "a number");
-    return v->get<double>();
-  }
-  bool boolean(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr || !v->is_boolean()) fail(key, "true or false");
-    return v->get<bool>();
-  }
-  Reader object(const char* key) const {
-    const json* v = find(key);
-    if (v == nullptr || !v->is_object()) fail(key, "an object");
-    return Reader(*v, key);
-  }
-
- private:
-  const json& j_;
-  const char* what_;
-};
+using record::dump;
+using record::items_of;
+using record::Reader;
 
 Node node_of(const json& j) {
   Reader r(j, "node");
@@ -130,12 +66,6 @@ RegistrationToken token_of(const json& j) {
   t.install_command = r.opt_str("install_command");
   t.raw = dump(j);
   return t;
-}
-
-const json& items_of(const json& page) {
-  if (!page.is_object() || !page.contains("items") || !page["items"].is_array())
-    throw ProtocolError("the answer has no 'items' list");
-  return page["items"];
 }
 
 std::string node_path(std::int64_t id, const char* rest = "") {

@@ -68,6 +68,8 @@ struct Harness {
                                         .agent_binary = "/nonexistent/node-agent"};
     add_node_admin_routes(router, nodes);
     add_node_token_routes(router, nodes);
+    // Organisations, deployments, routes, migration plans (issue 14).
+    add_deployment_routes(router);
     add_openapi_route(router, "fuzz");
   }
 };

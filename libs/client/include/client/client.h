@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "client/alerting_types.h"
+#include "client/deployment_types.h"
 #include "client/errors.h"
 #include "client/node_types.h"
 #include "client/options.h"
@@ -207,6 +208,64 @@ class NodesApi {
   Session& s_;
 };
 
+// Organisations (issue 14): everyone reads; admins create, change, delete and manage members.
+class OrganizationsApi {
+ public:
+  explicit OrganizationsApi(Session& s) : s_(s) {}
+  OffsetPage<Organization> page(const std::optional<std::string>& q = {}, int limit = 0,
+                                std::int64_t offset = 0);
+  std::vector<Organization> all();  // by name, every page
+  Organization get(std::int64_t id);
+  // A ConflictError (field "name") when the name is taken.
+  Organization create(const OrganizationRequest& request);
+  Organization change(std::int64_t id, const OrganizationChange& change);
+  // A ConflictError (field "deployments") while deployments that are not deleted remain.
+  void remove(std::int64_t id);
+  // role: owner or member.
+  Organization set_member(std::int64_t id, std::int64_t user_id, const std::string& role);
+  Organization remove_member(std::int64_t id, std::int64_t user_id);
+
+ private:
+  Session& s_;
+};
+
+// Deployments and their routes (issue 14): everyone reads; operators create, change, delete.
+class DeploymentsApi {
+ public:
+  explicit DeploymentsApi(Session& s) : s_(s) {}
+  OffsetPage<Deployment> page(const DeploymentFilter& filter = {});
+  std::vector<Deployment> all(DeploymentFilter filter = {});  // every page
+  DeploymentDetail get(std::int64_t id);
+  // A ConflictError (field "name") when the organisation has a deployment of that name.
+  DeploymentDetail create(const DeploymentRequest& request);
+  // A ConflictError (field "state") unless the deployment is active.
+  DeploymentDetail change(std::int64_t id, const DeploymentChange& change);
+  // State deleting: migration-planner stops and removes its containers.
+  DeploymentDetail remove(std::int64_t id);
+  std::vector<Route> routes(std::optional<std::int64_t> deployment_id = {});
+  // The routes as a file a reverse proxy loads (the file's text).
+  std::string route_file(RouteFileFormat format);
+
+ private:
+  Session& s_;
+};
+
+// Migration plans and migrations (issue 14): everyone reads; operators approve and reject.
+class MigrationsApi {
+ public:
+  explicit MigrationsApi(Session& s) : s_(s) {}
+  OffsetPage<MigrationPlan> plans(const PlanFilter& filter = {});
+  MigrationPlan plan(std::int64_t id);  // with its migrations and their steps
+  // A ConflictError (field "state") unless the plan awaits approval.
+  MigrationPlan approve(std::int64_t id, const std::string& note = "");
+  MigrationPlan reject(std::int64_t id, const std::string& note = "");
+  OffsetPage<Migration> page(const MigrationFilter& filter = {});
+  Migration get(std::int64_t id);  // with its steps
+
+ private:
+  Session& s_;
+};
+
 class UsersApi {  // admin
  public:
   explicit UsersApi(Session& s) : s_(s) {}
@@ -258,6 +317,9 @@ class Client {
   CommandsApi commands() { return CommandsApi(*session_); }
   RelaysApi relays() { return RelaysApi(*session_); }
   NodesApi nodes() { return NodesApi(*session_); }
+  OrganizationsApi organizations() { return OrganizationsApi(*session_); }
+  DeploymentsApi deployments() { return DeploymentsApi(*session_); }
+  MigrationsApi migrations() { return MigrationsApi(*session_); }
   UsersApi users() { return UsersApi(*session_); }
   KeysApi keys() { return KeysApi(*session_); }
 
