@@ -789,8 +789,7 @@ class Engine {
         continue;  // partition hold: waits for the site to clear
       }
       if (allowed <= 0) {
-        ++r_.rate_limited;
-        r_.more_work = true;
+        ++r_.rate_limited;  // the window slides: a regular cycle starts them, no hurry
         continue;
       }
       if (disruption_room(d.max_unavailable, moving[d.id]) <= 0) {
