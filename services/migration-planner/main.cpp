@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
             planner::PlannerOptions options = planner::options_from(setup.config);
             options.instance_id = setup.instance_id;
             auto service = std::make_shared<Service>();
-            service->planner = std::make_unique<planner::MigrationPlanner>(std::move(options));
+            service->planner =
+                std::make_unique<planner::MigrationPlanner>(std::move(options), &setup.metrics);
             // Deployments, approvals, policies and node statuses wake it (NOTIFY fleet_planner,
             // 0044's triggers); the interval is the fallback.
             if (setup.wake) {

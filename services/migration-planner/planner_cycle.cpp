@@ -8,6 +8,7 @@
 
 #include "db/lease.h"
 #include "db/session.h"
+#include "metrics/registry.h"
 #include "planner_engine.h"
 #include "planner_store.h"
 
@@ -21,7 +22,21 @@ class LeaseLost : public std::runtime_error {
 
 }  // namespace
 
-MigrationPlanner::MigrationPlanner(PlannerOptions options) : options_(std::move(options)) {}
+constexpr const char* kOpenStates[] = {"awaiting_approval", "pending", "starting", "switching",
+                                       "cleanup"};
+
+MigrationPlanner::MigrationPlanner(PlannerOptions options, metrics::Registry* registry)
+    : options_(std::move(options)) {
+  if (!registry) return;
+  for (const char* state : kOpenStates) {
+    by_state_[state] =
+        &registry->gauge("fleet_migration_planner_migrations",
+                         "open migrations by state after the last cycle", {{"state", state}});
+  }
+  plan_seconds_ = &registry->histogram("fleet_migration_planner_plan_seconds",
+                                       "time a cycle spent deciding (placement included)",
+                                       metrics::duration_buckets());
+}
 
 runtime::CycleReport MigrationPlanner::run_cycle(runtime::CycleContext& ctx) {
   db::Session& session = ctx.db();
@@ -31,6 +46,7 @@ runtime::CycleReport MigrationPlanner::run_cycle(runtime::CycleContext& ctx) {
     EngineResult result;
     Written written;
     double plan_ms = 0;
+    std::map<std::string, std::int64_t> open;  // migrations by state after the cycle
   };
   Outcome out = session.transact([&](pqxx::transaction_base& tx) {
     Outcome o;
@@ -53,6 +69,11 @@ runtime::CycleReport MigrationPlanner::run_cycle(runtime::CycleContext& ctx) {
     return o;
   });
   ctx.progress();
+  if (!ctx.dry_run()) {
+    for (auto& [state, gauge] : by_state_)
+      gauge->set(static_cast<double>(out.open.count(state) ? out.open.at(state) : 0));
+    if (plan_seconds_) plan_seconds_->observe(out.plan_ms / 1000);
+  }
   for (const auto& line : out.result.decisions) {
     if (ctx.dry_run()) {
       ctx.emit(line);

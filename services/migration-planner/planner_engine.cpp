@@ -491,7 +491,8 @@ class Engine {
     for (std::size_t i : mit->second) {
       Migration& m = s_.migrations[i];
       if (replica && m.replica != *replica) continue;
-      if (m.state == "pending" || m.state == "awaiting_approval")
+      // A move already starting is cancelled too: its new placement is retired with the rest.
+      if (m.state == "pending" || m.state == "awaiting_approval" || m.state == "starting")
         step(m, "cancelled", "cancelled", why);
     }
   }
@@ -559,12 +560,16 @@ class Engine {
           for (std::size_t i : failed)
             due = due && s_.placements[i].age >= o_.retry_failed_after;
           if (!due) continue;  // retried by a later cycle
+          // Not on the node where it just failed (an unplaced retry next cycle may use it again).
+          std::vector<std::int64_t> avoid;
+          for (std::size_t i : failed)
+            avoid.push_back(s_.placements[i].node_id);
           for (std::size_t i : failed) {
             retire(s_.placements[i], s_.placements[i].state == "lost"
                                          ? "replaced: its node is gone and its move failed"
                                          : "replaced after its start failed");
           }
-          place_replica(d, replica, nullptr);
+          place_replica(d, replica, nullptr, avoid);
         }
       }
       for (auto& [replica, list] : by_replica) {
@@ -577,11 +582,12 @@ class Engine {
     }
   }
 
-  void place_replica(Deployment& d, int replica, Placement* unplaced) {
+  void place_replica(Deployment& d, int replica, Placement* unplaced,
+                     const std::vector<std::int64_t>& avoid = {}) {
     std::string reason;
     const std::size_t index =
         unplaced ? static_cast<std::size_t>(unplaced - s_.placements.data()) : s_.placements.size();
-    Placement* p = place(d, replica, {}, 0, unplaced, reason);
+    Placement* p = place(d, replica, avoid, 0, unplaced, reason);
     if (p) return;
     if (index < s_.placements.size()) {
       Placement& u = s_.placements[index];
@@ -783,8 +789,7 @@ class Engine {
         continue;  // partition hold: waits for the site to clear
       }
       if (allowed <= 0) {
-        ++r_.rate_limited;
-        r_.more_work = true;
+        ++r_.rate_limited;  // the window slides: a regular cycle starts them, no hurry
         continue;
       }
       if (disruption_room(d.max_unavailable, moving[d.id]) <= 0) {

@@ -32,7 +32,7 @@ struct EngineResult {
   std::int64_t stale_removes = 0;  // container_remove queued for stale copies
   std::int64_t held_nodes = 0;     // failed nodes not planned: their site is held
   std::int64_t rate_limited = 0;   // pending moves left for later (rate limit, budget)
-  bool more_work = false;
+  bool more_work = false;          // (unused so far: held-back moves wait for the window to slide)
   // One JSON object per decision (printed under --dry-run, logged otherwise).
   std::vector<std::string> decisions;
 };

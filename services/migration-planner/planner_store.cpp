@@ -245,6 +245,26 @@ std::vector<HostPort> parse_ports(const std::string& text) {
   return out;
 }
 
+// A deployment's [{container_port, protocol}]: the API validates them; an entry that is not a
+// port 1..65535 (a row written around the API) is skipped instead of failing every cycle.
+std::vector<PortSpec> deployment_ports(const std::string& text) {
+  std::vector<PortSpec> out;
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& e : j) {
+    if (!e.is_object()) continue;
+    auto port = e.find("container_port");
+    if (port == e.end() || !port->is_number_integer()) continue;
+    const auto value = port->get<std::int64_t>();
+    if (value < 1 || value > 65535) continue;
+    std::string protocol = "tcp";
+    if (auto p = e.find("protocol"); p != e.end() && p->is_string() && *p == "udp")
+      protocol = "udp";
+    out.push_back({static_cast<int>(value), protocol});
+  }
+  return out;
+}
+
 std::optional<CommandView> command_view(const pqxx::row& r, int first, bool with_id) {
   if (r[first].is_null()) return std::nullopt;
   CommandView c;
@@ -349,10 +369,7 @@ Snapshot load_snapshot(pqxx::transaction_base& tx, const PlannerOptions&) {
     d.image = r[3].as<std::string>();
     d.command = json::parse(r[4].as<std::string>()).get<std::vector<std::string>>();
     d.env_json = r[5].as<std::string>();
-    for (const auto& p : json::parse(r[6].as<std::string>())) {
-      if (!p.is_object()) continue;
-      d.ports.push_back({p.value("container_port", 0), p.value("protocol", std::string("tcp"))});
-    }
+    d.ports = deployment_ports(r[6].as<std::string>());
     d.cpu_cores = r[7].as<double>();
     d.memory_mb = r[8].as<double>();
     d.disk_gb = r[9].as<double>();

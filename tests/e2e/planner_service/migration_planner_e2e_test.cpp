@@ -123,6 +123,8 @@ TEST_CASE("migration-planner wakes on NOTIFY fleet_planner and serves its probes
   CHECK_THAT(metrics.body, Contains("fleet_cycles_total{service=\"migration-planner\"}"));
   CHECK_THAT(metrics.body, Contains("fleet_migration_planner_placements_made_total"));
   CHECK_THAT(metrics.body, Contains("fleet_migration_planner_unplaceable_total"));
+  CHECK_THAT(metrics.body, Contains("fleet_migration_planner_migrations{state=\"pending\"} 0"));
+  CHECK_THAT(metrics.body, Contains("fleet_migration_planner_plan_seconds_bucket"));
   planner.signal(SIGTERM);
   CHECK(planner.wait(seconds(10)) == std::optional<int>(0));
 }

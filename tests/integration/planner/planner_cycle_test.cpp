@@ -122,7 +122,7 @@ TEST_CASE("routes are written to the route file after a change", "[planner][inte
   std::remove(path.c_str());
 }
 
-TEST_CASE("scaling down retires the highest replicas; deleting removes everything, then deleted",
+TEST_CASE("scaling down retires the highest replicas, deleting removes everything, then deleted",
           "[planner][integration]") {
   TestDatabase db;
   PlannerCycle cycle(db);
@@ -162,7 +162,8 @@ TEST_CASE("a failed start is recorded and the replica placed again after retry_f
   TestDatabase db;
   PlannerCycle cycle(db);
   const auto org = add_org(db, "acme");
-  add_node(db, "node-a");
+  const auto a = add_node(db, "node-a", {.load = 1});
+  const auto b = add_node(db, "node-b", {.load = 50});
   add_deployment(db, org, "web");
   cycle.run();
   agent_fails(db, "true", "image not found");
@@ -175,11 +176,11 @@ TEST_CASE("a failed start is recorded and the replica placed again after retry_f
   planner::PlannerOptions o;
   o.retry_failed_after = std::chrono::milliseconds(0);
   cycle.run(o);
-  CHECK(db.scalar("SELECT string_agg(state || (retired_at IS NOT NULL), ',' ORDER BY id) FROM "
-                  "placements") == "stoppingtrue,startingfalse");
+  CHECK(db.scalar("SELECT string_agg(node_id || state || (retired_at IS NOT NULL), ',' ORDER BY "
+                  "id) FROM placements") == a + "stoppingtrue," + b + "startingfalse");
 }
 
-TEST_CASE("--dry-run prints the plan and writes nothing", "[planner][integration]") {
+TEST_CASE("dry run: the plan is printed and nothing is written", "[planner][integration]") {
   TestDatabase db;
   const auto org = add_org(db, "acme");
   add_node(db, "node-a");
@@ -199,4 +200,42 @@ TEST_CASE("--dry-run prints the plan and writes nothing", "[planner][integration
     }
   }
   CHECK(places == 2);
+}
+
+TEST_CASE("deleting a deployment while it moves cancels the move and routes nothing",
+          "[planner][integration]") {
+  TestDatabase db;
+  PlannerCycle cycle(db);
+  const auto org = add_org(db, "acme");
+  const auto a = add_node(db, "node-a", {.load = 1});
+  add_node(db, "node-b");
+  const auto dep = add_deployment(db, org, "web");
+  settle(cycle, db, 1);
+  node_offline(db, a, "5 minutes");
+  cycle.run();
+  REQUIRE(db.scalar("SELECT state FROM migrations") == "starting");
+  db.exec("UPDATE deployments SET state = 'deleting' WHERE id = " + dep);
+  cycle.run();
+  CHECK(db.scalar("SELECT state FROM migrations") == "cancelled");
+  agent_succeeds(db);
+  cycle.run();
+  CHECK(db.count("SELECT 1 FROM routes") == 0);
+  CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'migration.completed'") == 0);
+}
+
+TEST_CASE("a deployment row with a malformed port is placed without it, the cycle goes on",
+          "[planner][integration]") {
+  TestDatabase db;
+  PlannerCycle cycle(db);
+  const auto org = add_org(db, "acme");
+  add_node(db, "node-a");
+  add_deployment(db, org, "odd",
+                 {.ports = R"([{"container_port": "80"}, {"container_port": 70000}, 5,
+                              {"container_port": 8080, "protocol": "udp"}])"});
+  add_deployment(db, org, "web");
+  auto report = cycle.run();
+  CHECK(PlannerCycle::count(report, "placements_made") == 2);
+  CHECK(db.scalar("SELECT p.ports::text FROM placements p JOIN deployments d ON d.id = "
+                  "p.deployment_id WHERE d.name = 'odd'") ==
+        R"([{"protocol": "udp", "host_port": 20000, "container_port": 8080}])");
 }

@@ -175,7 +175,7 @@ TEST_CASE("manual policy: a plan awaits approval and nothing moves until it is e
   CHECK(steps(db) == "planned,approved,start");
 }
 
-TEST_CASE("manual policy: a rejected plan moves nothing; a node back before approval cancels",
+TEST_CASE("manual policy: a rejected plan moves nothing, a node back before approval cancels",
           "[planner][integration]") {
   TestDatabase db;
   PlannerCycle cycle(db);

@@ -36,7 +36,7 @@ TEST_CASE("planner options: defaults as the contract says", "[planner]") {
   CHECK(o.route_file.empty());
 }
 
-TEST_CASE("planner options: values from the environment; bad ones are refused by name",
+TEST_CASE("planner options: values from the environment, bad ones are refused by name",
           "[planner]") {
   auto c = load({{"FLEET_PLANNER_PORT_RANGE", "31000-31010"},
                  {"FLEET_PLANNER_PUBLISH_ON", "node_address"},

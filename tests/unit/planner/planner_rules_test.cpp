@@ -34,7 +34,7 @@ TEST_CASE("reachable: an alive status and a heartbeat younger than reachable_wit
   CHECK_FALSE(is_reachable(node("unreachable", seconds(5)), o));
 }
 
-TEST_CASE("failed: offline past the grace, or draining at once; unreachable never", "[planner]") {
+TEST_CASE("failed: offline past the grace, or draining at once, unreachable never", "[planner]") {
   PlannerOptions o;  // grace 60 s
   CHECK(failure_trigger(node("offline", std::nullopt, seconds(60)), o) == "offline");
   CHECK_FALSE(failure_trigger(node("offline", std::nullopt, seconds(59)), o));
