@@ -148,7 +148,7 @@ TEST_CASE("client deployments: create, change, routes and the route file send wh
   CHECK(t->requests[3].target == "/api/routes/file?format=haproxy");
 }
 
-TEST_CASE("client migrations: plans with their migrations and steps; approve sends the note") {
+TEST_CASE("client migrations: plans with their migrations and steps, and approve sends the note") {
   auto t = std::make_shared<FakeTransport>([](const client::HttpRequest& r) {
     if (r.target.rfind("/api/migration-plans?", 0) == 0) return ok(page_of(kPlan, 3));
     return ok(kPlan);
