@@ -15,18 +15,43 @@ using json = nlohmann::json;
 
 constexpr std::size_t kMaxContainers = 500;
 constexpr std::size_t kMaxLabels = 100;
+constexpr std::size_t kMaxPorts = 100;
 
 std::chrono::seconds seconds_of(const config::Config& c, std::string_view key) {
   return std::chrono::duration_cast<std::chrono::seconds>(c.duration(key));
 }
 
-// One entry of container_list: {id, name, image, state, status, labels:{}}; every field optional
-// but typed and bounded. Errors name "container_list[i].field".
+// One published port of a container: {container_port, host_port, host_ip?, protocol?}.
+void check_port(const json& entry, const std::string& at) {
+  if (!entry.is_object()) throw ApiError::bad_request("'" + at + "' must be an object", at);
+  JsonBody p(entry, at + ".");
+  p.only({"container_port", "host_port", "host_ip", "protocol"});
+  (void)p.integer("container_port", 1, 65535);
+  (void)p.opt_integer("host_port", 0, 65535);  // 0: exposed, not published
+  (void)p.opt_string("host_ip", 64, true);
+  if (auto protocol = p.opt_string("protocol", 8, true)) {
+    if (*protocol != "tcp" && *protocol != "udp" && *protocol != "sctp")
+      throw ApiError::bad_request("'" + at + ".protocol' must be tcp, udp or sctp",
+                                  at + ".protocol");
+  }
+}
+
+// One entry of container_list: {id, name, image, state, status, labels:{}, ports:[]}; every field
+// optional but typed and bounded. Errors name "container_list[i].field".
 void check_container(const json& entry, std::size_t index) {
   const std::string at = "container_list[" + std::to_string(index) + "]";
   if (!entry.is_object()) throw ApiError::bad_request("'" + at + "' must be an object", at);
   JsonBody c(entry, at + ".");
-  c.only({"id", "name", "image", "state", "status", "labels"});
+  c.only({"id", "name", "image", "state", "status", "labels", "ports"});
+  if (auto ports = c.opt_array("ports")) {
+    const std::string field = at + ".ports";
+    if (ports->size() > kMaxPorts) {
+      throw ApiError::bad_request(
+          "'" + field + "' has more than " + std::to_string(kMaxPorts) + " entries", field);
+    }
+    for (std::size_t i = 0; i < ports->size(); ++i)
+      check_port((*ports)[i], field + "[" + std::to_string(i) + "]");
+  }
   (void)c.opt_string("id", 128, true);
   (void)c.opt_string("name", 255, true);
   (void)c.opt_string("image", 512, true);

@@ -185,7 +185,15 @@ json valid_heartbeat() {
           {"containers", 2},
           {"containers_running", 1},
           {"container_list",
-           {{{"id", "a1"}, {"name", "web"}, {"state", "running"}, {"labels", {{"k", "v"}}}}}}};
+           {{{"id", "a1"},
+             {"name", "web"},
+             {"state", "running"},
+             {"labels", {{"k", "v"}}},
+             {"ports",
+              {{{"container_port", 8080},
+                {"host_port", 20001},
+                {"host_ip", "127.0.0.5"},
+                {"protocol", "tcp"}}}}}}}};
 }
 
 }  // namespace
@@ -199,6 +207,7 @@ TEST_CASE("a valid heartbeat is parsed and limits_broken names what is over", "[
   CHECK(h.cpu_percent == 91);
   CHECK(h.containers_running == 1);
   CHECK(json::parse(h.container_list)[0]["labels"]["k"] == "v");
+  CHECK(json::parse(h.container_list)[0]["ports"][0]["host_port"] == 20001);
   CHECK(limits_broken(h, NodeLimits{}) == std::vector<std::string>{"cpu_percent", "disk_percent"});
   CHECK(limits_broken(h, NodeLimits{.cpu_percent = 95, .memory_percent = 95, .disk_percent = 95})
             .empty());
@@ -248,6 +257,22 @@ TEST_CASE("bad heartbeats are refused naming the field", "[gateway][nodes]") {
       {"NUL in a label",
        [](json& b) { b["container_list"][0]["labels"]["k"] = std::string("\0", 1); },
        "container_list[0].labels.k"},
+      {"ports not an array", [](json& b) { b["container_list"][0]["ports"] = 8080; },
+       "container_list[0].ports"},
+      {"port over 65535",
+       [](json& b) { b["container_list"][0]["ports"][0]["container_port"] = 70000; },
+       "container_list[0].ports[0].container_port"},
+      {"port protocol unknown",
+       [](json& b) { b["container_list"][0]["ports"][0]["protocol"] = "icmp"; },
+       "container_list[0].ports[0].protocol"},
+      {"port unknown field", [](json& b) { b["container_list"][0]["ports"][0]["x"] = 1; },
+       "container_list[0].ports[0].x"},
+      {"too many ports",
+       [](json& b) {
+         for (int i = 0; i < 101; ++i)
+           b["container_list"][0]["ports"].push_back({{"container_port", 1 + i}});
+       },
+       "container_list[0].ports"},
       {"unknown field", [](json& b) { b["uptime"] = 1; }, "uptime"},
   };
   for (const Case& c : cases) {

@@ -169,6 +169,25 @@ Result<std::vector<ContainerSummary>> DockerClient::list_all() const {
           s.labels.emplace_back(sanitize_utf8(k), sanitize_utf8(v.get<std::string>()));
       }
     }
+    // [{IP, PrivatePort, PublicPort, Type}]; Podman lists one entry per address family.
+    if (c.contains("Ports") && c["Ports"].is_array()) {
+      for (const auto& p : c["Ports"]) {
+        if (!p.is_object() || !p.contains("PrivatePort") || !p["PrivatePort"].is_number_integer())
+          continue;
+        PortBinding b;
+        b.container_port = p["PrivatePort"].get<int>();
+        if (p.contains("PublicPort") && p["PublicPort"].is_number_integer())
+          b.host_port = p["PublicPort"].get<int>();
+        b.host_ip = sanitize_utf8(str(p, "IP"));
+        b.protocol = sanitize_utf8(str(p, "Type"));
+        if (b.protocol.empty()) b.protocol = "tcp";
+        if (b.container_port < 1 || b.container_port > 65535 || b.host_port < 0 ||
+            b.host_port > 65535 || b.host_ip.size() > 64 ||
+            (b.protocol != "tcp" && b.protocol != "udp" && b.protocol != "sctp"))
+          continue;
+        if (s.ports.size() < 100) s.ports.push_back(std::move(b));
+      }
+    }
     out.push_back(std::move(s));
   }
   return out;

@@ -35,12 +35,21 @@ std::string heartbeat_body(const HeartbeatState& s) {
     json labels = json::object();
     for (const auto& [k, v] : c.labels)
       labels[k] = v;
+    json ports = json::array();
+    for (const auto& p : c.ports) {
+      json port = {{"container_port", p.container_port},
+                   {"host_port", p.host_port},
+                   {"protocol", p.protocol}};
+      if (!p.host_ip.empty()) port["host_ip"] = p.host_ip;
+      ports.push_back(std::move(port));
+    }
     list.push_back({{"id", c.id},
                     {"name", c.name},
                     {"image", c.image},
                     {"state", c.state},
                     {"status", c.status},
-                    {"labels", labels}});
+                    {"labels", labels},
+                    {"ports", ports}});
   }
   json body = {{"seq", s.seq},
                {"sent_at", format_rfc3339_utc(s.sent_at)},

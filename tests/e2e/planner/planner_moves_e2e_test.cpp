@@ -99,6 +99,18 @@ TEST_CASE("deployments survive a dead node, a partition hold and a drain, and ro
                    "' AND e->'labels'->>'fleetward.deployment' = '" + dep + "'") == 1;
       },
       20s));
+  // Its published port reaches the gateway too: the one the planner chose, on the node's address.
+  const std::string host_port0 =
+      c.gw.db.scalar("SELECT ports->0->>'host_port' FROM placements WHERE id = " + placement0);
+  CHECK(eventually(
+      [&] {
+        return c.gw.db.count(
+                   "SELECT 1 FROM nodes n, jsonb_array_elements(n.container_list) e, "
+                   "jsonb_array_elements(e->'ports') p WHERE n.worker_id = " +
+                   victim.id + " AND e->>'name' = '" + name0 + "' AND p->>'host_port' = '" +
+                   host_port0 + "' AND p->>'host_ip' = '" + victim.address + "'") >= 1;
+      },
+      20s));
 
   // A deployment too big for any node stays unplaced with the reason; nothing is overcommitted.
   const std::int64_t node_mb = std::stoll(c.gw.db.scalar("SELECT max(memory_mb) FROM nodes"));

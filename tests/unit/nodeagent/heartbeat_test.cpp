@@ -20,7 +20,8 @@ TEST_CASE("the heartbeat body follows the contract") {
        .image = "localhost/bb:1",
        .state = "running",
        .status = "Up",
-       .labels = {{"fleetward.managed", "true"}}},
+       .labels = {{"fleetward.managed", "true"}},
+       .ports = {{.container_port = 8080, .host_port = 20001, .host_ip = "127.0.0.5"}}},
       {.id = "b2", .name = "old", .image = "x", .state = "exited", .status = "Exited (0)"}};
   json b = json::parse(heartbeat_body(s));
   CHECK(b["seq"] == 7);
@@ -34,6 +35,10 @@ TEST_CASE("the heartbeat body follows the contract") {
   CHECK(b["container_list"][0]["name"] == "web");
   CHECK(b["container_list"][0]["labels"]["fleetward.managed"] == "true");
   CHECK(b["container_list"][1]["labels"].is_object());
+  CHECK(b["container_list"][0]["ports"] ==
+        json::parse(R"([{"container_port":8080,"host_port":20001,"host_ip":"127.0.0.5",)"
+                    R"("protocol":"tcp"}])"));
+  CHECK(b["container_list"][1]["ports"].empty());
 }
 
 TEST_CASE("the container list is cut at 500 but the counts cover every container") {

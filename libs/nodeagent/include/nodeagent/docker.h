@@ -32,6 +32,13 @@ struct EngineVersion {
   std::string version;  // "24.0.7", "4.3.1"
 };
 
+struct PortBinding {
+  int container_port = 0;
+  int host_port = 0;
+  std::string host_ip = "0.0.0.0";
+  std::string protocol = "tcp";
+};
+
 struct ContainerSummary {
   std::string id;
   std::string name;  // without the leading "/"
@@ -39,13 +46,7 @@ struct ContainerSummary {
   std::string state;   // "running", "exited", "created", ...
   std::string status;  // "Up 3 minutes"
   StringPairs labels;
-};
-
-struct PortBinding {
-  int container_port = 0;
-  int host_port = 0;
-  std::string host_ip = "0.0.0.0";
-  std::string protocol = "tcp";
+  std::vector<PortBinding> ports;  // published (host_port 0: exposed only)
 };
 
 struct Ulimits {
