@@ -3,7 +3,8 @@
 // code and the same input always gives the same plan.
 //
 // Filter, then score (kube-scheduler's shape):
-//   filter  - the node is schedulable (the caller decides: online, not draining, its site not held),
+//   filter  - the node is schedulable (the caller decides: online, not draining, its site not
+//   held),
 //             in the request's pool, not in `avoid`, has room for the request after everything
 //             already reserved on it (placements from earlier plans and from this one: never
 //             overcommitted), and runs no replica of the same deployment and nothing with the same
@@ -11,7 +12,8 @@
 //   score   - the node's projected average load, lowest wins (seed 002: (CPU + memory + disk) / 3):
 //             each resource's observed percent plus what this Cluster has placed on the node since
 //             it was built, as a percent of capacity (so one plan spreads instead of filling the
-//             least loaded node first). A resource with zero capacity contributes its observed percent.
+//             least loaded node first). A resource with zero capacity contributes its observed
+//             percent.
 //   ties    - fewer replicas of the same deployment in the node's site (spread across sites), then
 //             the lower node id.
 // A request that fits nowhere gets a reason naming the binding constraint, e.g.
@@ -53,8 +55,8 @@ struct Request {
   std::int64_t organization_id = 0;
   std::string pool = "default";
   Resources need;
-  std::string anti_affinity_key;        // "" = none (replicas are spread regardless)
-  std::vector<std::int64_t> avoid;      // nodes never to use (the failed node, earlier failures)
+  std::string anti_affinity_key;    // "" = none (replicas are spread regardless)
+  std::vector<std::int64_t> avoid;  // nodes never to use (the failed node, earlier failures)
 };
 
 struct Choice {
@@ -96,7 +98,7 @@ class Cluster {
   std::string why_unplaced(const Request& request, const Amount& need) const;  // reasons.cpp
 
   // Constant after construction (one entry per node, in the order given).
-  std::vector<Node> nodes_;  // as given; never updated
+  std::vector<Node> nodes_;                              // as given; never updated
   std::vector<double> observed_;                         // cpu + memory + disk percent
   std::vector<std::array<double, 3>> percent_per_unit_;  // 100 / capacity, 0 when none
   std::vector<int> site_;  // interned site; -1 = none (a site of its own)
