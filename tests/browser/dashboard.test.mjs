@@ -11,6 +11,7 @@ import path from 'node:path';
 import {createRequire} from 'node:module';
 import {Stack, PASSWORD, MINERS, eventually, sleep} from './stack.mjs';
 import {nodeTests} from './nodes.test.mjs';
+import {deploymentTests} from './deployments.test.mjs';
 
 const nodeDir = process.env.FLEET_BROWSER_NODE_DIR;
 const require = createRequire(path.join(nodeDir, 'package.json'));
@@ -528,6 +529,13 @@ describe('dashboard in headless Chromium', {timeout: 540_000}, () => {
     get page() { return page; },
     get context() { return context; },
     login, logout, nav, shot,
+  });
+
+  // Deployments, organisations and migration plans (deployments.test.mjs).
+  deploymentTests({
+    get stack() { return stack; },
+    get page() { return page; },
+    login, logout, nav,
   });
 
   it('shows a viewer no action controls', async () => {

@@ -20,6 +20,10 @@ import relays from './view_relays.js';
 import nodes from './view_nodes.js';
 import node from './view_node.js';
 import nodeTokens from './view_node_tokens.js';
+import deployments from './view_deployments.js';
+import deployment from './view_deployment.js';
+import migrations from './view_migrations.js';
+import organizations from './view_organizations.js';
 
 export const POLL_MS = 10_000;
 
@@ -31,6 +35,10 @@ const ROUTES = [
   {path: 'nodes', view: nodes, nav: 'Nodes'},
   {path: 'node', view: node, parent: 'nodes'},
   {path: 'node-tokens', view: nodeTokens, parent: 'nodes'},
+  {path: 'deployments', view: deployments, nav: 'Deployments'},
+  {path: 'deployment', view: deployment, parent: 'deployments'},
+  {path: 'migrations', view: migrations, parent: 'deployments'},
+  {path: 'organizations', view: organizations, parent: 'deployments'},
   {path: 'models', view: models, nav: 'Models'},
   {path: 'anomalies', view: anomalies, nav: 'Anomalies'},
   {path: 'alerts', view: alerts, nav: 'Alerts'},
