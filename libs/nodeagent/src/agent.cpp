@@ -85,8 +85,13 @@ void Agent::note_unauthenticated(const Error& e) {
   credential_gauge_->set(1);
 }
 
-Status Agent::send(const HeartbeatState& state) {
-  auto reply = gateway_.heartbeat(settings_.node_id, settings_.credential, heartbeat_body(state));
+std::string Agent::credential() const {
+  std::lock_guard lock(mu_);
+  return settings_.credential;
+}
+
+Status Agent::send(const HeartbeatState& state, std::int64_t* commands_pending) {
+  auto reply = gateway_.heartbeat(settings_.node_id, credential(), heartbeat_body(state));
   if (!reply.ok()) {
     heartbeats_failed_->inc();
     if (reply.error().kind() == ErrorKind::kUnauthenticated) note_unauthenticated(reply.error());
@@ -106,12 +111,36 @@ Status Agent::send(const HeartbeatState& state) {
     }
   }
   spdlog::debug("heartbeat {} accepted ({} commands pending)", state.seq, reply->commands_pending);
-  if (reply->commands_pending > 0) poll_commands();
+  if (commands_pending != nullptr) *commands_pending = reply->commands_pending;
   return Status::success();
 }
 
+void Agent::request_poll() {
+  {
+    std::lock_guard lock(mu_);
+    poll_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Agent::command_loop() {
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || poll_requested_; });
+      if (stopping_) return;
+      poll_requested_ = false;
+    }
+    try {
+      poll_commands();
+    } catch (const std::exception& e) {
+      spdlog::error("command loop: {}", e.what());
+    }
+  }
+}
+
 void Agent::poll_commands() {
-  auto claimed = gateway_.claim_commands(settings_.node_id, settings_.credential);
+  auto claimed = gateway_.claim_commands(settings_.node_id, credential());
   if (!claimed.ok()) {
     if (claimed.error().kind() == ErrorKind::kUnauthenticated) {
       note_unauthenticated(claimed.error());
@@ -135,7 +164,7 @@ void Agent::poll_commands() {
     }
     // The result is retried a few times: the command's lease would otherwise run it again.
     for (int attempt = 1;; ++attempt) {
-      Status s = gateway_.post_result(settings_.node_id, settings_.credential, c.id, outcome);
+      Status s = gateway_.post_result(settings_.node_id, credential(), c.id, outcome);
       if (s.ok()) break;
       if (!s.error().transient() || attempt >= 3) {
         spdlog::warn("command {}: the result could not be reported: {}", c.id, s.error().message());
@@ -149,7 +178,10 @@ void Agent::poll_commands() {
 Status Agent::send_once() {
   auto hb = next_heartbeat();
   if (!hb.ok()) return hb.error();
-  return send(*hb);
+  std::int64_t pending = 0;
+  Status s = send(*hb, &pending);
+  if (s.ok() && pending > 0) poll_commands();
+  return s;
 }
 
 bool Agent::wait(std::chrono::milliseconds d) {
@@ -175,6 +207,7 @@ void Agent::run() {
   auto next_heartbeat_at = now();
   auto next_send_at = now();
   auto next_poll_at = now() + settings_.command_poll;
+  std::thread commands([this] { command_loop(); });
   spdlog::info("node {}: heartbeats to {} every {} (±10 %), command polls every {}",
                settings_.node_id, settings_.gateway.url,
                format_duration(settings_.heartbeat_interval),
@@ -202,8 +235,10 @@ void Agent::run() {
       }
       if (buffer_.pending() && now() >= next_send_at) {
         const HeartbeatState state = *buffer_.pending();
-        Status s = send(state);
+        std::int64_t pending = 0;
+        Status s = send(state, &pending);
         if (s.ok()) {
+          if (pending > 0) request_poll();
           if (retry.failures() > 0) {
             spdlog::info("the gateway is back: heartbeat {} delivered after {} failed attempts",
                          state.seq, retry.failures());
@@ -213,9 +248,12 @@ void Agent::run() {
           next_send_at = now();
         } else if (s.error().kind() == ErrorKind::kUnauthenticated) {
           std::string fresh = env_.config_path.empty() ? "" : stored_credential(env_.config_path);
-          if (!fresh.empty() && fresh != settings_.credential) {
+          if (!fresh.empty() && fresh != credential()) {
             spdlog::info("the config file holds a new credential: using it");
-            settings_.credential = fresh;
+            {
+              std::lock_guard lock(mu_);
+              settings_.credential = fresh;
+            }
             next_send_at = now();
           } else {
             next_send_at = now() + settings_.unauthorized_retry;
@@ -230,7 +268,7 @@ void Agent::run() {
         }
       }
       if (now() >= next_poll_at) {
-        if (!unauthenticated_ && last_accepted_ms_ >= 0) poll_commands();
+        if (!unauthenticated_ && last_accepted_ms_ >= 0) request_poll();
         next_poll_at = now() + settings_.command_poll;
       }
     } catch (const std::exception& e) {
@@ -242,6 +280,9 @@ void Agent::run() {
     const auto d = std::chrono::duration_cast<milliseconds>(next - now());
     if (!wait(std::clamp<milliseconds>(d, 0ms, 1s))) break;
   }
+  // A command in flight finishes (within its own timeout) before the agent exits.
+  stop();
+  commands.join();
   spdlog::info("node-agent stopping: {} heartbeats accepted, {} failed", heartbeats_ok_->value(),
                heartbeats_failed_->value());
 }

@@ -269,3 +269,38 @@ TEST_CASE(
   CHECK(run(binary("node-agent"), {"--config", path, "--once"}).code == 0);
   CHECK(gw.authorizations().back() == "Bearer " + rotated);
 }
+
+// A command that takes long (a container that ignores SIGTERM waited out by container_stop) runs
+// beside the heartbeats: they keep arriving, so the node is not declared offline meanwhile.
+TEST_CASE("node-agent keeps heartbeating while a slow command runs") {
+  auto node = PodmanService::start();
+  FakeGateway gw(free_port());
+  AgentFiles files;
+  // busybox sleep as PID 1 ignores SIGTERM: the stop waits out its whole timeout.
+  gw.add_command(51, "container_start",
+                 json({{"name", "stubborn"},
+                       {"image", PodmanService::kImage},
+                       {"cmd", {"/bin/busybox", "sleep", "300"}}})
+                     .dump());
+  Process agent(binary("node-agent"), {"--config", files.config(gw.url(), node->socket())});
+  REQUIRE(eventually([&] { return gw.results().size() >= 1; }, 40s));
+  REQUIRE(json::parse(gw.results()[0].substr(3))["ok"] == true);
+
+  constexpr int kStopSeconds = 8;
+  const auto before = gw.heartbeats().size();
+  const auto started = std::chrono::steady_clock::now();
+  gw.add_command(52, "container_stop",
+                 json({{"name", "stubborn"}, {"timeout_s", kStopSeconds}}).dump());
+  REQUIRE(eventually([&] { return gw.results().size() >= 2; }, 40s));
+  const auto during = gw.heartbeats().size() - before;
+  const auto took = std::chrono::steady_clock::now() - started;
+  INFO("heartbeats while the stop ran: " << during);
+  CHECK(json::parse(gw.results()[1].substr(3))["ok"] == true);
+  // The stop really took its timeout (else this test proves nothing) ...
+  REQUIRE(took >= std::chrono::seconds(kStopSeconds - 1));
+  // ... and the 1 s heartbeats went on meanwhile (a blocked agent sends at most 2: one before the
+  // claim, one after the result).
+  CHECK(during >= 4);
+  agent.signal(SIGTERM);
+  REQUIRE(agent.wait(30s));
+}

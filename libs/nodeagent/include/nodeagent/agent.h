@@ -2,6 +2,10 @@
 // its containers, retries with backoff while the gateway is away (the newest unsent heartbeat
 // replaces an older one), command polls, and the state the probes report.
 //
+// Commands run on their own thread (started by run()): a container stop that waits out its
+// timeout, or a slow image pull, must never hold back the heartbeats — a node whose heartbeats
+// stop is declared offline and its containers moved away.
+//
 // Thread-safety: run() on one thread; stop(), ready() and metrics_text() from any other.
 #pragma once
 
@@ -13,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "core/backoff.h"
 #include "core/clock.h"
@@ -57,8 +62,12 @@ class Agent {
   std::string metrics_text() const;
 
  private:
-  Status send(const HeartbeatState& state);
-  void poll_commands();
+  // Sends one heartbeat; `commands_pending` gets the gateway's count of waiting commands.
+  Status send(const HeartbeatState& state, std::int64_t* commands_pending = nullptr);
+  void poll_commands();  // claims and carries out this node's commands (the command thread)
+  void request_poll();   // wakes the command thread
+  void command_loop();   // the command thread: polls when asked, until stop()
+  std::string credential() const;
   bool wait(std::chrono::milliseconds d);  // false when stopping
   void note_unauthenticated(const Error& e);
 
@@ -74,7 +83,10 @@ class Agent {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  bool poll_requested_ = false;  // guarded by mu_
+  // settings_.credential is replaced (a rotated one re-read after a 401) under mu_: read it
+  // through credential().
 
   std::atomic<bool> unauthenticated_{false};
   std::atomic<bool> docker_up_{false};
