@@ -46,7 +46,7 @@ class Api {
   virtual ApiResult<Parsed<Farm>> farms() = 0;
   virtual ApiResult<Parsed<Worker>> workers(std::int64_t farm_id) = 0;
   virtual ApiResult<std::vector<SentCommand>> command(std::int64_t farm_id, std::int64_t worker_id,
-                                                     const Command& command) = 0;
+                                                      const Command& command) = 0;
   virtual ApiResult<std::vector<SentCommand>> command_bulk(
       std::int64_t farm_id, const std::vector<std::int64_t>& worker_ids,
       const Command& command) = 0;

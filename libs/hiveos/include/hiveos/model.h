@@ -93,18 +93,18 @@ struct Worker {
   std::vector<Board> boards;
   std::string asic_model;  // asic_info.model
   std::string asic_firmware;
-  std::optional<double> max_temp_c;     // gpu_summary.max_temp, or the hottest board / GPU
+  std::optional<double> max_temp_c;  // gpu_summary.max_temp, or the hottest board / GPU
   std::optional<double> max_fan_percent;
-  std::optional<double> min_fan_rpm;    // asic_stats.fans[].fan_rpm
-  std::optional<double> cpu_temp_c;     // hardware_stats.cputemp max
-  std::optional<double> cpu_load_1m;    // hardware_stats.cpuavg[0]
+  std::optional<double> min_fan_rpm;  // asic_stats.fans[].fan_rpm
+  std::optional<double> cpu_temp_c;   // hardware_stats.cputemp max
+  std::optional<double> cpu_load_1m;  // hardware_stats.cpuavg[0]
   Watchdog watchdog;
 };
 
 // A command as HiveOS takes it: CommandRequest {"command": ..., "data": {...}}.
 struct Command {
-  std::string command;          // reboot | shutdown | miner | exec
-  std::string data_json = "{}"; // a JSON object
+  std::string command;           // reboot | shutdown | miner | exec
+  std::string data_json = "{}";  // a JSON object
 };
 
 // What POST .../command answers: the HiveOS command id per worker.

@@ -18,9 +18,9 @@ namespace fleet::hiveos {
 struct ParseLimits {
   std::size_t max_body_bytes = 16u << 20;  // a farm of thousands of workers with full stats
   int max_depth = 16;
-  std::size_t max_items = 20000;      // farms, workers, messages per body
-  std::size_t max_gpus = 64;          // per worker
-  std::size_t max_string_bytes = 1024;  // names, models, problems (longer ones are cut)
+  std::size_t max_items = 20000;              // farms, workers, messages per body
+  std::size_t max_gpus = 64;                  // per worker
+  std::size_t max_string_bytes = 1024;        // names, models, problems (longer ones are cut)
   std::size_t max_payload_bytes = 64 * 1024;  // a message payload (exec output)
 };
 
