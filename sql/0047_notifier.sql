@@ -129,6 +129,8 @@ CREATE TABLE notification_messages (
     state             text        NOT NULL DEFAULT 'pending'
                       CHECK (state IN ('pending', 'sending', 'retrying', 'delivered', 'dead')),
     attempts          integer     NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    -- "Retry now" on a dead message sets retry_base = attempts: it gets max_attempts again.
+    retry_base        integer     NOT NULL DEFAULT 0 CHECK (retry_base >= 0 AND retry_base <= attempts),
     next_attempt_at   timestamptz NOT NULL DEFAULT now(),
     lease_owner       text,
     lease_expires_at  timestamptz,
