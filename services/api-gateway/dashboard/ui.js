@@ -333,6 +333,25 @@ export function refreshTimes(root) {
   }
 }
 
+// The whole number typed in `input`, from min to max; an InputError naming `name` otherwise.
+export function intIn(input, name, label, min, max) {
+  const text = input.value.trim();
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new InputError(`${label}: type a whole number from ${min} to ${max}.`, name);
+  }
+  return Number(text);
+}
+
+// The number typed in `input`, from min to max; an InputError naming `name` otherwise.
+export function numberIn(input, name, label, min, max) {
+  const text = input.value.trim();
+  const v = Number(text);
+  if (text === '' || !Number.isFinite(v) || v < min || v > max) {
+    throw new InputError(`${label}: type a number from ${min} to ${max}.`, name);
+  }
+  return v;
+}
+
 // "rack=A, row=3" -> {rack: "A", row: "3"}
 export function parseLabels(text, fieldName = 'labels') {
   const out = {};

@@ -3,27 +3,11 @@
 // a cycle; its page then shows where each replica runs).
 import {h, int, timeEl, badge, DASH, append} from './dom.js';
 import {api, session} from './api.js';
-import {OffsetPager, KeyedRows, table, field, select, errorBox, toast, notice, InputError, parseLabels} from './ui.js';
+import {OffsetPager, KeyedRows, table, field, select, errorBox, toast, notice, InputError, parseLabels, intIn,
+        numberIn} from './ui.js';
 import {deploymentStateBadge, resourcesText} from './deployments.js';
 
 const PAGE = 50;
-
-function intIn(input, name, label, min, max) {
-  const text = input.value.trim();
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new InputError(`${label}: type a whole number from ${min} to ${max}.`, name);
-  }
-  return Number(text);
-}
-
-function numberIn(input, name, label, min, max) {
-  const text = input.value.trim();
-  const v = Number(text);
-  if (text === '' || !Number.isFinite(v) || v < min || v > max) {
-    throw new InputError(`${label}: type a number from ${min} to ${max}.`, name);
-  }
-  return v;
-}
 
 // "8080, 53/udp" -> [{container_port: 8080, protocol: 'tcp'}, {container_port: 53, protocol: 'udp'}]
 export function parsePorts(text) {

@@ -5,19 +5,9 @@
 // disable them; admins allow remote `exec` per account and delete accounts.
 import {h, int, num, timeEl, stateBadge, badge, DASH, append} from './dom.js';
 import {api, session} from './api.js';
-import {KeyedRows, table, showError, toast, confirmDialog, formDialog, field, InputError} from './ui.js';
+import {KeyedRows, table, showError, toast, confirmDialog, formDialog, field, intIn, numberIn, InputError} from './ui.js';
 
 const DEFAULT_URL = 'https://api2.hiveos.farm/api/v2';
-
-function numberIn(input, label, min, max, integer) {
-  const text = input.value.trim();
-  if (text === '') return undefined;
-  const v = Number(text);
-  if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new InputError(`${label}: type a ${integer ? 'whole ' : ''}number from ${min} to ${max}.`, input.name);
-  }
-  return v;
-}
 
 // Add (current = null) or change an account; resolves with the saved one, or null.
 function accountDialog(current) {
@@ -47,9 +37,9 @@ function accountDialog(current) {
       const t = token.value.trim();
       if (t) body.token = t;
       else if (!current) throw new InputError('Personal token: required.', 'token');
-      const r = numberIn(rpm, 'Requests per minute', 0.1, 6000, false);
+      const r = rpm.value.trim() === '' ? undefined : numberIn(rpm, 'requests_per_minute', 'Requests per minute', 0.1, 6000);
       if (r !== undefined) body.requests_per_minute = r;
-      const b = numberIn(burst, 'Burst', 1, 1000, true);
+      const b = burst.value.trim() === '' ? undefined : intIn(burst, 'burst', 'Burst', 1, 1000);
       if (b !== undefined) body.burst = b;
       return current ? api.patch(`/api/hiveos/accounts/${current.id}`, body) : api.post('/api/hiveos/accounts', body);
     },

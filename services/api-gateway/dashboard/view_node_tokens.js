@@ -5,8 +5,8 @@
 // registered with it and its expiry; revoke one.
 import {h, replace, int, timeEl, dateTime, badge, DASH, append} from './dom.js';
 import {api, session} from './api.js';
-import {OffsetPager, KeyedRows, table, field, select, errorBox, confirmDialog, toast, showError, notice, InputError,
-        parseLabels} from './ui.js';
+import {OffsetPager, KeyedRows, table, field, select, errorBox, confirmDialog, toast, showError, notice,
+        parseLabels, intIn} from './ui.js';
 
 const STATE_KIND = {active: 'ok', expired: 'warn', used: 'neutral', revoked: 'bad'};
 const PAGE = 100;
@@ -31,14 +31,6 @@ function copyBox(label, value, testid, multiline) {
   const copy = h('button', {type: 'button', class: 'btn', 'data-testid': `${testid}-copy`, 'aria-label': `Copy: ${label}`}, 'Copy');
   copy.addEventListener('click', () => copyText(value, box));
   return h('div', {class: 'field'}, h('label', {for: box.id}, label), h('div', {class: 'copy-row'}, box, copy));
-}
-
-function intIn(input, name, label, min, max) {
-  const text = input.value.trim();
-  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
-    throw new InputError(`${label}: type a whole number from ${min} to ${max}.`, name);
-  }
-  return Number(text);
 }
 
 export default {

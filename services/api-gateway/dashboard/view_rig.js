@@ -51,8 +51,8 @@ function gpuTable(gpus) {
       h('td', {class: 'num'}, g.index ?? DASH),
       h('td', {class: 'mono small'}, g.bus_id || (g.bus_number ?? DASH)),
       h('td', {}, [g.brand, g.model].filter(Boolean).join(' ') || DASH),
-      h('td', {class: ['num', g.temp_c >= 85 ? 'value-bad' : g.temp_c >= 75 ? 'value-warn' : ''], 'data-testid': 'rig-gpu-temp'}, temp(g.temp_c)),
-      h('td', {class: 'num'}, temp(g.mem_temp_c)),
+      h('td', {class: ['num', g.temp >= 85 ? 'value-bad' : g.temp >= 75 ? 'value-warn' : ''], 'data-testid': 'rig-gpu-temp'}, temp(g.temp)),
+      h('td', {class: 'num'}, temp(g.mem_temp)),
       h('td', {class: 'num'}, percentText(g.fan_percent)),
       h('td', {class: 'num'}, power(g.power_w)),
       h('td', {class: 'num'}, mhz(g.core_clock_mhz)),
@@ -64,8 +64,8 @@ function boardTable(boards) {
   return tableOf('rig-boards', ['Chain', 'Chips', 'Frequency', 'Chip temp.', 'Board temp.', 'Power', 'HW errors'],
     boards.map((b) => h('tr', {'data-testid': 'rig-board-row'},
       h('td', {class: 'num'}, b.chain ?? DASH), h('td', {class: 'num'}, int(b.chips)),
-      h('td', {class: 'num'}, mhz(b.freq_mhz)), h('td', {class: 'num'}, temp(b.temp_c)),
-      h('td', {class: 'num'}, temp(b.board_temp_c)), h('td', {class: 'num'}, power(b.power_w)),
+      h('td', {class: 'num'}, mhz(b.freq_mhz)), h('td', {class: 'num'}, temp(b.temp)),
+      h('td', {class: 'num'}, temp(b.board_temp)), h('td', {class: 'num'}, power(b.power_w)),
       h('td', {class: 'num'}, int(b.hw_errors)))));
 }
 
@@ -160,9 +160,10 @@ export default {
       replace(subtitle, stateBadge(w.status), rig.stale ? [' ', badge('stale: the account\'s last sync failed', 'warn')] : null,
               w.status_reason ? ` ${w.status_reason}` : '', w.status_since ? [' · since ', timeEl(w.status_since)] : null);
       replace(facts, dl([
-        ['Account', rig.account ? [rig.account.name, rig.account.state === 'failing'
-          ? [' ', badge('failing', 'bad'), rig.account.state_reason ? h('div', {class: 'muted small'}, rig.account.state_reason) : null] : null] : DASH],
-        ['Farm', w.farm_name || (w.farm && w.farm.name) || DASH],
+        ['Account', [rig.account_name ?? DASH, rig.account_state === 'failing'
+          ? [' ', badge('failing', 'bad'), rig.account_state_reason ? h('div', {class: 'muted small', 'data-testid': 'rig-account-reason'}, rig.account_state_reason) : null]
+          : null]],
+        ['Farm', w.farm || DASH],
         ['HiveOS ids', h('span', {class: 'mono'}, `farm ${rig.hiveos_farm_id ?? DASH} · worker ${rig.hiveos_worker_id ?? DASH}`)],
         ['Platform', rig.platform === 2 ? `ASIC${rig.hardware?.asic_model ? ` (${rig.hardware.asic_model})` : ''}` : rig.platform === 1 ? 'GPU rig' : DASH],
         ['Addresses', (rig.ip_addresses || []).length ? h('span', {class: 'mono'}, rig.ip_addresses.join(', ')) : DASH],
