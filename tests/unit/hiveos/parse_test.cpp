@@ -274,3 +274,18 @@ TEST_CASE("a worker is live only when online and its stats are fresh", "[hiveos]
   w.stats.online = false;
   CHECK_FALSE(is_live(w, 1000, 300));
 }
+
+TEST_CASE("absurd numbers are no data, so sums stay finite", "[hiveos]") {
+  auto r = parse_workers(
+      list(R"({"id": 1, "stats": {"online": true, "stats_time": 1e300, "power_draw": 1e300},
+               "gpu_stats": [{"bus_number": 1, "temp": 1e308, "power": 1e308},
+                             {"bus_number": 2, "temp": 60, "power": 1e308}]})"),
+      1);
+  REQUIRE(r.ok());
+  const Worker& w = r.value().items[0];
+  CHECK_FALSE(w.stats.stats_time.has_value());
+  CHECK_FALSE(w.stats.power_draw_w.has_value());
+  CHECK_FALSE(w.gpus[0].temp_c.has_value());
+  CHECK(w.gpus[1].temp_c == 60);
+  for (const auto& m : metrics_of(w, 0)) CHECK(m.name != "power");
+}
