@@ -27,7 +27,8 @@ std::vector<MetricValue> metrics_of(const Worker& w, std::int64_t now_unix) {
     double total = 0;
     json by_algo = json::object();
     for (const auto& h : w.hashrates) {
-      total += h.ths;
+      // `hashrate` sums the primary algorithms; a dual miner's second one is in the split only.
+      if (!h.secondary) total += h.ths;
       const std::string algo = h.algo.empty() ? "unknown" : h.algo;
       by_algo[algo] = by_algo.value(algo, 0.0) + h.ths;
     }

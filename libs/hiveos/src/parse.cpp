@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -199,7 +200,9 @@ void gpus_of(const json& w, Worker& out, const ParseLimits& limits) {
         if (!buses[i].is_number() || !hashes[i].is_number()) continue;
         const double khs = hashes[i].get<double>();
         if (!std::isfinite(khs) || khs < 0) continue;
-        const int bus = static_cast<int>(buses[i].get<double>());
+        const double bus_value = buses[i].get<double>();
+        if (!(bus_value >= 0 && bus_value <= 65535)) continue;  // a PCI bus number
+        const int bus = static_cast<int>(bus_value);
         bool known = false;
         for (auto& g : out.gpus) {
           if (g.bus_number == bus) {
@@ -214,9 +217,13 @@ void gpus_of(const json& w, Worker& out, const ParseLimits& limits) {
       }
     }
   }
-  std::sort(out.gpus.begin(), out.gpus.end(), [](const Gpu& a, const Gpu& b) {
-    if (a.index && b.index) return *a.index < *b.index;
-    return a.bus_number.value_or(INT32_MAX) < b.bus_number.value_or(INT32_MAX);
+  // By index where HiveOS gave one (those first), then by bus number: a strict weak order even
+  // when only some GPUs have an index.
+  std::stable_sort(out.gpus.begin(), out.gpus.end(), [](const Gpu& a, const Gpu& b) {
+    return std::make_tuple(!a.index.has_value(), a.index.value_or(0),
+                           a.bus_number.value_or(INT32_MAX)) <
+           std::make_tuple(!b.index.has_value(), b.index.value_or(0),
+                           b.bus_number.value_or(INT32_MAX));
   });
 }
 
@@ -292,7 +299,18 @@ Worker worker_of(const json& w, std::int64_t id, std::int64_t farm_id, const Par
       h.accepted = i64(shares, "accepted");
       h.rejected = i64(shares, "rejected");
       h.invalid = i64(shares, "invalid");
+      // A dual miner reports its second algorithm beside the first (dalgo, dcoin, dhash).
+      Hashrate dual;
+      const auto dkhs = num(m, "dhash");
+      if (dkhs && *dkhs > 0) {
+        dual.miner = h.miner;
+        dual.algo = text(m, "dalgo", 64);
+        dual.coin = text(m, "dcoin", 32);
+        dual.ths = *dkhs / kKhsPerThs;
+        dual.secondary = true;
+      }
       out.hashrates.push_back(std::move(h));
+      if (dual.secondary && out.hashrates.size() < 16) out.hashrates.push_back(std::move(dual));
     }
   }
   gpus_of(w, out, limits);
@@ -442,7 +460,7 @@ std::string command_body(const Command& command) {
   json body = {{"command", command.command}};
   json data = json::parse(command.data_json, nullptr, false);
   if (data.is_object() && !data.empty()) body["data"] = std::move(data);
-  return body.dump();
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string bulk_command_body(const std::vector<std::int64_t>& worker_ids, const Command& command) {

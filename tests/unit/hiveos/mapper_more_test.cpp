@@ -122,8 +122,11 @@ TEST_CASE("hiveos mapper: a full GPU rig from the workers list", "[hiveos]") {
   CHECK(v(w.stats.power_draw_w) == Approx(412));
   CHECK(w.stats.problems == std::vector<std::string>{"overheat"});
 
-  // miners_summary: kH/s -> TH/s, shares as given.
-  REQUIRE(w.hashrates.size() == 1);
+  // miners_summary: kH/s -> TH/s, shares as given; the dual miner's second algorithm after it.
+  REQUIRE(w.hashrates.size() == 2);
+  CHECK(w.hashrates[1].secondary);
+  CHECK(w.hashrates[1].algo == "kheavyhash");
+  CHECK(w.hashrates[1].ths == Approx(914928e-9));
   CHECK(w.hashrates[0].miner == "lolminer");
   CHECK(w.hashrates[0].algo == "etchash");
   CHECK(w.hashrates[0].coin == "ETC");
@@ -179,7 +182,9 @@ TEST_CASE("hiveos mapper: the metrics of a GPU rig use the catalogue's names and
   REQUIRE(workers.ok());
   const auto m = metrics_by_name(workers->items.at(0), kStatsTime + 60);
   CHECK(metric(m, "hashrate") == Approx(123456e-9));
-  CHECK(json::parse(m.at("hashrate").json_value) == json{{"etchash", 123456e-9}});
+  // The dual miner's second algorithm is in the split, not in the sum.
+  CHECK(json::parse(m.at("hashrate").json_value) ==
+        json{{"etchash", 123456e-9}, {"kheavyhash", 914928e-9}});
   CHECK(json::parse(m.at("hashrate").metadata_json) == json{{"unit", "TH/s"}});
   CHECK(metric(m, "gpu_temp_max") == Approx(81));
   CHECK(metric(m, "temperature") == Approx(81));

@@ -287,5 +287,52 @@ TEST_CASE("absurd numbers are no data, so sums stay finite", "[hiveos]") {
   CHECK_FALSE(w.stats.power_draw_w.has_value());
   CHECK_FALSE(w.gpus[0].temp_c.has_value());
   CHECK(w.gpus[1].temp_c == 60);
-  for (const auto& m : metrics_of(w, 0)) CHECK(m.name != "power");
+  for (const auto& m : metrics_of(w, 0))
+    CHECK(m.name != "power");
+}
+
+TEST_CASE("a dual miner's second algorithm is listed, but not added to the hashrate", "[hiveos]") {
+  auto r = parse_workers(list(R"({"id": 1, "stats": {"online": true, "stats_time": 100},
+               "miners_summary": {"hashrates": [{"miner": "lolminer", "algo": "etchash",
+                 "coin": "ETC", "hash": 90000, "dalgo": "kheavyhash", "dcoin": "KAS",
+                 "dhash": 900000, "shares": {"accepted": 5}}]}})"),
+                         1);
+  REQUIRE(r.ok());
+  const auto& hs = r.value().items[0].hashrates;
+  REQUIRE(hs.size() == 2);
+  CHECK_FALSE(hs[0].secondary);
+  CHECK(hs[1].secondary);
+  CHECK(hs[1].algo == "kheavyhash");
+  CHECK(hs[1].coin == "KAS");
+  CHECK(hs[1].ths == Approx(900000 / 1e9));
+  std::map<std::string, MetricValue> by;
+  for (const auto& m : metrics_of(r.value().items[0], 100))
+    by[m.name] = m;
+  CHECK(by.at("hashrate").value.value() == Approx(90000 / 1e9));
+  CHECK(by.at("hashrate").json_value == R"({"etchash":9e-05,"kheavyhash":0.0009})");
+  CHECK(by.at("shares_accepted").value == 5);
+}
+
+TEST_CASE("bus numbers out of range are skipped, GPUs sort by index then bus", "[hiveos]") {
+  auto r =
+      parse_workers(list(R"({"id": 1, "gpu_info": [{"bus_number": 3}, {"bus_number": 2, "index": 1},
+                                     {"bus_number": 1}, {"bus_number": 4, "index": 0}],
+               "miners_stats": {"hashrates": [{"hashes": [10, 20, 30], "bus_numbers": [1e300, -5, 3]}]}})"),
+                    1);
+  REQUIRE(r.ok());
+  const auto& g = r.value().items[0].gpus;
+  REQUIRE(g.size() == 4);
+  CHECK(g[0].bus_number == 4);
+  CHECK(g[1].bus_number == 2);
+  CHECK(g[2].bus_number == 1);
+  CHECK(g[3].bus_number == 3);
+  CHECK(g[3].hashrate_ths.value() == Approx(30 / 1e9));
+  CHECK_FALSE(g[2].hashrate_ths.has_value());
+}
+
+TEST_CASE("a command body never throws on text that is not UTF-8", "[hiveos]") {
+  CHECK_NOTHROW(
+      command_body({"re\xff"
+                    "boot",
+                    "{}"}));
 }

@@ -54,6 +54,8 @@ struct Hashrate {
   std::optional<std::int64_t> accepted;
   std::optional<std::int64_t> rejected;
   std::optional<std::int64_t> invalid;
+  // The second algorithm of a dual miner (dalgo / dcoin / dhash of the same miner, no shares).
+  bool secondary = false;
 };
 
 struct Stats {
