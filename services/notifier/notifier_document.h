@@ -15,8 +15,8 @@ struct DocumentInput {
   std::string kind = "group";  // group | repeat | channel_alert
   std::string channel;
   std::string group_key;
-  std::vector<Facts> items;  // every notification of the message, oldest first
-  int max_items = 20;        // listed; the rest are counted in "truncated"
+  std::vector<Facts> items;    // every notification of the message, oldest first
+  int max_items = 20;          // listed; the rest are counted in "truncated"
   std::string template_title;  // the channel's templates ("" = the default)
   std::string template_text;
   std::string created_at;  // RFC 3339

@@ -80,8 +80,7 @@ constexpr milliseconds kStayFor{2000};
 constexpr milliseconds kRepeatCheckEvery{10'000};
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
-  const auto ms =
-      std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+  const auto ms = std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -130,9 +129,8 @@ std::string Notifier::secret_of(const ChannelRow& channel, std::string* error) c
     *error = "the channel has a secret but secrets.key is not set";
     return "";
   }
-  auto opened =
-      box_->open(channel.secret_enc, "notification_channel:" + std::to_string(channel.rule.id) +
-                                         ":secret");
+  auto opened = box_->open(channel.secret_enc,
+                           "notification_channel:" + std::to_string(channel.rule.id) + ":secret");
   if (!opened.ok()) {
     *error = "the channel's secret does not open with secrets.key";
     return "";
@@ -162,8 +160,7 @@ NewMessage Notifier::render(const ChannelRow& channel, const GroupRef& ref, std:
   return m;
 }
 
-std::int64_t Notifier::route_step(runtime::CycleContext& ctx, const RoutingConfig& cfg,
-                                  Totals& t) {
+std::int64_t Notifier::route_step(runtime::CycleContext& ctx, const RoutingConfig& cfg, Totals& t) {
   const auto channels = cfg.rules();
   return ctx.db().transact([&](pqxx::transaction_base& tx) {
     const auto facts = unrouted(tx, options_.batch, true);
@@ -181,8 +178,8 @@ std::int64_t Notifier::route_step(runtime::CycleContext& ctx, const RoutingConfi
   });
 }
 
-std::int64_t Notifier::flush_step(runtime::CycleContext& ctx, const RoutingConfig& cfg,
-                                  Totals& t, std::optional<milliseconds>& next) {
+std::int64_t Notifier::flush_step(runtime::CycleContext& ctx, const RoutingConfig& cfg, Totals& t,
+                                  std::optional<milliseconds>& next) {
   return ctx.db().transact([&](pqxx::transaction_base& tx) {
     WallTime now;
     const auto pending = pending_groups(tx, options_.batch, &now);
@@ -228,7 +225,8 @@ std::int64_t Notifier::flush_step(runtime::CycleContext& ctx, const RoutingConfi
         }
       }
       if (facts.empty()) continue;
-      NewMessage m = render(*cfg.channel(g.ref.channel_id), g.ref, ids[i], "group", facts, now_text);
+      NewMessage m =
+          render(*cfg.channel(g.ref.channel_id), g.ref, ids[i], "group", facts, now_text);
       m.delivery_ids = std::move(deliveries);
       messages.push_back(std::move(m));
     }
@@ -260,8 +258,7 @@ std::int64_t Notifier::repeat_step(runtime::CycleContext& ctx, const RoutingConf
   });
 }
 
-std::int64_t Notifier::send_step(runtime::CycleContext& ctx, const RoutingConfig& cfg,
-                                 Totals& t) {
+std::int64_t Notifier::send_step(runtime::CycleContext& ctx, const RoutingConfig& cfg, Totals& t) {
   const auto claimed = ctx.db().transact([&](pqxx::transaction_base& tx) {
     return claim_due(tx, options_.instance_id, options_.lease, options_.batch);
   });
@@ -380,8 +377,8 @@ void Notifier::dry_run(runtime::CycleContext& ctx, const RoutingConfig& cfg) {
     for (const auto& n : facts) {
       const auto targets = route(n, channels, cfg.routes, cfg.subscriptions);
       if (targets.empty()) {
-        ctx.emit(json{{"action", "unrouted"}, {"notification_id", n.id}, {"event", n.event}}
-                     .dump());
+        ctx.emit(
+            json{{"action", "unrouted"}, {"notification_id", n.id}, {"event", n.event}}.dump());
       }
       for (const auto& target : targets)
         groups[{target.channel_id, target.recipient, target.group_key}].push_back(n);
@@ -409,8 +406,8 @@ void Notifier::dry_run(runtime::CycleContext& ctx, const RoutingConfig& cfg) {
 
 runtime::CycleReport Notifier::run_cycle(runtime::CycleContext& ctx) {
   runtime::CycleReport report;
-  const RoutingConfig first = ctx.db().transact(
-      [](pqxx::transaction_base& tx) { return load_config(tx); });
+  const RoutingConfig first =
+      ctx.db().transact([](pqxx::transaction_base& tx) { return load_config(tx); });
   if (ctx.dry_run()) {
     dry_run(ctx, first);
     return report;
@@ -423,12 +420,12 @@ runtime::CycleReport Notifier::run_cycle(runtime::CycleContext& ctx) {
       std::lock_guard lock(mu_);
       woken_ = false;
     }
-    const RoutingConfig cfg = first_round ? first : ctx.db().transact([](pqxx::transaction_base& tx) {
-      return load_config(tx);
-    });
+    const RoutingConfig cfg =
+        first_round ? first
+                    : ctx.db().transact([](pqxx::transaction_base& tx) { return load_config(tx); });
     first_round = false;
-    t.suppressed += ctx.db().transact(
-        [](pqxx::transaction_base& tx) { return suppress_disabled(tx); });
+    t.suppressed +=
+        ctx.db().transact([](pqxx::transaction_base& tx) { return suppress_disabled(tx); });
     const auto routed = route_step(ctx, cfg, t);
     std::optional<milliseconds> next;
     const auto flushed = flush_step(ctx, cfg, t, next);
@@ -438,19 +435,20 @@ runtime::CycleReport Notifier::run_cycle(runtime::CycleContext& ctx) {
         flushed > 0) {
       continue;  // more may be waiting (a flush makes messages to send at once)
     }
-    const auto retry = ctx.db().transact(
-        [](pqxx::transaction_base& tx) { return next_message_due(tx); });
+    const auto retry =
+        ctx.db().transact([](pqxx::transaction_base& tx) { return next_message_due(tx); });
     if (retry && (!next || *retry < *next)) next = retry;
     if (routed > 0 || sent > 0) continue;
+    spdlog::debug("idle: next due in {} ms", next ? next->count() : -1);
     if (!next || *next > kStayFor) break;
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::max(*next, milliseconds(5)), [&] { return woken_; });
   }
   report.items = t.routed + t.delivered + t.dead + t.retried;
-  report.counts = {{"routed", t.routed},       {"deliveries", t.deliveries},
-                   {"suppressed", t.suppressed}, {"messages", t.messages},
-                   {"repeats", t.repeats},     {"delivered", t.delivered},
-                   {"retried", t.retried},     {"dead", t.dead},
+  report.counts = {{"routed", t.routed},          {"deliveries", t.deliveries},
+                   {"suppressed", t.suppressed},  {"messages", t.messages},
+                   {"repeats", t.repeats},        {"delivered", t.delivered},
+                   {"retried", t.retried},        {"dead", t.dead},
                    {"lost_leases", t.lost_leases}};
   return report;
 }

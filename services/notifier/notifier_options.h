@@ -14,8 +14,8 @@ namespace fleet::notifier {
 using std::chrono::milliseconds;
 
 struct NotifierOptions {
-  int batch = 500;    // notifications routed, groups flushed, messages claimed per step
-  int senders = 16;   // threads sending messages at once
+  int batch = 500;   // notifications routed, groups flushed, messages claimed per step
+  int senders = 16;  // threads sending messages at once
   // A message being sent is leased this long; a notifier that dies mid-delivery loses it and
   // another (or its restart) sends it again. Longer than any channel timeout (60 s at most).
   milliseconds lease{std::chrono::seconds(90)};

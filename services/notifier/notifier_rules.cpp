@@ -84,13 +84,20 @@ std::string group_key(const std::vector<std::string>& group_by, const Facts& n) 
   std::string key;
   for (const auto& field : group_by) {
     std::string value;
-    if (field == "event") value = n.event;
-    else if (field == "severity") value = n.severity;
-    else if (field == "site") value = n.site;
-    else if (field == "farm") value = id_text(n.farm_id);
-    else if (field == "worker") value = id_text(n.worker_id);
-    else if (field == "rule") value = id_text(n.rule_id);
-    else if (field == "source") value = n.source;
+    if (field == "event")
+      value = n.event;
+    else if (field == "severity")
+      value = n.severity;
+    else if (field == "site")
+      value = n.site;
+    else if (field == "farm")
+      value = id_text(n.farm_id);
+    else if (field == "worker")
+      value = id_text(n.worker_id);
+    else if (field == "rule")
+      value = id_text(n.rule_id);
+    else if (field == "source")
+      value = n.source;
     if (!key.empty()) key += '|';
     key += field + "=" + value;
   }
@@ -117,10 +124,10 @@ std::vector<Target> route(const Facts& n, const std::vector<Channel>& channels,
     add(payload_channel(n), "");
     return out;
   }
-  const std::int64_t about = n.event == "notifier.channel_failing" ||
-                                     n.event == "notifier.channel_recovered"
-                                 ? payload_channel(n)
-                                 : 0;
+  const std::int64_t about =
+      n.event == "notifier.channel_failing" || n.event == "notifier.channel_recovered"
+          ? payload_channel(n)
+          : 0;
   for (const auto& r : routes) {
     if (r.channel_id != about && route_matches(r, n)) add(r.channel_id, "");
   }

@@ -1,8 +1,9 @@
 // The notifier's decisions, free of the database so they can be tested alone
 // (docs/services/notifier.md):
 //   route()          which (channel, recipient) pairs a notification goes to, with its group key
-//   flush_due()      whether a group of pending deliveries is sent now (group_wait / group_interval)
-//   judge_attempt()  what an attempt's result makes of a message (delivered, retrying, dead)
+//   flush_due()      whether a group of pending deliveries is sent now (group_wait /
+//   group_interval) judge_attempt()  what an attempt's result makes of a message (delivered,
+//   retrying, dead)
 #pragma once
 
 #include <chrono>
@@ -35,8 +36,8 @@ struct Facts {
   std::string worker_labels = "{}";  // JSON object
   std::int64_t rule_id = 0;
   std::int64_t alert_id = 0;
-  std::string payload = "{}";           // JSON object
-  std::vector<std::int64_t> owners;     // user ids (DESIGN seed 002 "owner" notifications)
+  std::string payload = "{}";        // JSON object
+  std::vector<std::int64_t> owners;  // user ids (DESIGN seed 002 "owner" notifications)
 };
 
 struct Channel {

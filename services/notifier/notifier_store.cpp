@@ -155,12 +155,12 @@ const ChannelRow* RoutingConfig::channel(std::int64_t id) const {
 
 RoutingConfig load_config(pqxx::transaction_base& tx) {
   RoutingConfig cfg;
-  for (const auto& r : tx.exec(
-           "SELECT id, name, kind, enabled, to_json(group_by)::text, config::text, "
-           "coalesce(secret_enc, ''), coalesce(template->>'title', ''), "
-           "coalesce(template->>'text', ''), group_wait_ms, group_interval_ms, "
-           "repeat_interval_ms, max_items, max_attempts, max_age_ms "
-           "FROM notification_channels ORDER BY id")) {
+  for (const auto& r :
+       tx.exec("SELECT id, name, kind, enabled, to_json(group_by)::text, config::text, "
+               "coalesce(secret_enc, ''), coalesce(template->>'title', ''), "
+               "coalesce(template->>'text', ''), group_wait_ms, group_interval_ms, "
+               "repeat_interval_ms, max_items, max_attempts, max_age_ms "
+               "FROM notification_channels ORDER BY id")) {
     ChannelRow c;
     c.rule.id = r[0].as<std::int64_t>();
     c.rule.name = r[1].as<std::string>();
@@ -179,10 +179,10 @@ RoutingConfig load_config(pqxx::transaction_base& tx) {
     c.max_age = milliseconds(r[14].as<std::int64_t>());
     cfg.channels.push_back(std::move(c));
   }
-  for (const auto& r : tx.exec(
-           "SELECT id, channel_id, to_json(severities)::text, to_json(events)::text, "
-           "to_json(sites)::text, to_json(farm_ids)::text, worker_labels::text "
-           "FROM notification_routes WHERE enabled ORDER BY id")) {
+  for (const auto& r :
+       tx.exec("SELECT id, channel_id, to_json(severities)::text, to_json(events)::text, "
+               "to_json(sites)::text, to_json(farm_ids)::text, worker_labels::text "
+               "FROM notification_routes WHERE enabled ORDER BY id")) {
     Route route;
     route.id = r[0].as<std::int64_t>();
     route.channel_id = r[1].as<std::int64_t>();
@@ -278,8 +278,8 @@ std::vector<PendingGroup> pending_groups(pqxx::transaction_base& tx, int limit, 
     out.push_back(std::move(g));
   }
   if (now != nullptr) {
-    *now = from_ms(tx.exec1("SELECT (extract(epoch FROM now()) * 1000)::bigint")[0]
-                       .as<std::int64_t>());
+    *now = from_ms(
+        tx.exec1("SELECT (extract(epoch FROM now()) * 1000)::bigint")[0].as<std::int64_t>());
   }
   return out;
 }
@@ -539,8 +539,8 @@ HealthEvent update_health(pqxx::transaction_base& tx, const ChannelHealthChange&
         "VALUES ('notifier', 'notifier.channel_failing', 'critical', $1, $2, $3::jsonb, $4) "
         "ON CONFLICT (dedupe_key) DO NOTHING",
         "Notification channel " + name + " is failing",
-        std::to_string(failures) + " consecutive failed attempts; last error: " +
-            capped(change.last_error, 400),
+        std::to_string(failures) +
+            " consecutive failed attempts; last error: " + capped(change.last_error, 400),
         payload.dump(-1, ' ', false, json::error_handler_t::replace),
         "channel:" + std::to_string(change.channel_id) + ":failing:" + std::to_string(since));
     return HealthEvent::kFailing;
@@ -564,7 +564,8 @@ HealthEvent update_health(pqxx::transaction_base& tx, const ChannelHealthChange&
 
 std::optional<milliseconds> next_message_due(pqxx::transaction_base& tx) {
   const auto r = tx.exec1(
-      "SELECT (greatest(extract(epoch FROM t - now()), 0) * 1000)::bigint FROM (SELECT least("
+      "SELECT CASE WHEN t IS NOT NULL THEN (greatest(extract(epoch FROM t - now()), 0) * 1000)"
+      "::bigint END FROM (SELECT least("
       " (SELECT min(next_attempt_at) FROM notification_messages "
       "   WHERE state IN ('pending', 'retrying')),"
       " (SELECT min(lease_expires_at) FROM notification_messages WHERE state = 'sending')) "

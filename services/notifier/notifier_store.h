@@ -31,7 +31,7 @@ struct ChannelRow {
 
 struct RoutingConfig {
   std::vector<ChannelRow> channels;
-  std::vector<Route> routes;  // enabled ones
+  std::vector<Route> routes;                // enabled ones
   std::vector<Subscription> subscriptions;  // enabled ones
   std::vector<Channel> rules() const;
   const ChannelRow* channel(std::int64_t id) const;
@@ -136,8 +136,8 @@ std::vector<std::int64_t> record_attempts(pqxx::transaction_base& tx, const std:
 
 struct ChannelHealthChange {
   std::int64_t channel_id = 0;
-  bool delivered = false;    // at least one attempt in the batch succeeded
-  int trailing_failures = 0; // failed attempts after the last success (or all of them)
+  bool delivered = false;     // at least one attempt in the batch succeeded
+  int trailing_failures = 0;  // failed attempts after the last success (or all of them)
   std::string last_error;
 };
 enum class HealthEvent { kNone, kFailing, kRecovered };

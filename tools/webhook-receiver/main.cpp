@@ -23,8 +23,8 @@
 #include <mutex>
 #include <thread>
 
-#include <CLI/CLI.hpp>
 #include <httplib.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 namespace {
@@ -107,11 +107,11 @@ int main(int argc, char** argv) {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(8 << 20);
   server.set_keep_alive_max_count(1000);
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                  std::exception_ptr) {
-    res.status = 500;
-    res.set_content(R"({"error":"internal"})", "application/json");
-  });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        res.status = 500;
+        res.set_content(R"({"error":"internal"})", "application/json");
+      });
 
   server.Get("/control/set", [&](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mu);
@@ -149,17 +149,17 @@ int main(int argc, char** argv) {
 
   server.Post(".*", [&](const httplib::Request& req, httplib::Response& res) {
     const auto now = std::chrono::system_clock::now();
-    json entry{{"path", req.path},
-               {"delivery", req.get_header_value("X-Fleetward-Delivery")},
-               {"timestamp", req.get_header_value("X-Fleetward-Timestamp")},
-               {"signature", req.get_header_value("X-Fleetward-Signature")},
-               {"content_type", req.get_header_value("Content-Type")},
-               {"received_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   now.time_since_epoch())
-                                   .count()}};
+    json entry{
+        {"path", req.path},
+        {"delivery", req.get_header_value("X-Fleetward-Delivery")},
+        {"timestamp", req.get_header_value("X-Fleetward-Timestamp")},
+        {"signature", req.get_header_value("X-Fleetward-Signature")},
+        {"content_type", req.get_header_value("Content-Type")},
+        {"received_ms",
+         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()}};
     if (!secret.empty()) {
-      entry["signature_valid"] = signature_valid(secret, entry["signature"], entry["timestamp"],
-                                                 req.body);
+      entry["signature_valid"] =
+          signature_valid(secret, entry["signature"], entry["timestamp"], req.body);
     }
     json body = json::parse(req.body, nullptr, false);
     entry["body"] = body.is_discarded() ? json(req.body) : body;

@@ -82,11 +82,11 @@ class WebhookSender final : public Sender {
       return r;
     }
     curl_easy_reset(curl);
-    const std::int64_t t =
-        options_.unix_now ? options_.unix_now()
-                          : std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+    const std::int64_t t = options_.unix_now
+                               ? options_.unix_now()
+                               : std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count();
     const std::string& body = message.document_json;
     curl_slist* headers = nullptr;
     const std::string delivery = "X-Fleetward-Delivery: " + message.idempotency_key;
@@ -133,15 +133,17 @@ class WebhookSender final : public Sender {
 
     r.status = static_cast<int>(status);
     r.reply = excerpt(reply.body, options_.max_excerpt);
-    const bool answered = status > 0 && (code == CURLE_OK || (code == CURLE_WRITE_ERROR && reply.cut));
+    const bool answered =
+        status > 0 && (code == CURLE_OK || (code == CURLE_WRITE_ERROR && reply.cut));
     if (answered) {
       if (status >= 200 && status < 300) {
         r.outcome = SendResult::Outcome::kDelivered;
       } else {
         r.error = "HTTP " + std::to_string(status) + " from " + host_of(config->url);
       }
-      if (reply.cut) r.error += (r.error.empty() ? "" : "; ") + std::string("reply cut at ") +
-                                std::to_string(options_.max_reply_bytes) + " bytes";
+      if (reply.cut)
+        r.error += (r.error.empty() ? "" : "; ") + std::string("reply cut at ") +
+                   std::to_string(options_.max_reply_bytes) + " bytes";
       return r;
     }
     const std::string what = error[0] != 0 ? std::string(error) : curl_easy_strerror(code);
@@ -169,8 +171,7 @@ Result<WebhookConfig> parse_webhook_config(std::string_view config_json) {
   const auto url = j.find("url");
   if (url == j.end() || !url->is_string()) return Error::invalid("config.url: missing");
   c.url = url->get<std::string>();
-  if (!(c.url.starts_with("https://") || c.url.starts_with("http://")) ||
-      host_of(c.url).empty()) {
+  if (!(c.url.starts_with("https://") || c.url.starts_with("http://")) || host_of(c.url).empty()) {
     return Error::invalid("config.url: must be http(s)://host[:port]/path");
   }
   if (c.url.find_first_of(" \r\n\t") != std::string::npos || c.url.size() > 2048) {

@@ -64,8 +64,8 @@ TEST_CASE("a burst becomes one document listing the first max_items, with counts
 
 TEST_CASE("a single notification keeps its title; templates fill placeholders",
           "[notifier][unit]") {
-  auto d = render_document({.idempotency_key = "k", .group_key = "event=worker.offline",
-                            .items = burst(1)});
+  auto d = render_document(
+      {.idempotency_key = "k", .group_key = "event=worker.offline", .items = burst(1)});
   CHECK(d.title == "miner-1 offline");
   d = render_document({.idempotency_key = "k",
                        .kind = "repeat",
@@ -85,20 +85,20 @@ TEST_CASE("idempotency keys are fw-<message id>-<8 hex>", "[notifier][unit]") {
   CHECK(make_idempotency_key(42, 0xabcdefu) == "fw-42-00abcdef");
 }
 
-TEST_CASE("webhook signature: HMAC-SHA256 over '<t>.<body>' in lowercase hex",
-          "[notifier][unit]") {
+TEST_CASE("webhook signature: HMAC-SHA256 over '<t>.<body>' in lowercase hex", "[notifier][unit]") {
   // printf '%s' '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 's3cret'
   CHECK(notify::webhook_signature("s3cret", 1'700'000'000, R"({"a":1})") ==
         "t=1700000000,v1=1698a50bc74d1ff1db85c4e0a5297c2ad9fdba245d5737cdb789e4cc6e098940");
 }
 
-TEST_CASE("webhook config: the URL and timeout are checked, naming the field",
-          "[notifier][unit]") {
+TEST_CASE("webhook config: the URL and timeout are checked, naming the field", "[notifier][unit]") {
   auto ok = notify::parse_webhook_config(R"({"url": "https://h.example/x", "timeout_ms": 250})");
   REQUIRE(ok.ok());
   CHECK(ok->timeout_ms == 250);
-  CHECK(notify::parse_webhook_config(R"({"url": "ftp://h/x"})").error().message().find(
-            "config.url") == 0);
+  CHECK(notify::parse_webhook_config(R"({"url": "ftp://h/x"})")
+            .error()
+            .message()
+            .find("config.url") == 0);
   CHECK(notify::parse_webhook_config(R"({})").error().message().find("config.url") == 0);
   CHECK(notify::parse_webhook_config(R"({"url": "http://h/x", "timeout_ms": 5})")
             .error()

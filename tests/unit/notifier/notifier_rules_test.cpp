@@ -25,8 +25,9 @@ Facts offline(std::int64_t id, const std::string& site, std::int64_t worker = 7)
 }
 
 std::vector<Channel> two_channels() {
-  return {{.id = 1, .name = "hook", .kind = "webhook", .enabled = true, .group_by = {"event", "site"}},
-          {.id = 2, .name = "mqtt", .kind = "mqtt", .enabled = true, .group_by = {"worker"}}};
+  return {
+      {.id = 1, .name = "hook", .kind = "webhook", .enabled = true, .group_by = {"event", "site"}},
+      {.id = 2, .name = "mqtt", .kind = "mqtt", .enabled = true, .group_by = {"worker"}}};
 }
 
 }  // namespace
@@ -168,6 +169,5 @@ TEST_CASE("attempt verdicts: delivered, retried with jittered backoff, dead", "[
   // Uncertain is retried like a failure.
   notify::SendResult uncertain;
   uncertain.outcome = notify::SendResult::Outcome::kUncertain;
-  CHECK(judge_attempt(uncertain, 1, 0, seconds(1), policy, 0.0).state ==
-        Verdict::State::kRetrying);
+  CHECK(judge_attempt(uncertain, 1, 0, seconds(1), policy, 0.0).state == Verdict::State::kRetrying);
 }
