@@ -426,11 +426,18 @@ runtime::CycleReport Notifier::run_cycle(runtime::CycleContext& ctx) {
     first_round = false;
     t.suppressed +=
         ctx.db().transact([](pqxx::transaction_base& tx) { return suppress_disabled(tx); });
+    const auto t0 = steady_clock::now();
     const auto routed = route_step(ctx, cfg, t);
+    const auto t1 = steady_clock::now();
     std::optional<milliseconds> next;
     const auto flushed = flush_step(ctx, cfg, t, next);
+    const auto t2 = steady_clock::now();
     repeat_step(ctx, cfg, t);
     const auto sent = send_step(ctx, cfg, t);
+    const auto t3 = steady_clock::now();
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    spdlog::debug("routed {} in {:.1f} ms, {} messages in {:.1f} ms, sent {} in {:.1f} ms", routed,
+                  ms(t1 - t0), flushed, ms(t2 - t1), sent, ms(t3 - t2));
     if (routed >= options_.batch || flushed >= options_.batch || sent >= options_.batch ||
         flushed > 0) {
       continue;  // more may be waiting (a flush makes messages to send at once)

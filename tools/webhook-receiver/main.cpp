@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(8 << 20);
   server.set_keep_alive_max_count(1000);
+  server.set_tcp_nodelay(true);  // headers and body go in separate writes: no Nagle delay
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         res.status = 500;
