@@ -424,8 +424,11 @@ runtime::CycleReport Notifier::run_cycle(runtime::CycleContext& ctx) {
         first_round ? first
                     : ctx.db().transact([](pqxx::transaction_base& tx) { return load_config(tx); });
     first_round = false;
-    t.suppressed +=
-        ctx.db().transact([](pqxx::transaction_base& tx) { return suppress_disabled(tx); });
+    if (std::any_of(cfg.channels.begin(), cfg.channels.end(),
+                    [](const ChannelRow& c) { return !c.rule.enabled; })) {
+      t.suppressed +=
+          ctx.db().transact([](pqxx::transaction_base& tx) { return suppress_disabled(tx); });
+    }
     const auto t0 = steady_clock::now();
     const auto routed = route_step(ctx, cfg, t);
     const auto t1 = steady_clock::now();
