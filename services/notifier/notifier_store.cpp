@@ -239,6 +239,14 @@ std::int64_t write_routing(pqxx::transaction_base& tx, const std::vector<NewDeli
                      "channel_id bigint, recipient text, group_key text) ON CONFLICT DO NOTHING",
                      rows.dump(-1, ' ', false, json::error_handler_t::replace))
                    .affected_rows();
+    // The groups' rows exist before anyone flushes them, so flushers only ever lock existing
+    // rows (SKIP LOCKED) instead of waiting on each other's inserts.
+    tx.exec_params(
+        "INSERT INTO notification_groups (channel_id, recipient, group_key) "
+        "SELECT DISTINCT x.channel_id, x.recipient, x.group_key FROM jsonb_to_recordset($1::jsonb) "
+        "AS x(channel_id bigint, recipient text, group_key text) ORDER BY 1, 2, 3 "
+        "ON CONFLICT DO NOTHING",
+        rows.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (!routed.empty()) {
     tx.exec_params("UPDATE notifications SET routed_at = now() WHERE id = ANY($1::bigint[])",
