@@ -59,7 +59,7 @@ TEST_CASE("two routers: each notification is claimed by one, and a delivery is m
   CHECK(db.count("SELECT 1 FROM notification_deliveries") == 10);
 }
 
-TEST_CASE("two flushers: a group is locked by one; the message takes all its deliveries",
+TEST_CASE("two flushers: a group is locked by one, the message takes all its deliveries",
           "[notifier][integration]") {
   TestDatabase db;
   const auto ch = channel(db, "a");
@@ -101,7 +101,7 @@ TEST_CASE("two flushers: a group is locked by one; the message takes all its del
   CHECK(pending_groups(tx3, 100, nullptr).empty());
 }
 
-TEST_CASE("an expired lease hands the message to another notifier; the late result is fenced",
+TEST_CASE("an expired lease hands the message to another notifier, the late result is fenced",
           "[notifier][integration]") {
   TestDatabase db;
   const auto ch = channel(db, "a");

@@ -62,7 +62,7 @@ TEST_CASE("a burst becomes one document listing the first max_items, with counts
   CHECK(j["text"].get<std::string>().find("and 480 more") != std::string::npos);
 }
 
-TEST_CASE("a single notification keeps its title; templates fill placeholders",
+TEST_CASE("a single notification keeps its title, templates fill placeholders",
           "[notifier][unit]") {
   auto d = render_document(
       {.idempotency_key = "k", .group_key = "event=worker.offline", .items = burst(1)});

@@ -99,7 +99,7 @@ TEST_CASE("routing: owners hear through their subscriptions", "[notifier][unit]"
   CHECK(targets[0].recipient == "a@x");
 }
 
-TEST_CASE("routing: notifier.test goes only to its channel; channel alerts never to their own",
+TEST_CASE("routing: notifier.test goes only to its channel, channel alerts never to their own",
           "[notifier][unit]") {
   const auto channels = two_channels();
   const std::vector<Route> everything{{.id = 1, .channel_id = 1}, {.id = 2, .channel_id = 2}};
