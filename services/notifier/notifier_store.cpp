@@ -275,8 +275,14 @@ std::vector<PendingGroup> pending_groups(pqxx::transaction_base& tx, int limit, 
       "LEFT JOIN notification_groups g ON g.channel_id = d.channel_id "
       "  AND g.recipient = d.recipient AND g.group_key = d.group_key "
       "WHERE d.state = 'pending' "
-      "GROUP BY d.channel_id, d.recipient, d.group_key, g.last_sent_at "
-      "ORDER BY min(d.id) LIMIT $1",
+      "GROUP BY d.channel_id, d.recipient, d.group_key, g.last_sent_at, c.group_wait_ms, "
+      "  c.group_interval_ms "
+      // Soonest due first (flush_due()), so due groups are never hidden behind waiting ones.
+      "ORDER BY CASE WHEN g.last_sent_at IS NULL OR min(d.created_at) >= g.last_sent_at + "
+      "  c.group_interval_ms * interval '1 millisecond' "
+      "  THEN min(d.created_at) + c.group_wait_ms * interval '1 millisecond' "
+      "  ELSE g.last_sent_at + c.group_interval_ms * interval '1 millisecond' END, min(d.id) "
+      "LIMIT $1",
       limit);
   for (const auto& r : rows) {
     PendingGroup g;

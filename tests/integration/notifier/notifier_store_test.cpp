@@ -172,3 +172,21 @@ TEST_CASE("a failing channel raises one channel_failing notification, then recov
   CHECK(db.scalar("SELECT payload->>'channel' FROM notifications WHERE event = "
                   "'notifier.channel_failing'") == "a");
 }
+
+TEST_CASE("pending groups come soonest-due first, so a waiting group never hides a due one",
+          "[notifier][integration]") {
+  TestDatabase db;
+  const auto slow = channel(db, "slow");
+  const auto fast = channel(db, "fast");
+  db.exec("UPDATE notification_channels SET group_wait_ms = 3600000 WHERE id = " + slow);
+  notifications(db, 2);
+  db.exec(
+      "INSERT INTO notification_deliveries (notification_id, channel_id, group_key) SELECT id, "
+      "CASE WHEN title = 'x1' THEN " +
+      slow + " ELSE " + fast + " END, 'k' FROM notifications");
+  pqxx::connection c(db.url());
+  pqxx::work tx(c);
+  const auto first = pending_groups(tx, 1, nullptr);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].ref.channel_id == std::stoll(fast));  // the slow one was routed first
+}
