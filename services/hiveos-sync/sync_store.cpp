@@ -69,7 +69,7 @@ farm AS (
 ), w AS (
   INSERT INTO workers (id, kind, name, farm_id, site, ip, managed, last_seen_at, status_reason)
   SELECT f.wid, f.kind, f.name, farm.id, farm.site, f.ip::inet, true,
-         CASE WHEN f.live THEN to_timestamp(f.stats_time) END, 'found in HiveOS'
+         CASE WHEN f.live THEN least(to_timestamp(f.stats_time), now()) END, 'found in HiveOS'
     FROM fresh f LEFT JOIN farm ON true
   RETURNING id
 )
@@ -86,7 +86,7 @@ farm AS (
   SELECT id, coalesce(site, name) AS site FROM farms WHERE hiveos_farm_id = $3
 ), target AS (
   SELECT r.worker_id, i.name, i.kind, i.ip::inet AS ip, farm.id AS farm_id, farm.site,
-         CASE WHEN i.live THEN to_timestamp(i.stats_time) END AS seen_at
+         CASE WHEN i.live THEN least(to_timestamp(i.stats_time), now()) END AS seen_at
     FROM input i
     JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = i.hid
     LEFT JOIN farm ON true
@@ -121,10 +121,12 @@ UPDATE rigs r
 )sql";
 
 // The live workers' metrics: metrics_latest (an older sample never overwrites a newer one) and,
-// when $3, readings (the same stats_time read again adds nothing).
+// when $3, readings (the same stats_time read again adds nothing). A stats_time ahead of the
+// database's clock counts as now (a rig's clock is not trusted to be right).
 constexpr const char* kMetrics = R"sql(
 WITH m AS (
-  SELECT r.worker_id, t.metric, t.value, t.json_value, t.metadata, to_timestamp(t.ts) AS ts
+  SELECT r.worker_id, t.metric, t.value, t.json_value, t.metadata,
+         least(to_timestamp(t.ts), now()) AS ts
     FROM jsonb_to_recordset($2::jsonb)
       AS t(hid bigint, metric text, value float8, json_value jsonb, metadata jsonb, ts bigint)
     JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = t.hid
@@ -138,7 +140,8 @@ WITH m AS (
   RETURNING 1
 ), history AS (
   INSERT INTO readings (worker_id, metric, ts, value, json_value, metadata)
-  SELECT worker_id, metric, ts, value, json_value, metadata FROM m WHERE $3
+  SELECT worker_id, metric, ts, value, json_value, metadata FROM m
+   WHERE $3 AND ts > now() - interval '1 day'  -- within readings' partitions
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
