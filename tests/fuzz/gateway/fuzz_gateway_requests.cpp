@@ -70,6 +70,7 @@ struct Harness {
     add_node_token_routes(router, nodes);
     // Organisations, deployments, routes, migration plans (issue 14).
     add_deployment_routes(router);
+    add_rig_routes(router);
     add_openapi_route(router, "fuzz");
   }
 };
