@@ -3,6 +3,7 @@
 // each account's shared request budget. See docs/services/hiveos-sync.md.
 #include <memory>
 
+#include "db/session.h"
 #include "runtime/worker.h"
 #include "secrets/secret_box.h"
 #include "sync_cycle.h"
