@@ -1,0 +1,289 @@
+// hiveos-sync end to end: the built binary against the built hiveos-sim (HiveOS API v2 with a
+// control API) and real PostgreSQL. Sync finds exactly the simulated farms and workers with one
+// request per farm; renames, farm moves and removals are followed; stats reach metrics_latest
+// and a temperature rule fires for an overheating rig (heartbeat-monitor and alert-evaluator
+// --once); a 429 with Retry-After is honoured (the simulator's request log shows the gap); a
+// revoked token makes the account failing with a clear reason and turns no worker offline.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "core/strings.h"
+#include "e2e.h"
+#include "raw_http.h"
+#include "secrets/secret_box.h"
+
+using namespace fleet;
+using namespace fleet::test;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using json = nlohmann::json;
+using std::chrono::seconds;
+
+namespace {
+
+const std::string kToken = "e2e-token-5f0c9a";
+
+// hiveos-sim on a free loopback port.
+class Sim {
+ public:
+  Sim(int farms, int workers_per_farm, double asic_share = 0)
+      : port_(free_port()),
+        process_(binary("hiveos-sim"),
+                 {"--listen", "127.0.0.1:" + std::to_string(port_), "--farms",
+                  std::to_string(farms), "--workers-per-farm", std::to_string(workers_per_farm),
+                  "--asic-share", std::to_string(asic_share), "--token", kToken, "--seed", "7"}) {
+    if (!eventually([&] { return control("GET", "/control/state").status == 200; }, seconds(10))) {
+      FAIL("hiveos-sim did not start: " << process_.err());
+    }
+  }
+  RawAnswer control(const std::string& method, const std::string& path,
+                    const std::string& body = "") {
+    return request("127.0.0.1", port_, method, path, body);
+  }
+  json requests() { return control("GET", "/control/requests").json()["requests"]; }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api/v2"; }
+
+ private:
+  int port_;
+  Process process_;
+};
+
+struct Env {
+  TestDatabase db;
+  std::string key = secrets::generate_key_text();
+  std::string account;
+
+  // An account for `sim` with the token sealed as the api-gateway seals it.
+  void add_account(const Sim& sim, const std::string& token = kToken) {
+    account = db.scalar(
+        "INSERT INTO hiveos_accounts (name, base_url, token_enc, created_by, requests_per_minute, "
+        "burst) VALUES ('sim', '" +
+        sim.base_url() + "', '', 'e2e', 600, 20) RETURNING id");
+    auto box = secrets::SecretBox::from_key_text(key);
+    REQUIRE(box.ok());
+    db.exec("UPDATE hiveos_accounts SET token_enc = '" +
+            box->seal(token, "hiveos_account:" + account + ":token") + "' WHERE id = " + account);
+  }
+  Process::Options env() { return worker_env(db, {{"FLEET_SECRET_KEY", key}}); }
+  RunResult sync(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--once"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(binary("hiveos-sync"), args, env());
+  }
+  std::string worker(std::int64_t hid, const std::string& column) {
+    return db.scalar("SELECT " + column +
+                     " FROM workers w JOIN rigs r ON r.worker_id = w.id "
+                     "WHERE r.hiveos_worker_id = " +
+                     std::to_string(hid));
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "hiveos-sync finds exactly the simulated farms and workers, then follows a rename, a "
+    "farm move and a removal",
+    "[hiveos][e2e]") {
+  Sim sim(3, 4, 0.25);
+  Env e;
+  e.add_account(sim);
+  auto r = e.sync();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+
+  // One request for the farms and one per farm.
+  const json requests = sim.requests();
+  std::set<std::string> farm_paths;
+  for (const auto& q : requests) {
+    CHECK(q["method"] == "GET");
+    CHECK(q["status"] == 200);
+    if (q["path"] != "/farms") farm_paths.insert(q["path"].get<std::string>());
+  }
+  CHECK(requests.size() == 4);
+  CHECK(farm_paths.size() == 3);
+
+  CHECK(e.db.count("SELECT 1 FROM farms WHERE hiveos_account_id = " + e.account) == 3);
+  CHECK(e.db.count("SELECT 1 FROM workers") == 12);
+  CHECK(e.db.count("SELECT 1 FROM rigs") == 12);
+  CHECK(e.db.count("SELECT 1 FROM workers WHERE managed AND status = 'pending'") == 12);
+  CHECK(e.db.count("SELECT 1 FROM workers w JOIN rigs r ON r.worker_id = w.id WHERE "
+                   "(r.platform = 2) <> (w.kind = 'asic')") == 0);
+  CHECK(e.db.count("SELECT 1 FROM workers WHERE kind = 'asic'") == 3);
+  CHECK(e.db.count("SELECT 1 FROM rigs WHERE jsonb_array_length(gpus) > 0") == 9);
+  CHECK(e.db.scalar("SELECT state || ' ' || farms || ' ' || workers FROM hiveos_accounts") ==
+        "ok 3 12");
+  // The simulator's names arrived as they are.
+  auto sim_worker = sim.control("GET", "/control/workers/1").json();
+  CHECK(e.worker(1, "w.name") == sim_worker["name"].get<std::string>());
+
+  // Rename worker 1, move worker 2 to the farm of worker 12, remove worker 3.
+  const auto other_farm = sim.control("GET", "/control/workers/12").json()["farm_id"].get<int>();
+  REQUIRE(sim.control("POST", "/control/workers/1", R"({"name": "renamed-rig"})").status == 200);
+  REQUIRE(sim.control("POST", "/control/workers/2",
+                      R"({"farm_id": )" + std::to_string(other_farm) + "}")
+              .status == 200);
+  REQUIRE(sim.control("DELETE", "/control/workers/3").status == 204);
+  const std::string id1 = e.worker(1, "w.id");
+  r = e.sync();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(e.worker(1, "w.id") == id1);
+  CHECK(e.worker(1, "w.name") == "renamed-rig");
+  CHECK(e.worker(2, "(SELECT hiveos_farm_id FROM farms f WHERE f.id = w.farm_id)") ==
+        std::to_string(other_farm));
+  CHECK(e.worker(2, "r.hiveos_farm_id") == std::to_string(other_farm));
+  CHECK(e.worker(3, "w.status") == "removed");
+  CHECK(e.worker(3, "r.removed_at IS NOT NULL") == "t");
+  CHECK(e.db.count("SELECT 1 FROM workers") == 12);  // removed, not deleted
+  CHECK(e.db.scalar("SELECT workers FROM hiveos_accounts") == "11");
+}
+
+TEST_CASE(
+    "hiveos-sync: stats reach metrics_latest, stale stats do not, and a temperature rule "
+    "fires for the overheating rig",
+    "[hiveos][e2e]") {
+  Sim sim(2, 3);
+  Env e;
+  e.add_account(sim);
+  REQUIRE(sim.control("POST", "/control/workers/1", R"({"temp": 97})").status == 200);
+  REQUIRE(sim.control("POST", "/control/workers/2", R"({"stale": true, "stale_s": 3600})").status ==
+          200);
+  auto r = e.sync();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(std::stod(e.db.scalar("SELECT m.value FROM metrics_latest m JOIN rigs r ON r.worker_id = "
+                              "m.worker_id WHERE r.hiveos_worker_id = 1 AND m.metric = "
+                              "'temperature'")) >= 97);
+  CHECK(e.db.count("SELECT 1 FROM metrics_latest m JOIN rigs r ON r.worker_id = m.worker_id "
+                   "WHERE r.hiveos_worker_id = 3 AND m.metric IN ('hashrate', 'power', "
+                   "'gpus_online', 'stats_age')") == 4);
+  CHECK(e.db.count("SELECT 1 FROM readings") > 0);
+  // Worker 2's stats are an hour old: not seen, no metrics, although HiveOS says online.
+  CHECK(e.worker(2, "w.last_seen_at").empty());
+  CHECK(e.db.count("SELECT 1 FROM metrics_latest m JOIN rigs r ON r.worker_id = m.worker_id "
+                   "WHERE r.hiveos_worker_id = 2") == 0);
+  CHECK(e.worker(2, "r.online") == "t");
+
+  e.db.exec(
+      "INSERT INTO rules (name, condition, scope_kind) VALUES ('rig-hot', "
+      "'temperature > 90', 'rig')");
+  auto hb = run(binary("heartbeat-monitor"), {"--once"}, worker_env(e.db));
+  INFO(hb.err);
+  REQUIRE(hb.code == 0);
+  CHECK(e.worker(1, "w.status") == "online");
+  auto ev = run(binary("alert-evaluator"), {"--once"}, worker_env(e.db));
+  INFO(ev.err);
+  REQUIRE(ev.code == 0);
+  CHECK(e.db.scalar("SELECT string_agg(r.hiveos_worker_id::text, ',') FROM alerts a JOIN rigs r "
+                    "ON r.worker_id = a.worker_id WHERE a.state = 'firing'") == "1");
+}
+
+TEST_CASE("hiveos-sync honours 429 Retry-After: failing until then, the next request after it",
+          "[hiveos][e2e]") {
+  Sim sim(2, 2);
+  Env e;
+  e.add_account(sim);
+  REQUIRE(
+      sim.control("POST", "/control/faults",
+                  R"({"path_prefix": "/farms/", "count": 1, "status": 429, "retry_after": "2"})")
+          .status == 204);
+  auto r = e.sync();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK_THAT(e.db.scalar("SELECT state || ': ' || state_reason FROM hiveos_accounts"),
+             StartsWith("failing: rate limited by HiveOS until "));
+  CHECK(e.db.scalar("SELECT blocked_until > now() FROM hiveos_accounts") == "t");
+  CHECK(e.db.count("SELECT 1 FROM workers WHERE status = 'removed'") == 0);
+  json requests = sim.requests();
+  REQUIRE(requests.size() == 2);  // /farms, then the 429: the account's cycle stopped there
+  CHECK(requests[1]["status"] == 429);
+  const auto limited_at = requests[1]["t_ms"].get<std::int64_t>();
+
+  r = e.sync();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(e.db.scalar("SELECT state FROM hiveos_accounts") == "ok");
+  requests = sim.requests();
+  REQUIRE(requests.size() > 2);
+  // Retry-After: 2 — nothing was sent to HiveOS for two seconds after the 429.
+  CHECK(requests[2]["t_ms"].get<std::int64_t>() - limited_at >= 2000);
+}
+
+TEST_CASE(
+    "hiveos-sync with a revoked token: account failing with a clear reason, no worker "
+    "offline, /ready says why",
+    "[hiveos][e2e]") {
+  Sim sim(2, 3);
+  Env e;
+  e.add_account(sim);
+  auto r = e.sync();
+  REQUIRE(r.code == 0);
+  auto hb = run(binary("heartbeat-monitor"), {"--once"}, worker_env(e.db));
+  REQUIRE(hb.code == 0);
+  REQUIRE(e.db.count("SELECT 1 FROM workers WHERE status = 'online'") == 6);
+
+  REQUIRE(sim.control("POST", "/control/tokens", "{\"revoke\": \"" + kToken + "\"}").status == 204);
+  // Time passes: the rigs were last seen 20 minutes ago.
+  e.db.exec("UPDATE workers SET last_seen_at = now() - interval '20 minutes'");
+  r = e.sync();
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(e.db.scalar("SELECT state || ': ' || state_reason FROM hiveos_accounts") ==
+        "failing: HiveOS rejected the token (401)");
+  CHECK(e.db.count("SELECT 1 FROM rigs WHERE stale") == 6);
+  CHECK(r.err.find(kToken) == std::string::npos);  // never logged
+
+  hb = run(binary("heartbeat-monitor"), {"--once", "--set", "monitor.rig_timeout=60"},
+           worker_env(e.db));
+  INFO(hb.err);
+  REQUIRE(hb.code == 0);
+  CHECK(e.db.count("SELECT 1 FROM workers WHERE status = 'online'") == 6);
+  CHECK(e.db.count("SELECT 1 FROM worker_status_history WHERE to_status = 'offline'") == 0);
+
+  const int port = free_port();
+  Process p(binary("hiveos-sync"), {"--interval", "30", "--health-port", std::to_string(port)},
+            e.env());
+  json ready;
+  REQUIRE(eventually(
+      [&] {
+        auto a = http_get(port, "/ready");
+        if (a.status != 200) return false;
+        ready = json::parse(a.body, nullptr, false);
+        return ready.is_object() && ready.contains("detail") &&
+               !ready["detail"]["failing_accounts"].empty();
+      },
+      seconds(15)));
+  CHECK(ready["detail"]["failing_accounts"][0]["reason"] == "HiveOS rejected the token (401)");
+  CHECK(ready["detail"]["failing_accounts"][0]["name"] == "sim");
+}
+
+TEST_CASE("hiveos-sync --dry-run prints what it would write and writes nothing", "[hiveos][e2e]") {
+  Sim sim(2, 2);
+  Env e;
+  e.add_account(sim);
+  const std::string before = table_fingerprint(e.db);
+  const std::string account_row = e.db.scalar("SELECT row_to_json(a)::text FROM hiveos_accounts a");
+  auto r = run(binary("hiveos-sync"), {"--dry-run"}, e.env());
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(table_fingerprint(e.db) == before);
+  // Not even the shared budget moved (an in-memory budget stands in).
+  CHECK(e.db.scalar("SELECT row_to_json(a)::text FROM hiveos_accounts a") == account_row);
+  int farms = 0, workers = 0, states = 0;
+  for (const auto& line : split(std::string(trim(r.out)), '\n')) {
+    auto j = json::parse(line);
+    if (j["action"] == "upsert_farm") ++farms;
+    if (j["action"] == "upsert_worker") ++workers;
+    if (j["action"] == "account_state") {
+      ++states;
+      CHECK(j["state"] == "ok");
+    }
+  }
+  CHECK(farms == 2);
+  CHECK(workers == 4);
+  CHECK(states == 1);
+}
