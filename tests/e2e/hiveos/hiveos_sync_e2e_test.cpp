@@ -45,6 +45,27 @@ class Sim {
     return request("127.0.0.1", port_, method, path, body);
   }
   json requests() { return control("GET", "/control/requests").json()["requests"]; }
+  // GET below /api/v2 with the token.
+  json api(const std::string& path) {
+    auto a = request("127.0.0.1", port_, "GET", "/api/v2" + path, "", "", kToken);
+    INFO("GET " << path << ": " << to_string(a.outcome) << " " << a.status << " " << a.body);
+    REQUIRE(a.status == 200);
+    return a.json();
+  }
+  // Every simulated worker as "<hiveos id> <name> <farm id>", as the API lists them.
+  std::set<std::string> listing() {
+    std::set<std::string> out;
+    const json farms = api("/farms");
+    for (const auto& farm : farms["data"]) {
+      const auto farm_id = farm["id"].get<std::int64_t>();
+      const json workers = api("/farms/" + std::to_string(farm_id) + "/workers");
+      for (const auto& w : workers["data"]) {
+        out.insert(std::to_string(w["id"].get<std::int64_t>()) + " " +
+                   w["name"].get<std::string>() + " " + std::to_string(farm_id));
+      }
+    }
+    return out;
+  }
   std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api/v2"; }
 
  private:
@@ -73,6 +94,28 @@ struct Env {
     std::vector<std::string> args = {"--once"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run(binary("hiveos-sync"), args, env());
+  }
+  // The HiveOS worker ids synced, ascending.
+  std::vector<std::int64_t> hids() {
+    std::vector<std::int64_t> out;
+    for (const auto& id : split(db.scalar("SELECT string_agg(hiveos_worker_id::text, ',' ORDER BY "
+                                          "hiveos_worker_id) FROM rigs"),
+                                ',')) {
+      if (!id.empty()) out.push_back(std::stoll(std::string(id)));
+    }
+    return out;
+  }
+  // Every synced worker as "<hiveos id> <name> <hiveos farm id>".
+  std::set<std::string> synced() {
+    std::set<std::string> out;
+    for (const auto& line :
+         split(db.scalar("SELECT string_agg(r.hiveos_worker_id || ' ' || w.name || ' ' || "
+                         "f.hiveos_farm_id, ';') FROM workers w JOIN rigs r ON r.worker_id = w.id "
+                         "JOIN farms f ON f.id = w.farm_id WHERE w.status <> 'removed'"),
+               ';')) {
+      if (!line.empty()) out.insert(std::string(line));
+    }
+    return out;
   }
   std::string worker(std::int64_t hid, const std::string& column) {
     return db.scalar("SELECT " + column +
@@ -112,32 +155,43 @@ TEST_CASE(
   CHECK(e.db.count("SELECT 1 FROM workers WHERE managed AND status = 'pending'") == 12);
   CHECK(e.db.count("SELECT 1 FROM workers w JOIN rigs r ON r.worker_id = w.id WHERE "
                    "(r.platform = 2) <> (w.kind = 'asic')") == 0);
-  CHECK(e.db.count("SELECT 1 FROM workers WHERE kind = 'asic'") == 3);
-  CHECK(e.db.count("SELECT 1 FROM rigs WHERE jsonb_array_length(gpus) > 0") == 9);
+  // --asic-share 0.25: some ASICs (boards, no GPUs), the rest GPU rigs.
+  const auto asics = e.db.count("SELECT 1 FROM workers WHERE kind = 'asic'");
+  CHECK(asics >= 1);
+  CHECK(e.db.count("SELECT 1 FROM rigs WHERE jsonb_array_length(gpus) > 0") == 12 - asics);
+  CHECK(e.db.count("SELECT 1 FROM rigs WHERE platform = 2 AND jsonb_array_length(boards) > 0") ==
+        asics);
   CHECK(e.db.scalar("SELECT state || ' ' || farms || ' ' || workers FROM hiveos_accounts") ==
         "ok 3 12");
-  // The simulator's names arrived as they are.
-  auto sim_worker = sim.control("GET", "/control/workers/1").json();
-  CHECK(e.worker(1, "w.name") == sim_worker["name"].get<std::string>());
+  // Exactly what the simulator lists: ids, names, farms.
+  CHECK(e.synced() == sim.listing());
 
-  // Rename worker 1, move worker 2 to the farm of worker 12, remove worker 3.
-  const auto other_farm = sim.control("GET", "/control/workers/12").json()["farm_id"].get<int>();
-  REQUIRE(sim.control("POST", "/control/workers/1", R"({"name": "renamed-rig"})").status == 200);
-  REQUIRE(sim.control("POST", "/control/workers/2",
+  // Rename the first worker, move the second to the last one's farm, remove the third.
+  const auto ids = e.hids();
+  REQUIRE(ids.size() == 12);
+  const auto w1 = ids[0], w2 = ids[1], w3 = ids[2];
+  const auto other_farm = sim.control("GET", "/control/workers/" + std::to_string(ids.back()))
+                              .json()["farm_id"]
+                              .get<std::int64_t>();
+  REQUIRE(
+      sim.control("POST", "/control/workers/" + std::to_string(w1), R"({"name": "renamed-rig"})")
+          .status == 200);
+  REQUIRE(sim.control("POST", "/control/workers/" + std::to_string(w2),
                       R"({"farm_id": )" + std::to_string(other_farm) + "}")
               .status == 200);
-  REQUIRE(sim.control("DELETE", "/control/workers/3").status == 204);
-  const std::string id1 = e.worker(1, "w.id");
+  REQUIRE(sim.control("DELETE", "/control/workers/" + std::to_string(w3)).status == 204);
+  const std::string id1 = e.worker(w1, "w.id");
   r = e.sync();
   INFO(r.err);
   REQUIRE(r.code == 0);
-  CHECK(e.worker(1, "w.id") == id1);
-  CHECK(e.worker(1, "w.name") == "renamed-rig");
-  CHECK(e.worker(2, "(SELECT hiveos_farm_id FROM farms f WHERE f.id = w.farm_id)") ==
+  CHECK(e.worker(w1, "w.id") == id1);
+  CHECK(e.worker(w1, "w.name") == "renamed-rig");
+  CHECK(e.worker(w2, "(SELECT hiveos_farm_id FROM farms f WHERE f.id = w.farm_id)") ==
         std::to_string(other_farm));
-  CHECK(e.worker(2, "r.hiveos_farm_id") == std::to_string(other_farm));
-  CHECK(e.worker(3, "w.status") == "removed");
-  CHECK(e.worker(3, "r.removed_at IS NOT NULL") == "t");
+  CHECK(e.worker(w2, "r.hiveos_farm_id") == std::to_string(other_farm));
+  CHECK(e.worker(w3, "w.status") == "removed");
+  CHECK(e.worker(w3, "r.removed_at IS NOT NULL") == "t");
+  CHECK(e.synced() == sim.listing());
   CHECK(e.db.count("SELECT 1 FROM workers") == 12);  // removed, not deleted
   CHECK(e.db.scalar("SELECT workers FROM hiveos_accounts") == "11");
 }
@@ -149,24 +203,36 @@ TEST_CASE(
   Sim sim(2, 3);
   Env e;
   e.add_account(sim);
-  REQUIRE(sim.control("POST", "/control/workers/1", R"({"temp": 97})").status == 200);
-  REQUIRE(sim.control("POST", "/control/workers/2", R"({"stale": true, "stale_s": 3600})").status ==
-          200);
-  auto r = e.sync();
+  auto r = e.sync();  // learn the ids
+  REQUIRE(r.code == 0);
+  const auto ids = e.hids();
+  REQUIRE(ids.size() == 6);
+  const auto hot = ids[0], stale = ids[1], normal = ids[2];
+  REQUIRE(
+      sim.control("POST", "/control/workers/" + std::to_string(hot), R"({"temp": 97})").status ==
+      200);
+  REQUIRE(sim.control("POST", "/control/workers/" + std::to_string(stale),
+                      R"({"stale": true, "stale_s": 3600})")
+              .status == 200);
+  e.db.exec("DELETE FROM metrics_latest");
+  e.db.exec("UPDATE workers SET last_seen_at = NULL");
+  r = e.sync();
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(std::stod(e.db.scalar("SELECT m.value FROM metrics_latest m JOIN rigs r ON r.worker_id = "
-                              "m.worker_id WHERE r.hiveos_worker_id = 1 AND m.metric = "
-                              "'temperature'")) >= 97);
+                              "m.worker_id WHERE r.hiveos_worker_id = " +
+                              std::to_string(hot) + " AND m.metric = 'temperature'")) >= 97);
   CHECK(e.db.count("SELECT 1 FROM metrics_latest m JOIN rigs r ON r.worker_id = m.worker_id "
-                   "WHERE r.hiveos_worker_id = 3 AND m.metric IN ('hashrate', 'power', "
-                   "'gpus_online', 'stats_age')") == 4);
+                   "WHERE r.hiveos_worker_id = " +
+                   std::to_string(normal) +
+                   " AND m.metric IN ('hashrate', 'power', 'gpus_online', 'stats_age')") == 4);
   CHECK(e.db.count("SELECT 1 FROM readings") > 0);
   // Worker 2's stats are an hour old: not seen, no metrics, although HiveOS says online.
-  CHECK(e.worker(2, "w.last_seen_at").empty());
+  CHECK(e.worker(stale, "w.last_seen_at").empty());
   CHECK(e.db.count("SELECT 1 FROM metrics_latest m JOIN rigs r ON r.worker_id = m.worker_id "
-                   "WHERE r.hiveos_worker_id = 2") == 0);
-  CHECK(e.worker(2, "r.online") == "t");
+                   "WHERE r.hiveos_worker_id = " +
+                   std::to_string(stale)) == 0);
+  CHECK(e.worker(stale, "r.online") == "t");
 
   e.db.exec(
       "INSERT INTO rules (name, condition, scope_kind) VALUES ('rig-hot', "
@@ -174,12 +240,14 @@ TEST_CASE(
   auto hb = run(binary("heartbeat-monitor"), {"--once"}, worker_env(e.db));
   INFO(hb.err);
   REQUIRE(hb.code == 0);
-  CHECK(e.worker(1, "w.status") == "online");
+  CHECK(e.worker(hot, "w.status") == "online");
+  CHECK(e.worker(stale, "w.status") == "pending");  // never seen
   auto ev = run(binary("alert-evaluator"), {"--once"}, worker_env(e.db));
   INFO(ev.err);
   REQUIRE(ev.code == 0);
   CHECK(e.db.scalar("SELECT string_agg(r.hiveos_worker_id::text, ',') FROM alerts a JOIN rigs r "
-                    "ON r.worker_id = a.worker_id WHERE a.state = 'firing'") == "1");
+                    "ON r.worker_id = a.worker_id WHERE a.state = 'firing'") ==
+        std::to_string(hot));
 }
 
 TEST_CASE("hiveos-sync honours 429 Retry-After: failing until then, the next request after it",
