@@ -16,6 +16,10 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+std::int64_t elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - since).count();
+}
+
 // Why a request did not give an answer to work with.
 struct Failure {
   std::string reason;
@@ -39,7 +43,9 @@ class Requester {
     for (int attempt = 0;; ++attempt) {
       if (auto f = wait_for_budget()) return *f;
       ++out_.requests;
+      const auto sent = std::chrono::steady_clock::now();
       hiveos::ApiResult<T> r = call();
+      out_.http_ms += elapsed_ms(sent);
       env_.progress();
       if (r.index() == 0) {
         backoff_.reset();
@@ -141,7 +147,9 @@ AccountOutcome sync_account(const Account& account, SyncEnv& env, const SyncOpti
     spdlog::warn("hiveos account {}: {} farms without an id ignored", account.id,
                  farm_list.dropped);
   }
+  auto stored = std::chrono::steady_clock::now();
   env.sink.save_farms(account, farm_list.items);
+  out.store_ms += elapsed_ms(stored);
 
   for (const auto& farm : farm_list.items) {
     auto workers =
@@ -169,14 +177,18 @@ AccountOutcome sync_account(const Account& account, SyncEnv& env, const SyncOpti
       seen.insert(r.worker.id);
       if (r.live) ++out.live;
     }
+    stored = std::chrono::steady_clock::now();
     const FarmWrite written = env.sink.save_farm(account, farm, rows);
+    out.store_ms += elapsed_ms(stored);
     ++out.farms;
     out.workers += written.workers;
     out.created += written.created;
     out.metrics += written.metrics;
     env.progress();
   }
+  stored = std::chrono::steady_clock::now();
   out.removed = env.sink.finish_ok(account, seen, out.farms);
+  out.store_ms += elapsed_ms(stored);
   out.state = AccountOutcome::State::kOk;
   return out;
 }

@@ -50,6 +50,10 @@ struct AccountOutcome {
   std::int64_t removed = 0;
   std::int64_t metrics = 0;
   bool rate_limited = false;
+  // Where the time went (for the log line and the benchmark): waiting for HiveOS's answers, and
+  // writing them.
+  std::int64_t http_ms = 0;
+  std::int64_t store_ms = 0;
 };
 
 AccountOutcome sync_account(const Account& account, SyncEnv& env, const SyncOptions& options);

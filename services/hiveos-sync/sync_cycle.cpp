@@ -107,9 +107,9 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
       ++ok;
       spdlog::info(
           "hiveos account {} ({}): ok, {} farms, {} workers ({} live, {} new, {} removed), {} "
-          "metrics, {} requests",
+          "metrics, {} requests ({} ms waiting for HiveOS, {} ms storing)",
           account.id, account.name, out.farms, out.workers, out.live, out.created, out.removed,
-          out.metrics, out.requests);
+          out.metrics, out.requests, out.http_ms, out.store_ms);
     } else if (out.state == AccountOutcome::State::kFailing) {
       ++failing;
       failing_list.push_back({{"id", account.id}, {"name", account.name}, {"reason", out.reason}});
@@ -127,6 +127,8 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
     total.created += out.created;
     total.removed += out.removed;
     total.metrics += out.metrics;
+    total.http_ms += out.http_ms;
+    total.store_ms += out.store_ms;
   }
   {
     std::lock_guard lock(mu_);
@@ -144,7 +146,9 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
                      {"live", total.live},
                      {"created", total.created},
                      {"removed", total.removed},
-                     {"metrics", total.metrics}}};
+                     {"metrics", total.metrics},
+                     {"http_ms", total.http_ms},
+                     {"store_ms", total.store_ms}}};
 }
 
 }  // namespace fleet::hiveos_sync
