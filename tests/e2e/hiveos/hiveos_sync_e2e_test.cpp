@@ -13,6 +13,7 @@
 
 #include "core/strings.h"
 #include "e2e.h"
+#include "hiveos_sim.h"
 #include "raw_http.h"
 #include "secrets/secret_box.h"
 
@@ -27,18 +28,16 @@ namespace {
 
 const std::string kToken = "e2e-token-5f0c9a";
 
-// hiveos-sim on a free loopback port.
+// hiveos-sim on a free loopback port (tests/support/hiveos_sim.h), with the raw answers the
+// tests check statuses on.
 class Sim {
  public:
   Sim(int farms, int workers_per_farm, double asic_share = 0)
-      : port_(free_port()),
-        process_(binary("hiveos-sim"),
-                 {"--listen", "127.0.0.1:" + std::to_string(port_), "--farms",
-                  std::to_string(farms), "--workers-per-farm", std::to_string(workers_per_farm),
-                  "--asic-share", std::to_string(asic_share), "--token", kToken, "--seed", "7"}) {
-    if (!eventually([&] { return control("GET", "/control/state").status == 200; }, seconds(10))) {
-      FAIL("hiveos-sim did not start: " << process_.err());
-    }
+      : sim_({"--farms", std::to_string(farms), "--workers-per-farm",
+              std::to_string(workers_per_farm), "--asic-share", std::to_string(asic_share),
+              "--token", kToken, "--seed", "7"}),
+        port_(sim_.port()) {
+    if (!sim_.ready()) FAIL("hiveos-sim did not start: " << sim_.process().err());
   }
   RawAnswer control(const std::string& method, const std::string& path,
                     const std::string& body = "") {
@@ -66,11 +65,11 @@ class Sim {
     }
     return out;
   }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/api/v2"; }
+  std::string base_url() const { return sim_.base_url(); }
 
  private:
+  HiveosSimProcess sim_;
   int port_;
-  Process process_;
 };
 
 struct Env {
