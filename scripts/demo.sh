@@ -4,7 +4,8 @@
 # fleetward's own supervisor (`fleetctl up`, deploy/local/services.json): PostgreSQL, the
 # migrations, miner-sim with a few hundred simulated miners on 127.50.x.y, discovery-worker,
 # status-poller, telemetry-worker, alert-evaluator, maintenance-worker, a mosquitto broker with
-# relay-sim (two simulated relay controllers), the action-dispatcher, heartbeat-monitor, three
+# relay-sim (two simulated relay controllers), hiveos-sim (a few farms of HiveOS rigs, added as an
+# account through the API) with hiveos-sync, the action-dispatcher, heartbeat-monitor, three
 # container host nodes (each a Podman API service with a node-agent installed through the
 # gateway's install script: deploy/local/demo-nodes.sh) and the api-gateway with the dashboard;
 # an admin user and two example rules are created. It prints the dashboard URL and the
@@ -32,6 +33,7 @@ export FLEET_SIM_PORT=${FLEET_SIM_PORT:-8081}
 export FLEET_SIM_CONTROL_PORT=${FLEET_SIM_CONTROL_PORT:-9190}
 export FLEET_MQTT_PORT=${FLEET_MQTT_PORT:-1884}
 export FLEET_RELAY_CONTROL_PORT=${FLEET_RELAY_CONTROL_PORT:-9191}
+export FLEET_HIVEOS_SIM_PORT=${FLEET_HIVEOS_SIM_PORT:-8082}
 mkdir -p "$FLEET_VAR/log" "$FLEET_VAR/run" "$FLEET_VAR/pg"
 # Secrets of this demo, made once and kept in var/ (mode 600) so a restart keeps the miners' sealed
 # API keys, the sessions and the admin password.
@@ -42,7 +44,9 @@ secret() {  # secret <file> <command printing a new value>
 FLEET_SECRET_KEY=$(secret secret.key "openssl rand -hex 32")
 FLEET_GATEWAY_TOKEN_SECRET=$(secret token.secret "openssl rand -hex 32")
 FLEET_DEMO_PASSWORD=$(secret admin.password "openssl rand -base64 12 | tr -d '/+='")
-export FLEET_SECRET_KEY FLEET_GATEWAY_TOKEN_SECRET FLEET_DEMO_PASSWORD
+# hiveos-sim's personal token: the demo's HiveOS account is added with it through the API.
+FLEET_HIVEOS_DEMO_TOKEN=$(secret hiveos.token "openssl rand -hex 24")
+export FLEET_SECRET_KEY FLEET_GATEWAY_TOKEN_SECRET FLEET_DEMO_PASSWORD FLEET_HIVEOS_DEMO_TOKEN
 if [[ $(id -u) -eq 0 ]]; then
   FLEET_PG_USER=postgres
   chown postgres:postgres "$FLEET_VAR/pg"
@@ -76,6 +80,7 @@ fleetward is starting (logs: $FLEET_VAR/log).
   API:        http://127.0.0.1:$FLEET_DEMO_HTTP_PORT/api/openapi.json
   Nodes:      ${FLEET_DEMO_NODES:-3} container hosts (Podman + node-agent, in $FLEET_VAR/nodes), on the Nodes page
   Miners:     $FLEET_DEMO_MINERS simulated on 127.50.0.1.. port $FLEET_SIM_PORT (control API 127.0.0.1:$FLEET_SIM_CONTROL_PORT)
+  HiveOS:     hiveos-sim with 3 farms of 8 rigs/ASICs on 127.0.0.1:$FLEET_HIVEOS_SIM_PORT (account demo-hiveos, synced by hiveos-sync; Rigs page)
 
 Useful commands, with DATABASE_URL=$DATABASE_URL:
   $FLEET_BIN/fleetctl status                          worker processes (from the database)

@@ -63,7 +63,11 @@ WITH cand AS (
     JOIN workers w ON w.id = cand.id
     LEFT JOIN nodes n ON n.worker_id = w.id
     LEFT JOIN devices d ON d.worker_id = w.id
+    LEFT JOIN rigs r ON r.worker_id = w.id
    WHERE w.status <> 'removed'
+     -- A HiveOS worker whose account could not be read (rigs.stale) is not silent: we lost our
+     -- view, not the rig. It keeps its status until hiveos-sync reads it again.
+     AND NOT coalesce(r.stale, false)
 )
 SELECT s.id, s.name, s.kind, s.site, s.status,
        (extract(epoch FROM now() - s.seen_at) * 1000)::bigint,
@@ -111,7 +115,9 @@ SELECT coalesce(w.site, ''), count(*)::int,
   FROM workers w
   LEFT JOIN nodes n ON n.worker_id = w.id AND w.kind = 'node'
   LEFT JOIN devices d ON d.worker_id = w.id AND w.kind = 'device'
+  LEFT JOIN rigs r ON r.worker_id = w.id
  WHERE w.status <> 'removed'
+   AND NOT coalesce(r.stale, false)  -- a stale HiveOS worker is neither silent nor quiet
    AND (w.site = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))  -- workers_site_idx
         OR (w.site IS NULL AND $1::jsonb ? ''))
  GROUP BY 1

@@ -162,6 +162,11 @@ Setup Runner::make_setup() {
             std::lock_guard lock(liveness_mu_);
             liveness_checks_.push_back(std::move(check));
           },
+      .set_ready_detail =
+          [this](std::function<std::string()> detail) {
+            std::lock_guard lock(liveness_mu_);
+            ready_detail_ = std::move(detail);
+          },
   };
 }
 
@@ -614,14 +619,25 @@ ProbeAnswer Runner::ready_answer() {
   }
   json body;
   ProbeAnswer answer;
+  json detail;
+  {
+    std::lock_guard detail_lock(liveness_mu_);
+    if (ready_detail_) {
+      if (std::string text = ready_detail_(); !text.empty()) {
+        detail = json::parse(text, nullptr, false);
+      }
+    }
+  }
   if (reason.empty()) {
     body = {{"status", "ready"},
             {"service", spec_.name},
             {"last_success_age_seconds", unix_now() - last}};
     if (!spec_.leader_lease.empty()) body["leader"] = leader_.load();
-    answer = {200, body.dump()};
+    if (detail.is_object()) body["detail"] = std::move(detail);
+    answer = {200, body.dump(-1, ' ', false, json::error_handler_t::replace)};
   } else {
     body = {{"status", "not ready"}, {"service", spec_.name}, {"reason", reason}};
+    if (detail.is_object()) body["detail"] = std::move(detail);
     answer = {503, body.dump(-1, ' ', false, json::error_handler_t::replace)};
   }
   ready_cache_ = answer;

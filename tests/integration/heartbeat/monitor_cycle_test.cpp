@@ -285,3 +285,27 @@ TEST_CASE("two replicas deciding the same change write it and its notification o
   CHECK(db.count("SELECT 1 FROM notifications") == 1);
   CHECK(db.count("SELECT 1 FROM worker_status_history") == 1);
 }
+
+TEST_CASE("a HiveOS rig whose account could not be read (rigs.stale) is not marked offline",
+          "[heartbeat][integration][hiveos]") {
+  TestDatabase db;
+  MonitorCycle cycle(db);
+  const auto account = db.scalar(
+      "INSERT INTO hiveos_accounts (name, base_url, token_enc, created_by) VALUES ('acc', "
+      "'http://127.0.0.1:1/api/v2', '', 'test') RETURNING id");
+  const auto stale = add_worker(db, "rig", "stale-rig", "online", "20 minutes", "farm");
+  const auto fresh = add_worker(db, "rig", "fresh-rig", "online", "20 minutes", "farm");
+  db.exec(
+      "INSERT INTO rigs (worker_id, account_id, hiveos_worker_id, hiveos_farm_id, stale) "
+      "VALUES (" +
+      stale + ", " + account + ", 1, 10, true), (" + fresh + ", " + account + ", 2, 10, false)");
+
+  cycle.run({.partition_min_workers = 10});
+  CHECK(status_of(db, stale) == "online");
+  CHECK(status_of(db, fresh) == "offline");
+
+  // Read again (stale cleared) and still not seen: offline like any rig.
+  db.exec("UPDATE rigs SET stale = false WHERE worker_id = " + stale);
+  cycle.run({.partition_min_workers = 10});
+  CHECK(status_of(db, stale) == "offline");
+}

@@ -115,6 +115,10 @@ struct Setup {
   // Adds a liveness condition: the function returns "" while fine, else the reason /health fails
   // (e.g. a server thread that died). Called from probe threads: must be thread-safe and quick.
   std::function<void(std::function<std::string()>)> add_liveness_check;
+  // Sets what /ready adds under "detail" (ready or not): the function returns a JSON object text
+  // ("" = nothing), e.g. hiveos-sync's failing accounts. Called from probe threads (at most about
+  // once a second): must be thread-safe and quick, and must not touch the database.
+  std::function<void(std::function<std::string()>)> set_ready_detail;
 };
 
 // Thrown by WorkerSpec::setup when the worker's own configuration is invalid (exit code 2). Thrown

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# hiveos-sync (issue 11): one sync + stats cycle (--once) against hiveos-sim with 5,000 workers in
+# 50 farms (100 each, 10 % ASICs), with a request budget large enough never to wait. Measured per
+# run: requests the simulator received in the cycle (from its /control/requests; the goal is
+# O(farms): 1 + 50 = 51), the cycle's own duration (its "cycle 1 completed in X s" line), the
+# process's wall time, CPU (user + system) and max RSS (/usr/bin/time -v). Two cases:
+#   first   the first sync: 50 farms and 5,000 workers + rigs created, metrics written
+#   steady  a later sync: every worker updated (stats moved), metrics upserted and appended
+# Baseline in the same run: the simulator's own answer time for the same 51 requests, fetched one
+# after the other with curl (what reading HiveOS costs before anything is parsed or stored), with
+# compression accepted as hiveos-sync's client does, and without. The cycle's counts split its time
+# into http_ms (waiting for answers) and store_ms (writing them).
+#
+#   bench/hiveos_sync_bench.sh [build-dir] [runs]     (default: build 5)
+# Prints a Markdown table for docs/benchmarks.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+runs=${2:-5}
+bin=$build/bin
+state=$(mktemp -d /tmp/fleet-bench-XXXXXX)
+sim_pid=
+cleanup() {
+  [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null || true
+  "$bin/pg-harness" stop "$state" >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+"$bin/pg-harness" start "$state" >/dev/null
+port=$(sed -n 2p "$state/server.state")
+admin="postgresql://postgres@127.0.0.1:$port/postgres"
+new_db() {
+  psql -q "$admin" -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench TEMPLATE fleet_template"
+}
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/bench"
+export FLEET_SECRET_KEY=$(openssl rand -hex 32)
+token=bench-$(openssl rand -hex 8)
+
+sim_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$bin/hiveos-sim" --listen "127.0.0.1:$sim_port" --farms 50 --workers-per-farm 100 \
+  --asic-share 0.1 --token "$token" --seed 11 --threads 4 >"$state/sim.log" 2>&1 &
+sim_pid=$!
+sim="http://127.0.0.1:$sim_port"
+for _ in $(seq 100); do curl -fs "$sim/control/state" >/dev/null && break; sleep 0.1; done
+
+account() {
+  "$bin/hiveos_bench_account" bench "$sim/api/v2" "$token" 6000 1000 >/dev/null
+}
+
+baseline_ms() {  # the 51 requests of a cycle, one after the other, with curl [extra flags]
+  local farms total=0 t
+  farms=$(curl -fs -H "Authorization: Bearer $token" "$sim/api/v2/farms" | python3 -c \
+    'import json,sys; print(" ".join(str(f["id"]) for f in json.load(sys.stdin)["data"]))')
+  t=$(curl -fs "$@" -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" "$sim/api/v2/farms")
+  total=$(awk -v a="$total" -v b="$t" 'BEGIN {print a + b}')
+  for f in $farms; do
+    t=$(curl -fs "$@" -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $token" \
+      "$sim/api/v2/farms/$f/workers")
+    total=$(awk -v a="$total" -v b="$t" 'BEGIN {print a + b}')
+  done
+  awk -v s="$total" 'BEGIN {printf "%.0f", s * 1000}'
+}
+
+# One --once cycle; prints "requests cycle_ms wall_ms cpu_ms rss_mb", its counts on stderr.
+cycle() {
+  curl -fs -X DELETE "$sim/control/requests" >/dev/null
+  local log
+  log=$( { /usr/bin/time -v "$bin/hiveos-sync" --once 2>&1 >/dev/null; } 2>&1 )
+  echo "$log" | sed -n 's/.*cycle 1 completed in [0-9.]*s: \(.*\)/\1/p' | tail -1 >&2
+  local requests cycle wall user sys rss
+  requests=$(curl -fs "$sim/control/requests" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')
+  cycle=$(echo "$log" | sed -n 's/.*cycle 1 completed in \([0-9.]*\)s.*/\1/p' | tail -1)
+  wall=$(echo "$log" | sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): \(.*\)/\1/p' |
+    awk -F: '{print ($1 * 60 + $2)}')
+  user=$(echo "$log" | sed -n 's/.*User time (seconds): \(.*\)/\1/p')
+  sys=$(echo "$log" | sed -n 's/.*System time (seconds): \(.*\)/\1/p')
+  rss=$(echo "$log" | sed -n 's/.*Maximum resident set size (kbytes): \(.*\)/\1/p')
+  awk -v r="$requests" -v c="$cycle" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" \
+    'BEGIN {printf "%d %.0f %.0f %.0f %.1f\n", r, c * 1000, w * 1000, (u + s) * 1000, m / 1024}'
+}
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+col() { echo "$1" | tr ';' '\n' | awk -v c="$2" 'NF {print $c}' | median; }
+
+first=() steady=() base=() plain=()
+for _ in $(seq "$runs"); do
+  new_db >/dev/null; account
+  # hiveos-sync's client accepts compressed bodies (as HiveOS serves them): so does the baseline.
+  base+=("$(baseline_ms --compressed)")
+  plain+=("$(baseline_ms)")
+  first+=("$(cycle 2>"$state/counts_first")")
+  sleep 1  # the simulator's stats move on
+  steady+=("$(cycle 2>"$state/counts_steady")")
+done
+F=$(printf '%s;' "${first[@]}")
+S=$(printf '%s;' "${steady[@]}")
+b=$(echo "${base[@]}" | median)
+p=$(echo "${plain[@]}" | median)
+ratio() { awk -v x="$1" -v y="$b" 'BEGIN {printf "%.1f", x / y}'; }
+echo "| case (5,000 workers in 50 farms, median of $runs) | requests | cycle | wall | ratio (wall / baseline) | CPU | max RSS |"
+echo "|---|---|---|---|---|---|---|"
+echo "| baseline: the 51 requests with curl --compressed, one after the other | 51 | | $b ms | 1.0 | | |"
+echo "| (the same without compression, for reference) | 51 | | $p ms | $(ratio "$p") | | |"
+for c in first steady; do
+  if [[ $c == first ]]; then v=$F; else v=$S; fi
+  w=$(col "$v" 3)
+  echo "| $c: $(cat "$state/counts_$c") | $(col "$v" 1) | $(col "$v" 2) ms | $w ms | $(ratio "$w") | $(col "$v" 4) ms | $(col "$v" 5) MB |"
+done

@@ -1,0 +1,57 @@
+// hiveos-sync's SQL: a few set-based statements per farm (jsonb_to_recordset batches, bound
+// parameters only), one transaction per farm, so a sync of thousands of workers is a handful of
+// round trips. Times are the database's (now()) except HiveOS's own stats_time.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <pqxx/transaction_base>
+
+#include "sync_sink.h"
+
+namespace fleet::db {
+class Session;
+}
+
+namespace fleet::hiveos_sync {
+
+// The enabled accounts, by id.
+std::vector<Account> load_accounts(pqxx::transaction_base& tx);
+
+// The accounts that are failing now, for /ready: [{"id", "name", "reason", "since"}] as JSON.
+std::string failing_accounts_json(pqxx::transaction_base& tx);
+
+// The account's live (not removed) rigs whose HiveOS worker id is not in `seen`:
+// [{hiveos_worker_id, worker_id, name}] (what finish_ok would remove; --dry-run prints them).
+struct MissingRig {
+  std::int64_t hiveos_worker_id = 0;
+  std::int64_t worker_id = 0;
+  std::string name;
+};
+std::vector<MissingRig> missing_rigs(pqxx::transaction_base& tx, std::int64_t account_id,
+                                     const std::set<std::int64_t>& seen);
+
+// The sink that writes to PostgreSQL through `session`.
+class PgSink final : public SyncSink {
+ public:
+  PgSink(db::Session& session, bool readings) : session_(session), readings_(readings) {}
+  void save_farms(const Account& account, const std::vector<hiveos::Farm>& farms) override;
+  FarmWrite save_farm(const Account& account, const hiveos::Farm& farm,
+                      const std::vector<WorkerRow>& rows) override;
+  std::int64_t finish_ok(const Account& account, const std::set<std::int64_t>& seen,
+                         std::int64_t farms) override;
+  void finish_failing(const Account& account, const std::string& reason,
+                      const std::set<std::int64_t>& seen) override;
+
+ private:
+  db::Session& session_;
+  bool readings_;
+};
+
+// "{1,2,3}": a bigint[] literal for a bound parameter (libpqxx 6.4 binds no vectors).
+std::string id_array(const std::set<std::int64_t>& ids);
+
+}  // namespace fleet::hiveos_sync
