@@ -83,7 +83,7 @@ size_t read_message(char* buffer, size_t size, size_t count, void* user) {
   const std::size_t n = std::min(room, left);
   std::copy_n(x->message->data() + x->offset, n, buffer);
   x->offset += n;
-  if (n == 0) x->data_sent = true;
+  if (x->offset == x->message->size()) x->data_sent = true;
   return n;
 }
 
