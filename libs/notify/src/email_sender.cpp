@@ -158,6 +158,10 @@ class EmailSender final : public Sender {
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, c.timeout_ms);
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, std::min(c.timeout_ms, 10000L));
+    // The wait for the reply to the end of DATA is bounded by this (libcurl's default is 120 s
+    // whatever CURLOPT_TIMEOUT says).
+    curl_easy_setopt(easy, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+                     std::max(1L, (c.timeout_ms + 999) / 1000));
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!c.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, c.ca_file.c_str());

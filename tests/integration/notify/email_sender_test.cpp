@@ -152,7 +152,7 @@ TEST_CASE("email sender: starttls required but not offered -> failed, nothing se
   CHECK(s->messages().empty());
 }
 
-TEST_CASE("email sender: a refusal after DATA fails with its code; the next send delivers",
+TEST_CASE("email sender: a refusal after DATA fails with its code, the next send delivers",
           "[notify][email]") {
   auto s = sink();
   s->fail_next(1, 451);
