@@ -101,7 +101,7 @@ TEST_CASE("mqtt sender: the document is published as is and delivered on PUBACK"
   CHECK(inbox.at(0).topic == "fleetward/notifications");
 }
 
-TEST_CASE("mqtt sender: broker down -> failed; back up -> delivered on a new connection",
+TEST_CASE("mqtt sender: broker down -> failed, back up -> delivered on a new connection",
           "[notify][mqtt]") {
   auto broker = test::MosquittoBroker::start();
   auto sender = make_mqtt_sender();
