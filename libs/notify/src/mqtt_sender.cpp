@@ -88,7 +88,7 @@ struct Connection {
   ~Connection() {
     if (mosq == nullptr) return;
     mosquitto_disconnect(mosq);
-    if (loop_started) mosquitto_loop_stop(mosq, true);
+    if (loop_started) mosquitto_loop_stop(mosq, false);
     mosquitto_destroy(mosq);
   }
 
