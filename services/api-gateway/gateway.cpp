@@ -1,5 +1,7 @@
 #include "gateway.h"
 
+#include "notification_config.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -37,6 +39,9 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   add_node_agent_routes(*router_, *auth_, *heartbeats_, options_.nodes);
   add_deployment_routes(*router_);
   add_rig_routes(*router_);
+  add_notification_channel_routes(*router_, options_.secret_box, resolves_by_dns);
+  add_notification_route_routes(*router_);
+  add_notification_message_routes(*router_);
   add_openapi_route(*router_, std::string(version()));
 
   // The dashboard: static files compiled into the binary; the page itself needs no credentials,

@@ -43,6 +43,13 @@ void add_node_agent_routes(Router& router, Authenticator& authenticator, Heartbe
 void add_deployment_routes(Router& router);
 // HiveOS workers: the rigs list and totals (issue 11).
 void add_rig_routes(Router& router);
+// Notifications (issue 12): channels (admin; secrets sealed, never returned) with "send a test",
+// routes and subscriptions, and what the notifier did (notifications, messages, retry now).
+// `resolves` decides whether a channel's host resolves (notification_config.h).
+void add_notification_channel_routes(Router& router, const std::optional<secrets::SecretBox>& box,
+                                     std::function<bool(const std::string&)> resolves);
+void add_notification_route_routes(Router& router);
+void add_notification_message_routes(Router& router);
 void add_probe_routes(Router& router, const runtime::Setup& setup);
 void add_openapi_route(Router& router, std::string version);
 

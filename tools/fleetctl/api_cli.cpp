@@ -300,6 +300,7 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
 
   add_api_node_commands(*api, set);
   add_api_deployment_commands(*api, set);
+  add_api_notify_commands(*api, set);
 
   // alerts
   auto* al = api->add_subcommand("alerts", "alert episodes");

@@ -21,5 +21,7 @@ using ApiCommandSetter = std::function<void(std::function<int(client::Client&)>)
 void add_api_node_commands(CLI::App& api, const ApiCommandSetter& set);
 // fleetctl api orgs | deployments | routes | plans | migrations (api_deployment_cli.cpp).
 void add_api_deployment_commands(CLI::App& api, const ApiCommandSetter& set);
+// fleetctl api notify ... (api_notify_cli.cpp, issue 12).
+void add_api_notify_commands(CLI::App& api, const ApiCommandSetter& set);
 
 }  // namespace fleet::cli

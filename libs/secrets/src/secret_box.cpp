@@ -133,6 +133,10 @@ Result<std::string> SecretBox::open(std::string_view sealed, std::string_view co
   return out;
 }
 
+std::string notification_channel_secret_context(std::int64_t channel_id) {
+  return "notification_channel:" + std::to_string(channel_id) + ":secret";
+}
+
 std::string miner_secret_context(std::string_view mac, std::string_view which) {
   std::string out = "miner ";
   for (char c : mac)

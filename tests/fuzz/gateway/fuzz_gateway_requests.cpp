@@ -71,6 +71,9 @@ struct Harness {
     // Organisations, deployments, routes, migration plans (issue 14).
     add_deployment_routes(router);
     add_rig_routes(router);
+    add_notification_channel_routes(router, std::nullopt, [](const std::string&) { return true; });
+    add_notification_route_routes(router);
+    add_notification_message_routes(router);
     add_openapi_route(router, "fuzz");
   }
 };

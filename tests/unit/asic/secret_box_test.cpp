@@ -54,6 +54,15 @@ TEST_CASE(
   CHECK_FALSE(box->open(sealed, miner_secret_context("02:00:00:00:00:01", "unlock_password")).ok());
 }
 
+TEST_CASE("a notification channel's secret opens only for that channel", "[secrets]") {
+  auto box = SecretBox::from_key_text(generate_key_text());
+  REQUIRE(box.ok());
+  CHECK(notification_channel_secret_context(7) == "notification_channel:7:secret");
+  const std::string sealed = box->seal("smtp-pw", notification_channel_secret_context(7));
+  CHECK(*box->open(sealed, notification_channel_secret_context(7)) == "smtp-pw");
+  CHECK_FALSE(box->open(sealed, notification_channel_secret_context(8)).ok());
+}
+
 TEST_CASE("values sealed before contexts existed (v1) still open", "[secrets]") {
   // A v1 value as earlier releases wrote it: "v1:" + base64(nonce || secretbox(text)).
   const std::string key_hex = generate_key_text();

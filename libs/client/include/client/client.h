@@ -19,6 +19,7 @@
 #include "client/deployment_types.h"
 #include "client/errors.h"
 #include "client/node_types.h"
+#include "client/notify_types.h"
 #include "client/options.h"
 #include "client/paging.h"
 #include "client/relay_types.h"
@@ -181,6 +182,40 @@ class RelaysApi {
   Session& s_;
 };
 
+// Notification channels and routes (admins), subscriptions (each user their own), the messages
+// the notifier sent and "retry now" (operators) (issue 12).
+struct MessageFilter {
+  std::optional<std::string> state;  // pending | sending | retrying | delivered | dead
+  std::optional<std::int64_t> channel_id;
+  int limit = 50;  // newest first, at most 500
+};
+
+class NotificationsApi {
+ public:
+  explicit NotificationsApi(Session& s) : s_(s) {}
+  std::vector<NotificationChannel> channels();
+  NotificationChannel channel(std::int64_t id);
+  // A ValidationError naming the field (e.g. config.url) when the server refuses it.
+  NotificationChannel create_channel(const NotificationChannelDraft& draft);
+  NotificationChannel update_channel(std::int64_t id, const NotificationChannelDraft& change);
+  void remove_channel(std::int64_t id);
+  // Writes a notifier.test notification for the channel; returns its id.
+  std::int64_t test_channel(std::int64_t id);
+  std::vector<NotificationRecord> routes();
+  NotificationRecord create_route(const std::string& route_json);
+  void remove_route(std::int64_t id);
+  std::vector<NotificationRecord> subscriptions();
+  NotificationRecord subscribe(const std::string& subscription_json);
+  void unsubscribe(std::int64_t id);
+  std::vector<NotificationMessage> messages(const MessageFilter& filter = {});
+  NotificationMessage message(std::int64_t id);
+  // A dead or retrying message is sent again now (ConflictError in other states).
+  NotificationMessage retry(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
 // Container host nodes (issue 13): everyone reads; operators drain; admins revoke, remove and
 // manage registration tokens.
 class NodesApi {
@@ -316,6 +351,7 @@ class Client {
   SilencesApi silences() { return SilencesApi(*session_); }
   CommandsApi commands() { return CommandsApi(*session_); }
   RelaysApi relays() { return RelaysApi(*session_); }
+  NotificationsApi notifications() { return NotificationsApi(*session_); }
   NodesApi nodes() { return NodesApi(*session_); }
   OrganizationsApi organizations() { return OrganizationsApi(*session_); }
   DeploymentsApi deployments() { return DeploymentsApi(*session_); }

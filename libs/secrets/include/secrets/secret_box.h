@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,11 @@ class SecretBox {
 // The context of a miner's sealed secret: its MAC (any case) and which secret ("api_key",
 // "unlock_password"), so a value cannot move to another miner or another column.
 std::string miner_secret_context(std::string_view mac, std::string_view which);
+
+// The context of a notification channel's sealed secret (webhook signing key, SMTP or MQTT
+// password): "notification_channel:<id>:secret" (sql/0047), so a value cannot move to another
+// channel.
+std::string notification_channel_secret_context(std::int64_t channel_id);
 
 // A new random key in the hex form from_key_text() accepts (for `fleetctl` and docs).
 std::string generate_key_text();
