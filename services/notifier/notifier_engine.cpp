@@ -12,6 +12,8 @@
 
 #include "db/session.h"
 #include "notifier_document.h"
+#include "notify/email_sender.h"
+#include "notify/mqtt_sender.h"
 #include "notify/webhook_sender.h"
 
 namespace fleet::notifier {
@@ -96,6 +98,8 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
 SenderFactory default_sender_factory() {
   return [](const std::string& kind) -> std::unique_ptr<notify::Sender> {
     if (kind == "webhook") return notify::make_webhook_sender();
+    if (kind == "mqtt") return notify::make_mqtt_sender();
+    if (kind == "email") return notify::make_email_sender();
     return nullptr;
   };
 }
@@ -129,8 +133,8 @@ std::string Notifier::secret_of(const ChannelRow& channel, std::string* error) c
     *error = "the channel has a secret but secrets.key is not set";
     return "";
   }
-  auto opened = box_->open(channel.secret_enc,
-                           "notification_channel:" + std::to_string(channel.rule.id) + ":secret");
+  auto opened =
+      box_->open(channel.secret_enc, secrets::notification_channel_secret_context(channel.rule.id));
   if (!opened.ok()) {
     *error = "the channel's secret does not open with secrets.key";
     return "";
