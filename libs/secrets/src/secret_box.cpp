@@ -133,6 +133,10 @@ Result<std::string> SecretBox::open(std::string_view sealed, std::string_view co
   return out;
 }
 
+std::string hiveos_token_context(std::int64_t account_id) {
+  return "hiveos_account:" + std::to_string(account_id) + ":token";
+}
+
 std::string miner_secret_context(std::string_view mac, std::string_view which) {
   std::string out = "miner ";
   for (char c : mac)

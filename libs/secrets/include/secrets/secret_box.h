@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -43,6 +44,10 @@ class SecretBox {
 // The context of a miner's sealed secret: its MAC (any case) and which secret ("api_key",
 // "unlock_password"), so a value cannot move to another miner or another column.
 std::string miner_secret_context(std::string_view mac, std::string_view which);
+
+// The context of a HiveOS account's sealed personal token (hiveos_accounts.token_enc):
+// "hiveos_account:<id>:token", so a token cannot move to another account's row.
+std::string hiveos_token_context(std::int64_t account_id);
 
 // A new random key in the hex form from_key_text() accepts (for `fleetctl` and docs).
 std::string generate_key_text();
