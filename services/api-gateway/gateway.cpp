@@ -37,6 +37,7 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   add_node_admin_routes(*router_, options_.node_admin);
   add_node_agent_routes(*router_, *auth_, *heartbeats_, options_.nodes);
   add_deployment_routes(*router_);
+  add_rig_routes(*router_);
   add_openapi_route(*router_, std::string(version()));
 
   // The dashboard: static files compiled into the binary; the page itself needs no credentials,

@@ -45,11 +45,19 @@ void add_node_agent_routes(Router& router, Authenticator& authenticator, Heartbe
                            const NodeIngestOptions& options);
 // Organisations, deployments, routes, migration plans and migrations (issue 14).
 void add_deployment_routes(Router& router);
+// HiveOS workers: the rigs list and totals (issue 11).
+void add_rig_routes(Router& router);
 void add_probe_routes(Router& router, const runtime::Setup& setup);
 void add_openapi_route(Router& router, std::string version);
 
 // Common OpenAPI fragments.
 nlohmann::json page_schema(const nlohmann::json& item);
+// {"items", "total", "limit", "offset"} of `item`.
+nlohmann::json offset_page_schema(const nlohmann::json& item);
+// An ILIKE pattern matching `text` anywhere, with %, _ and \ taken literally.
+std::string like_pattern(const std::string& text);
+// One of workers.status's values.
+bool is_worker_status(const std::string& status);
 nlohmann::json query_param(const char* name, const char* type, const char* description);
 
 // A HiveOS worker's detail (rigs row: ids, platform, versions, GPUs, boards, hashrates,

@@ -12,15 +12,6 @@ namespace fleet::gateway {
 
 using json = nlohmann::json;
 
-json offset_page_schema(const json& item) {
-  return {{"type", "object"},
-          {"properties",
-           {{"items", {{"type", "array"}, {"items", item}}},
-            {"total", {{"type", "integer"}}},
-            {"limit", {{"type", "integer"}}},
-            {"offset", {{"type", "integer"}}}}}};
-}
-
 PageWindow page_window(const Call& call) {
   return {.limit = call.query_int("limit", 100, 1, 1000),
           .offset = call.query_int("offset", 0, 0, 1'000'000'000)};

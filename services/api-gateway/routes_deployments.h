@@ -15,9 +15,6 @@
 
 namespace fleet::gateway {
 
-// {items, total, limit, offset} of `item`.
-nlohmann::json offset_page_schema(const nlohmann::json& item);
-
 struct PageWindow {
   std::int64_t limit = 100;
   std::int64_t offset = 0;

@@ -60,15 +60,6 @@ std::optional<std::string> label_filter(const Call& call) {
   return json{{label->substr(0, colon), label->substr(colon + 1)}}.dump();
 }
 
-std::string like_pattern(const std::string& text) {
-  std::string out = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "%";
-}
-
 // A time given as an ISO 8601 timestamp or as a duration back from now ("1h"): exactly one of
 // the two is set.
 struct TimeParam {
@@ -560,6 +551,33 @@ void add_fleet_routes(Router& router) {
          });
          return Reply{.body = {{"items", items}, {"next", next}, {"limit", limit}}};
        }});
+}
+
+// Shared by the route files (declared in routes.h).
+std::string like_pattern(const std::string& text) {
+  std::string out = "%";
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "%";
+}
+
+json offset_page_schema(const json& item) {
+  return {{"type", "object"},
+          {"properties",
+           {{"items", {{"type", "array"}, {"items", item}}},
+            {"total", {{"type", "integer"}}},
+            {"limit", {{"type", "integer"}}},
+            {"offset", {{"type", "integer"}}}}}};
+}
+
+bool is_worker_status(const std::string& s) {
+  for (const char* known :
+       {"pending", "online", "unhealthy", "draining", "offline", "unreachable", "removed"}) {
+    if (s == known) return true;
+  }
+  return false;
 }
 
 }  // namespace fleet::gateway

@@ -146,15 +146,6 @@ json one_miner(pqxx::transaction_base& tx, std::int64_t id) {
   return miner_json(rows[0]);
 }
 
-std::string like_pattern(const std::string& text) {
-  std::string out = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "%";
-}
-
 // A viewer sees which pool a miner mines on, not the account it mines for: the pool user (often
 // "account.worker") is dropped and any user:password@ in the pool URL removed.
 void redact_pool_credentials(json& status) {

@@ -207,34 +207,8 @@ const json kNodeDetail = [] {
   return s;
 }();
 
-json offset_page_schema(const json& item) {
-  return {{"type", "object"},
-          {"properties",
-           {{"items", {{"type", "array"}, {"items", item}}},
-            {"total", {{"type", "integer"}}},
-            {"limit", {{"type", "integer"}}},
-            {"offset", {{"type", "integer"}}}}}};
-}
-
 const json kReasonBody = {{"type", "object"},
                           {"properties", {{"reason", {{"type", "string"}, {"maxLength", 500}}}}}};
-
-bool is_node_status(const std::string& s) {
-  for (const char* known :
-       {"pending", "online", "unhealthy", "draining", "offline", "unreachable", "removed"}) {
-    if (s == known) return true;
-  }
-  return false;
-}
-
-std::string like_pattern(const std::string& text) {
-  std::string out = "%";
-  for (char c : text) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "%";
-}
 
 // "drained by alice: kernel upgrade" — the status reason of a user's action. An empty body is
 // no reason; a body may only carry {"reason"}.
@@ -296,7 +270,7 @@ void add_node_read_routes(Router& router) {
             query_param("offset", "integer", "items to skip (default 0)")},
        .handler = [](Call& call) {
          auto status = call.query("status", 20);
-         if (status && !is_node_status(*status)) {
+         if (status && !is_worker_status(*status)) {
            throw ApiError::bad_request(
                "query parameter 'status' must be pending, online, unhealthy, draining, offline, "
                "unreachable or removed",

@@ -24,6 +24,11 @@ import deployments from './view_deployments.js';
 import deployment from './view_deployment.js';
 import migrations from './view_migrations.js';
 import organizations from './view_organizations.js';
+import rigs from './view_rigs.js';
+import rig from './view_rig.js';
+import hiveos from './view_hiveos.js';
+import notifications from './view_notifications.js';
+import notifySettings from './view_notify_settings.js';
 
 export const POLL_MS = 10_000;
 
@@ -32,6 +37,9 @@ const ROUTES = [
   {path: 'overview', view: overview, nav: 'Overview'},
   {path: 'miners', view: miners, nav: 'Miners'},
   {path: 'miner', view: miner},
+  {path: 'rigs', view: rigs, nav: 'Rigs'},
+  {path: 'rig', view: rig, parent: 'rigs'},
+  {path: 'hiveos', view: hiveos, parent: 'rigs'},
   {path: 'nodes', view: nodes, nav: 'Nodes'},
   {path: 'node', view: node, parent: 'nodes'},
   {path: 'node-tokens', view: nodeTokens, parent: 'nodes'},
@@ -45,6 +53,8 @@ const ROUTES = [
   {path: 'silences', view: silences, nav: 'Silences'},
   {path: 'rules', view: rules, nav: 'Rules'},
   {path: 'commands', view: commands, nav: 'Commands'},
+  {path: 'notifications', view: notifications, nav: 'Notifications'},
+  {path: 'notify-settings', view: notifySettings, parent: 'notifications'},
   {path: 'relays', view: relays, nav: 'Relays'},
   {path: 'services', view: services, nav: 'Services'},
 ];

@@ -87,12 +87,17 @@ export function int(value) {
   return Math.round(Number(value)).toLocaleString('en-US');
 }
 
-// TH/s with a larger unit when the number gets long.
+// TH/s with a larger unit when the number gets long, a smaller one below 1 TH/s (GPU rigs mine
+// at MH/s).
 export function hashrate(ths) {
   if (ths === null || ths === undefined) return DASH;
-  if (Math.abs(ths) >= 1e6) return `${num(ths / 1e6, 2)} EH/s`;
-  if (Math.abs(ths) >= 1e3) return `${num(ths / 1e3, 2)} PH/s`;
-  return `${num(ths, 1)} TH/s`;
+  const a = Math.abs(ths);
+  if (a >= 1e6) return `${num(ths / 1e6, 2)} EH/s`;
+  if (a >= 1e3) return `${num(ths / 1e3, 2)} PH/s`;
+  if (a >= 1 || a === 0) return `${num(ths, 1)} TH/s`;
+  if (a >= 1e-3) return `${num(ths * 1e3, 1)} GH/s`;
+  if (a >= 1e-6) return `${num(ths * 1e6, 1)} MH/s`;
+  return `${num(ths * 1e9, 1)} kH/s`;
 }
 
 export function power(watts) {

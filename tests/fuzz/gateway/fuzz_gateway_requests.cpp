@@ -78,6 +78,7 @@ struct Harness {
            return hiveos::ApiResult<bool>(hiveos::ApiError{
                .kind = ErrorKind::kUnauthenticated, .message = "fuzz", .http_status = 401});
          }});
+    add_rig_routes(router);
     add_openapi_route(router, "fuzz");
   }
 };
