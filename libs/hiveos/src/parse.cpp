@@ -22,7 +22,9 @@ std::optional<double> num(const json& o, const char* key) {
   auto it = o.find(key);
   if (it == o.end() || !it->is_number()) return std::nullopt;
   const double v = it->get<double>();
-  if (!std::isfinite(v)) return std::nullopt;
+  // Nothing a rig reports comes near 1e15 (kH/s, W, °C, MHz, Unix seconds): larger is garbage,
+  // and refusing it keeps every sum of such values finite.
+  if (!std::isfinite(v) || std::fabs(v) > 1e15) return std::nullopt;
   return v;
 }
 
