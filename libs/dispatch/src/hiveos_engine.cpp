@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -16,7 +17,10 @@ constexpr std::size_t kMaxPayloadInResult = 4000;
 
 std::string seconds_text(milliseconds d) {
   const auto ms = d.count();
-  return ms % 1000 == 0 ? std::to_string(ms / 1000) : std::to_string(ms / 1000.0);
+  if (ms % 1000 == 0) return std::to_string(ms / 1000);
+  std::ostringstream out;
+  out << static_cast<double>(ms) / 1000.0;  // 1.5, not 1.500000
+  return out.str();
 }
 
 json dump_safe(const std::string& text) {

@@ -285,6 +285,18 @@ TEST_CASE("no result within the deadline fails the command", "[dispatch][hiveos]
   CHECK_THAT(h.outcomes.at(1).reason, Contains("no result from HiveOS within 10 s"));
 }
 
+TEST_CASE("a deadline that is not whole seconds is written as a short decimal",
+          "[dispatch][hiveos]") {
+  Harness h;
+  h.options.result_timeout = milliseconds(1500);
+  h.make();
+  h.add(rig_job(1, 11, "reboot"));
+  h.advance(milliseconds(200));
+  h.advance(milliseconds(1500));
+  REQUIRE(h.outcomes.count(1));
+  CHECK_THAT(h.outcomes.at(1).reason, Contains("within 1.5 s"));
+}
+
 TEST_CASE("every request waits for its slot of the account's budget", "[dispatch][hiveos]") {
   Harness h;
   h.budget.waits = {seconds(5)};  // the first request must wait 5 s
