@@ -8,6 +8,7 @@
 #include "db/session.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/firmware_channel.h"
+#include "dispatch/hiveos_channel.h"
 #include "dispatch/options.h"
 #include "dispatch/relay_channel.h"
 #include "runtime/worker.h"
@@ -29,10 +30,11 @@ int main(int argc, char** argv) {
   return runtime::run(
       argc, argv,
       {.name = "action-dispatcher",
-       .description = "carries out queued commands: firmware calls, relay controllers over MQTT",
+       .description =
+           "carries out queued commands: firmware calls, relay controllers over MQTT, HiveOS",
        .default_interval = std::chrono::seconds(2),
        .required_tables = {"commands", "workers", "miners", "relay_controllers", "relay_mappings",
-                           "notifications", "site_holds"},
+                           "notifications", "site_holds", "rigs", "hiveos_accounts"},
        .declare_config = [](config::Schema& schema) { dispatch::declare_config(schema); },
        .setup = [](const runtime::Setup& setup) -> runtime::CycleFn {
          dispatch::Settings settings = dispatch::settings_from(setup.config);
@@ -46,6 +48,14 @@ int main(int argc, char** argv) {
            auto firmware = dispatch::make_firmware_channel(settings.firmware, std::move(*box));
            if (!firmware.ok()) throw std::runtime_error(firmware.error().message());
            channels["firmware"] = std::move(*firmware);
+         }
+         if (settings.hiveos_enabled) {
+           auto box = secrets::box_from(setup.config);
+           if (!box.ok()) throw runtime::ConfigError(box.error().message());
+           auto hiveos =
+               dispatch::make_hiveos_channel(settings.hiveos, std::move(*box), setup.db.options());
+           if (!hiveos.ok()) throw std::runtime_error(hiveos.error().message());
+           channels["hiveos"] = std::move(*hiveos);
          }
          if (settings.mqtt.port > 0) {
            auto relay = dispatch::make_relay_channel(settings.mqtt, setup.db.options(),

@@ -35,6 +35,7 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   add_alert_routes(*router_);
   add_command_routes(*router_);
   add_relay_routes(*router_);
+  add_hiveos_routes(*router_, options_.secret_box, options_.hiveos);
   add_node_admin_routes(*router_, options_.node_admin);
   add_node_agent_routes(*router_, *auth_, *heartbeats_, options_.nodes);
   add_deployment_routes(*router_);

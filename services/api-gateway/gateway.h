@@ -12,6 +12,7 @@
 #include "db/listener.h"
 #include "db_pool.h"
 #include "heartbeat_batcher.h"
+#include "hiveos_options.h"
 #include "node_admin_options.h"
 #include "node_ingest.h"
 #include "router.h"
@@ -35,6 +36,7 @@ struct GatewayOptions {
   std::optional<secrets::SecretBox> secret_box;  // seals miner unlock passwords (secrets.key)
   NodeAdminOptions node_admin;                   // nodes.public_url, nodes.agent_binary
   NodeIngestOptions nodes;                       // node agents' traffic (issue 13)
+  HiveosAccountOptions hiveos;                   // checking HiveOS tokens (issue 11)
 };
 
 class Gateway {

@@ -127,6 +127,21 @@ void declare(config::Schema& s) {
          .default_value = std::chrono::milliseconds(15 * 60'000),
          .min = 1,
          .max = 86'400});
+  s.add({.name = "hiveos.allow_http",
+         .type = Type::kBool,
+         .help = "accept http:// HiveOS base URLs (hiveos-sim on loopback, tests); https only "
+                 "otherwise",
+         .default_value = false});
+  s.add({.name = "hiveos.verify_tls",
+         .type = Type::kBool,
+         .help = "verify HiveOS's TLS certificate when checking a token",
+         .default_value = true});
+  s.add({.name = "hiveos.check_timeout",
+         .type = Type::kDuration,
+         .help = "how long checking a HiveOS token (GET /auth/check) may take",
+         .default_value = std::chrono::milliseconds(5'000),
+         .min = 0.1,
+         .max = 60});
   s.add({.name = "nodes.public_url",
          .type = Type::kString,
          .help = "base URL new nodes reach this gateway at (http[s]://host[:port][/prefix]), put "
@@ -240,6 +255,9 @@ int main(int argc, char** argv) {
                   "through the API");
             }
             o.node_admin = node_admin_options(c);
+            o.hiveos.allow_http = c.boolean("hiveos.allow_http");
+            o.hiveos.check_token = gateway::http_token_check(c.duration("hiveos.check_timeout"),
+                                                             c.boolean("hiveos.verify_tls"));
             auto database = db::options_from(c);
             if (!database.ok()) throw runtime::ConfigError(database.error().message());
             database->application_name = "api-gateway";

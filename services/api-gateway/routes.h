@@ -9,6 +9,7 @@
 
 #include "authenticator.h"
 #include "heartbeat_batcher.h"
+#include "hiveos_options.h"
 #include "node_admin_options.h"
 #include "node_ingest.h"
 #include "router.h"
@@ -32,6 +33,9 @@ void add_alert_routes(Router& router);
 void add_command_routes(Router& router);
 // Relay controllers and workers' relay mappings (issue 10).
 void add_relay_routes(Router& router);
+// HiveOS accounts (issue 11): add (token checked with HiveOS), list, show, change, delete.
+void add_hiveos_routes(Router& router, const std::optional<secrets::SecretBox>& box,
+                       HiveosAccountOptions options);
 // Container host nodes, the operator's side (issue 13): registration tokens, the install script
 // and agent download, node lists, detail, drain/undrain/revoke/remove, stats, status history.
 void add_node_admin_routes(Router& router, const NodeAdminOptions& options);
@@ -62,6 +66,10 @@ std::string like_pattern(const std::string& text);
 // One of workers.status's values.
 bool is_worker_status(const std::string& status);
 nlohmann::json query_param(const char* name, const char* type, const char* description);
+
+// A HiveOS worker's detail (rigs row: ids, platform, versions, GPUs, boards, hashrates,
+// problems, stats_time, stale, account), or null when it has none.
+nlohmann::json hiveos_rig_of(pqxx::transaction_base& tx, std::int64_t worker_id);
 
 // A worker's relay mapping as the API shows it, or null when it has none.
 nlohmann::json relay_mapping_of(pqxx::transaction_base& tx, std::int64_t worker_id);

@@ -29,7 +29,7 @@ struct ActionInfo {
   bool relay;      // carried out by a relay controller: needs the worker's relay mapping
 };
 
-constexpr std::array<ActionInfo, 13> kActions{{{"restart_mining", false, false, false},
+constexpr std::array<ActionInfo, 14> kActions{{{"restart_mining", false, false, false},
                                                {"reboot", true, false, false},
                                                {"shutdown", true, false, false},
                                                {"power_cycle", true, false, true},
@@ -41,7 +41,10 @@ constexpr std::array<ActionInfo, 13> kActions{{{"restart_mining", false, false, 
                                                {"start_mining", false, true, false},
                                                {"stop_mining", false, true, false},
                                                {"pause_mining", false, true, false},
-                                               {"resume_mining", false, true, false}}};
+                                               {"resume_mining", false, true, false},
+                                               // A shell command on a HiveOS rig: only for
+                                               // accounts an admin enabled exec for.
+                                               {"exec", true, false, false}}};
 
 const ActionInfo* find_action(std::string_view name) {
   for (const auto& a : kActions) {
@@ -57,13 +60,25 @@ std::string action_names() {
   return out;
 }
 
-// How an action reaches a worker of a kind (DESIGN §6), nullopt when it cannot.
-std::optional<std::string> channel_of(const ActionInfo& action, std::string_view kind) {
+// What HiveOS can do to a worker (dispatch/hiveos_command.h).
+bool is_hiveos_action(std::string_view name) {
+  return name == "reboot" || name == "shutdown" || name == "restart_mining" ||
+         name == "stop_mining" || name == "start_mining" || name == "exec";
+}
+
+// How an action reaches a worker of a kind (DESIGN §6), nullopt when it cannot. A HiveOS worker
+// (a rigs row, whatever its kind; every rig) is commanded through HiveOS, its power through its
+// relay.
+std::optional<std::string> channel_of(const ActionInfo& action, std::string_view kind,
+                                      bool hiveos_worker) {
   if (action.relay) return kind == "device" ? std::nullopt : std::optional<std::string>("relay");
+  if (hiveos_worker || kind == "rig") {
+    return is_hiveos_action(action.name) ? std::optional<std::string>("hiveos") : std::nullopt;
+  }
+  if (action.name == "exec") return std::nullopt;
   if (action.asic_only)
     return kind == "asic" ? std::optional<std::string>("firmware") : std::nullopt;
   if (kind == "asic") return "firmware";
-  if (kind == "rig") return "hiveos";
   if (kind == "node" && action.name != "restart_mining") return "agent";
   return std::nullopt;
 }
@@ -163,6 +178,10 @@ json check_params(const ActionInfo& action, const JsonBody& body) {
     if (auto ms = p.opt_integer("ms", 50, 10'000)) return {{"ms", *ms}};
     return json::object();
   }
+  if (action.name == "exec") {
+    p.only({"cmd"});
+    return {{"cmd", p.string("cmd", 1000)}};
+  }
   p.only({});
   return json::object();
 }
@@ -178,12 +197,15 @@ void add_command_routes(Router& router) {
       {.method = "POST",
        .path = "/api/workers/{id}/commands",
        .tag = "commands",
-       .summary = "Queue an action on a worker (restart_mining, reboot, shutdown, power_cycle, "
-                  "power_off, power_on, power_button, set_preset, find_miner, start_mining, "
-                  "stop_mining). reboot, shutdown and the power actions need \"confirm\": true; "
-                  "the power actions (channel relay) need the worker's relay mapping (else 422). "
-                  "power_button takes params {\"ms\": 50..10000}. Send an Idempotency-Key header "
-                  "to make retries safe.",
+       .summary =
+           "Queue an action on a worker (restart_mining, reboot, shutdown, power_cycle, "
+           "power_off, power_on, power_button, set_preset, find_miner, start_mining, "
+           "stop_mining, exec). reboot, shutdown, exec and the power actions need \"confirm\": "
+           "true; HiveOS workers (a rigs row) go through channel hiveos, and exec "
+           "(params {\"cmd\"}) only when their account's exec_enabled is on (else 403); "
+           "the power actions (channel relay) need the worker's relay mapping (else 422). "
+           "power_button takes params {\"ms\": 50..10000}. Send an Idempotency-Key header "
+           "to make retries safe.",
        .role = Role::kOperator,
        .request_schema = {{"type", "object"},
                           {"required", {"action"}},
@@ -209,8 +231,9 @@ void add_command_routes(Router& router) {
          if (action->needs_confirm && !confirmed) {
            throw ApiError::bad_request(
                std::string(action->name) +
-                   (action->relay ? " switches the worker's power through its relay"
-                                  : " interrupts mining") +
+                   (action->relay            ? " switches the worker's power through its relay"
+                    : action->name == "exec" ? " runs a shell command on the rig"
+                                             : " interrupts mining") +
                    ": send \"confirm\": true to queue it",
                "confirm");
          }
@@ -233,17 +256,37 @@ void add_command_routes(Router& router) {
          int status = 201;
          call.db().transact([&](pqxx::transaction_base& tx) {
            auto w = tx.exec_params(
-               "SELECT w.kind, m.model_alias, mo.presets::text, w.name FROM workers w "
+               "SELECT w.kind, m.model_alias, mo.presets::text, w.name, r.worker_id IS NOT NULL, "
+               "a.exec_enabled, a.name FROM workers w "
                "LEFT JOIN miners m ON m.worker_id = w.id "
-               "LEFT JOIN models mo ON mo.alias = m.model_alias WHERE w.id = $1",
+               "LEFT JOIN models mo ON mo.alias = m.model_alias "
+               "LEFT JOIN rigs r ON r.worker_id = w.id "
+               "LEFT JOIN hiveos_accounts a ON a.id = r.account_id WHERE w.id = $1",
                worker_id);
            if (w.empty())
              throw ApiError::not_found("worker " + std::to_string(worker_id) + " not found");
            const std::string kind = w[0][0].as<std::string>();
-           auto channel = channel_of(*action, kind);
+           const bool hiveos_worker = w[0][4].as<bool>();
+           auto channel = channel_of(*action, kind, hiveos_worker);
            if (!channel) {
-             throw ApiError::unprocessable("a worker of kind '" + kind + "' cannot " + name,
-                                           "action");
+             throw ApiError::unprocessable(
+                 hiveos_worker ? "HiveOS cannot " + name +
+                                     " (reboot, shutdown, restart_mining, stop_mining, "
+                                     "start_mining, exec; power actions through a relay)"
+                               : "a worker of kind '" + kind + "' cannot " + name,
+                 "action");
+           }
+           if (action->name == "exec") {
+             if (!hiveos_worker) {
+               throw ApiError::unprocessable(
+                   "worker " + w[0][3].as<std::string>() + " is not synced from a HiveOS account",
+                   "action");
+             }
+             if (!w[0][5].as<bool>()) {
+               throw ApiError::forbidden("exec is not enabled for HiveOS account " +
+                                         w[0][6].as<std::string>() +
+                                         " (an admin can turn exec_enabled on)");
+             }
            }
            if (action->name == "set_preset" && !w[0][2].is_null()) {
              json presets = json::parse(w[0][2].as<std::string>(), nullptr, false);

@@ -220,7 +220,9 @@ void add_fleet_routes(Router& router) {
        .path = "/api/workers/{id}",
        .tag = "workers",
        .summary =
-           "One worker with its latest metrics, kind-specific detail and relay mapping (or null)",
+           "One worker with its latest metrics, kind-specific detail, relay mapping (or null) and, "
+           "for HiveOS workers, rig (HiveOS ids, platform, versions, gpus, boards, hashrates, "
+           "problems, stats_time, stale, account; else null)",
        .response_schema = kWorker,
        .handler = [](Call& call) {
          const std::int64_t id = call.id();
@@ -246,6 +248,7 @@ void add_fleet_routes(Router& router) {
            }
            out["metrics"] = metrics;
            out["relay"] = relay_mapping_of(tx, id);
+           out["rig"] = hiveos_rig_of(tx, id);
            auto device = tx.exec_params(
                "SELECT (to_jsonb(d) - 'worker_id')::text FROM devices d WHERE worker_id = $1", id);
            if (!device.empty()) {

@@ -2,7 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
+#include <unistd.h>
+
+#include "api_commands.h"
 #include "commands.h"
 #include "log_tail.h"
 #include "process.h"
@@ -87,4 +91,22 @@ TEST_CASE("the follower sees appended lines, truncation and rotation", "[fleetct
   f.poll(collect);
   CHECK(seen.back() == "fresh file line that is longer than the truncated one");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("fleetctl reads a HiveOS token from a file or standard input, never a flag",
+          "[fleetctl][hiveos]") {
+  std::istringstream in("  tok-from-stdin  \nsecond line\n");
+  CHECK(fleet::cli::read_hiveos_token("-", in) == "tok-from-stdin");
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("fleetctl-token-" + std::to_string(::getpid()));
+  {
+    std::ofstream f(path);
+    f << "file-token\r\n";
+  }
+  std::istringstream unused;
+  CHECK(fleet::cli::read_hiveos_token(path.string(), unused) == "file-token");
+  std::filesystem::remove(path);
+  std::istringstream empty("\n");
+  CHECK(fleet::cli::read_hiveos_token("-", empty).empty());
+  CHECK_THROWS(fleet::cli::read_hiveos_token(path.string(), unused));
 }

@@ -186,7 +186,7 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
       ->check(CLI::PositiveNumber);
   cm->add_option("action", st->command.action,
                  "restart_mining, reboot, shutdown, power_cycle, power_off, power_on, "
-                 "power_button, set_preset, find_miner, start_mining, stop_mining")
+                 "power_button, set_preset, find_miner, start_mining, stop_mining, exec (HiveOS)")
       ->required();
   cm->add_option("--preset", st->command.preset, "preset for set_preset");
   cm->add_option("--ms", st->press_ms, "power_button: press length, 50..10000 ms")
@@ -301,6 +301,7 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
   add_api_node_commands(*api, set);
   add_api_deployment_commands(*api, set);
   add_api_notify_commands(*api, set);
+  add_api_hiveos_commands(*api, set);
 
   // alerts
   auto* al = api->add_subcommand("alerts", "alert episodes");

@@ -155,6 +155,30 @@ int api_relay_unmap(client::Client& c, const std::string& worker, std::ostream& 
 // Every mapping, or those of one controller ("" = all).
 int api_relays_list(client::Client& c, const std::string& controller, bool json, std::ostream& out);
 
+// HiveOS accounts (api_hiveos_commands.cpp, issue 11). An account is named by its name or id.
+// The token is never a flag value (it would show in ps): it is read from `token_file`, or from
+// standard input when that is "-".
+struct ApiHiveosAccountOptions {
+  std::string name, url;
+  std::string token_file;  // "" = no new token (set); "-" = standard input
+  std::optional<double> requests_per_minute;
+  std::optional<std::int64_t> burst;
+  std::optional<bool> enabled;
+  std::optional<bool> exec_enabled;  // admin
+  bool json = false;
+};
+int api_hiveos_accounts_list(client::Client& c, bool json, std::ostream& out);
+int api_hiveos_account_show(client::Client& c, const std::string& account, bool json,
+                            std::ostream& out);
+int api_hiveos_account_add(client::Client& c, const ApiHiveosAccountOptions& options,
+                           std::istream& in, std::ostream& out, std::ostream& err);
+int api_hiveos_account_set(client::Client& c, const std::string& account,
+                           const ApiHiveosAccountOptions& options, std::istream& in,
+                           std::ostream& out, std::ostream& err);
+int api_hiveos_account_delete(client::Client& c, const std::string& account, std::ostream& out);
+// The token in `path` ("-": `in`): its first line without surrounding whitespace; "" when empty.
+std::string read_hiveos_token(const std::string& path, std::istream& in);
+
 // Container host nodes and registration tokens (api_node_commands.cpp, issue 13).
 struct ApiNodesOptions {
   ApiListOptions list;

@@ -36,11 +36,12 @@ SELECT id, name, description, enabled, condition, clear_condition, scope_kind, s
 )sql";
 
 constexpr const char* kWorkers = R"sql(
-SELECT id, name, kind, farm_id, labels::text, status,
-       (extract(epoch FROM last_seen_at) * 1000)::bigint
-  FROM workers
- WHERE status <> 'removed'
- ORDER BY id
+SELECT w.id, w.name, w.kind, w.farm_id, w.labels::text, w.status,
+       (extract(epoch FROM w.last_seen_at) * 1000)::bigint,
+       EXISTS (SELECT 1 FROM rigs r WHERE r.worker_id = w.id AND r.removed_at IS NULL)
+  FROM workers w
+ WHERE w.status <> 'removed'
+ ORDER BY w.id
 )sql";
 
 // The latest value of the named metrics. Seed 001's extraction order: the numeric `value`, else a
@@ -209,6 +210,7 @@ std::vector<rules::WorkerInfo> load_workers(pqxx::transaction_base& tx) {
     }
     w.status = str(r[5]);
     w.last_seen_ms = opt_i64(r[6]);
+    w.hiveos = r[7].as<bool>();
     out.push_back(std::move(w));
   }
   return out;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "dispatch/hiveos_command.h"
 #include "dispatch/relay_plan.h"
 
 namespace fleet::dispatch {
@@ -46,12 +47,16 @@ const char* const kCandidates = R"SQL(
 SELECT c.id, c.worker_id, w.name, w.kind, coalesce(w.site, ''), c.action, c.params::text, c.channel,
        c.attempts, c.max_attempts, host(w.ip), m.port, m.mac::text, m.api_key_enc, m.unlock_pass_enc,
        rm.controller_id, rc.name, rc.driver, rc.topic, rm.channel, rm.wiring, rm.pulse_ms,
-       rm.hold_ms, rm.off_ms
+       rm.hold_ms, rm.off_ms,
+       r.account_id, ha.name, ha.base_url, ha.token_enc, ha.enabled, ha.exec_enabled,
+       r.hiveos_farm_id, r.hiveos_worker_id, r.removed_at IS NOT NULL
   FROM commands c
   JOIN workers w ON w.id = c.worker_id
   LEFT JOIN miners m ON m.worker_id = c.worker_id
   LEFT JOIN relay_mappings rm ON rm.worker_id = c.worker_id
   LEFT JOIN relay_controllers rc ON rc.id = rm.controller_id
+  LEFT JOIN rigs r ON r.worker_id = c.worker_id AND c.channel = 'hiveos'
+  LEFT JOIN hiveos_accounts ha ON ha.id = r.account_id
  WHERE c.state = 'queued' AND c.not_before <= now() AND c.expires_at > now()
    AND c.channel IN (SELECT jsonb_array_elements_text($1::jsonb))
  ORDER BY c.not_before, c.id
@@ -201,6 +206,17 @@ CommandJob job_from(const pqxx::row& r) {
                           .hold_ms = r[22].as<int>(),
                           .off_ms = r[23].as<int>()};
   }
+  if (!r[24].is_null()) {
+    j.hiveos = HiveosTarget{.account_id = r[24].as<std::int64_t>(),
+                            .account_name = r[25].as<std::string>(),
+                            .base_url = r[26].as<std::string>(),
+                            .token_enc = r[27].as<std::string>(),
+                            .account_enabled = r[28].as<bool>(),
+                            .exec_enabled = r[29].as<bool>(),
+                            .farm_id = r[30].as<std::int64_t>(),
+                            .worker_id = r[31].as<std::int64_t>(),
+                            .removed = r[32].as<bool>()};
+  }
   return j;
 }
 
@@ -214,6 +230,7 @@ std::optional<std::string> cannot_send(const CommandJob& j) {
     auto plan = relay_plan(j.action, j.params_json, *j.relay);
     if (!plan.ok()) return plan.error().message();
   }
+  if (j.channel == "hiveos") return hiveos_refusal(j);
   return std::nullopt;
 }
 

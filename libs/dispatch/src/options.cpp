@@ -141,6 +141,46 @@ void declare_config(config::Schema& schema) {
               .default_value = milliseconds(30'000),
               .min = 0.1,
               .max = 3600});
+  // The hiveos channel (issue 11).
+  schema.add({.name = "hiveos.enabled",
+              .type = Type::kBool,
+              .help = "carry out commands of HiveOS workers through their HiveOS account",
+              .default_value = true});
+  schema.add({.name = "hiveos.threads",
+              .type = Type::kInt,
+              .help = "threads of the hiveos channel (accounts are spread over them)",
+              .default_value = std::int64_t{2},
+              .min = 1,
+              .max = 64});
+  schema.add({.name = "hiveos.gather",
+              .type = Type::kDuration,
+              .help = "commands for one farm and command queued within this go as one "
+                      "multi-worker request",
+              .default_value = milliseconds(250),
+              .min = 0,
+              .max = 60});
+  schema.add({.name = "hiveos.poll_every",
+              .type = Type::kDuration,
+              .help = "how often a sent command's worker messages are read for its result",
+              .default_value = milliseconds(3000),
+              .min = 0.05,
+              .max = 600});
+  schema.add({.name = "hiveos.result_timeout",
+              .type = Type::kDuration,
+              .help = "a command without a result message from HiveOS within this fails",
+              .default_value = milliseconds(120'000),
+              .min = 0.1,
+              .max = 3600});
+  schema.add({.name = "hiveos.timeout",
+              .type = Type::kDuration,
+              .help = "one HiveOS request may take this long",
+              .default_value = milliseconds(15'000),
+              .min = 0.1,
+              .max = 300});
+  schema.add({.name = "hiveos.verify_tls",
+              .type = Type::kBool,
+              .help = "verify HiveOS's TLS certificate",
+              .default_value = true});
   // The relay channel's broker.
   schema.add({.name = "mqtt.host",
               .type = Type::kString,
@@ -241,6 +281,14 @@ Settings settings_from(const config::Config& c) {
   s.firmware.default_password = fw.default_password;
   s.firmware.key_description = fw.key_description;
   s.firmware.reboot_after_seconds = c.integer("dispatch.reboot_after");
+
+  s.hiveos_enabled = c.boolean("hiveos.enabled");
+  s.hiveos.threads = static_cast<int>(c.integer("hiveos.threads"));
+  s.hiveos.gather = c.duration("hiveos.gather");
+  s.hiveos.poll_every = c.duration("hiveos.poll_every");
+  s.hiveos.result_timeout = c.duration("hiveos.result_timeout");
+  s.hiveos.http_timeout = c.duration("hiveos.timeout");
+  s.hiveos.verify_tls = c.boolean("hiveos.verify_tls");
 
   auto& m = s.mqtt;
   m.host = c.str("mqtt.host");

@@ -294,7 +294,7 @@ class FleetEvaluation {
                     .rule_id = rule.record.id,
                     .action = step.action,
                     .params_json = step.params_json,
-                    .channel = channel_for(step.action, worker.kind)};
+                    .channel = channel_for_worker(step.action, worker)};
     if (!c.channel) {
       c.skip_reason = "workers of kind " + worker.kind + " cannot " + step.action;
     } else if (auto why = in_.ledger.refusal(worker.id)) {
@@ -406,6 +406,13 @@ bool WorkerInfo::down() const {
 
 bool WorkerInfo::up() const {
   return status == "online" || status == "unhealthy" || status == "draining";
+}
+
+std::optional<std::string> channel_for_worker(std::string_view action, const WorkerInfo& worker) {
+  if (worker.hiveos && (action == "reboot" || action == "shutdown" || action == "restart_mining")) {
+    return std::string("hiveos");
+  }
+  return channel_for(action, worker.kind);
 }
 
 bool in_scope(const Scope& scope, const WorkerInfo& worker) {

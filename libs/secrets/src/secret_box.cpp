@@ -137,6 +137,10 @@ std::string notification_channel_secret_context(std::int64_t channel_id) {
   return "notification_channel:" + std::to_string(channel_id) + ":secret";
 }
 
+std::string hiveos_token_context(std::int64_t account_id) {
+  return "hiveos_account:" + std::to_string(account_id) + ":token";
+}
+
 std::string miner_secret_context(std::string_view mac, std::string_view which) {
   std::string out = "miner ";
   for (char c : mac)

@@ -70,6 +70,14 @@ struct Harness {
     add_node_token_routes(router, nodes);
     // Organisations, deployments, routes, migration plans (issue 14).
     add_deployment_routes(router);
+    // HiveOS accounts (issue 11): validation runs; HiveOS itself is never called (a token is
+    // "rejected" without a network).
+    add_hiveos_routes(
+        router, std::nullopt,
+        {.allow_http = true, .check_token = [](const std::string&, const std::string&) {
+           return hiveos::ApiResult<bool>(hiveos::ApiError{
+               .kind = ErrorKind::kUnauthenticated, .message = "fuzz", .http_status = 401});
+         }});
     add_rig_routes(router);
     add_notification_channel_routes(router, std::nullopt, [](const std::string&) { return true; });
     add_notification_route_routes(router);

@@ -100,3 +100,12 @@ TEST_CASE("secret keys are 64 hex characters or base64 of 32 bytes", "[secrets]"
     if (!bad.empty()) CHECK(r.error().message().find(bad) == std::string::npos);
   }
 }
+
+TEST_CASE("a HiveOS token is bound to its account (hiveos_token_context)", "[secrets]") {
+  CHECK(hiveos_token_context(7) == "hiveos_account:7:token");
+  auto box = SecretBox::from_key_text(generate_key_text());
+  REQUIRE(box.ok());
+  const std::string sealed = box->seal("personal-token", hiveos_token_context(7));
+  CHECK(*box->open(sealed, hiveos_token_context(7)) == "personal-token");
+  CHECK_FALSE(box->open(sealed, hiveos_token_context(8)).ok());
+}

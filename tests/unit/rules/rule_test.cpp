@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rules/action_ledger.h"
+#include "rules/engine.h"
 #include "rules/rule.h"
 #include "test_catalogue.h"
 
@@ -157,6 +158,13 @@ TEST_CASE("actions reach each kind of worker through its channel", "[rules][rule
   CHECK(channel_for("power_cycle", "device") == "relay");
   CHECK_FALSE(channel_for("restart_mining", "device"));
   CHECK_FALSE(channel_for("restart_mining", "node"));
+  // A HiveOS worker goes through HiveOS whatever its kind; its power through its relay.
+  WorkerInfo hiveos_asic{.id = 1, .name = "s19-hive", .kind = "asic", .hiveos = true};
+  CHECK(channel_for_worker("reboot", hiveos_asic) == "hiveos");
+  CHECK(channel_for_worker("restart_mining", hiveos_asic) == "hiveos");
+  CHECK(channel_for_worker("power_cycle", hiveos_asic) == "relay");
+  WorkerInfo plain_asic{.id = 2, .name = "s19", .kind = "asic"};
+  CHECK(channel_for_worker("reboot", plain_asic) == "firmware");
   CHECK(format_number(82) == "82.0");
   CHECK(format_number(85.2) == "85.2");
   CHECK(format_number(-0.5) == "-0.5");

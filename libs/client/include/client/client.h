@@ -18,6 +18,7 @@
 #include "client/alerting_types.h"
 #include "client/deployment_types.h"
 #include "client/errors.h"
+#include "client/hiveos_types.h"
 #include "client/node_types.h"
 #include "client/notify_types.h"
 #include "client/options.h"
@@ -216,6 +217,26 @@ class NotificationsApi {
   Session& s_;
 };
 
+// HiveOS accounts (issue 11): everyone reads; operators add and change them (the token is
+// checked with HiveOS: a rejected one is an InvalidArgument-style error naming "token"); admins
+// turn exec on and delete accounts.
+class HiveosApi {
+ public:
+  explicit HiveosApi(Session& s) : s_(s) {}
+  std::vector<HiveosAccount> accounts();
+  HiveosAccount account(std::int64_t id);
+  // By id when `name_or_id` is all digits and such an account exists, else by name; throws
+  // NotFoundError when there is none.
+  HiveosAccount find_account(const std::string& name_or_id);
+  HiveosAccount add(const HiveosAccountDraft& draft);
+  HiveosAccount update(std::int64_t id, const HiveosAccountDraft& change);
+  // Returns how many workers became 'removed' with it.
+  std::int64_t remove(std::int64_t id);
+
+ private:
+  Session& s_;
+};
+
 // Container host nodes (issue 13): everyone reads; operators drain; admins revoke, remove and
 // manage registration tokens.
 class NodesApi {
@@ -352,6 +373,7 @@ class Client {
   CommandsApi commands() { return CommandsApi(*session_); }
   RelaysApi relays() { return RelaysApi(*session_); }
   NotificationsApi notifications() { return NotificationsApi(*session_); }
+  HiveosApi hiveos() { return HiveosApi(*session_); }
   NodesApi nodes() { return NodesApi(*session_); }
   OrganizationsApi organizations() { return OrganizationsApi(*session_); }
   DeploymentsApi deployments() { return DeploymentsApi(*session_); }

@@ -33,6 +33,19 @@ struct RelayTarget {
   int off_ms = 10000;
 };
 
+// A HiveOS worker's account and ids (rigs + hiveos_accounts), for the hiveos channel.
+struct HiveosTarget {
+  std::int64_t account_id = 0;
+  std::string account_name;
+  std::string base_url;   // "https://api2.hiveos.farm/api/v2" or hiveos-sim's
+  std::string token_enc;  // sealed under secrets::hiveos_token_context(account_id)
+  bool account_enabled = true;
+  bool exec_enabled = false;   // an admin allowed `exec` (a remote shell) for this account
+  std::int64_t farm_id = 0;    // HiveOS farm id
+  std::int64_t worker_id = 0;  // HiveOS worker id
+  bool removed = false;        // gone from HiveOS (rigs.removed_at set)
+};
+
 struct CommandJob {
   std::int64_t id = 0;
   std::int64_t worker_id = 0;
@@ -46,6 +59,7 @@ struct CommandJob {
   std::string request_id;  // "cmd-<id>-<attempt>": unique per send, carried to the device
   std::optional<MinerTarget> miner;
   std::optional<RelayTarget> relay;
+  std::optional<HiveosTarget> hiveos;
 };
 
 struct Outcome {

@@ -1,4 +1,4 @@
-// The action-dispatcher's configuration keys (dispatch.*, relay.*, mqtt.* and the shared
+// The action-dispatcher's configuration keys (dispatch.*, relay.*, mqtt.*, hiveos.* and the shared
 // firmware.* keys), documented in docs/services/action-dispatcher.md.
 #pragma once
 
@@ -8,6 +8,7 @@
 #include "config/config.h"
 #include "dispatch/dispatcher.h"
 #include "dispatch/firmware_channel.h"
+#include "dispatch/hiveos_channel.h"
 
 namespace fleet::dispatch {
 
@@ -31,6 +32,8 @@ struct Settings {
   FirmwareChannelOptions firmware;
   bool firmware_enabled = true;
   MqttSettings mqtt;
+  HiveosChannelOptions hiveos;
+  bool hiveos_enabled = true;
 };
 
 void declare_config(config::Schema& schema);

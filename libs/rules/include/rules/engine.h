@@ -29,6 +29,8 @@ struct WorkerInfo {
   Labels labels;
   std::string status;                        // workers.status
   std::optional<std::int64_t> last_seen_ms;  // workers.last_seen_at (unix ms)
+  // Synced from a HiveOS account (a rigs row), whatever its kind: commanded through HiveOS.
+  bool hiveos = false;
 
   // Offline, unreachable or removed: its rules do not notify or act.
   bool down() const;
@@ -37,6 +39,10 @@ struct WorkerInfo {
 };
 
 bool in_scope(const Scope& scope, const WorkerInfo& worker);
+
+// How an action reaches this worker: channel_for(action, kind), except that a HiveOS worker
+// (an ASIC managed by HiveOS too) has reboot, shutdown and restart_mining sent through HiveOS.
+std::optional<std::string> channel_for_worker(std::string_view action, const WorkerInfo& worker);
 
 // Every worker's values, laid out by the rule set's slots (row-major: worker, then slot).
 struct FleetValues {

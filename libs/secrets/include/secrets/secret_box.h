@@ -49,6 +49,9 @@ std::string miner_secret_context(std::string_view mac, std::string_view which);
 // password): "notification_channel:<id>:secret" (sql/0047), so a value cannot move to another
 // channel.
 std::string notification_channel_secret_context(std::int64_t channel_id);
+// The context of a HiveOS account's sealed personal token (hiveos_accounts.token_enc):
+// "hiveos_account:<id>:token", so a token cannot move to another account's row.
+std::string hiveos_token_context(std::int64_t account_id);
 
 // A new random key in the hex form from_key_text() accepts (for `fleetctl` and docs).
 std::string generate_key_text();
