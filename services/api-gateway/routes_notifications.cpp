@@ -195,20 +195,31 @@ void add_notification_channel_routes(Router& router, const std::optional<secrets
               .path = "/api/notifications/channels",
               .tag = "notifications",
               .summary = "Notification channels (webhook, mqtt, email) with their health; secrets "
-                         "are never returned (has_secret)",
-              .role = Role::kAdmin,
+                         "are never returned (has_secret). Admins see everything; other users "
+                         "only id, name, kind and enabled (what a subscription needs)",
               .response_schema = page_schema(kChannel),
               .query_parameters = {query_param("limit", "integer", "1..1000 (default 100)"),
                                    query_param("after", "integer", "cursor (an id)")},
               .handler = [](Call& call) {
                 const auto limit = call.query_int("limit", 100, 1, 1000);
                 const auto after = call.query_int("after", 0, 0, INT64_MAX);
+                const bool admin = auth::allows(call.who().role, Role::kAdmin);
                 json page;
                 call.db().transact([&](pqxx::transaction_base& tx) {
                   page = keyset_page(
                       tx.exec_params(kChannelSelect + "WHERE id > $1 ORDER BY id LIMIT $2", after,
                                      limit + 1),
-                      limit, channel_json);
+                      limit, [admin](const pqxx::row& r) {
+                        json c = channel_json(r);
+                        // Addresses, topics and URLs (which may carry tokens) are for admins.
+                        if (!admin) {
+                          c = {{"id", c["id"]},
+                               {"name", c["name"]},
+                               {"kind", c["kind"]},
+                               {"enabled", c["enabled"]}};
+                        }
+                        return c;
+                      });
                 });
                 return Reply{.body = page};
               }});

@@ -31,10 +31,6 @@ const char* state_name(AccountOutcome::State s) {
 
 }  // namespace
 
-std::string token_context(std::int64_t account_id) {
-  return "hiveos_account:" + std::to_string(account_id) + ":token";
-}
-
 std::function<std::unique_ptr<hiveos::Api>(const Account&, const std::string&)> http_api_factory(
     const SyncOptions& options) {
   return [options](const Account& account, const std::string& token) {
@@ -72,7 +68,8 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
   json failing_list = json::array();
   for (const auto& account : accounts) {
     if (ctx.stopping()) break;
-    Result<std::string> token = deps_.box.open(account.token_enc, token_context(account.id));
+    Result<std::string> token =
+        deps_.box.open(account.token_enc, secrets::hiveos_token_context(account.id));
     if (!token.ok()) {
       const std::string reason = "the stored token cannot be opened (was secrets.key changed?)";
       spdlog::warn("hiveos account {} ({}): {}", account.id, account.name, reason);

@@ -18,9 +18,6 @@
 
 namespace fleet::hiveos_sync {
 
-// The token context of an account (as libs/secrets' hiveos_token_context, HIVEOS-CONTRACT).
-std::string token_context(std::int64_t account_id);
-
 struct SyncDeps {
   secrets::SecretBox box;
   // Builds the Api of an account from its opened token.

@@ -32,14 +32,14 @@ function attemptsTable(attempts) {
 async function showMessage(id) {
   try {
     const m = await api.get(`/api/notifications/messages/${id}`);
-    const list = m.notifications || [];
-    infoDialog(`Message ${m.id} to ${m.channel?.name ?? m.channel_name ?? m.channel_id}`,
-      h('p', {}, messageStateBadge(m.state), ` ${int(m.notifications_count ?? list.length)} notifications · group `,
+    const list = m.carried || [];
+    infoDialog(`Message ${m.id} to ${m.channel}`,
+      h('p', {}, messageStateBadge(m.state), ` ${int(m.notifications)} notifications · group `,
         h('span', {class: 'mono'}, m.group_key || DASH), m.recipient ? ` · to ${m.recipient}` : ''),
       m.dead_reason ? h('p', {class: 'value-bad'}, m.dead_reason) : null,
       h('p', {class: 'muted small'}, 'Idempotency key (X-Fleetward-Delivery): ', h('span', {class: 'mono'}, m.idempotency_key || DASH)),
       h('h3', {}, 'Attempts'), attemptsTable(m.attempts || []),
-      list.length ? [h('h3', {}, 'Notifications'), h('ul', {}, list.map((n) => h('li', {}, stateBadge(n.severity), ' ', n.title)))] : null);
+      list.length ? [h('h3', {}, 'Notifications'), h('ul', {}, list.map((n) => h('li', {'data-testid': 'message-carried'}, stateBadge(n.severity), ' ', n.title, ' ', messageStateBadge(n.delivery_state))))] : null);
   } catch (e) {
     showError(e, 'Message not loaded');
   }
@@ -70,8 +70,7 @@ export default {
           h('td', {}, stateBadge(n.severity)),
           h('td', {class: 'mono small'}, n.event),
           h('td', {}, n.title, n.body ? h('div', {class: 'muted small'}, n.body.length > 200 ? `${n.body.slice(0, 200)}…` : n.body) : null),
-          h('td', {}, n.worker_id ? h('a', {href: `#/${n.worker_kind === 'rig' ? 'rig' : n.worker_kind === 'node' ? 'node' : 'miner'}/${n.worker_id}`},
-                                      n.worker_name || `#${n.worker_id}`) : DASH),
+          h('td', {}, n.worker_id ? `#${n.worker_id}` : DASH),
           h('td', {'data-testid': 'notification-deliveries'}, n.routed_at === null ? badge('not routed yet', 'info')
             : deliveries.length ? deliveries.map((d) => [h('span', {class: 'nowrap'}, d.channel, ' ', messageStateBadge(d.state)), ' '])
             : h('span', {class: 'muted'}, 'no route matched')));
@@ -92,9 +91,9 @@ export default {
         open.addEventListener('click', () => showMessage(m.id));
         const cells = [
           h('td', {}, open, m.kind && m.kind !== 'group' ? [' ', badge(m.kind, 'info')] : null),
-          h('td', {}, m.channel?.name ?? m.channel_name ?? DASH),
+          h('td', {}, m.channel),
           h('td', {class: 'mono small'}, m.group_key || DASH),
-          h('td', {class: 'num'}, int(m.notifications_count ?? m.notifications)),
+          h('td', {class: 'num'}, int(m.notifications)),
           h('td', {'data-testid': 'message-state'}, messageStateBadge(m.state),
             m.state === 'retrying' && m.next_attempt_at ? h('div', {class: 'muted small'}, 'next ', timeEl(m.next_attempt_at)) : null,
             m.dead_reason ? h('div', {class: 'value-bad small'}, m.dead_reason) : null),

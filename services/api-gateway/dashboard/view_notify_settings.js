@@ -304,7 +304,7 @@ export default {
             showError(e, 'Not unsubscribed');
           }
         });
-        row.el.replaceChildren(h('td', {}, s.channel_name ?? s.channel?.name ?? `#${s.channel_id}`),
+        row.el.replaceChildren(h('td', {}, s.channel),
                                h('td', {}, (s.events || []).join(', ') || 'all'), h('td', {}, s.min_severity),
                                h('td', {}, s.address || DASH), h('td', {}, remove));
       };

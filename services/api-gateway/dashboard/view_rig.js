@@ -160,9 +160,9 @@ export default {
       replace(subtitle, stateBadge(w.status), rig.stale ? [' ', badge('stale: the account\'s last sync failed', 'warn')] : null,
               w.status_reason ? ` ${w.status_reason}` : '', w.status_since ? [' · since ', timeEl(w.status_since)] : null);
       replace(facts, dl([
-        ['Account', [rig.account_name ?? DASH, rig.account_state === 'failing'
-          ? [' ', badge('failing', 'bad'), rig.account_state_reason ? h('div', {class: 'muted small', 'data-testid': 'rig-account-reason'}, rig.account_state_reason) : null]
-          : null]],
+        ['Account', rig.account ? [rig.account.name, rig.account.state === 'failing'
+          ? [' ', badge('failing', 'bad'), rig.account.state_reason ? h('div', {class: 'muted small', 'data-testid': 'rig-account-reason'}, rig.account.state_reason) : null]
+          : null] : DASH],
         ['Farm', w.farm || DASH],
         ['HiveOS ids', h('span', {class: 'mono'}, `farm ${rig.hiveos_farm_id ?? DASH} · worker ${rig.hiveos_worker_id ?? DASH}`)],
         ['Platform', rig.platform === 2 ? `ASIC${rig.hardware?.asic_model ? ` (${rig.hardware.asic_model})` : ''}` : rig.platform === 1 ? 'GPU rig' : DASH],

@@ -183,8 +183,6 @@ TEST_CASE("notification channels: secrets are sealed and never returned or logge
 TEST_CASE("notification channels: admin only, a test writes a notifier.test notification",
           "[gateway][notify][e2e]") {
   GatewayFixture gw(gateway_args());
-  CHECK(gw.as("viewer", "GET", "/api/notifications/channels").status == 403);
-  CHECK(gw.as("operator", "GET", "/api/notifications/channels").status == 403);
   CHECK(gw.as("operator", "POST", "/api/notifications/channels", mqtt_channel().dump()).status ==
         403);
   CHECK(gw.as("viewer", "GET", "/api/notifications/routes").status == 403);
@@ -193,6 +191,17 @@ TEST_CASE("notification channels: admin only, a test writes a notifier.test noti
   CHECK(created.body["has_secret"] == false);
   CHECK(created.body["config"]["port"] == 1883);
   const std::string id = std::to_string(created.body["id"].get<std::int64_t>());
+  // Other users see which channels exist (to subscribe), never their settings.
+  for (const char* role : {"viewer", "operator"}) {
+    auto list = gw.as(role, "GET", "/api/notifications/channels");
+    REQUIRE(list.status == 200);
+    REQUIRE(list.body["items"].size() == 1);
+    CHECK(list.body["items"][0] == json{{"id", created.body["id"]},
+                                        {"name", created.body["name"]},
+                                        {"kind", "mqtt"},
+                                        {"enabled", created.body["enabled"]}});
+    CHECK(gw.as(role, "GET", "/api/notifications/channels/" + id).status == 403);
+  }
   CHECK(gw.as("operator", "POST", "/api/notifications/channels/" + id + "/test").status == 403);
   const auto test = gw.as("admin", "POST", "/api/notifications/channels/" + id + "/test");
   REQUIRE(test.status == 202);

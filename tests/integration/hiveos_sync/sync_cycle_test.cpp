@@ -50,7 +50,7 @@ std::string add_account(TestDatabase& db, const secrets::SecretBox& box, const s
       "INSERT INTO hiveos_accounts (name, base_url, token_enc, created_by, enabled) VALUES ('" +
       name + "', 'http://127.0.0.1:1/api/v2', '', 'test', " + (enabled ? "true" : "false") +
       ") RETURNING id");
-  const std::string sealed = box.seal(token, hiveos_sync::token_context(std::stoll(id)));
+  const std::string sealed = box.seal(token, secrets::hiveos_token_context(std::stoll(id)));
   db.exec("UPDATE hiveos_accounts SET token_enc = '" + sealed + "' WHERE id = " + id);
   return id;
 }

@@ -71,7 +71,7 @@ hiveos::Farm farm(std::int64_t id, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("a first sync creates farms, workers and rigs; live ones are seen with metrics",
+TEST_CASE("a first sync creates farms, workers and rigs, and live ones are seen with metrics",
           "[hiveos_sync][integration]") {
   TestDatabase db;
   Store s(db);
@@ -200,7 +200,7 @@ TEST_CASE("a failing account: reason recorded, unread rigs stale, no worker chan
   CHECK(db.scalar("SELECT state || '|' || state_reason FROM hiveos_accounts") == "ok|");
 }
 
-TEST_CASE("farm names: a name taken by another farm gets the HiveOS id; renames followed",
+TEST_CASE("farm names: a name taken by another farm gets the HiveOS id, renames followed",
           "[hiveos_sync][integration]") {
   TestDatabase db;
   Store s(db);
@@ -230,7 +230,7 @@ TEST_CASE("an older sample never overwrites a newer metric", "[hiveos_sync][inte
   CHECK(s.worker(1, "extract(epoch FROM w.last_seen_at)::bigint") == std::to_string(kStats));
 }
 
-TEST_CASE("--dry-run reads and prints, and writes nothing", "[hiveos_sync][integration]") {
+TEST_CASE("a dry run reads and prints, and writes nothing", "[hiveos_sync][integration]") {
   TestDatabase db;
   Store s(db);
   s.sink.save_farms(s.account, {farm(10, "alpha")});

@@ -143,7 +143,7 @@ TEST_CASE("missing, null and wrongly typed sections leave fields empty, never ze
   CHECK(metrics_of(w, 1577829600).empty());
 }
 
-TEST_CASE("items without an id are dropped and counted; the others are kept", "[hiveos]") {
+TEST_CASE("items without an id are dropped and counted, the others are kept", "[hiveos]") {
   auto r =
       parse_workers(R"({"data": [{"name": "no id"}, {"id": -3}, {"id": "12"}, {"id": 12}, 5]})", 1);
   REQUIRE(r.ok());

@@ -49,7 +49,7 @@ std::set<std::int64_t> ids(std::initializer_list<std::int64_t> l) {
 
 }  // namespace
 
-TEST_CASE("one request for the farms and one per farm; every worker written, none removed",
+TEST_CASE("one request for the farms and one per farm, every worker written, none removed",
           "[hiveos_sync]") {
   Harness h;
   h.api.set_farms({{10, "alpha"}, {20, "beta"}});
@@ -242,7 +242,7 @@ TEST_CASE("a body that cannot be used fails the account without retrying", "[hiv
   CHECK(*h.sink.failing_reason == "body over 16777216 bytes");
 }
 
-TEST_CASE("the budget's wait is slept before the request; a wait too long ends the account",
+TEST_CASE("the budget's wait is slept before the request, a wait too long ends the account",
           "[hiveos_sync]") {
   SECTION("short wait") {
     Harness h;
@@ -278,7 +278,7 @@ TEST_CASE("shutdown while waiting: the account is left as it was", "[hiveos_sync
   CHECK_FALSE(h.sink.ok_seen);
 }
 
-TEST_CASE("--dry-run prints what it would write", "[hiveos_sync]") {
+TEST_CASE("a dry run prints what it would write", "[hiveos_sync]") {
   Harness h;
   std::vector<std::string> lines;
   hiveos_sync::DryRunSink dry(nullptr, [&](std::string_view l) { lines.emplace_back(l); });
