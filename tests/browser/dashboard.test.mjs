@@ -12,6 +12,8 @@ import {createRequire} from 'node:module';
 import {Stack, PASSWORD, MINERS, eventually, sleep} from './stack.mjs';
 import {nodeTests} from './nodes.test.mjs';
 import {deploymentTests} from './deployments.test.mjs';
+import {hiveosTests} from './hiveos.test.mjs';
+import {notificationTests} from './notifications.test.mjs';
 
 const nodeDir = process.env.FLEET_BROWSER_NODE_DIR;
 const require = createRequire(path.join(nodeDir, 'package.json'));
@@ -533,6 +535,21 @@ describe('dashboard in headless Chromium', {timeout: 540_000}, () => {
 
   // Deployments, organisations and migration plans (deployments.test.mjs).
   deploymentTests({
+    get stack() { return stack; },
+    get page() { return page; },
+    login, logout, nav,
+  });
+
+  // HiveOS accounts, rigs and a reboot through hiveos-sim (hiveos.test.mjs).
+  hiveosTests({
+    get stack() { return stack; },
+    get page() { return page; },
+    login, logout, nav,
+  });
+
+  // Notification channels, routes, messages and subscriptions with a real notifier
+  // (notifications.test.mjs).
+  notificationTests({
     get stack() { return stack; },
     get page() { return page; },
     login, logout, nav,

@@ -139,7 +139,8 @@ export class Stack {
     this.gatewayPort = await freePort();
     this.gateway = this.spawn('api-gateway', ['--port', String(this.gatewayPort), '--interval', '5',
                                               '--set', `gateway.token_secret=28dc941a133e2b2d75b27b1b6686c68cf3cb0ba0c060b45c4125440fe452fd0e`,
-                                              '--set', 'gateway.threads=16', '--set', 'gateway.address=127.0.0.1'], workerEnv);
+                                              '--set', 'gateway.threads=16', '--set', 'gateway.address=127.0.0.1',
+                                              '--set', 'hiveos.allow_http=true'], workerEnv);
     this.baseUrl = `http://127.0.0.1:${this.gatewayPort}`;
     await eventually('api-gateway /ready', async () => {
       this.assertAlive();
