@@ -36,7 +36,7 @@ TEST_CASE("short ages", "[fleetctl]") {
 
 TEST_CASE("a running process without a recent heartbeat is stale", "[fleetctl]") {
   CHECK(effective_state("running", 10, 30) == "running");
-  CHECK(effective_state("running", 149, 30) == "running");   // 3 x 30 s + 60 s
+  CHECK(effective_state("running", 149, 30) == "running");  // 3 x 30 s + 60 s
   CHECK(effective_state("running", 151, 30) == "stale");
   CHECK(effective_state("running", 200, 600) == "running");  // long intervals heartbeat each minute
   CHECK(effective_state("running", 241, 600) == "stale");
@@ -52,7 +52,8 @@ TEST_CASE("last_lines returns the tail of small and large files", "[fleetctl][lo
   test::write_file(dir + "/b.log", "no newline at end");
   CHECK(last_lines(dir + "/b.log", 1) == std::vector<std::string>{"no newline at end"});
   std::string big;
-  for (int i = 0; i < 50'000; ++i) big += "line " + std::to_string(i) + " with some padding text\n";
+  for (int i = 0; i < 50'000; ++i)
+    big += "line " + std::to_string(i) + " with some padding text\n";
   test::write_file(dir + "/big.log", big);
   auto tail = last_lines(dir + "/big.log", 3);
   CHECK(tail == std::vector<std::string>{"line 49997 with some padding text",
@@ -97,8 +98,8 @@ TEST_CASE("fleetctl reads a HiveOS token from a file or standard input, never a 
           "[fleetctl][hiveos]") {
   std::istringstream in("  tok-from-stdin  \nsecond line\n");
   CHECK(fleet::cli::read_hiveos_token("-", in) == "tok-from-stdin");
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("fleetctl-token-" + std::to_string(::getpid()));
+  const auto path =
+      std::filesystem::temp_directory_path() / ("fleetctl-token-" + std::to_string(::getpid()));
   {
     std::ofstream f(path);
     f << "file-token\r\n";

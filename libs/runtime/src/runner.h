@@ -138,7 +138,7 @@ class Runner final : public CycleContext {
 
   std::mutex liveness_mu_;
   std::vector<std::function<std::string()>> liveness_checks_;  // guarded by liveness_mu_
-  std::function<std::string()> ready_detail_;                 // guarded by liveness_mu_
+  std::function<std::string()> ready_detail_;                  // guarded by liveness_mu_
 
   std::mutex probe_mu_;                                     // serialises /ready database checks
   std::unique_ptr<db::Session> probe_session_;              // guarded by probe_mu_
