@@ -2,20 +2,18 @@
 // registration and credential), the current load, the containers of its last heartbeat, the
 // history of its status with the reasons, charts of its load and containers from the readings,
 // and the actions the user's role allows (drain / undrain; revoke the credential; remove).
-import {h, replace, int, timeEl, stateBadge, dateTime, parseTime, badge, DASH, append} from './dom.js';
+import {h, replace, int, timeEl, stateBadge, dateTime, badge, DASH, append} from './dom.js';
 import {api} from './api.js';
 import {errorText, InputError} from './ui.js';
-import {sparkline} from './charts.js';
+import {metricCharts} from './metric_charts.js';
 import {loadMeter, containersText, capacityText, nodeActionButtons} from './nodes.js';
 
-// The chart ranges: how far back and the bucket the API averages over (raw points for 1 h).
-const RANGES = [{key: '1h', label: '1 h', step: null}, {key: '6h', label: '6 h', step: '2m'},
-                {key: '24h', label: '24 h', step: '10m'}];
+const percentPoint = (v) => (v === null || v === undefined ? DASH : `${Math.round(v)} %`);
 const CHARTS = [
-  {metric: 'cpu_percent', label: 'CPU', unit: '%'},
-  {metric: 'memory_percent', label: 'Memory', unit: '%'},
-  {metric: 'disk_percent', label: 'Disk', unit: '%'},
-  {metric: 'containers', label: 'Containers', unit: ''},
+  {metric: 'cpu_percent', label: 'CPU', format: percentPoint},
+  {metric: 'memory_percent', label: 'Memory', format: percentPoint},
+  {metric: 'disk_percent', label: 'Disk', format: percentPoint},
+  {metric: 'containers', label: 'Containers', format: int},
 ];
 
 function dl(pairs) {
@@ -35,16 +33,11 @@ function mono(text) {
   return text ? h('span', {class: 'mono'}, text) : DASH;
 }
 
-function formatPoint(unit) {
-  return (v) => (v === null || v === undefined ? DASH : unit === '%' ? `${Math.round(v)} %` : int(v));
-}
-
 export default {
   title: 'Node',
   mount(root, ctx) {
     const id = Number(ctx.params[0]);
     if (!Number.isInteger(id) || id < 1) throw new InputError('No such node: the address must end in a node id.');
-    let range = RANGES.find((r) => r.key === ctx.query.get('range')) || RANGES[0];
     let actionsKey = null;
 
     const title = h('h1', {}, `Node ${id}`);
@@ -54,25 +47,15 @@ export default {
     const loadBox = h('div', {'data-testid': 'node-load'});
     const containersBox = h('div', {});
     const historyBox = h('div', {});
-    const charts = h('div', {class: 'charts', 'data-testid': 'node-charts'});
-    const rangeToggle = h('div', {class: 'segmented', role: 'group', 'aria-label': 'Chart range'});
-    for (const r of RANGES) {
-      const b = h('button', {type: 'button', class: 'btn btn-small', 'aria-pressed': String(r === range)}, r.label);
-      b.addEventListener('click', () => {
-        range = r;
-        for (const x of rangeToggle.children) x.setAttribute('aria-pressed', String(x === b));
-        ctx.setQuery({range: r.key});
-        refreshCharts().catch(() => {});
-      });
-      rangeToggle.append(b);
-    }
+    const charts = metricCharts({workerId: id, charts: CHARTS, ctx, testid: 'node-charts',
+                                 emptyText: 'the node agent sends them with each heartbeat.'});
 
     append(root,
       h('p', {class: 'breadcrumb'}, h('a', {href: '#/nodes'}, '← Nodes')),
       h('div', {class: 'title-row'}, title, h('div', {class: 'controls'}, actions)),
       subtitle,
       h('div', {class: 'two-col'}, section('Host', 'n-facts', facts), section('Current load', 'n-load', loadBox)),
-      section('Load and containers', 'n-charts', rangeToggle, charts),
+      section('Load and containers', 'n-charts', charts.toggle, charts.box),
       section('Containers', 'n-containers', containersBox),
       section('Status history', 'n-history', historyBox));
 
@@ -137,32 +120,11 @@ export default {
       }
     }
 
-    async function refreshCharts() {
-      const shown = range;
-      try {
-        const series = await Promise.all(CHARTS.map(async (c) => {
-          const p = new URLSearchParams({metric: c.metric, since: shown.key});
-          if (shown.step) p.set('step', shown.step);
-          const r = await api.get(`/api/workers/${id}/metrics?${p}`, {signal: ctx.signal});
-          return (r.points || []).map(([t, v]) => ({t: parseTime(t), v}));
-        }));
-        if (shown !== range) return;
-        if (series.every((s) => s.length === 0)) {
-          replace(charts, h('p', {class: 'muted'}, `No readings in the last ${shown.label}: the node agent sends them with each heartbeat.`));
-          return;
-        }
-        replace(charts, CHARTS.map((c, i) => sparkline(series[i], {label: c.label, format: formatPoint(c.unit),
-                                                                   testid: `chart-${c.metric}`, noun: 'readings'})));
-      } catch (e) {
-        inlineError(charts, e);
-      }
-    }
-
     return {
       async refresh() {
         const n = await api.get(`/api/nodes/${id}`, {signal: ctx.signal});
         renderNode(n);
-        await Promise.all([refreshHistory(), refreshCharts()]);
+        await Promise.all([refreshHistory(), charts.refresh()]);
       },
     };
   },

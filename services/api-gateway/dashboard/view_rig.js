@@ -3,15 +3,13 @@
 // temperature, fan, power, clocks and hashrate, the hashrate per algorithm with shares, HiveOS's
 // problems, charts from the readings, the status history, and the actions an operator may take
 // through HiveOS (reboot, shut down, restart / stop / start the miner).
-import {h, replace, int, num, hashrate, power, temp, timeEl, stateBadge, badge, dateTime, parseTime, DASH, append} from './dom.js';
+import {h, replace, int, num, hashrate, power, temp, timeEl, stateBadge, badge, dateTime, DASH, append} from './dom.js';
 import {api, session} from './api.js';
 import {errorText, InputError, showError} from './ui.js';
-import {sparkline} from './charts.js';
+import {metricCharts} from './metric_charts.js';
 import {queueCommand} from './actions.js';
 import {problemBadges} from './view_rigs.js';
 
-const RANGES = [{key: '1h', label: '1 h', step: null}, {key: '6h', label: '6 h', step: '2m'},
-                {key: '24h', label: '24 h', step: '10m'}];
 const CHARTS = [
   {metric: 'hashrate', label: 'Hashrate', format: hashrate},
   {metric: 'gpu_temp_max', label: 'Hottest GPU', format: temp},
@@ -97,7 +95,6 @@ export default {
   mount(root, ctx) {
     const id = Number(ctx.params[0]);
     if (!Number.isInteger(id) || id < 1) throw new InputError('No such rig: the address must end in a worker id.');
-    let range = RANGES.find((r) => r.key === ctx.query.get('range')) || RANGES[0];
     let actionsKey = null;
 
     const title = h('h1', {}, `Rig ${id}`);
@@ -109,18 +106,7 @@ export default {
     const unitsTitle = h('h2', {id: 'r-units'}, 'GPUs');
     const rates = h('div', {});
     const historyBox = h('div', {});
-    const charts = h('div', {class: 'charts', 'data-testid': 'rig-charts'});
-    const rangeToggle = h('div', {class: 'segmented', role: 'group', 'aria-label': 'Chart range'});
-    for (const r of RANGES) {
-      const b = h('button', {type: 'button', class: 'btn btn-small', 'aria-pressed': String(r === range)}, r.label);
-      b.addEventListener('click', () => {
-        range = r;
-        for (const x of rangeToggle.children) x.setAttribute('aria-pressed', String(x === b));
-        ctx.setQuery({range: r.key});
-        refreshCharts().catch(() => {});
-      });
-      rangeToggle.append(b);
-    }
+    const charts = metricCharts({workerId: id, charts: CHARTS, ctx, testid: 'rig-charts'});
 
     append(root,
       h('p', {class: 'breadcrumb'}, h('a', {href: '#/rigs'}, '← Rigs')),
@@ -129,7 +115,7 @@ export default {
       h('div', {class: 'two-col'}, section('HiveOS', 'r-facts', facts), section('Now', 'r-now', now)),
       h('section', {class: 'panel', 'aria-labelledby': 'r-units'}, unitsTitle, units),
       section('Hashrate by miner', 'r-rates', rates),
-      section('History', 'r-charts', rangeToggle, charts),
+      section('History', 'r-charts', charts.toggle, charts.box),
       section('Status history', 'r-history', historyBox));
 
     function actionButtons(w) {
@@ -213,34 +199,12 @@ export default {
       }
     }
 
-    async function refreshCharts() {
-      const shown = range;
-      try {
-        const series = await Promise.all(CHARTS.map(async (c) => {
-          const p = new URLSearchParams({metric: c.metric, since: shown.key});
-          if (shown.step) p.set('step', shown.step);
-          const r = await api.get(`/api/workers/${id}/metrics?${p}`, {signal: ctx.signal});
-          return (r.points || []).map(([t, v]) => ({t: parseTime(t), v}));
-        }));
-        if (shown !== range) return;
-        if (series.every((s) => s.length === 0)) {
-          replace(charts, h('p', {class: 'muted'}, `No readings in the last ${shown.label}.`));
-          return;
-        }
-        replace(charts, CHARTS.map((c, i) => sparkline(series[i], {label: c.label, format: c.format,
-                                                                   testid: `chart-${c.metric}`, noun: 'readings'})));
-      } catch (e) {
-        if (e && e.name === 'AbortError') throw e;
-        replace(charts, h('p', {class: 'muted'}, errorText(e)));
-      }
-    }
-
     return {
       async refresh() {
         const w = await api.get(`/api/workers/${id}`, {signal: ctx.signal});
         if (!w.rig) throw new InputError(`Worker ${id} is not a HiveOS worker.`);
         render(w);
-        await Promise.all([refreshHistory(), refreshCharts()]);
+        await Promise.all([refreshHistory(), charts.refresh()]);
       },
     };
   },
