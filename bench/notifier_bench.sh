@@ -5,7 +5,10 @@
 #     (routing, grouping, rendering, signing, POST, recording). Baseline in the same run: the
 #     receiver's raw rate for the same body, curl --parallel (16 connections, keep-alive).
 #  2. latency from a notification INSERT (its created_at) to its arrival at the receiver, one
-#     notification every 50 ms, group_wait 0. Floor: curl's time_total for one POST.
+#     notification every 50 ms, group_wait 0, written from one open session as producers do
+#     (and, for comparison with the first figures, from a new psql connection each: a new
+#     backend's first INSERT spends 10-20 ms loading its caches after created_at was taken).
+#     Floor: curl's time_total for one POST.
 #
 #   bench/notifier_bench.sh [build-dir] [notifications] [latency-samples]
 set -euo pipefail
@@ -44,6 +47,18 @@ port=$(free_port)
 pids+=($!)
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/control/count" >/dev/null 2>&1 && break; sleep 0.1; done
 count() { curl -fsS "http://127.0.0.1:$port/control/count"; }
+# Waits (one process, one kept-alive connection, every 10 ms) until the receiver has $1 requests.
+wait_count() {
+  python3 - "$port" "$1" <<'PY'
+import http.client, sys, time
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+while True:
+    c.request("GET", "/control/count")
+    if int(c.getresponse().read()) >= int(sys.argv[2]):
+        break
+    time.sleep(0.01)
+PY
+}
 
 # --- baseline: the receiver's raw rate for a document-sized body -------------------------------
 body=$(python3 -c 'import json; print(json.dumps({"version": 1, "notifications": [{"title": "x" * 400}]}))')
@@ -70,16 +85,23 @@ before=$(count)
 t0=$(now_ms)
 "$bin/notifier" --health-port 0 --interval 1 ${NOTIFIER_FLAGS:-} >"$work/notifier.log" 2>&1 &
 pids+=($!)
-while (( $(count) - before < n )); do sleep 0.05; done
+wait_count $((before + n))
 t1=$(now_ms)
 notifier_ms=$((t1 - t0))
 delivered=$(sql "SELECT count(*) FROM notification_messages WHERE state = 'delivered'")
 while [[ $delivered -lt $n ]]; do sleep 0.1; delivered=$(sql "SELECT count(*) FROM notification_messages WHERE state = 'delivered'"); done
 
 # --- latency ------------------------------------------------------------------------------------
+{
+  for i in $(seq "$samples"); do
+    echo "INSERT INTO notifications (source, event, severity, title, worker_id, dedupe_key)
+          VALUES ('bench', 'worker.offline', 'warning', 'latency $i', $(( (i % n) + 1 )), 'lat:$i');
+          SELECT pg_sleep(0.05);"
+  done
+} | psql -qAt "$DATABASE_URL" >/dev/null
 for i in $(seq "$samples"); do
   sql "INSERT INTO notifications (source, event, severity, title, worker_id, dedupe_key)
-       VALUES ('bench', 'worker.offline', 'warning', 'latency $i', $(( (i % n) + 1 )), 'lat:$i')"
+       VALUES ('bench', 'worker.offline', 'warning', 'coldlatency $i', $(( (i % n) + 1 )), 'cold:$i')"
   sleep 0.05
 done
 floor=()
@@ -91,16 +113,16 @@ sleep 1
 python3 - "$work/received.jsonl" "$n" "$raw_ms" "$notifier_ms" "${floor[*]}" <<'PY'
 import json, sys, datetime
 path, n, raw_ms, notifier_ms, floor = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-lat = []
+lat, cold = [], []
 for line in open(path):
     e = json.loads(line)
     if e["path"] != "/hook" or not isinstance(e["body"], dict):
         continue
     for item in e["body"]["notifications"]:
-        if item["title"].startswith("latency "):
+        if item["title"].startswith(("latency ", "coldlatency ")):
             created = datetime.datetime.strptime(item["created_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
             created = created.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000
-            lat.append(e["received_ms"] - created)
+            (lat if item["title"].startswith("latency ") else cold).append(e["received_ms"] - created)
 floor_ms = [float(x) * 1000 for x in floor.split()]
 def pct(xs, p):
     xs = sorted(xs); return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -111,4 +133,5 @@ print("|---|---|---|---|---|")
 print(f"| deliveries/s, grouping off | {n} | {rate:.0f}/s ({notifier_ms} ms) | receiver raw {raw_rate:.0f}/s (curl --parallel 16) | {rate / raw_rate:.2f} |")
 print(f"| INSERT -> receiver p50 ms | {len(lat)} | {pct(lat, 50):.1f} | POST floor {pct(floor_ms, 50):.2f} | {pct(lat, 50) / pct(floor_ms, 50):.1f}x |")
 print(f"| INSERT -> receiver p99 ms | {len(lat)} | {pct(lat, 99):.1f} | POST floor {pct(floor_ms, 99):.2f} | {pct(lat, 99) / pct(floor_ms, 99):.1f}x |")
+print(f"| same, a new psql connection per INSERT, p50 ms | {len(cold)} | {pct(cold, 50):.1f} | POST floor {pct(floor_ms, 50):.2f} | {pct(cold, 50) / pct(floor_ms, 50):.1f}x |")
 PY

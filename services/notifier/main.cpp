@@ -2,6 +2,8 @@
 // severity, event, site, farm and labels and to owners' subscriptions, grouped, retried with
 // backoff, dead-lettered, at least once and once per channel however many replicas run. See
 // docs/services/notifier.md and docs/notifications.md.
+#include <unistd.h>
+
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -41,7 +43,13 @@ int main(int argc, char** argv) {
           .declare_config = [](config::Schema& schema) { notifier::declare_config(schema); },
           .setup = [](const runtime::Setup& setup) -> runtime::CycleFn {
             notifier::NotifierOptions options = notifier::options_from(setup.config);
+            const std::string ca_file = options.ca_file;
+            if (!ca_file.empty() && access(ca_file.c_str(), R_OK) != 0) {
+              spdlog::error("notifier.ca_file {} cannot be read: https webhooks will fail",
+                            ca_file);
+            }
             options.instance_id = setup.instance_id;
+            if (!setup.dry_run) options.record_database = setup.db.options();
             std::optional<secrets::SecretBox> box;
             if (auto opened = secrets::box_from(setup.config); opened.ok()) {
               box.emplace(std::move(*opened));
@@ -50,7 +58,7 @@ int main(int argc, char** argv) {
             }
             auto service = std::make_shared<Service>();
             service->notifier = std::make_unique<notifier::Notifier>(
-                std::move(options), notifier::default_sender_factory(), std::move(box));
+                std::move(options), notifier::default_sender_factory(ca_file), std::move(box));
             if (!setup.dry_run) {
               notifier::Notifier* engine = service->notifier.get();
               service->listener = std::make_unique<db::Listener>(

@@ -15,71 +15,28 @@
 #include "notify/email_sender.h"
 #include "notify/mqtt_sender.h"
 #include "notify/webhook_sender.h"
+#include "send_lanes.h"
 
 namespace fleet::notifier {
 
 using json = nlohmann::json;
 using std::chrono::steady_clock;
 
-// Runs batches of jobs on a fixed set of threads.
-class SendPool {
- public:
-  explicit SendPool(int threads) {
-    for (int i = 0; i < threads; ++i)
-      threads_.emplace_back([this] { loop(); });
-  }
-  ~SendPool() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_)
-      t.join();
-  }
-  SendPool(const SendPool&) = delete;
-  SendPool& operator=(const SendPool&) = delete;
-
-  // Runs every job and returns when all have finished.
-  void run_all(std::vector<std::function<void()>> jobs) {
-    std::unique_lock lock(mu_);
-    pending_ += jobs.size();
-    for (auto& j : jobs)
-      queue_.push_back(std::move(j));
-    cv_.notify_all();
-    done_cv_.wait(lock, [&] { return pending_ == 0; });
-  }
-
- private:
-  void loop() {
-    while (true) {
-      std::function<void()> job;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-        if (queue_.empty()) return;
-        job = std::move(queue_.back());
-        queue_.pop_back();
-      }
-      job();
-      std::lock_guard lock(mu_);
-      if (--pending_ == 0) done_cv_.notify_all();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_, done_cv_;
-  std::vector<std::function<void()>> queue_;  // guarded by mu_
-  std::size_t pending_ = 0;                   // guarded by mu_
-  bool stop_ = false;                         // guarded by mu_
-  std::vector<std::thread> threads_;
-};
-
 namespace {
 
 // A group or a retry due within this long is waited for inside the cycle.
 constexpr milliseconds kStayFor{2000};
 constexpr milliseconds kRepeatCheckEvery{10'000};
+// While messages are in flight, finished attempts are recorded together: when this many are
+// waiting, when all in flight have finished, or after kRecordEvery.
+constexpr std::size_t kRecordBatch = 64;
+constexpr milliseconds kRecordEvery{50};
+// Stopping: how long the cycle waits for the messages in flight before it leaves them to their
+// leases.
+constexpr milliseconds kDrainFor{5'000};
+// After a claim that found nothing, the next waits this long: new messages are handed to their
+// lanes by the flush itself; claims are for retries, repeats and expired leases.
+constexpr milliseconds kClaimIdleEvery{100};
 
 std::string rfc3339(std::chrono::system_clock::time_point t) {
   const auto ms = std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
@@ -95,9 +52,9 @@ std::string rfc3339(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-SenderFactory default_sender_factory() {
-  return [](const std::string& kind) -> std::unique_ptr<notify::Sender> {
-    if (kind == "webhook") return notify::make_webhook_sender();
+SenderFactory default_sender_factory(const std::string& ca_file) {
+  return [ca_file](const std::string& kind) -> std::unique_ptr<notify::Sender> {
+    if (kind == "webhook") return notify::make_webhook_sender({.ca_file = ca_file});
     if (kind == "mqtt") return notify::make_mqtt_sender();
     if (kind == "email") return notify::make_email_sender();
     return nullptr;
@@ -109,9 +66,26 @@ Notifier::Notifier(NotifierOptions options, SenderFactory factory,
     : options_(std::move(options)),
       factory_(std::move(factory)),
       box_(std::move(box)),
-      pool_(std::make_unique<SendPool>(options_.senders)) {}
+      lanes_(std::make_unique<SendLanes>(options_.senders)) {
+  if (options_.record_database) {
+    auto database = *options_.record_database;
+    database.application_name += " (record)";
+    record_db_ = std::make_unique<db::Session>(std::move(database));
+    recorder_ = std::thread([this] { record_loop(); });
+  }
+}
 
-Notifier::~Notifier() = default;
+Notifier::~Notifier() {
+  lanes_.reset();  // first: running attempts finish (bounded by their timeouts), queued ones drop
+  if (recorder_.joinable()) {  // then what they finished is recorded
+    {
+      std::lock_guard lock(mu_);
+      stop_recorder_ = true;
+    }
+    cv_.notify_all();
+    recorder_.join();
+  }
+}
 
 void Notifier::wake() {
   {
@@ -164,11 +138,12 @@ NewMessage Notifier::render(const ChannelRow& channel, const GroupRef& ref, std:
   return m;
 }
 
-std::int64_t Notifier::route_step(runtime::CycleContext& ctx, const RoutingConfig& cfg, Totals& t) {
-  const auto channels = cfg.rules();
+std::int64_t Notifier::route_step(runtime::CycleContext& ctx, RoutingConfig& cfg, Totals& t) {
   return ctx.db().transact([&](pqxx::transaction_base& tx) {
+    cfg = load_config(tx);
     const auto facts = unrouted(tx, options_.batch, true);
     if (facts.empty()) return std::int64_t{0};
+    const auto channels = cfg.rules();
     std::vector<NewDelivery> deliveries;
     std::vector<std::int64_t> ids;
     for (const auto& n : facts) {
@@ -184,7 +159,9 @@ std::int64_t Notifier::route_step(runtime::CycleContext& ctx, const RoutingConfi
 
 std::int64_t Notifier::flush_step(runtime::CycleContext& ctx, const RoutingConfig& cfg, Totals& t,
                                   std::optional<milliseconds>& next) {
-  return ctx.db().transact([&](pqxx::transaction_base& tx) {
+  std::vector<ClaimedMessage> to_send;
+  const std::int64_t made = ctx.db().transact([&](pqxx::transaction_base& tx) {
+    to_send.clear();
     WallTime now;
     const auto pending = pending_groups(tx, options_.batch, &now);
     auto due_now = [&](const PendingGroup& g, std::optional<milliseconds>* wait) {
@@ -215,6 +192,11 @@ std::int64_t Notifier::flush_step(runtime::CycleContext& ctx, const RoutingConfi
     }
     const auto items = pending_items(tx, mine);
     const auto ids = new_message_ids(tx, static_cast<int>(mine.size()));
+    // Messages sent at once by this notifier while there is room in flight (the rest wait for
+    // a claim, here or in another replica).
+    std::vector<std::int64_t> full;
+    int room_left = room(&full);
+    std::map<std::int64_t, int> per_channel;
     const std::string now_text = rfc3339(now);
     std::vector<NewMessage> messages;
     for (std::size_t i = 0; i < mine.size(); ++i) {
@@ -232,12 +214,19 @@ std::int64_t Notifier::flush_step(runtime::CycleContext& ctx, const RoutingConfi
       NewMessage m =
           render(*cfg.channel(g.ref.channel_id), g.ref, ids[i], "group", facts, now_text);
       m.delivery_ids = std::move(deliveries);
+      if (room_left > 0 && std::find(full.begin(), full.end(), g.ref.channel_id) == full.end() &&
+          per_channel[g.ref.channel_id]++ < options_.batch) {
+        m.claim = true;
+        --room_left;
+      }
       messages.push_back(std::move(m));
     }
-    write_messages(tx, messages);
+    to_send = write_messages(tx, messages, options_.instance_id, options_.lease);
     t.messages += static_cast<std::int64_t>(messages.size());
     return static_cast<std::int64_t>(messages.size());
   });
+  send(cfg, std::move(to_send));  // after the commit: only messages that exist are sent
+  return made;
 }
 
 std::int64_t Notifier::repeat_step(runtime::CycleContext& ctx, const RoutingConfig& cfg,
@@ -262,15 +251,38 @@ std::int64_t Notifier::repeat_step(runtime::CycleContext& ctx, const RoutingConf
   });
 }
 
-std::int64_t Notifier::send_step(runtime::CycleContext& ctx, const RoutingConfig& cfg, Totals& t) {
-  const auto claimed = ctx.db().transact([&](pqxx::transaction_base& tx) {
-    return claim_due(tx, options_.instance_id, options_.lease, options_.batch);
-  });
-  if (claimed.empty()) return 0;
-  std::mutex done_mu;
-  std::vector<AttemptRecord> done;  // in the order the attempts finished
-  std::vector<std::function<void()>> jobs;
-  for (const auto& m : claimed) {
+std::size_t Notifier::in_flight_locked(std::int64_t channel) const {
+  std::size_t n = 0;
+  for (const auto& [id, ch] : in_flight_)
+    n += ch == channel ? 1 : 0;
+  return n;
+}
+
+int Notifier::room(std::vector<std::int64_t>* full_channels) const {
+  // Per channel at most `batch` in flight, in all 4 x batch: a hung channel's backlog stays
+  // bounded (and leased), and never keeps other channels' messages from being claimed.
+  std::lock_guard lock(mu_);
+  std::map<std::int64_t, int> per_channel;
+  for (const auto& [id, ch] : in_flight_)
+    ++per_channel[ch];
+  if (full_channels != nullptr) {
+    for (const auto& [ch, n] : per_channel) {
+      if (n >= options_.batch) full_channels->push_back(ch);
+    }
+  }
+  return std::max(0, 4 * options_.batch - static_cast<int>(in_flight_.size()));
+}
+
+void Notifier::finished(AttemptRecord attempt) {
+  {
+    std::lock_guard lock(mu_);
+    done_.push_back(std::move(attempt));
+  }
+  cv_.notify_all();
+}
+
+void Notifier::send(const RoutingConfig& cfg, std::vector<ClaimedMessage> messages) {
+  for (auto& m : messages) {
     const ChannelRow* channel = cfg.channel(m.channel_id);
     notify::ChannelSettings settings;
     std::string problem;
@@ -288,39 +300,140 @@ std::int64_t Notifier::send_step(runtime::CycleContext& ctx, const RoutingConfig
         problem = "no sender for kind " + channel->rule.kind;
       }
     }
-    jobs.emplace_back([&, m, settings = std::move(settings), problem, sender] {
-      AttemptRecord a{.message = m, .started = std::chrono::system_clock::now()};
-      if (!problem.empty() || sender == nullptr) {
-        a.result.error = problem;
-      } else {
-        notify::OutgoingMessage out{.id = m.id,
-                                    .idempotency_key = m.idempotency_key,
-                                    .recipient = m.recipient,
-                                    .document_json = m.body,
-                                    .attempt = m.attempt};
-        try {
-          a.result = sender->send(settings, out);
-        } catch (const std::exception& e) {
-          a.result = {};
-          a.result.error = std::string("sender failed: ") + e.what();
-        }
-      }
-      std::lock_guard lock(done_mu);
-      done.push_back(std::move(a));
-    });
+    {
+      std::lock_guard lock(mu_);
+      in_flight_[m.id] = m.channel_id;
+    }
+    const std::int64_t lane = m.channel_id;
+    lanes_->submit(
+        lane, [this, m = std::move(m), settings = std::move(settings), problem, sender]() mutable {
+          AttemptRecord a{.message = std::move(m), .started = std::chrono::system_clock::now()};
+          if (!problem.empty() || sender == nullptr) {
+            a.result.error = problem;
+          } else {
+            notify::OutgoingMessage out{.id = a.message.id,
+                                        .idempotency_key = a.message.idempotency_key,
+                                        .recipient = a.message.recipient,
+                                        .document_json = a.message.body,
+                                        .attempt = a.message.attempt};
+            try {
+              a.result = sender->send(settings, out);
+            } catch (const std::exception& e) {
+              a.result = {};
+              a.result.error = std::string("sender failed: ") + e.what();
+            }
+          }
+          a.message.body.clear();  // sent; not needed to record the attempt
+          finished(std::move(a));
+        });
   }
-  pool_->run_all(std::move(jobs));
-  ctx.progress();
+}
 
+std::int64_t Notifier::claim_step(runtime::CycleContext& ctx, const RoutingConfig& cfg) {
+  const auto now = steady_clock::now();
+  if (last_empty_claim_ && now - *last_empty_claim_ < kClaimIdleEvery) return 0;
+  std::vector<std::int64_t> full;
+  const int limit = std::min(options_.batch, room(&full));
+  if (limit <= 0) return 0;
+  auto claimed = ctx.db().transact([&](pqxx::transaction_base& tx) {
+    return claim_due(tx, options_.instance_id, options_.lease, limit, full);
+  });
+  if (claimed.empty()) {
+    last_empty_claim_ = now;
+  } else {
+    last_empty_claim_.reset();
+  }
+  const auto n = static_cast<std::int64_t>(claimed.size());
+  send(cfg, std::move(claimed));
+  return n;
+}
+
+void Notifier::renew_step(runtime::CycleContext& ctx) {
+  const auto now = steady_clock::now();
+  if (last_renew_ && now - *last_renew_ < options_.lease / 3) return;
+  std::vector<std::int64_t> ids;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, ch] : in_flight_)
+      ids.push_back(id);
+  }
+  if (!last_renew_) {
+    last_renew_ = now;  // nothing here is older than a third of its lease yet
+    return;
+  }
+  last_renew_ = now;
+  if (ids.empty()) return;
+  ctx.db().transact([&](pqxx::transaction_base& tx) {
+    renew_leases(tx, options_.instance_id, options_.lease, ids);
+  });
+}
+
+std::int64_t Notifier::record_step(runtime::CycleContext& ctx) {
+  std::vector<AttemptRecord> done;
+  {
+    std::lock_guard lock(mu_);
+    done.swap(done_);
+  }
+  const auto n = static_cast<std::int64_t>(done.size());
+  if (n > 0) record_now(ctx.db(), std::move(done));
+  return n;
+}
+
+void Notifier::record_loop() {
+  while (true) {
+    std::vector<AttemptRecord> batch;
+    bool stopping = false;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !done_.empty() || stop_recorder_; });
+      // Record together: wait a moment for the others in flight.
+      cv_.wait_for(lock, kRecordEvery, [&] {
+        return stop_recorder_ || done_.size() >= kRecordBatch || done_.size() >= in_flight_.size();
+      });
+      stopping = stop_recorder_;
+      if (done_.empty()) {
+        if (stopping) return;
+        continue;
+      }
+      batch.swap(done_);
+    }
+    const std::size_t n = batch.size();
+    try {
+      record_now(*record_db_, std::move(batch));
+    } catch (const std::exception& e) {
+      spdlog::warn("recording {} attempts failed: {}", n, e.what());
+      if (stopping) {
+        spdlog::error("stopping with {} attempts unrecorded: their leases will expire", n);
+        return;
+      }
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_recorder_; });
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      recorded_ = true;
+    }
+    cv_.notify_all();
+  }
+}
+
+void Notifier::record_now(db::Session& session, std::vector<AttemptRecord> done) {
+  if (done.empty()) return;
+  std::shared_ptr<const RoutingConfig> cfg;
+  {
+    std::lock_guard lock(mu_);
+    cfg = config_;
+  }
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::map<std::int64_t, ChannelHealthChange> health;
   for (auto& a : done) {
-    const ChannelRow* c = cfg.channel(a.message.channel_id);
+    const ChannelRow* c = cfg ? cfg->channel(a.message.channel_id) : nullptr;
     RetryPolicy policy{.max_attempts = c ? c->max_attempts : 8,
                        .max_age = c ? c->max_age : milliseconds(86'400'000),
                        .backoff = {.initial = options_.retry_initial, .max = options_.retry_max}};
     a.verdict = judge_attempt(a.result, a.message.attempt, a.message.retry_base, a.message.age,
-                              policy, unit(rng_));
+                              policy, unit(record_rng_));
     auto& h = health[a.message.channel_id];
     h.channel_id = a.message.channel_id;
     if (a.verdict.state == Verdict::State::kDelivered) {
@@ -331,46 +444,62 @@ std::int64_t Notifier::send_step(runtime::CycleContext& ctx, const RoutingConfig
       h.last_error = a.result.error;
     }
   }
-  ctx.db().transact([&](pqxx::transaction_base& tx) {
-    const auto recorded = record_attempts(tx, options_.instance_id, done);
-    const std::set<std::int64_t> kept(recorded.begin(), recorded.end());
-    for (const auto& a : done) {
-      if (!kept.contains(a.message.id)) {
-        ++t.lost_leases;
-        spdlog::warn("message {}: the lease was taken over before the attempt was recorded",
-                     a.message.id);
-        continue;
+  const auto began = steady_clock::now();
+  std::set<std::int64_t> kept;
+  try {
+    session.transact([&](pqxx::transaction_base& tx) {
+      const auto recorded = record_attempts(tx, options_.instance_id, done);
+      kept = std::set<std::int64_t>(recorded.begin(), recorded.end());
+      for (const auto& [id, change] : health) {  // ascending ids: no deadlock between replicas
+        if (!change.delivered && change.trailing_failures == 0) continue;
+        switch (update_health(tx, change, options_.failing_after)) {
+          case HealthEvent::kFailing:
+            spdlog::error("channel {} is failing: {}", id, change.last_error);
+            break;
+          case HealthEvent::kRecovered:
+            spdlog::info("channel {} delivers again", id);
+            break;
+          default:
+            break;
+        }
       }
-      switch (a.verdict.state) {
-        case Verdict::State::kDelivered:
-          ++t.delivered;
-          spdlog::debug("message {} delivered (attempt {})", a.message.id, a.message.attempt);
-          break;
-        case Verdict::State::kDead:
-          ++t.dead;
-          spdlog::warn("message {} dead-lettered: {}", a.message.id, a.verdict.dead_reason);
-          break;
-        default:
-          ++t.retried;
-          spdlog::warn("message {} attempt {} failed ({}); retry in {} ms", a.message.id,
-                       a.message.attempt, a.result.error, a.verdict.retry_in.count());
-      }
+    });
+  } catch (...) {
+    // Keep them for the next attempt: an outcome must not be lost while its lease lasts.
+    std::lock_guard lock(mu_);
+    done_.insert(done_.begin(), std::make_move_iterator(done.begin()),
+                 std::make_move_iterator(done.end()));
+    throw;
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& a : done)
+      in_flight_.erase(a.message.id);
+  }
+  spdlog::debug("recorded {} attempts in {:.1f} ms", done.size(),
+                std::chrono::duration<double, std::milli>(steady_clock::now() - began).count());
+  for (const auto& a : done) {
+    if (!kept.contains(a.message.id)) {
+      ++lost_leases_;
+      spdlog::warn("message {}: the lease was taken over before the attempt was recorded",
+                   a.message.id);
+      continue;
     }
-    for (const auto& [id, change] : health) {  // ascending ids: no deadlock between replicas
-      if (!change.delivered && change.trailing_failures == 0) continue;
-      switch (update_health(tx, change, options_.failing_after)) {
-        case HealthEvent::kFailing:
-          spdlog::error("channel {} is failing: {}", id, change.last_error);
-          break;
-        case HealthEvent::kRecovered:
-          spdlog::info("channel {} delivers again", id);
-          break;
-        default:
-          break;
-      }
+    switch (a.verdict.state) {
+      case Verdict::State::kDelivered:
+        ++delivered_;
+        spdlog::debug("message {} delivered (attempt {})", a.message.id, a.message.attempt);
+        break;
+      case Verdict::State::kDead:
+        ++dead_;
+        spdlog::warn("message {} dead-lettered: {}", a.message.id, a.verdict.dead_reason);
+        break;
+      default:
+        ++retried_;
+        spdlog::warn("message {} attempt {} failed ({}); retry in {} ms", a.message.id,
+                     a.message.attempt, a.result.error, a.verdict.retry_in.count());
     }
-  });
-  return static_cast<std::int64_t>(claimed.size());
+  }
 }
 
 void Notifier::dry_run(runtime::CycleContext& ctx, const RoutingConfig& cfg) {
@@ -410,60 +539,109 @@ void Notifier::dry_run(runtime::CycleContext& ctx, const RoutingConfig& cfg) {
 
 runtime::CycleReport Notifier::run_cycle(runtime::CycleContext& ctx) {
   runtime::CycleReport report;
-  const RoutingConfig first =
-      ctx.db().transact([](pqxx::transaction_base& tx) { return load_config(tx); });
   if (ctx.dry_run()) {
-    dry_run(ctx, first);
+    const RoutingConfig cfg =
+        ctx.db().transact([](pqxx::transaction_base& tx) { return load_config(tx); });
+    dry_run(ctx, cfg);
     return report;
   }
   Totals t;
-  bool first_round = true;
-  while (!ctx.stopping()) {
+  std::optional<steady_clock::time_point> drain_started;
+  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  while (true) {
     ctx.progress();
     {
       std::lock_guard lock(mu_);
       woken_ = false;
     }
-    const RoutingConfig cfg =
-        first_round ? first
-                    : ctx.db().transact([](pqxx::transaction_base& tx) { return load_config(tx); });
-    first_round = false;
+    const bool stopping = ctx.stopping();
+    const auto t0 = steady_clock::now();
+    RoutingConfig cfg;
+    std::int64_t routed = 0;
+    if (stopping) {
+      cfg = ctx.db().transact([](pqxx::transaction_base& tx) { return load_config(tx); });
+    } else {
+      routed = route_step(ctx, cfg, t);
+    }
+    {
+      std::lock_guard lock(mu_);
+      config_ = std::make_shared<const RoutingConfig>(cfg);
+      recorded_ = false;
+    }
     if (std::any_of(cfg.channels.begin(), cfg.channels.end(),
                     [](const ChannelRow& c) { return !c.rule.enabled; })) {
       t.suppressed +=
           ctx.db().transact([](pqxx::transaction_base& tx) { return suppress_disabled(tx); });
     }
-    const auto t0 = steady_clock::now();
-    const auto routed = route_step(ctx, cfg, t);
     const auto t1 = steady_clock::now();
-    std::optional<milliseconds> next;
-    const auto flushed = flush_step(ctx, cfg, t, next);
+    const auto recorded = record_db_ ? 0 : record_step(ctx);
+    renew_step(ctx);
     const auto t2 = steady_clock::now();
-    repeat_step(ctx, cfg, t);
-    const auto sent = send_step(ctx, cfg, t);
-    const auto t3 = steady_clock::now();
-    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-    spdlog::debug("routed {} in {:.1f} ms, {} messages in {:.1f} ms, sent {} in {:.1f} ms", routed,
-                  ms(t1 - t0), flushed, ms(t2 - t1), sent, ms(t3 - t2));
-    if (routed >= options_.batch || flushed >= options_.batch || sent >= options_.batch ||
-        flushed > 0) {
-      continue;  // more may be waiting (a flush makes messages to send at once)
+    std::int64_t flushed = 0, claimed = 0;
+    std::optional<milliseconds> next;
+    if (!stopping) {
+      flushed = flush_step(ctx, cfg, t, next);
+      repeat_step(ctx, cfg, t);
+      claimed = claim_step(ctx, cfg);
     }
-    const auto retry =
-        ctx.db().transact([](pqxx::transaction_base& tx) { return next_message_due(tx); });
-    if (retry && (!next || *retry < *next)) next = retry;
-    if (routed > 0 || sent > 0) continue;
-    spdlog::debug("idle: next due in {} ms", next ? next->count() : -1);
-    if (!next || *next > kStayFor) break;
+    const auto t3 = steady_clock::now();
+    spdlog::debug(
+        "routed {} in {:.1f} ms, recorded {} in {:.1f} ms, {} messages + {} claimed in {:.1f} ms",
+        routed, ms(t1 - t0), recorded, ms(t2 - t1), flushed, claimed, ms(t3 - t2));
+
+    std::size_t flying = 0;
+    {
+      std::lock_guard lock(mu_);
+      flying = in_flight_.size();
+    }
+    if (stopping) {
+      if (flying == 0) break;
+      if (!drain_started) {
+        drain_started = steady_clock::now();
+        spdlog::info("stopping: waiting up to {} ms for {} messages in flight", kDrainFor.count(),
+                     flying);
+      } else if (steady_clock::now() - *drain_started >= kDrainFor) {
+        spdlog::warn("stopping with {} messages in flight: their leases will expire", flying);
+        break;
+      }
+    } else {
+      if (routed >= options_.batch || flushed > 0 || claimed > 0) {
+        continue;  // more may be waiting (a full batch, or a flush that may leave groups due)
+      }
+      const auto retry =
+          ctx.db().transact([](pqxx::transaction_base& tx) { return next_message_due(tx); });
+      if (retry && (!next || *retry < *next)) next = retry;
+      if (flying == 0) {
+        if (routed > 0 || recorded > 0) continue;
+        spdlog::debug("idle: next due in {} ms", next ? next->count() : -1);
+        if (!next || *next > kStayFor) break;
+      }
+    }
     std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::max(*next, milliseconds(5)), [&] { return woken_; });
+    // Until a wake-up, a finished attempt (recorded, when a recorder does it), or the next group
+    // or retry falling due.
+    milliseconds wait = next ? std::max(*next, milliseconds(5)) : kStayFor;
+    if (flying > 0) wait = std::min(wait, kStayFor);
+    if (record_db_) {
+      cv_.wait_for(lock, wait, [&] { return woken_ || recorded_; });
+      continue;
+    }
+    if (done_.empty()) cv_.wait_for(lock, wait, [&] { return woken_ || !done_.empty(); });
+    if (!woken_ && !done_.empty()) {
+      // Record finished attempts together: wait a moment for the others in flight.
+      cv_.wait_for(lock, kRecordEvery, [&] {
+        return woken_ || done_.size() >= kRecordBatch || done_.size() >= in_flight_.size();
+      });
+    }
   }
-  report.items = t.routed + t.delivered + t.dead + t.retried;
-  report.counts = {{"routed", t.routed},          {"deliveries", t.deliveries},
-                   {"suppressed", t.suppressed},  {"messages", t.messages},
-                   {"repeats", t.repeats},        {"delivered", t.delivered},
-                   {"retried", t.retried},        {"dead", t.dead},
-                   {"lost_leases", t.lost_leases}};
+  const std::int64_t delivered = delivered_.exchange(0), retried = retried_.exchange(0),
+                     dead = dead_.exchange(0), lost_leases = lost_leases_.exchange(0);
+  report.items = t.routed + delivered + dead + retried;
+  report.counts = {{"routed", t.routed},         {"deliveries", t.deliveries},
+                   {"suppressed", t.suppressed}, {"messages", t.messages},
+                   {"repeats", t.repeats},       {"delivered", delivered},
+                   {"retried", retried},         {"dead", dead},
+                   {"lost_leases", lost_leases}};
   return report;
 }
 

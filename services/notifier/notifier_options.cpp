@@ -16,7 +16,8 @@ void declare_config(config::Schema& s) {
          .max = 10'000});
   s.add({.name = "notifier.senders",
          .type = Type::kInt,
-         .help = "messages sent at once (threads)",
+         .help = "messages sent at once per channel (threads of the channel's lane, started "
+                 "when needed): a slow channel never holds another's",
          .default_value = std::int64_t{16},
          .min = 1,
          .max = 256});
@@ -27,6 +28,10 @@ void declare_config(config::Schema& s) {
          .default_value = milliseconds(90'000),
          .min = 1,
          .max = 3600});
+  s.add({.name = "notifier.ca_file",
+         .type = Type::kString,
+         .help = "PEM file of CA certificates https webhooks are verified against instead of "
+                 "the system's (a private CA); unset = the system's"});
   s.add({.name = "notifier.failing_after",
          .type = Type::kInt,
          .help = "consecutive failed attempts after which a channel is failing (one "
@@ -53,6 +58,7 @@ NotifierOptions options_from(const config::Config& c) {
   o.batch = static_cast<int>(c.integer("notifier.batch"));
   o.senders = static_cast<int>(c.integer("notifier.senders"));
   o.lease = c.duration("notifier.lease");
+  o.ca_file = c.optional_str("notifier.ca_file").value_or("");
   o.failing_after = static_cast<int>(c.integer("notifier.failing_after"));
   o.retry_initial = c.duration("notifier.retry_initial");
   o.retry_max = c.duration("notifier.retry_max");

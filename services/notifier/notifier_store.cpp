@@ -37,6 +37,16 @@ constexpr const char* kOwners = R"(
      UNION
      SELECT u.id FROM users u WHERE u.username = w.labels->>'owner' AND NOT u.disabled) o))";
 
+// Runs a statement of the hot path prepared on the transaction's connection (registered there on
+// first use, the same definition after): planning these CTE statements costs about as much as
+// running them for a small batch.
+template <class... Args>
+pqxx::result exec_hot(pqxx::transaction_base& tx, const char* name, const std::string& sql,
+                      Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
 Facts facts_at(const pqxx::row& r, int at) {
   Facts f;
   f.id = r[at + 0].as<std::int64_t>();
@@ -156,11 +166,12 @@ const ChannelRow* RoutingConfig::channel(std::int64_t id) const {
 RoutingConfig load_config(pqxx::transaction_base& tx) {
   RoutingConfig cfg;
   for (const auto& r :
-       tx.exec("SELECT id, name, kind, enabled, to_json(group_by)::text, config::text, "
-               "coalesce(secret_enc, ''), coalesce(template->>'title', ''), "
-               "coalesce(template->>'text', ''), group_wait_ms, group_interval_ms, "
-               "repeat_interval_ms, max_items, max_attempts, max_age_ms "
-               "FROM notification_channels ORDER BY id")) {
+       exec_hot(tx, "fw_notifier_channels",
+                "SELECT id, name, kind, enabled, to_json(group_by)::text, config::text, "
+                "coalesce(secret_enc, ''), coalesce(template->>'title', ''), "
+                "coalesce(template->>'text', ''), group_wait_ms, group_interval_ms, "
+                "repeat_interval_ms, max_items, max_attempts, max_age_ms "
+                "FROM notification_channels ORDER BY id")) {
     ChannelRow c;
     c.rule.id = r[0].as<std::int64_t>();
     c.rule.name = r[1].as<std::string>();
@@ -180,9 +191,10 @@ RoutingConfig load_config(pqxx::transaction_base& tx) {
     cfg.channels.push_back(std::move(c));
   }
   for (const auto& r :
-       tx.exec("SELECT id, channel_id, to_json(severities)::text, to_json(events)::text, "
-               "to_json(sites)::text, to_json(farm_ids)::text, worker_labels::text "
-               "FROM notification_routes WHERE enabled ORDER BY id")) {
+       exec_hot(tx, "fw_notifier_routes",
+                "SELECT id, channel_id, to_json(severities)::text, to_json(events)::text, "
+                "to_json(sites)::text, to_json(farm_ids)::text, worker_labels::text "
+                "FROM notification_routes WHERE enabled ORDER BY id")) {
     Route route;
     route.id = r[0].as<std::int64_t>();
     route.channel_id = r[1].as<std::int64_t>();
@@ -194,8 +206,9 @@ RoutingConfig load_config(pqxx::transaction_base& tx) {
     cfg.routes.push_back(std::move(route));
   }
   for (const auto& r :
-       tx.exec("SELECT id, user_id, channel_id, to_json(events)::text, min_severity, address "
-               "FROM notification_subscriptions WHERE enabled ORDER BY id")) {
+       exec_hot(tx, "fw_notifier_subscriptions",
+                "SELECT id, user_id, channel_id, to_json(events)::text, min_severity, address "
+                "FROM notification_subscriptions WHERE enabled ORDER BY id")) {
     Subscription s;
     s.id = r[0].as<std::int64_t>();
     s.user_id = r[1].as<std::int64_t>();
@@ -214,7 +227,8 @@ std::vector<Facts> unrouted(pqxx::transaction_base& tx, int limit, bool lock) {
                           " FROM notifications n LEFT JOIN workers w ON w.id = n.worker_id"
                           " WHERE n.routed_at IS NULL ORDER BY n.id LIMIT $1" +
                           (lock ? " FOR UPDATE OF n SKIP LOCKED" : "");
-  for (const auto& r : tx.exec_params(sql, limit)) {
+  for (const auto& r :
+       exec_hot(tx, lock ? "fw_notifier_unrouted_lock" : "fw_notifier_unrouted", sql, limit)) {
     Facts f = facts_at(r, 0);
     f.owners = ids_of(r[kFactsWidth].as<std::string>());
     out.push_back(std::move(f));
@@ -224,35 +238,30 @@ std::vector<Facts> unrouted(pqxx::transaction_base& tx, int limit, bool lock) {
 
 std::int64_t write_routing(pqxx::transaction_base& tx, const std::vector<NewDelivery>& deliveries,
                            const std::vector<std::int64_t>& routed) {
-  std::int64_t inserted = 0;
-  if (!deliveries.empty()) {
-    json rows = json::array();
-    for (const auto& d : deliveries) {
-      json j = group_json({d.target.channel_id, d.target.recipient, d.target.group_key});
-      j["notification_id"] = d.notification_id;
-      rows.push_back(std::move(j));
-    }
-    inserted = tx.exec_params(
-                     "INSERT INTO notification_deliveries (notification_id, channel_id, "
-                     "recipient, group_key) SELECT x.notification_id, x.channel_id, x.recipient, "
-                     "x.group_key FROM jsonb_to_recordset($1::jsonb) AS x(notification_id bigint, "
-                     "channel_id bigint, recipient text, group_key text) ON CONFLICT DO NOTHING",
-                     rows.dump(-1, ' ', false, json::error_handler_t::replace))
-                   .affected_rows();
-    // The groups' rows exist before anyone flushes them, so flushers only ever lock existing
-    // rows (SKIP LOCKED) instead of waiting on each other's inserts.
-    tx.exec_params(
-        "INSERT INTO notification_groups (channel_id, recipient, group_key) "
-        "SELECT DISTINCT x.channel_id, x.recipient, x.group_key FROM jsonb_to_recordset($1::jsonb) "
-        "AS x(channel_id bigint, recipient text, group_key text) ORDER BY 1, 2, 3 "
-        "ON CONFLICT DO NOTHING",
-        rows.dump(-1, ' ', false, json::error_handler_t::replace));
+  if (deliveries.empty() && routed.empty()) return 0;
+  json rows = json::array();
+  for (const auto& d : deliveries) {
+    json j = group_json({d.target.channel_id, d.target.recipient, d.target.group_key});
+    j["notification_id"] = d.notification_id;
+    rows.push_back(std::move(j));
   }
-  if (!routed.empty()) {
-    tx.exec_params("UPDATE notifications SET routed_at = now() WHERE id = ANY($1::bigint[])",
-                   id_array(routed));
-  }
-  return inserted;
+  // One statement (one round trip). The groups' rows exist before anyone flushes them, so
+  // flushers only ever lock existing rows (SKIP LOCKED) instead of waiting on each other's
+  // inserts.
+  return exec_hot(
+             tx, "fw_notifier_write_routing",
+             "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(notification_id bigint, "
+             "    channel_id bigint, recipient text, group_key text)), "
+             "d AS (INSERT INTO notification_deliveries (notification_id, channel_id, recipient, "
+             "    group_key) SELECT notification_id, channel_id, recipient, group_key FROM x "
+             "    ON CONFLICT DO NOTHING RETURNING 1), "
+             "g AS (INSERT INTO notification_groups (channel_id, recipient, group_key) "
+             "    SELECT DISTINCT channel_id, recipient, group_key FROM x ORDER BY 1, 2, 3 "
+             "    ON CONFLICT DO NOTHING), "
+             "r AS (UPDATE notifications SET routed_at = now() WHERE id = ANY($2::bigint[])) "
+             "SELECT count(*) FROM d",
+             rows.dump(-1, ' ', false, json::error_handler_t::replace), id_array(routed))[0][0]
+      .as<std::int64_t>();
 }
 
 std::int64_t suppress_disabled(pqxx::transaction_base& tx) {
@@ -266,10 +275,12 @@ std::int64_t suppress_disabled(pqxx::transaction_base& tx) {
 
 std::vector<PendingGroup> pending_groups(pqxx::transaction_base& tx, int limit, WallTime* now) {
   std::vector<PendingGroup> out;
-  const auto rows = tx.exec_params(
+  const auto rows = exec_hot(
+      tx, "fw_notifier_pending_groups",
       "SELECT d.channel_id, d.recipient, d.group_key, "
       "  (extract(epoch FROM min(d.created_at)) * 1000)::bigint, "
-      "  (extract(epoch FROM g.last_sent_at) * 1000)::bigint "
+      "  (extract(epoch FROM g.last_sent_at) * 1000)::bigint, "
+      "  (extract(epoch FROM now()) * 1000)::bigint "
       "FROM notification_deliveries d "
       "JOIN notification_channels c ON c.id = d.channel_id AND c.enabled "
       "LEFT JOIN notification_groups g ON g.channel_id = d.channel_id "
@@ -292,8 +303,10 @@ std::vector<PendingGroup> pending_groups(pqxx::transaction_base& tx, int limit, 
     out.push_back(std::move(g));
   }
   if (now != nullptr) {
-    *now = from_ms(
-        tx.exec1("SELECT (extract(epoch FROM now()) * 1000)::bigint")[0].as<std::int64_t>());
+    // The database's clock (read with the rows) when there are groups; unused otherwise.
+    *now = rows.empty()
+               ? std::chrono::time_point_cast<WallTime::duration>(std::chrono::system_clock::now())
+               : from_ms(rows[0][5].as<std::int64_t>());
   }
   return out;
 }
@@ -303,13 +316,14 @@ std::vector<PendingGroup> lock_groups(pqxx::transaction_base& tx,
   std::vector<PendingGroup> out;
   if (groups.empty()) return out;
   const std::string rows = groups_json(groups).dump(-1, ' ', false, json::error_handler_t::replace);
-  tx.exec_params(
-      "INSERT INTO notification_groups (channel_id, recipient, group_key, first_pending_at) "
-      "SELECT x.channel_id, x.recipient, x.group_key, to_timestamp(x.first_ms / 1000.0) "
-      "FROM jsonb_to_recordset($1::jsonb) AS x(channel_id bigint, recipient text, "
-      "group_key text, first_ms double precision) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING",
-      rows);
-  const auto locked = tx.exec_params(
+  exec_hot(tx, "fw_notifier_lock_insert",
+           "INSERT INTO notification_groups (channel_id, recipient, group_key, first_pending_at) "
+           "SELECT x.channel_id, x.recipient, x.group_key, to_timestamp(x.first_ms / 1000.0) "
+           "FROM jsonb_to_recordset($1::jsonb) AS x(channel_id bigint, recipient text, "
+           "group_key text, first_ms double precision) ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING",
+           rows);
+  const auto locked = exec_hot(
+      tx, "fw_notifier_lock_select",
       "SELECT g.channel_id, g.recipient, g.group_key, "
       "  (extract(epoch FROM g.last_sent_at) * 1000)::bigint "
       "FROM notification_groups g JOIN jsonb_to_recordset($1::jsonb) AS x(channel_id bigint, "
@@ -337,7 +351,8 @@ std::vector<PendingItem> pending_items(pqxx::transaction_base& tx,
                                        const std::vector<PendingGroup>& groups) {
   std::vector<PendingItem> out;
   if (groups.empty()) return out;
-  const auto rows = tx.exec_params(
+  const auto rows = exec_hot(
+      tx, "fw_notifier_pending_items",
       std::string("SELECT d.id, d.channel_id, d.recipient, d.group_key, ") + kFacts +
           " FROM notification_deliveries d JOIN jsonb_to_recordset($1::jsonb) AS "
           "x(channel_id bigint, recipient text, group_key text) ON d.channel_id = x.channel_id "
@@ -359,15 +374,19 @@ std::vector<PendingItem> pending_items(pqxx::transaction_base& tx,
 std::vector<std::int64_t> new_message_ids(pqxx::transaction_base& tx, int n) {
   std::vector<std::int64_t> ids;
   if (n <= 0) return ids;
-  for (const auto& r : tx.exec_params(
-           "SELECT nextval('notification_messages_id_seq') FROM generate_series(1, $1)", n)) {
+  for (const auto& r :
+       exec_hot(tx, "fw_notifier_message_ids",
+                "SELECT nextval('notification_messages_id_seq') FROM generate_series(1, $1)", n)) {
     ids.push_back(r[0].as<std::int64_t>());
   }
   return ids;
 }
 
-void write_messages(pqxx::transaction_base& tx, const std::vector<NewMessage>& messages) {
-  if (messages.empty()) return;
+std::vector<ClaimedMessage> write_messages(pqxx::transaction_base& tx,
+                                           const std::vector<NewMessage>& messages,
+                                           const std::string& owner, milliseconds lease) {
+  std::vector<ClaimedMessage> claimed;
+  if (messages.empty()) return claimed;
   json rows = json::array();
   json queued = json::array();
   for (const auto& m : messages) {
@@ -377,30 +396,45 @@ void write_messages(pqxx::transaction_base& tx, const std::vector<NewMessage>& m
     j["idempotency_key"] = m.idempotency_key;
     j["body"] = m.body;
     j["notifications"] = m.notifications;
+    j["claim"] = m.claim && !owner.empty();
     rows.push_back(std::move(j));
     for (auto d : m.delivery_ids)
       queued.push_back({{"id", d}, {"message_id", m.id}});
   }
-  const std::string rows_text = rows.dump(-1, ' ', false, json::error_handler_t::replace);
-  tx.exec_params(
-      "INSERT INTO notification_messages (id, channel_id, recipient, group_key, kind, "
-      "idempotency_key, body, notifications) SELECT x.id, x.channel_id, x.recipient, "
-      "x.group_key, x.kind, x.idempotency_key, x.body::jsonb, x.notifications "
-      "FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, channel_id bigint, recipient text, "
-      "group_key text, kind text, idempotency_key text, body text, notifications integer)",
-      rows_text);
-  if (!queued.empty()) {
-    tx.exec_params(
-        "UPDATE notification_deliveries d SET state = 'queued', message_id = x.message_id "
-        "FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, message_id bigint) WHERE d.id = x.id",
-        queued.dump());
+  // One statement. A claimed message is sent by this notifier at once: it starts as sending,
+  // leased, attempt 1, and comes back with its stored text (the bytes every attempt sends).
+  const auto result = exec_hot(
+      tx, "fw_notifier_write_messages",
+      "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, channel_id bigint, "
+      "    recipient text, group_key text, kind text, idempotency_key text, body text, "
+      "    notifications integer, claim boolean)), "
+      "m AS (INSERT INTO notification_messages (id, channel_id, recipient, group_key, kind, "
+      "    idempotency_key, body, notifications, state, attempts, lease_owner, lease_expires_at) "
+      "  SELECT id, channel_id, recipient, group_key, kind, idempotency_key, body::jsonb, "
+      "    notifications, CASE WHEN claim THEN 'sending' ELSE 'pending' END, "
+      "    CASE WHEN claim THEN 1 ELSE 0 END, CASE WHEN claim THEN $3 END, "
+      "    CASE WHEN claim THEN now() + $4 * interval '1 millisecond' END FROM x "
+      "  RETURNING id, channel_id, recipient, idempotency_key, body, state), "
+      "q AS (UPDATE notification_deliveries d SET state = 'queued', message_id = y.message_id "
+      "  FROM jsonb_to_recordset($2::jsonb) AS y(id bigint, message_id bigint) WHERE d.id = y.id), "
+      "g AS (UPDATE notification_groups g SET last_sent_at = now(), last_message_id = x.id, "
+      "  first_pending_at = NULL FROM x WHERE g.channel_id = x.channel_id "
+      "  AND g.recipient = x.recipient AND g.group_key = x.group_key) "
+      "SELECT id, channel_id, recipient, idempotency_key, body::text FROM m "
+      "WHERE state = 'sending' ORDER BY id",
+      rows.dump(-1, ' ', false, json::error_handler_t::replace), queued.dump(), owner,
+      static_cast<std::int64_t>(lease.count()));
+  for (const auto& r : result) {
+    ClaimedMessage c;
+    c.id = r[0].as<std::int64_t>();
+    c.channel_id = r[1].as<std::int64_t>();
+    c.recipient = r[2].as<std::string>();
+    c.idempotency_key = r[3].as<std::string>();
+    c.body = r[4].as<std::string>();
+    c.attempt = 1;
+    claimed.push_back(std::move(c));
   }
-  tx.exec_params(
-      "UPDATE notification_groups g SET last_sent_at = now(), last_message_id = x.id, "
-      "first_pending_at = NULL FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, "
-      "channel_id bigint, recipient text, group_key text) WHERE g.channel_id = x.channel_id "
-      "AND g.recipient = x.recipient AND g.group_key = x.group_key",
-      rows_text);
+  return claimed;
 }
 
 std::vector<RepeatGroup> repeat_due(pqxx::transaction_base& tx, int limit) {
@@ -440,19 +474,22 @@ std::vector<RepeatGroup> repeat_due(pqxx::transaction_base& tx, int limit) {
 }
 
 std::vector<ClaimedMessage> claim_due(pqxx::transaction_base& tx, const std::string& owner,
-                                      milliseconds lease, int limit) {
+                                      milliseconds lease, int limit,
+                                      const std::vector<std::int64_t>& skip_channels) {
   std::vector<ClaimedMessage> out;
-  const auto rows = tx.exec_params(
+  const auto rows = exec_hot(
+      tx, "fw_notifier_claim",
       "UPDATE notification_messages m SET state = 'sending', lease_owner = $1, "
       "  lease_expires_at = now() + $2 * interval '1 millisecond', attempts = m.attempts + 1 "
       "FROM (SELECT id FROM notification_messages "
-      "      WHERE (state IN ('pending', 'retrying') AND next_attempt_at <= now()) "
-      "         OR (state = 'sending' AND lease_expires_at < now()) "
+      "      WHERE ((state IN ('pending', 'retrying') AND next_attempt_at <= now()) "
+      "         OR (state = 'sending' AND lease_expires_at < now())) "
+      "        AND channel_id <> ALL($4::bigint[]) "
       "      ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) due "
       "WHERE m.id = due.id "
       "RETURNING m.id, m.channel_id, m.recipient, m.idempotency_key, m.body::text, m.attempts, "
       "  m.retry_base, (extract(epoch FROM now() - m.created_at) * 1000)::bigint",
-      owner, static_cast<std::int64_t>(lease.count()), limit);
+      owner, static_cast<std::int64_t>(lease.count()), limit, id_array(skip_channels));
   for (const auto& r : rows) {
     ClaimedMessage m;
     m.id = r[0].as<std::int64_t>();
@@ -468,6 +505,16 @@ std::vector<ClaimedMessage> claim_due(pqxx::transaction_base& tx, const std::str
   std::sort(out.begin(), out.end(),
             [](const ClaimedMessage& a, const ClaimedMessage& b) { return a.id < b.id; });
   return out;
+}
+
+void renew_leases(pqxx::transaction_base& tx, const std::string& owner, milliseconds lease,
+                  const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) return;
+  exec_hot(
+      tx, "fw_notifier_renew",
+      "UPDATE notification_messages SET lease_expires_at = now() + $2 * interval '1 millisecond' "
+      "WHERE id = ANY($3::bigint[]) AND state = 'sending' AND lease_owner = $1",
+      owner, static_cast<std::int64_t>(lease.count()), id_array(ids));
 }
 
 std::vector<std::int64_t> record_attempts(pqxx::transaction_base& tx, const std::string& owner,
@@ -491,7 +538,8 @@ std::vector<std::int64_t> record_attempts(pqxx::transaction_base& tx, const std:
     }
     rows.push_back(std::move(j));
   }
-  const auto result = tx.exec_params(
+  const auto result = exec_hot(
+      tx, "fw_notifier_record",
       "WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, attempt integer, "
       "    state text, status integer, reply text, error text, latency_ms double precision, "
       "    outcome text, started_ms double precision, dead_reason text, "
@@ -526,14 +574,15 @@ std::vector<std::int64_t> record_attempts(pqxx::transaction_base& tx, const std:
 
 HealthEvent update_health(pqxx::transaction_base& tx, const ChannelHealthChange& change,
                           int failing_after) {
-  const auto row = tx.exec_params1(
+  const auto row = exec_hot(
+      tx, "fw_notifier_health",
       "UPDATE notification_channels SET "
       "  consecutive_failures = CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END, "
       "  last_delivery_at = CASE WHEN $2 THEN now() ELSE last_delivery_at END, "
       "  last_error = CASE WHEN $3 > 0 THEN $4 ELSE last_error END "
       "WHERE id = $1 RETURNING consecutive_failures, failing_since IS NOT NULL, "
       "  coalesce(extract(epoch FROM failing_since)::bigint, 0), name",
-      change.channel_id, change.delivered, change.trailing_failures, capped(change.last_error));
+      change.channel_id, change.delivered, change.trailing_failures, capped(change.last_error))[0];
   const int failures = row[0].as<int>();
   const bool failing = row[1].as<bool>();
   const std::string name = row[3].as<std::string>();
@@ -577,13 +626,14 @@ HealthEvent update_health(pqxx::transaction_base& tx, const ChannelHealthChange&
 }
 
 std::optional<milliseconds> next_message_due(pqxx::transaction_base& tx) {
-  const auto r = tx.exec1(
+  const auto r = exec_hot(
+      tx, "fw_notifier_next_due",
       "SELECT CASE WHEN t IS NOT NULL THEN (greatest(extract(epoch FROM t - now()), 0) * 1000)"
       "::bigint END FROM (SELECT least("
       " (SELECT min(next_attempt_at) FROM notification_messages "
       "   WHERE state IN ('pending', 'retrying')),"
       " (SELECT min(lease_expires_at) FROM notification_messages WHERE state = 'sending')) "
-      " AS t) q");
+      " AS t) q")[0];
   if (r[0].is_null()) return std::nullopt;
   return milliseconds(r[0].as<std::int64_t>());
 }

@@ -87,27 +87,6 @@ std::vector<PendingItem> pending_items(pqxx::transaction_base& tx,
 // `n` new message ids.
 std::vector<std::int64_t> new_message_ids(pqxx::transaction_base& tx, int n);
 
-struct NewMessage {
-  std::int64_t id = 0;
-  GroupRef ref;
-  std::string kind = "group";
-  std::string idempotency_key;
-  std::string body;
-  std::vector<std::int64_t> delivery_ids;  // queued with it (none for a repeat)
-  int notifications = 0;
-};
-// Inserts the messages, queues their deliveries and records the groups as sent now.
-void write_messages(pqxx::transaction_base& tx, const std::vector<NewMessage>& messages);
-
-// Groups whose last message is still firing (an alert.firing it listed whose alert is still
-// firing), last sent longer than repeat_interval ago and with nothing pending: locked, with the
-// still-firing notifications of their last message.
-struct RepeatGroup {
-  GroupRef ref;
-  std::vector<Facts> items;
-};
-std::vector<RepeatGroup> repeat_due(pqxx::transaction_base& tx, int limit);
-
 struct ClaimedMessage {
   std::int64_t id = 0;
   std::int64_t channel_id = 0;
@@ -118,10 +97,45 @@ struct ClaimedMessage {
   int retry_base = 0;
   milliseconds age{0};
 };
-// Due messages (pending/retrying whose time has come, or sending with an expired lease) become
-// sending, leased to `owner` for `lease`, attempts + 1.
+
+struct NewMessage {
+  std::int64_t id = 0;
+  GroupRef ref;
+  std::string kind = "group";
+  std::string idempotency_key;
+  std::string body;
+  std::vector<std::int64_t> delivery_ids;  // queued with it (none for a repeat)
+  int notifications = 0;
+  bool claim = false;  // sent at once by the notifier writing it (see write_messages)
+};
+// Inserts the messages, queues their deliveries and records the groups as sent now, in one
+// statement. Messages with `claim` (when `owner` is set) start as sending, leased to `owner` for
+// `lease`, attempt 1, and are returned with their stored text, so the flusher sends them without
+// a claim of its own; the others start pending (claim_due takes them).
+std::vector<ClaimedMessage> write_messages(pqxx::transaction_base& tx,
+                                           const std::vector<NewMessage>& messages,
+                                           const std::string& owner = "",
+                                           milliseconds lease = milliseconds(0));
+
+// Groups whose last message is still firing (an alert.firing it listed whose alert is still
+// firing), last sent longer than repeat_interval ago and with nothing pending: locked, with the
+// still-firing notifications of their last message.
+struct RepeatGroup {
+  GroupRef ref;
+  std::vector<Facts> items;
+};
+std::vector<RepeatGroup> repeat_due(pqxx::transaction_base& tx, int limit);
+
+// Due messages (pending/retrying whose time has come, or sending with an expired lease) of
+// channels other than `skip_channels` (those with enough in flight here) become sending, leased
+// to `owner` for `lease`, attempts + 1.
 std::vector<ClaimedMessage> claim_due(pqxx::transaction_base& tx, const std::string& owner,
-                                      milliseconds lease, int limit);
+                                      milliseconds lease, int limit,
+                                      const std::vector<std::int64_t>& skip_channels = {});
+
+// Extends the leases `owner` still holds on `ids` (messages waiting in a slow channel's lane).
+void renew_leases(pqxx::transaction_base& tx, const std::string& owner, milliseconds lease,
+                  const std::vector<std::int64_t>& ids);
 
 struct AttemptRecord {
   ClaimedMessage message;

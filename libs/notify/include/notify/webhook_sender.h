@@ -42,6 +42,9 @@ struct WebhookOptions {
   std::size_t max_reply_bytes = 64 * 1024;  // the rest of an answer is not read
   std::size_t max_excerpt = 200;            // SendResult::reply keeps this much
   std::function<std::int64_t()> unix_now;   // the timestamp signed; the real clock when empty
+  // A PEM file of CA certificates that https receivers are verified against instead of the
+  // system's bundle (a private CA); "" = the system's. Verification is never switched off.
+  std::string ca_file;
 };
 
 // Thread-safe: each calling thread keeps its own libcurl handle (and its kept-alive connections).
