@@ -141,7 +141,7 @@ NewMessage Notifier::render(const ChannelRow& channel, const GroupRef& ref, std:
 std::int64_t Notifier::route_step(runtime::CycleContext& ctx, RoutingConfig& cfg, Totals& t) {
   return ctx.db().transact([&](pqxx::transaction_base& tx) {
     cfg = load_config(tx);
-    const auto facts = unrouted(tx, options_.batch, true);
+    const auto facts = unrouted(tx, options_.batch, true, !cfg.subscriptions.empty());
     if (facts.empty()) return std::int64_t{0};
     const auto channels = cfg.rules();
     std::vector<NewDelivery> deliveries;
@@ -505,7 +505,7 @@ void Notifier::record_now(db::Session& session, std::vector<AttemptRecord> done)
 void Notifier::dry_run(runtime::CycleContext& ctx, const RoutingConfig& cfg) {
   const auto channels = cfg.rules();
   ctx.db().transact([&](pqxx::transaction_base& tx) {
-    const auto facts = unrouted(tx, options_.batch, false);
+    const auto facts = unrouted(tx, options_.batch, false, !cfg.subscriptions.empty());
     std::map<std::tuple<std::int64_t, std::string, std::string>, std::vector<Facts>> groups;
     for (const auto& n : facts) {
       const auto targets = route(n, channels, cfg.routes, cfg.subscriptions);

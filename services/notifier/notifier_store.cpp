@@ -221,14 +221,15 @@ RoutingConfig load_config(pqxx::transaction_base& tx) {
   return cfg;
 }
 
-std::vector<Facts> unrouted(pqxx::transaction_base& tx, int limit, bool lock) {
+std::vector<Facts> unrouted(pqxx::transaction_base& tx, int limit, bool lock, bool owners) {
   std::vector<Facts> out;
-  const std::string sql = std::string("SELECT ") + kFacts + ", " + kOwners +
+  const std::string sql = std::string("SELECT ") + kFacts + ", " + (owners ? kOwners : "'[]'") +
                           " FROM notifications n LEFT JOIN workers w ON w.id = n.worker_id"
                           " WHERE n.routed_at IS NULL ORDER BY n.id LIMIT $1" +
                           (lock ? " FOR UPDATE OF n SKIP LOCKED" : "");
-  for (const auto& r :
-       exec_hot(tx, lock ? "fw_notifier_unrouted_lock" : "fw_notifier_unrouted", sql, limit)) {
+  const std::string name =
+      std::string("fw_notifier_unrouted") + (lock ? "_lock" : "") + (owners ? "_owners" : "");
+  for (const auto& r : exec_hot(tx, name.c_str(), sql, limit)) {
     Facts f = facts_at(r, 0);
     f.owners = ids_of(r[kFactsWidth].as<std::string>());
     out.push_back(std::move(f));

@@ -40,8 +40,9 @@ struct RoutingConfig {
 RoutingConfig load_config(pqxx::transaction_base& tx);
 
 // The oldest unrouted notifications with their worker and owners; locked (SKIP LOCKED) unless
-// `lock` is false (read-only dry runs).
-std::vector<Facts> unrouted(pqxx::transaction_base& tx, int limit, bool lock);
+// `lock` is false (read-only dry runs). Owners are looked up only when `owners` (they matter
+// only to subscriptions; without any, Facts::owners stays empty).
+std::vector<Facts> unrouted(pqxx::transaction_base& tx, int limit, bool lock, bool owners = true);
 
 struct NewDelivery {
   std::int64_t notification_id = 0;
