@@ -63,6 +63,11 @@ class Notifier {
   void wake();
 
  private:
+  // While messages are in flight, finished attempts are recorded together: when this many are
+  // waiting, when all in flight have finished, or after kRecordEvery.
+  static constexpr std::size_t kRecordBatch = 64;
+  static constexpr milliseconds kRecordEvery{50};
+
   struct Totals {
     std::int64_t routed = 0, deliveries = 0, suppressed = 0, messages = 0, repeats = 0;
   };

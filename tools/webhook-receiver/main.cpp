@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
   int port = 9180;
   std::string log_file;
   std::string secret;
-  int threads = 32;
+  // Each kept-alive connection holds a server thread; a notifier opens up to notifier.senders (16)
+  // per channel, and tests run two notifiers with two channels: 64 at once. Fewer threads leave
+  // connections queued until their requests time out (and are retried, so sent twice).
+  int threads = 128;
   app.add_option("--host", host, "address to listen on")->capture_default_str();
   app.add_option("--port", port, "port (0 = any free port, printed)")->capture_default_str();
   app.add_option("--log-file", log_file, "append one JSON line per request here (default stdout)");
