@@ -43,78 +43,91 @@ CREATE TABLE miner_list (
     doc                 text NOT NULL
 );
 
--- JSON text of one value, 'null' for NULL; numbers that JSON cannot carry (NaN, infinities)
--- become null, as the gateway writes them.
-CREATE FUNCTION fleet_json(value text) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(to_json(value)::text, 'null') $$;
-CREATE FUNCTION fleet_json(value double precision) RETURNS text
+-- A number JSON can carry: NaN and infinities become null, as the gateway writes them (row_to_json
+-- would write them as strings).
+CREATE FUNCTION fleet_finite(value double precision) RETURNS double precision
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN value IS NULL OR value IN ('NaN', 'Infinity', '-Infinity') THEN 'null'
-                ELSE value::text END
+    SELECT CASE WHEN value IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE value END
 $$;
-CREATE FUNCTION fleet_json(value bigint) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(value::text, 'null') $$;
-CREATE FUNCTION fleet_json(value boolean) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce(value::text, 'null') $$;
--- A timestamp as the API writes it (UTC, second resolution, rows.h kIsoFormat).
-CREATE FUNCTION fleet_json(value timestamptz) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT coalesce('"' || to_char(value AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '"',
-                    'null')
+CREATE FUNCTION fleet_finite(value real) RETURNS real
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value IN ('NaN', 'Infinity', '-Infinity') THEN NULL ELSE value END
 $$;
 
--- The whole row of each given miner, recomputed from its sources; rows that did not change are
--- not rewritten.
-CREATE FUNCTION fleet_miner_list_refresh(ids bigint[]) RETURNS void
-LANGUAGE sql AS $$
-INSERT INTO miner_list AS l
-SELECT w.id, w.name, w.ip, w.status, w.managed, w.last_seen_at,
-       m.mac::text, m.model_alias, mo.full_name, m.fw_version, m.api_key_state, m.last_poll_error,
-       m.unlock_pass_enc IS NOT NULL,
-       s.id, s.observed_at, s.miner_state, s.hashrate_ths, s.hashrate_ratio, s.power_w,
+-- What a miner_list row must hold, computed from its sources.
+CREATE VIEW miner_list_source AS
+SELECT w.id AS worker_id, w.name, w.ip, w.status, w.managed, w.last_seen_at,
+       m.mac::text AS mac, m.model_alias, mo.full_name AS model_name, m.fw_version, m.api_key_state,
+       m.last_poll_error, m.unlock_pass_enc IS NOT NULL AS unlock_password_set,
+       s.id AS status_id, s.observed_at, s.miner_state, s.hashrate_ths, s.hashrate_ratio, s.power_w,
        s.efficiency_jth, s.chip_temp_max, s.pcb_temp_max, s.fan_rpm_min, s.chips_red, s.chips_orange,
-       -- the object of GET /api/miners without last_poll_error (the gateway appends it)
-       '{"id":' || w.id || ',"name":' || fleet_json(w.name) || ',"mac":' || fleet_json(m.mac::text)
-       || ',"ip":' || fleet_json(host(w.ip)) || ',"online":' || fleet_json(w.ip IS NOT NULL)
-       || ',"status":' || fleet_json(w.status) || ',"managed":' || fleet_json(w.managed)
-       || ',"model_alias":' || fleet_json(m.model_alias) || ',"model_name":' || fleet_json(mo.full_name)
-       || ',"fw_version":' || fleet_json(m.fw_version)
-       || ',"last_seen_at":' || fleet_json(w.last_seen_at)
-       || ',"api_key_state":' || fleet_json(m.api_key_state)
-       || ',"unlock_password_set":' || fleet_json(m.unlock_pass_enc IS NOT NULL)
-       || ',"latest":' || CASE WHEN s.id IS NULL THEN 'null' ELSE
-              '{"status_id":' || s.id || ',"observed_at":' || fleet_json(s.observed_at)
-              || ',"miner_state":' || fleet_json(s.miner_state)
-              || ',"hashrate_ths":' || fleet_json(s.hashrate_ths)
-              || ',"hashrate_ratio":' || fleet_json(s.hashrate_ratio)
-              || ',"power_w":' || fleet_json(s.power_w)
-              || ',"efficiency_jth":' || fleet_json(s.efficiency_jth)
-              || ',"chip_temp_max":' || fleet_json(s.chip_temp_max::double precision)
-              || ',"pcb_temp_max":' || fleet_json(s.pcb_temp_max::double precision)
-              || ',"fan_rpm_min":' || fleet_json(s.fan_rpm_min::bigint)
-              || ',"chips_red":' || fleet_json(s.chips_red::bigint)
-              || ',"chips_orange":' || fleet_json(s.chips_orange::bigint) || '}' END
-       || '}'
+       -- the object of GET /api/miners without last_poll_error (the gateway appends it);
+       -- row_to_json writes compact JSON in column order, five times faster than concatenation
+       (SELECT row_to_json(o) FROM (
+            SELECT w.id, w.name, m.mac::text AS mac, host(w.ip) AS ip, w.ip IS NOT NULL AS online,
+                   w.status, w.managed, m.model_alias, mo.full_name AS model_name, m.fw_version,
+                   to_char(w.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                       AS last_seen_at,
+                   m.api_key_state, m.unlock_pass_enc IS NOT NULL AS unlock_password_set,
+                   (SELECT row_to_json(l) FROM (
+                        SELECT s.id AS status_id,
+                               to_char(s.observed_at AT TIME ZONE 'UTC',
+                                       'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS observed_at,
+                               s.miner_state, fleet_finite(s.hashrate_ths) AS hashrate_ths,
+                               fleet_finite(s.hashrate_ratio) AS hashrate_ratio,
+                               fleet_finite(s.power_w) AS power_w,
+                               fleet_finite(s.efficiency_jth) AS efficiency_jth,
+                               fleet_finite(s.chip_temp_max) AS chip_temp_max,
+                               fleet_finite(s.pcb_temp_max) AS pcb_temp_max, s.fan_rpm_min,
+                               s.chips_red, s.chips_orange) l
+                     WHERE s.id IS NOT NULL) AS latest) o)::text AS doc
   FROM miners m
   JOIN workers w ON w.id = m.worker_id
   LEFT JOIN models mo ON mo.alias = m.model_alias
-  LEFT JOIN statuses s ON s.id = m.latest_status_id AND s.observed_at = m.last_status_at
- WHERE m.worker_id = ANY (ids)
- ORDER BY m.worker_id
-ON CONFLICT (worker_id) DO UPDATE
-   SET name = EXCLUDED.name, ip = EXCLUDED.ip, status = EXCLUDED.status,
-       managed = EXCLUDED.managed, last_seen_at = EXCLUDED.last_seen_at, mac = EXCLUDED.mac,
-       model_alias = EXCLUDED.model_alias, model_name = EXCLUDED.model_name,
-       fw_version = EXCLUDED.fw_version, api_key_state = EXCLUDED.api_key_state,
-       last_poll_error = EXCLUDED.last_poll_error,
-       unlock_password_set = EXCLUDED.unlock_password_set, status_id = EXCLUDED.status_id,
-       observed_at = EXCLUDED.observed_at, miner_state = EXCLUDED.miner_state,
-       hashrate_ths = EXCLUDED.hashrate_ths, hashrate_ratio = EXCLUDED.hashrate_ratio,
-       power_w = EXCLUDED.power_w, efficiency_jth = EXCLUDED.efficiency_jth,
-       chip_temp_max = EXCLUDED.chip_temp_max, pcb_temp_max = EXCLUDED.pcb_temp_max,
-       fan_rpm_min = EXCLUDED.fan_rpm_min, chips_red = EXCLUDED.chips_red,
-       chips_orange = EXCLUDED.chips_orange, doc = EXCLUDED.doc
- WHERE ROW(l.*) IS DISTINCT FROM ROW(EXCLUDED.*)
+  LEFT JOIN statuses s ON s.id = m.latest_status_id AND s.observed_at = m.last_status_at;
+
+-- Recomputes the rows of the given miners; rows that did not change are not written (an upsert
+-- would lock, and so write, every one of them). inserting: the
+-- miners are new and have no row yet. PL/pgSQL, so the session keeps the plans (an SQL function
+-- plans its join into every statuses partition again on each call).
+CREATE FUNCTION fleet_miner_list_refresh(ids bigint[], inserting boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF cardinality(ids) = 0 THEN
+        RETURN;
+    END IF;
+    IF inserting THEN
+        INSERT INTO miner_list
+        SELECT * FROM miner_list_source WHERE worker_id = ANY (ids) ORDER BY worker_id
+        ON CONFLICT (worker_id) DO NOTHING;
+    END IF;
+    UPDATE miner_list l
+       SET (name, ip, status, managed, last_seen_at, mac, model_alias, model_name, fw_version,
+            api_key_state, last_poll_error, unlock_password_set, status_id, observed_at,
+            miner_state, hashrate_ths, hashrate_ratio, power_w, efficiency_jth, chip_temp_max,
+            pcb_temp_max, fan_rpm_min, chips_red, chips_orange, doc)
+         = (f.name, f.ip, f.status, f.managed, f.last_seen_at, f.mac, f.model_alias, f.model_name,
+            f.fw_version, f.api_key_state, f.last_poll_error, f.unlock_password_set, f.status_id,
+            f.observed_at, f.miner_state, f.hashrate_ths, f.hashrate_ratio, f.power_w,
+            f.efficiency_jth, f.chip_temp_max, f.pcb_temp_max, f.fan_rpm_min, f.chips_red,
+            f.chips_orange, f.doc)
+      FROM miner_list_source f
+     WHERE f.worker_id = ANY (ids) AND l.worker_id = f.worker_id
+       -- doc is a function of the other columns: comparing them is enough, and computes doc
+       -- only for the rows that changed
+       AND (l.name, l.ip, l.status, l.managed, l.last_seen_at, l.mac, l.model_alias, l.model_name,
+            l.fw_version, l.api_key_state, l.last_poll_error, l.unlock_password_set, l.status_id,
+            l.observed_at, l.miner_state, l.hashrate_ths, l.hashrate_ratio, l.power_w,
+            l.efficiency_jth, l.chip_temp_max, l.pcb_temp_max, l.fan_rpm_min, l.chips_red,
+            l.chips_orange)
+           IS DISTINCT FROM
+           (f.name, f.ip, f.status, f.managed, f.last_seen_at, f.mac, f.model_alias, f.model_name,
+            f.fw_version, f.api_key_state, f.last_poll_error, f.unlock_password_set, f.status_id,
+            f.observed_at, f.miner_state, f.hashrate_ths, f.hashrate_ratio, f.power_w,
+            f.efficiency_jth, f.chip_temp_max, f.pcb_temp_max, f.fan_rpm_min, f.chips_red,
+            f.chips_orange);
+END;
 $$;
 
 -- miners: a new miner, or a change to what the list shows of it (its latest status included).
@@ -122,7 +135,7 @@ CREATE FUNCTION fleet_miner_list_from_miners() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM fleet_miner_list_refresh(ARRAY(SELECT worker_id FROM changed));
+        PERFORM fleet_miner_list_refresh(ARRAY(SELECT worker_id FROM changed), true);
     ELSE
         PERFORM fleet_miner_list_refresh(ARRAY(
             SELECT n.worker_id
@@ -223,4 +236,4 @@ BEGIN
 END;
 $$;
 
-SELECT fleet_miner_list_refresh(ARRAY(SELECT worker_id FROM miners));
+SELECT fleet_miner_list_refresh(ARRAY(SELECT worker_id FROM miners), true);

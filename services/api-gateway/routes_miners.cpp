@@ -144,28 +144,16 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
          auto q = call.query("q", 100);
          const auto limit = call.query_int("limit", 100, 1, 1000);
          const auto after = call.query_int("after", 0, 0, INT64_MAX);
-         JsonWriter w;
-         std::string next = "null";
+         std::string page;
          call.db().transact([&](pqxx::transaction_base& tx) {
-           w = JsonWriter(static_cast<std::size_t>(limit) *
-                          640);  // a retried transaction starts over
            auto rows = tx.exec_prepared(
                "miners_page", after, managed, online, model,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
-           w.begin_object().key("items").begin_array();
-           std::int64_t written = 0;
-           for (const auto& r : rows) {
-             if (written == limit) {
-               next = "\"" + std::string(rows[written - 1][0].c_str()) + "\"";
-               break;
-             }
+           page = keyset_page_text(rows, limit, 640, [](JsonWriter& w, const pqxx::row& r) {
              write_miner(w, r[1], r[2]);
-             ++written;
-           }
-           w.end_array();
+           });
          });
-         w.key("next").raw(next).key("limit").integer(limit).end_object();
-         return Reply{.raw = w.take()};
+         return Reply{.raw = std::move(page)};
        }});
 
   router.add({.method = "GET",
