@@ -415,6 +415,9 @@ void add_fleet_routes(Router& router) {
                "SELECT coalesce(sum(value) FILTER (WHERE metric = 'hashrate'), 0), "
                "coalesce(sum(value) FILTER (WHERE metric = 'power'), 0) FROM metrics_latest m "
                "JOIN workers w ON w.id = m.worker_id WHERE w.status = 'online' "
+               // only the two metrics summed, by their index: without it every metric of
+               // every worker was read (1.3 s for 100,000 workers, issue 15.9)
+               "AND m.metric IN ('hashrate', 'power') "
                "AND m.observed_at > now() - interval '5 minutes'");
            out["hashrate_ths"] = totals[0].as<double>();
            out["power_w"] = totals[1].as<double>();
