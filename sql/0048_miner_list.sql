@@ -131,6 +131,9 @@ END;
 $$;
 
 -- miners: a new miner, or a change to what the list shows of it (its latest status included).
+-- Changes are found by comparing the new rows with the list itself, not with the old rows: when
+-- one statement writes both workers and miners (the poller's), the trigger that fires second finds
+-- the list already current and does nothing.
 CREATE FUNCTION fleet_miner_list_from_miners() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -139,12 +142,12 @@ BEGIN
     ELSE
         PERFORM fleet_miner_list_refresh(ARRAY(
             SELECT n.worker_id
-              FROM changed n JOIN before o ON o.worker_id = n.worker_id
-             WHERE (n.mac, n.model_alias, n.fw_version, n.api_key_state, n.last_poll_error,
-                    n.unlock_pass_enc IS NULL, n.latest_status_id, n.last_status_at)
+              FROM changed n JOIN miner_list l ON l.worker_id = n.worker_id
+             WHERE (n.mac::text, n.model_alias, n.fw_version, n.api_key_state, n.last_poll_error,
+                    n.unlock_pass_enc IS NOT NULL, n.latest_status_id)
                    IS DISTINCT FROM
-                   (o.mac, o.model_alias, o.fw_version, o.api_key_state, o.last_poll_error,
-                    o.unlock_pass_enc IS NULL, o.latest_status_id, o.last_status_at)));
+                   (l.mac, l.model_alias, l.fw_version, l.api_key_state, l.last_poll_error,
+                    l.unlock_password_set, l.status_id)));
     END IF;
     RETURN NULL;
 END;
@@ -154,7 +157,7 @@ CREATE TRIGGER miners_list_insert AFTER INSERT ON miners
     REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION fleet_miner_list_from_miners();
 CREATE TRIGGER miners_list_update AFTER UPDATE ON miners
-    REFERENCING OLD TABLE AS before NEW TABLE AS changed
+    REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION fleet_miner_list_from_miners();
 
 -- A miner row removed while its worker stays (the worker's removal cascades by the foreign key).
@@ -170,22 +173,22 @@ CREATE TRIGGER miners_list_delete AFTER DELETE ON miners
     REFERENCING OLD TABLE AS gone
     FOR EACH STATEMENT EXECUTE FUNCTION fleet_miner_list_forget();
 
--- workers: a change to a column the list shows (nodes' and rigs' updates refresh nothing).
+-- workers: a change to a column the list shows (nodes' and rigs' updates find no list row).
 CREATE FUNCTION fleet_miner_list_from_workers() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM fleet_miner_list_refresh(ARRAY(
         SELECT n.id
-          FROM changed n JOIN before o ON o.id = n.id
+          FROM changed n JOIN miner_list l ON l.worker_id = n.id
          WHERE n.kind = 'asic'
            AND (n.name, n.ip, n.status, n.managed, n.last_seen_at)
-               IS DISTINCT FROM (o.name, o.ip, o.status, o.managed, o.last_seen_at)));
+               IS DISTINCT FROM (l.name, l.ip, l.status, l.managed, l.last_seen_at)));
     RETURN NULL;
 END;
 $$;
 
 CREATE TRIGGER workers_miner_list AFTER UPDATE ON workers
-    REFERENCING OLD TABLE AS before NEW TABLE AS changed
+    REFERENCING NEW TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION fleet_miner_list_from_workers();
 
 -- models: a renamed model (full_name); alias changes cascade into miners and arrive from there.
