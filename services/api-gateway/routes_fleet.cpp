@@ -41,30 +41,32 @@ json worker_json(const pqxx::row& r) {
 
 // The same object as worker_json, written straight to text (GET /api/workers).
 void write_worker(JsonWriter& w, const pqxx::row& r) {
-  auto text = [&](const char* key, int i) {
+  // Each r[i] is a pqxx::field holding a counted reference to the result: take each once.
+  auto text = [&w](const char* key, const pqxx::field& f) {
     w.key(key);
-    if (r[i].is_null()) {
+    if (f.is_null()) {
       w.null();
     } else {
-      w.string(std::string_view(r[i].c_str(), r[i].size()));
+      w.string(std::string_view(f.c_str(), f.size()));
     }
   };
   w.begin_object();
   w.key("id").raw(r[0].c_str());
-  text("kind", 1);
-  text("name", 2);
+  text("kind", r[1]);
+  text("name", r[2]);
+  const pqxx::field farm_id = r[3];
   w.key("farm_id");
-  if (r[3].is_null()) {
+  if (farm_id.is_null()) {
     w.null();
   } else {
-    w.raw(r[3].c_str());
+    w.raw(farm_id.c_str());
   }
-  text("farm", 4);
-  text("site", 5);
-  text("ip", 6);
-  text("status", 7);
-  text("status_since", 8);
-  text("last_seen_at", 9);
+  text("farm", r[4]);
+  text("site", r[5]);
+  text("ip", r[6]);
+  text("status", r[7]);
+  text("status_since", r[8]);
+  text("last_seen_at", r[9]);
   w.key("managed").boolean(r[10].c_str()[0] == 't');
   w.key("labels").raw(r[11].c_str());  // jsonb's text is JSON
   w.end_object();
