@@ -73,6 +73,7 @@ request = function()
   return wrk.format("GET", "/api/miners?limit=100&after=" .. math.random(0, 9899))
 end
 LUA
+sed 's|/api/miners|/api/workers|' "$work/cursor.lua" >"$work/workers_cursor.lua"
 
 run_wrk() {  # run_wrk <label> <args...>: prints a Markdown row
   local label=$1
@@ -102,6 +103,7 @@ url="http://127.0.0.1:$port"
 run_wrk "GET /health (no auth, no database): ceiling" "$url/health"
 run_wrk "GET /api/miners?limit=100, API key (same page: response cache)" -H "X-API-Key: $key" "$url/api/miners?limit=100"
 run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+run_wrk "GET /api/workers?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/workers_cursor.lua" "$url"
 run_wrk "GET /api/summary, API key (no attackers)" -H "X-API-Key: $key" "$url/api/summary"
 
 # 1,000 hostile connections (issue 15.2): 500 that never send a byte and 500 that send their request

@@ -49,37 +49,66 @@ JsonWriter& JsonWriter::key(std::string_view name) {
   return *this;
 }
 
-JsonWriter& JsonWriter::string(std::string_view text) {
-  separate();
-  const std::string clean = sanitize_utf8(text);
-  out_ += '"';
-  for (const char c : clean) {
+namespace {
+
+// True when text can go between quotes as it is: printable ASCII without '"' or '\\' (names,
+// MACs, addresses, states, timestamps: almost every string the list routes write).
+bool plain(std::string_view text) {
+  for (const char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x80 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// Escapes valid UTF-8 text into out, copying the runs between escapes in one append each.
+void append_escaped(std::string& out, std::string_view text) {
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const char* escape = nullptr;
     switch (c) {
       case '"':
-        out_ += "\\\"";
+        escape = "\\\"";
         break;
       case '\\':
-        out_ += "\\\\";
+        escape = "\\\\";
         break;
       case '\n':
-        out_ += "\\n";
+        escape = "\\n";
         break;
       case '\r':
-        out_ += "\\r";
+        escape = "\\r";
         break;
       case '\t':
-        out_ += "\\t";
+        escape = "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out_ += "\\u00";
-          out_ += kHex[(c >> 4) & 0xF];
-          out_ += kHex[c & 0xF];
-        } else {
-          out_ += c;
-        }
+        if (static_cast<unsigned char>(c) >= 0x20) continue;
     }
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    if (escape != nullptr) {
+      out += escape;
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[(c >> 4) & 0xF];
+      out += kHex[c & 0xF];
+    }
+  }
+  out.append(text.data() + run, text.size() - run);
+}
+
+}  // namespace
+
+JsonWriter& JsonWriter::string(std::string_view text) {
+  separate();
+  out_ += '"';
+  if (plain(text)) {
+    out_.append(text);
+  } else {
+    append_escaped(out_, sanitize_utf8(text));
   }
   out_ += '"';
   return *this;
@@ -99,7 +128,9 @@ JsonWriter& JsonWriter::number(double value) {
 
 JsonWriter& JsonWriter::integer(std::int64_t value) {
   separate();
-  out_ += std::to_string(value);
+  char buf[24];
+  const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  out_.append(buf, end);
   return *this;
 }
 

@@ -16,21 +16,18 @@ using auth::Role;
 
 constexpr const char* kIso = kIsoFormat;
 
-// One row per miner with its latest status: statuses is partitioned by observed_at, so the join
-// names both keys (run-time partition pruning).
+// One row per miner with its latest status, from the narrow miner_list row the triggers of
+// sql/0048 keep (issue 15.9): a page is one index range scan.
 const std::string kMinerSelect = std::string(R"sql(
-SELECT w.id, w.name, m.mac::text, host(w.ip), w.ip IS NOT NULL, w.status, w.managed, m.model_alias,
-       mo.full_name, m.fw_version, to_char(w.last_seen_at AT TIME ZONE 'UTC', )sql") +
+SELECT l.worker_id, l.name, l.mac, host(l.ip), l.ip IS NOT NULL, l.status, l.managed, l.model_alias,
+       l.model_name, l.fw_version, to_char(l.last_seen_at AT TIME ZONE 'UTC', )sql") +
                                  kIso + R"sql(),
-       m.api_key_state, m.last_poll_error, m.unlock_pass_enc IS NOT NULL,
-       s.id, to_char(s.observed_at AT TIME ZONE 'UTC', )sql" +
-                                 kIso + R"sql(), s.miner_state, s.hashrate_ths,
-       s.hashrate_ratio, s.power_w, s.efficiency_jth, s.chip_temp_max, s.pcb_temp_max, s.fan_rpm_min,
-       s.chips_red, s.chips_orange
-  FROM miners m
-  JOIN workers w ON w.id = m.worker_id
-  LEFT JOIN models mo ON mo.alias = m.model_alias
-  LEFT JOIN statuses s ON s.id = m.latest_status_id AND s.observed_at = m.last_status_at
+       l.api_key_state, l.last_poll_error, l.unlock_password_set,
+       l.status_id, to_char(l.observed_at AT TIME ZONE 'UTC', )sql" +
+                                 kIso + R"sql(), l.miner_state, l.hashrate_ths,
+       l.hashrate_ratio, l.power_w, l.efficiency_jth, l.chip_temp_max, l.pcb_temp_max, l.fan_rpm_min,
+       l.chips_red, l.chips_orange
+  FROM miner_list l
 )sql";
 
 json miner_json(const pqxx::row& r) {
@@ -63,85 +60,23 @@ json miner_json(const pqxx::row& r) {
   return m;
 }
 
-// The same object as miner_json, written straight to text (the list route's hot path). Numbers are
-// passed through as PostgreSQL prints them, except NaN and infinities, which JSON cannot carry.
-void number_or_null(JsonWriter& w, const pqxx::field& f) {
-  if (f.is_null()) {
-    w.null();
-    return;
-  }
-  const std::string_view text(f.c_str(), f.size());
-  if (text == "NaN" || text == "Infinity" || text == "-Infinity") {
-    w.null();
-  } else {
-    w.raw(text);
-  }
-}
-void text_or_null(JsonWriter& w, const pqxx::field& f) {
-  if (f.is_null()) {
-    w.null();
-  } else {
-    w.string(std::string_view(f.c_str(), f.size()));
-  }
-}
-bool truth(const pqxx::field& f) {
-  return f.c_str()[0] == 't';
-}
-
-void write_miner(JsonWriter& w, const pqxx::row& r) {
-  w.begin_object();
-  w.key("id").raw(r[0].c_str());
-  w.key("name");
-  text_or_null(w, r[1]);
-  w.key("mac");
-  text_or_null(w, r[2]);
-  w.key("ip");
-  text_or_null(w, r[3]);
-  w.key("online").boolean(truth(r[4]));
-  w.key("status");
-  text_or_null(w, r[5]);
-  w.key("managed").boolean(truth(r[6]));
-  w.key("model_alias");
-  text_or_null(w, r[7]);
-  w.key("model_name");
-  text_or_null(w, r[8]);
-  w.key("fw_version");
-  text_or_null(w, r[9]);
-  w.key("last_seen_at");
-  text_or_null(w, r[10]);
-  w.key("api_key_state");
-  text_or_null(w, r[11]);
+// One miner of a page: its stored object (miner_list.doc, the same fields as miner_json) with
+// last_poll_error added here, redacted.
+void write_miner(JsonWriter& w, const pqxx::field& doc, const pqxx::field& poll_error) {
+  std::string_view object(doc.c_str(), doc.size());
+  object.remove_suffix(1);  // its closing brace
+  w.raw(object);
   w.key("last_poll_error");  // firmware text: secrets it may echo are redacted
-  if (r[12].is_null()) {
+  if (poll_error.is_null()) {
     w.null();
   } else {
-    w.string(redact_secrets(r[12].as<std::string>()));
-  }
-  w.key("unlock_password_set").boolean(truth(r[13]));
-  w.key("latest");
-  if (r[14].is_null()) {
-    w.null();
-  } else {
-    w.begin_object();
-    w.key("status_id").raw(r[14].c_str());
-    w.key("observed_at");
-    text_or_null(w, r[15]);
-    w.key("miner_state");
-    text_or_null(w, r[16]);
-    static constexpr const char* kNumbers[] = {"hashrate_ths",   "hashrate_ratio", "power_w",
-                                               "efficiency_jth", "chip_temp_max",  "pcb_temp_max",
-                                               "fan_rpm_min",    "chips_red",      "chips_orange"};
-    for (int i = 0; i < 9; ++i) {
-      w.key(kNumbers[i]);
-      number_or_null(w, r[17 + i]);
-    }
-    w.end_object();
+    w.string(redact_secrets(std::string_view(poll_error.c_str(), poll_error.size())));
   }
   w.end_object();
 }
 
 json one_miner(pqxx::transaction_base& tx, std::int64_t id) {
-  auto rows = tx.exec_params(kMinerSelect + " WHERE w.id = $1", id);
+  auto rows = tx.exec_params(kMinerSelect + " WHERE l.worker_id = $1", id);
   if (rows.empty()) throw ApiError::not_found("miner " + std::to_string(id) + " not found");
   return miner_json(rows[0]);
 }
@@ -178,18 +113,14 @@ const json kMiner = {
 }  // namespace
 
 void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box) {
-  // The dashboard's hot query: prepared, so its plan (a join into the partitioned statuses) is
-  // made once per connection rather than on every call.
-  router.prepare(
-      "miners_page",
-      kMinerSelect +
-          // The cursor bounds both sides of the join: with w.id alone the merge join
-          // walked miners from the first row, so page N cost O(N) (issue 15.9).
-          " WHERE w.id > $1 AND m.worker_id > $1 AND ($2::boolean IS NULL OR w.managed = $2)"
-          " AND ($3::boolean IS NULL OR (w.ip IS NOT NULL) = $3)"
-          " AND ($4::text IS NULL OR m.model_alias = $4)"
-          " AND ($5::text IS NULL OR w.name ILIKE $5 OR m.mac::text ILIKE $5"
-          " OR host(w.ip) ILIKE $5) ORDER BY w.id LIMIT $6");
+  // The dashboard's hot query, prepared once per connection.
+  router.prepare("miners_page",
+                 "SELECT worker_id, doc, last_poll_error FROM miner_list l"
+                 " WHERE l.worker_id > $1 AND ($2::boolean IS NULL OR l.managed = $2)"
+                 " AND ($3::boolean IS NULL OR (l.ip IS NOT NULL) = $3)"
+                 " AND ($4::text IS NULL OR l.model_alias = $4)"
+                 " AND ($5::text IS NULL OR l.name ILIKE $5 OR l.mac ILIKE $5"
+                 " OR host(l.ip) ILIKE $5) ORDER BY l.worker_id LIMIT $6");
   router.add(
       {.method = "GET",
        .path = "/api/miners",
@@ -213,28 +144,16 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
          auto q = call.query("q", 100);
          const auto limit = call.query_int("limit", 100, 1, 1000);
          const auto after = call.query_int("after", 0, 0, INT64_MAX);
-         JsonWriter w;
-         std::string next = "null";
+         std::string page;
          call.db().transact([&](pqxx::transaction_base& tx) {
-           w = JsonWriter(static_cast<std::size_t>(limit) *
-                          640);  // a retried transaction starts over
            auto rows = tx.exec_prepared(
                "miners_page", after, managed, online, model,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
-           w.begin_object().key("items").begin_array();
-           std::int64_t written = 0;
-           for (const auto& r : rows) {
-             if (written == limit) {
-               next = "\"" + std::string(rows[written - 1][0].c_str()) + "\"";
-               break;
-             }
-             write_miner(w, r);
-             ++written;
-           }
-           w.end_array();
+           page = keyset_page_text(rows, limit, 640, [](JsonWriter& w, const pqxx::row& r) {
+             write_miner(w, r[1], r[2]);
+           });
          });
-         w.key("next").raw(next).key("limit").integer(limit).end_object();
-         return Reply{.raw = w.take()};
+         return Reply{.raw = std::move(page)};
        }});
 
   router.add({.method = "GET",

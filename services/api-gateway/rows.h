@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "json_writer.h"
+
 namespace fleet::gateway {
 
 // to_char format of every time the API returns: ISO 8601, UTC, whole seconds.
@@ -42,6 +44,29 @@ nlohmann::json keyset_page(const pqxx::result& rows, std::int64_t limit, ToJson 
     items.push_back(to_json(r));
   }
   return {{"items", std::move(items)}, {"next", std::move(next)}, {"limit", limit}};
+}
+
+// The same page written straight to text (the hot list routes): write(JsonWriter&, row) writes one
+// item; the first column is the id; item_bytes sizes the buffer.
+template <class Write>
+std::string keyset_page_text(const pqxx::result& rows, std::int64_t limit, std::size_t item_bytes,
+                             Write write) {
+  JsonWriter w(static_cast<std::size_t>(limit) * item_bytes + 64);
+  w.begin_object().key("items").begin_array();
+  std::int64_t written = 0;
+  std::string next = "null";
+  for (const auto& r : rows) {
+    if (written == limit) {
+      next = "\"" +
+             std::string(rows[static_cast<pqxx::result::size_type>(written - 1)][0].c_str()) + "\"";
+      break;
+    }
+    write(w, r);
+    ++written;
+  }
+  w.end_array();
+  w.key("next").raw(next).key("limit").integer(limit).end_object();
+  return w.take();
 }
 
 }  // namespace fleet::gateway

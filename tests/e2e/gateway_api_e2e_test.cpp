@@ -197,6 +197,25 @@ TEST_CASE("workers are listed in keyset pages with filters", "[gateway][api][e2e
   auto one = gw.as("viewer", "GET", "/api/workers/" + std::to_string(ids[0]));
   CHECK(one.body["name"] == "w1");
   CHECK(one.body["labels"]["rack"] == "r1");
+
+  // A page item is the worker as its detail shows it (the page is written straight to text, the
+  // detail through a JSON document), odd characters included.
+  gw.db.exec("INSERT INTO farms (name) VALUES ('farm \"north\" ✓')");
+  gw.db.exec(
+      "UPDATE workers SET farm_id = (SELECT id FROM farms), site = 's\\1', ip = "
+      "'10.1.2.3', last_seen_at = now(), managed = true, name = 'tab\there', labels = "
+      "'{\"k\": [1, {\"x\": null}], \"e\": \"é\"}' WHERE id = " +
+      std::to_string(ids[1]));
+  auto page = gw.as("viewer", "GET", "/api/workers?limit=3");
+  REQUIRE(page.body["items"].size() == 3);
+  for (const auto& item : page.body["items"]) {
+    auto detail = gw.as("viewer", "GET", "/api/workers/" + std::to_string(item["id"].get<long>()));
+    for (const auto& [key, value] : item.items())
+      CHECK(detail.body[key] == value);
+    CHECK(item.size() == 12);
+  }
+  CHECK(page.body["items"][1]["farm"] == "farm \"north\" ✓");
+  CHECK(page.body["items"][1]["labels"]["k"][1].contains("x"));
 }
 
 TEST_CASE("devices push readings, latest values and history follow", "[gateway][api][e2e]") {

@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -51,4 +53,32 @@ TEST_CASE("the JSON writer never emits invalid JSON for odd values", "[gateway][
   CHECK(parsed[2] == 3.0);
   CHECK(parsed[3] == 0.1);
   CHECK(parsed[4].get<std::string>().rfind("bad ", 0) == 0);
+}
+
+TEST_CASE("the JSON writer copies plain text and escapes only what must be", "[gateway][json]") {
+  const std::vector<std::string> texts = {"",
+                                          "plain ascii 127.0.0.1 02:00:00:00:00:01",
+                                          "\"",
+                                          "\\",
+                                          "a\"b\\c\x01"
+                                          "d\x1f",
+                                          "tab\tend\n",
+                                          "grüße ✓ 温度",
+                                          "\x7f",
+                                          "trailing\\"};
+  JsonWriter w;
+  w.begin_array();
+  for (const auto& t : texts)
+    w.string(t);
+  w.integer(INT64_MIN).integer(INT64_MAX).integer(0);
+  w.end_array();
+  const std::string text = w.take();
+  CHECK(text.find("\"plain ascii 127.0.0.1 02:00:00:00:00:01\"") != std::string::npos);
+  CHECK(text.find("\\u0001") != std::string::npos);
+  json parsed = json::parse(text);
+  for (std::size_t i = 0; i < texts.size(); ++i)
+    CHECK(parsed[i] == texts[i]);
+  CHECK(parsed[texts.size()] == INT64_MIN);
+  CHECK(parsed[texts.size() + 1] == INT64_MAX);
+  CHECK(parsed[texts.size() + 2] == 0);
 }

@@ -120,7 +120,23 @@ CREATE INDEX IF NOT EXISTS asic_claim_outcomes_worker_idx ON asic_claim_outcomes
 // size without an index on the batch and statistics that show its real size.
 constexpr const char* kAnalyzeOutcomes = "ANALYZE asic_claim_outcomes";
 
+// One statement for both tables: the workers' update sees the lease that says whose outcome counts
+// (the same snapshot as the miners' update, which clears it), and the statement triggers of
+// sql/0048 fire once both tables are written, so each miner's list row is written once per poll
+// rather than once per table.
 constexpr const char* kRecordPoll = R"sql(
+WITH worker_updates AS (UPDATE workers w
+       SET status = COALESCE(o.worker_status, w.status),
+           status_reason = CASE WHEN o.worker_status IS DISTINCT FROM w.status
+                                 AND o.worker_status IS NOT NULL
+                                THEN NULLIF(o.status_reason, '') ELSE w.status_reason END,
+           last_seen_at = CASE WHEN o.ok THEN o.observed_at ELSE w.last_seen_at END
+      FROM asic_claim_outcomes o, miners m
+     WHERE w.id = o.worker_id AND m.worker_id = o.worker_id AND m.poll_lease_owner = $1
+       AND w.status <> 'removed'
+       AND (o.ok OR o.worker_status IS DISTINCT FROM w.status)
+    RETURNING w.id
+)
 UPDATE miners m
    SET consecutive_failures = CASE WHEN o.ok THEN 0 ELSE m.consecutive_failures + 1 END,
        next_poll_at = o.next_at,
@@ -145,20 +161,6 @@ UPDATE miners m
        readings_at = COALESCE(o.readings_at, m.readings_at)
   FROM asic_claim_outcomes o
  WHERE m.worker_id = o.worker_id AND m.poll_lease_owner = $1
-)sql";
-
-// Runs before kRecordPoll, while the lease still shows whose outcome counts.
-constexpr const char* kRecordPollWorkers = R"sql(
-UPDATE workers w
-   SET status = COALESCE(o.worker_status, w.status),
-       status_reason = CASE WHEN o.worker_status IS DISTINCT FROM w.status
-                             AND o.worker_status IS NOT NULL
-                            THEN NULLIF(o.status_reason, '') ELSE w.status_reason END,
-       last_seen_at = CASE WHEN o.ok THEN o.observed_at ELSE w.last_seen_at END
-  FROM asic_claim_outcomes o, miners m
- WHERE w.id = o.worker_id AND m.worker_id = o.worker_id AND m.poll_lease_owner = $1
-   AND w.status <> 'removed'
-   AND (o.ok OR o.worker_status IS DISTINCT FROM w.status)
 )sql";
 
 constexpr const char* kRecordTelemetry = R"sql(
@@ -253,7 +255,6 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
   }
   tx.exec0(kAnalyzeOutcomes);
   if (kind == ClaimKind::kStatusPoll) {
-    tx.exec_params0(kRecordPollWorkers, owner);
     tx.exec_params0(kRecordPoll, owner);
   } else {
     tx.exec_params0(kRecordTelemetry, owner);

@@ -76,6 +76,24 @@ TEST_CASE("miners API: list with latest status, filters, pages, detail", "[gatew
   auto one = gw.as("viewer", "GET", "/api/miners/" + api.first_id());
   REQUIRE(one.status == 200);
   CHECK(one.body["unlock_password_set"] == false);
+
+  // A page shows each miner exactly as its detail does (the page comes from miner_list's stored
+  // objects, the detail from its columns), with a firmware error's secrets redacted in both.
+  gw.db.exec(
+      "UPDATE miners SET last_poll_error = 'login failed: password=hunter2' WHERE "
+      "worker_id = " +
+      api.first_id());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  auto page = gw.as("viewer", "GET", "/api/miners?limit=1000");
+  REQUIRE(page.body["items"].size() == 6);
+  for (const auto& item : page.body["items"]) {
+    auto detail = gw.as("viewer", "GET", "/api/miners/" + std::to_string(item["id"].get<long>()));
+    detail.body.erase("relay");
+    CHECK(item == detail.body);
+  }
+  const std::string error = page.body["items"][0]["last_poll_error"];
+  CHECK_THAT(error, Contains("login failed"));
+  CHECK(error.find("hunter2") == std::string::npos);
   CHECK(gw.as("viewer", "GET", "/api/miners/999999").status == 404);
 }
 
