@@ -251,3 +251,67 @@ TEST_CASE("a sent_at ahead of the gateway's clock is stored as the gateway's tim
   CHECK_THAT(gw.gateway->err() + gw.gateway->out(),
              Catch::Matchers::Contains("ahead of this gateway's clock"));
 }
+
+TEST_CASE(
+    "derived copies are rewritten only when new: last_seen_at and unchanged metrics wait for "
+    "nodes.refresh_interval",
+    "[gateway][nodes][e2e]") {
+  GatewayFixture gw({"--set", "nodes.refresh_interval=3600"});
+  const RegisteredNode node = register_node(gw, "refresh");
+  const std::string id = std::to_string(node.id);
+  REQUIRE(as_node(gw, node.credential, "POST", path_of(node.id, "/heartbeat"),
+                  heartbeat_body(10, 1).dump())
+              .status == 200);
+  // Mark what the first heartbeat wrote, to see whether the second rewrites it.
+  gw.db.exec("UPDATE workers SET last_seen_at = now() - interval '5 minutes' WHERE id = " + id);
+  gw.db.exec(
+      "UPDATE metrics_latest SET observed_at = now() - interval '5 minutes' WHERE "
+      "worker_id = " +
+      id);
+  gw.db.exec(
+      "UPDATE nodes SET last_heartbeat_at = now() - interval '5 minutes' WHERE "
+      "worker_id = " +
+      id);
+  // Only cpu_percent changes.
+  REQUIRE(as_node(gw, node.credential, "POST", path_of(node.id, "/heartbeat"),
+                  heartbeat_body(20, 2).dump())
+              .status == 200);
+  CHECK(gw.db.count("SELECT 1 FROM nodes WHERE last_heartbeat_at > now() - interval '1 minute' "
+                    "AND heartbeats = 2 AND worker_id = " +
+                    id) == 1);
+  CHECK(gw.db.count("SELECT 1 FROM workers WHERE last_seen_at < now() - interval '1 minute' AND "
+                    "id = " +
+                    id) == 1);
+  CHECK(gw.db.scalar("SELECT string_agg(metric || '=' || value || (CASE WHEN observed_at > now() - "
+                     "interval '1 minute' THEN ' new' ELSE ' old' END), ',' ORDER BY metric) FROM "
+                     "metrics_latest WHERE worker_id = " +
+                     id) ==
+        "containers=3 old,containers_running=2 old,cpu_percent=20 new,"
+        "disk_percent=55.5 old,memory_percent=40 old");
+}
+
+TEST_CASE(
+    "nodes.refresh_interval 0 rewrites last_seen_at and every latest metric on every "
+    "heartbeat",
+    "[gateway][nodes][e2e]") {
+  GatewayFixture gw({"--set", "nodes.refresh_interval=0"});
+  const RegisteredNode node = register_node(gw, "always");
+  const std::string id = std::to_string(node.id);
+  REQUIRE(as_node(gw, node.credential, "POST", path_of(node.id, "/heartbeat"),
+                  heartbeat_body(10, 1).dump())
+              .status == 200);
+  gw.db.exec("UPDATE workers SET last_seen_at = now() - interval '5 minutes' WHERE id = " + id);
+  gw.db.exec(
+      "UPDATE metrics_latest SET observed_at = now() - interval '5 minutes' WHERE "
+      "worker_id = " +
+      id);
+  REQUIRE(as_node(gw, node.credential, "POST", path_of(node.id, "/heartbeat"),
+                  heartbeat_body(10, 2).dump())
+              .status == 200);
+  CHECK(gw.db.count("SELECT 1 FROM workers WHERE last_seen_at > now() - interval '1 minute' AND "
+                    "id = " +
+                    id) == 1);
+  CHECK(gw.db.count("SELECT 1 FROM metrics_latest WHERE observed_at > now() - interval '1 minute' "
+                    "AND worker_id = " +
+                    id) == 5);
+}
