@@ -14,15 +14,8 @@ namespace {
 
 // One statement per batch. $1: the heartbeats as a JSON array (one record per node, the last one
 // it sent; n = how many it sent), $2: nodes.gap in seconds, $3: write readings (false after a
-// missing readings partition made the first attempt fail), $4: nodes.refresh_interval in ms.
-// Data-modifying CTEs all run to completion whether or not the final SELECT reads them.
-//
-// What each heartbeat costs the database (docs/benchmarks.md § node heartbeats): the nodes row is
-// rewritten every time (HOT since 0049: no index covers a column a heartbeat changes). The
-// derived copies are rewritten only when they say something new: workers.last_seen_at (the exact
-// time is nodes.last_heartbeat_at) when older than $4, a latest metric when its value changed or
-// its observed_at is older than $4. Comparing is an index probe; rewriting is a new row version,
-// its WAL and later its vacuum.
+// missing readings partition made the first attempt fail). Data-modifying CTEs all run to
+// completion whether or not the final SELECT reads them.
 constexpr const char* kWriteHeartbeats = R"sql(
 WITH h AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS h(w bigint, seq bigint, sent_at timestamptz,
@@ -47,9 +40,7 @@ WITH h AS (
    WHERE n.worker_id = h.w AND n.credential_revoked_at IS NULL
   RETURNING n.worker_id
 ), seen AS (
-  UPDATE workers w SET last_seen_at = now() FROM upd
-   WHERE w.id = upd.worker_id
-     AND (w.last_seen_at IS NULL OR w.last_seen_at <= now() - $4 * interval '1 millisecond')
+  UPDATE workers w SET last_seen_at = now() FROM upd WHERE w.id = upd.worker_id
 ), m AS (
   SELECT h.w, v.metric, v.value, h.reading
     FROM h JOIN upd ON upd.worker_id = h.w
@@ -59,11 +50,7 @@ WITH h AS (
                               ('memory_percent', h.mem)) AS v(metric, value)
 ), latest AS (
   INSERT INTO metrics_latest AS l (worker_id, metric, value, observed_at)
-  SELECT m.w, m.metric, m.value, now()
-    FROM m LEFT JOIN metrics_latest o ON o.worker_id = m.w AND o.metric = m.metric
-   WHERE o.worker_id IS NULL OR o.value IS DISTINCT FROM m.value OR o.json_value IS NOT NULL
-      OR o.observed_at <= now() - $4 * interval '1 millisecond'
-   ORDER BY m.w, m.metric
+  SELECT w, metric, value, now() FROM m ORDER BY w, metric
   ON CONFLICT (worker_id, metric) DO UPDATE
      SET value = EXCLUDED.value, json_value = NULL, observed_at = EXCLUDED.observed_at
 ), hist AS (
@@ -237,7 +224,6 @@ void HeartbeatBatcher::write(std::size_t writer, std::vector<Pending>& batch) {
   }
   const std::string json = records_json(records, options_.limits);
   const long long gap = options_.gap.count();
-  const long long refresh_ms = options_.refresh_interval.count();
 
   std::unordered_map<std::int64_t, std::pair<std::string, std::int64_t>> stored;
   bool readings = true;
@@ -256,8 +242,7 @@ void HeartbeatBatcher::write(std::size_t writer, std::vector<Pending>& batch) {
           configured_[writer] = &conn;
         }
         pqxx::nontransaction tx(conn);
-        for (const auto& row :
-             tx.exec_prepared("node_heartbeats", json, gap, readings, refresh_ms)) {
+        for (const auto& row : tx.exec_prepared("node_heartbeats", json, gap, readings)) {
           stored[row[0].as<std::int64_t>()] = {row[1].as<std::string>(), row[2].as<std::int64_t>()};
         }
       } catch (const pqxx::broken_connection&) {

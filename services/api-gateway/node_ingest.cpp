@@ -114,14 +114,6 @@ void declare_node_config(config::Schema& s) {
          .default_value = std::chrono::milliseconds(60'000),
          .min = 0,
          .max = 86'400});
-  s.add({.name = "nodes.refresh_interval",
-         .type = Type::kDuration,
-         .help = "a node's workers.last_seen_at, and a latest metric whose value did not change, "
-                 "are rewritten at most this often (nodes.last_heartbeat_at is exact); 0: on "
-                 "every heartbeat",
-         .default_value = std::chrono::milliseconds(10'000),
-         .min = 0,
-         .max = 3'600});
   s.add({.name = "nodes.max_clock_skew",
          .type = Type::kDuration,
          .help = "a heartbeat's sent_at further ahead of the gateway's clock is replaced by the "
@@ -153,8 +145,6 @@ NodeIngestOptions node_options_from(const config::Config& c) {
   o.command_poll = seconds_of(c, "nodes.command_poll");
   o.readings_min_interval = seconds_of(c, "nodes.readings_min_interval");
   o.max_clock_skew = seconds_of(c, "nodes.max_clock_skew");
-  o.refresh_interval =
-      std::chrono::duration_cast<std::chrono::milliseconds>(c.duration("nodes.refresh_interval"));
   o.writers = static_cast<int>(c.integer("nodes.ingest_writers"));
   o.max_batch = static_cast<std::size_t>(c.integer("nodes.ingest_max_batch"));
   return o;

@@ -35,11 +35,6 @@ struct NodeIngestOptions {
   // History rows (readings) per node at most this often; every heartbeat updates nodes and
   // metrics_latest. 10,000 nodes x 5 metrics every heartbeat would be 50,000 rows/s.
   std::chrono::seconds readings_min_interval{60};
-  // workers.last_seen_at of a node, and the observed_at of a latest metric whose value did not
-  // change, are rewritten at most this often (nodes.last_heartbeat_at, written by every heartbeat,
-  // is the exact time): each rewrite is a row version the database writes and vacuums. Readers of
-  // those two see them at most this much older than the last heartbeat. 0: every heartbeat.
-  std::chrono::milliseconds refresh_interval{10'000};
   // How far ahead of the gateway's clock an agent's sent_at may be before it is replaced by the
   // gateway's time (and logged): a wrong agent clock must not stop its heartbeats.
   std::chrono::seconds max_clock_skew{60};
