@@ -9,12 +9,11 @@ namespace {
 
 using json = nlohmann::json;
 
-// The workers whose status might change: found by index (workers not online, nodes over a limit:
-// migration 0043), one pass over nodes for the silent ones (0049 dropped the index on
-// last_heartbeat_at so that heartbeats are HOT updates), and one pass over workers for online
-// ASICs, rigs and devices not seen lately (against the shortest of their timeouts, a superset). An
-// offline ASIC, rig or device not seen since it went offline cannot recover, so a fleet with many
-// dead workers does not ship them every cycle.
+// The workers whose status might change: found by index (workers not online, nodes silent or
+// over a limit: migration 0043 and 0040's nodes_heartbeat_idx) plus one pass over workers for
+// online ASICs, rigs and devices not seen lately (against the shortest of their timeouts, a
+// superset). An offline ASIC, rig or device not seen since it went offline cannot recover, so a
+// fleet with many dead workers does not ship them every cycle.
 constexpr const char* kCandidateIds = R"sql(
 SELECT coalesce(array_agg(id), '{}') FROM (
   SELECT id FROM workers
