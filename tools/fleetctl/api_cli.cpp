@@ -179,8 +179,8 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
   // command / commands
   auto* cm = api->add_subcommand(
       "command",
-      "queue an action on a worker (reboot, shutdown and the power_* actions need --yes; the "
-      "power_* actions need the worker's relay mapping)");
+      "queue an action on a worker (reboot, shutdown, exec and the power_* actions need --yes; "
+      "the power_* actions need the worker's relay mapping; exec needs --cmd)");
   cm->add_option("worker", st->command.worker_id, "worker id")
       ->required()
       ->check(CLI::PositiveNumber);
@@ -191,8 +191,10 @@ void add_api_commands(CLI::App& app, std::function<int()>& run) {
   cm->add_option("--preset", st->command.preset, "preset for set_preset");
   cm->add_option("--ms", st->press_ms, "power_button: press length, 50..10000 ms")
       ->check(CLI::Range(50, 10000));
+  cm->add_option("--cmd", st->command.cmd,
+                 "exec: the shell command to run on the rig (its HiveOS account must allow exec)");
   cm->add_flag("--yes,-y", st->command.yes,
-               "confirm an action that interrupts mining or switches power");
+               "confirm an action that interrupts mining, switches power or runs a command");
   cm->add_flag("--json", st->command.json, "print JSON");
   cm->callback([st, set, &out] {
     if (st->press_ms > 0) st->command.press_ms = st->press_ms;

@@ -296,12 +296,25 @@ int api_command(client::Client& c, const ApiCommandOptions& o, std::ostream& out
   if (client::needs_confirm(o.action) && !o.yes) {
     err << "fleetctl: " << o.action
         << (o.action.rfind("power_", 0) == 0 ? " switches the power of worker "
+            : o.action == "exec"             ? " runs a shell command on worker "
                                              : " interrupts mining on worker ")
         << o.worker_id << "; add --yes to confirm\n";
     return 2;
   }
   if (o.press_ms && o.action != "power_button") {
     err << "fleetctl: --ms is for power_button only\n";
+    return 2;
+  }
+  if (o.action == "exec" && o.cmd.empty()) {
+    err << "fleetctl: exec needs --cmd '<shell command>'\n";
+    return 2;
+  }
+  if (!o.cmd.empty() && o.action != "exec") {
+    err << "fleetctl: --cmd is for exec only\n";
+    return 2;
+  }
+  if (o.cmd.size() > 1000) {
+    err << "fleetctl: --cmd is at most 1000 characters\n";
     return 2;
   }
   if (o.action == "set_preset" && o.preset.empty()) {
@@ -311,6 +324,7 @@ int api_command(client::Client& c, const ApiCommandOptions& o, std::ostream& out
   client::CommandRequest request{.action = o.action, .confirm = o.yes};
   if (!o.preset.empty()) request.preset = o.preset;
   request.press_ms = o.press_ms;
+  if (!o.cmd.empty()) request.cmd = o.cmd;
   print_command(c.commands().queue(o.worker_id, request), o.json, out);
   return 0;
 }

@@ -74,6 +74,7 @@ struct ApiCommandOptions {
   std::string action;
   std::string preset;
   std::optional<int> press_ms;  // power_button
+  std::string cmd;              // exec: the shell command
   bool yes = false;             // confirm actions that interrupt mining
   bool json = false;
 };

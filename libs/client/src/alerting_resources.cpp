@@ -65,8 +65,9 @@ std::string random_key() {
 }  // namespace
 
 bool needs_confirm(const std::string& action) {
-  return action == "reboot" || action == "shutdown" || action == "power_cycle" ||
-         action == "power_off" || action == "power_on" || action == "power_button";
+  return action == "reboot" || action == "shutdown" || action == "exec" ||
+         action == "power_cycle" || action == "power_off" || action == "power_on" ||
+         action == "power_button";
 }
 
 // --- rules ---
@@ -171,6 +172,7 @@ Command CommandsApi::queue(std::int64_t worker_id, const CommandRequest& r) {
   json body = {{"action", r.action}};
   if (r.preset) body["params"] = {{"preset", *r.preset}};
   if (r.press_ms) body["params"] = {{"ms", *r.press_ms}};
+  if (r.cmd) body["params"] = {{"cmd", *r.cmd}};
   if (r.confirm) body["confirm"] = true;
   if (r.expires_in_seconds) body["expires_in_seconds"] = *r.expires_in_seconds;
   const std::string key = r.idempotency_key.empty() ? random_key() : r.idempotency_key;

@@ -117,6 +117,37 @@ TEST_CASE(
   CHECK(cli::command_reason(cmd) == "skipped: daily cap; error: timeout");
 }
 
+TEST_CASE("fleetctl api command exec: needs --yes and --cmd, sends the command as params.cmd") {
+  auto t = std::make_shared<FakeTransport>([](const client::HttpRequest&) {
+    return ok(
+        R"({"id":9,"worker_id":7,"worker_name":"rig7","action":"exec","params":{"cmd":"nvidia-smi"},
+      "channel":"hiveos","origin":"user","state":"queued","attempts":0,"max_attempts":1,
+      "requested_by":"ops","sent_at":null})",
+        201);
+  });
+  client::Client c(fake_options(t));
+  std::ostringstream out, err;
+  CHECK(cli::api_command(c, {.worker_id = 7, .action = "exec", .cmd = "nvidia-smi"}, out, err) ==
+        2);
+  CHECK(err.str().find("runs a shell command on worker 7; add --yes") != std::string::npos);
+  CHECK(cli::api_command(c, {.worker_id = 7, .action = "exec", .yes = true}, out, err) == 2);
+  CHECK(err.str().find("exec needs --cmd") != std::string::npos);
+  CHECK(cli::api_command(c, {.worker_id = 7, .action = "restart_mining", .cmd = "ls"}, out, err) ==
+        2);
+  CHECK(err.str().find("--cmd is for exec only") != std::string::npos);
+  CHECK(cli::api_command(
+            c, {.worker_id = 7, .action = "exec", .cmd = std::string(1001, 'x'), .yes = true}, out,
+            err) == 2);
+  CHECK(t->requests.empty());
+  CHECK(cli::api_command(c, {.worker_id = 7, .action = "exec", .cmd = "nvidia-smi", .yes = true},
+                         out, err) == 0);
+  REQUIRE(t->requests.size() == 1);
+  const auto body = json::parse(t->requests[0].body);
+  CHECK(body["params"] == json{{"cmd", "nvidia-smi"}});
+  CHECK(body["confirm"] == true);
+  CHECK(out.str().find("exec") != std::string::npos);
+}
+
 TEST_CASE("fleetctl api relays: power actions need --yes, map resolves names, lists print") {
   auto t = std::make_shared<FakeTransport>([](const client::HttpRequest& r) {
     if (r.target.rfind("/api/relay-controllers", 0) == 0) return ok(kControllers);

@@ -174,6 +174,8 @@ struct CommandRequest {
                        // power_button, set_preset, ...
   std::optional<std::string> preset;  // set_preset
   std::optional<int> press_ms;        // power_button: 50..10000 (default: the mapping's pulse_ms)
+  std::optional<std::string> cmd;     // exec: the shell command (HiveOS rigs whose account an
+                                      // admin enabled exec for), 1..1000 characters
   // reboot, shutdown and the power actions: the server refuses them without this.
   bool confirm = false;
   std::optional<int> expires_in_seconds;
