@@ -95,7 +95,10 @@ export function hiveosTests(env) {
 
   it('reboots a rig from its page; the command reaches hiveos-sim and its result is recorded', async () => {
     stack().spawn('action-dispatcher', ['--log-format', 'text', '--interval', '1', '--set', 'hiveos.poll_every=500ms',
-                                        '--set', 'hiveos.gather=100ms'], {FLEET_SECRET_KEY: SECRET_KEY});
+                                        '--set', 'hiveos.gather=100ms',
+                                        // The exec test follows the reboot on the same rig within the
+                                        // default 5 min minimum interval between a worker's actions.
+                                        '--set', 'dispatch.worker_min_interval=1s'], {FLEET_SECRET_KEY: SECRET_KEY});
     await page().getByTestId('rig-action-reboot').click();
     const confirm = page().getByRole('dialog');
     await confirm.getByRole('button', {name: 'Reboot'}).click();
@@ -108,6 +111,37 @@ export function hiveosTests(env) {
       (await stack().sql(`SELECT state FROM commands WHERE worker_id = ${sim.rigId} AND action = 'reboot'`)) === 'succeeded',
     30_000, 500);
     assert.equal(await stack().sql(`SELECT channel FROM commands WHERE worker_id = ${sim.rigId}`), 'hiveos');
+    // The account does not allow exec: no "Run command…" on the page.
+    assert.equal(await page().getByTestId('rig-action-exec').count(), 0);
+  });
+
+  it('runs a shell command on a rig once an admin allowed exec; its output shows on the rig\'s page', async () => {
+    await as('admin');
+    await page().goto(`${stack().baseUrl}/#/hiveos`);
+    const account = page().locator('[data-testid="hiveos-row"][data-name="main farm"]');
+    await account.getByTestId('hiveos-exec-toggle').click();
+    await page().getByRole('dialog').getByRole('button', {name: 'Allow exec'}).click();
+    await account.getByTestId('hiveos-exec').filter({hasText: 'allowed'}).waitFor();
+
+    await as('operator');
+    await page().goto(`${stack().baseUrl}/#/rig/${sim.rigId}`);
+    await page().getByTestId('rig-action-exec').click();
+    let dialog = page().getByRole('dialog');
+    await dialog.getByRole('button', {name: 'Continue'}).click();
+    await dialog.getByRole('alert').filter({hasText: /Enter the command/}).waitFor();
+    await dialog.getByTestId('exec-cmd').fill('nvidia-smi -q -d TEMPERATURE');
+    await dialog.getByRole('button', {name: 'Continue'}).click();
+    dialog = page().getByTestId('confirm-dialog');
+    assert.match(await dialog.textContent(), /nvidia-smi -q -d TEMPERATURE/);
+    await dialog.getByRole('button', {name: 'Run command'}).click();
+    await page().getByText(/Run command queued/).waitFor();
+    const row = page().locator('[data-testid="rig-command-row"][data-action="exec"]');
+    await row.filter({hasText: 'cmd=nvidia-smi -q -d TEMPERATURE'}).waitFor();
+    await row.getByTestId('command-output').filter({hasText: 'hiveos-sim ran: nvidia-smi -q -d TEMPERATURE'}).waitFor({timeout: 30_000});
+    assert.equal(await row.getAttribute('data-state'), 'succeeded');
+    const {commands} = await simGet('/control/commands');
+    assert.ok(commands.some((c) => c.command === 'exec' && c.data.cmd === 'nvidia-smi -q -d TEMPERATURE' &&
+                                   c.worker_ids.includes(sim.workerId)), 'the command reached hiveos-sim');
   });
 
   it('shows a viewer the rigs and accounts without any control', async () => {

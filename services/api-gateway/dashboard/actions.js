@@ -18,7 +18,11 @@ export const ACTIONS = {
   power_off: {label: 'Power off', danger: true, relay: true, help: 'Switches the worker off through its relay (a long press of the power button, or mains off).'},
   power_on: {label: 'Power on', danger: true, relay: true, help: 'Switches the worker on through its relay (a short press of the power button, or mains on).'},
   power_button: {label: 'Press power button', danger: true, relay: true, help: 'Presses the power button through the relay for the mapping\'s pulse length.'},
+  exec: {label: 'Run command', danger: true, rigOnly: true, help: 'Runs a shell command on the rig through HiveOS; its output comes back with the result.'},
 };
+
+// The longest shell command the gateway accepts for `exec` (params.cmd).
+export const EXEC_MAX_CHARS = 1000;
 
 // The actions carried out by a relay controller: they need the worker's relay mapping.
 export const RELAY_ACTIONS = Object.keys(ACTIONS).filter((k) => ACTIONS[k].relay);
@@ -37,7 +41,8 @@ export async function queueCommand(worker, action, params) {
     const where = worker.ip ? ` (${worker.ip})` : '';
     const ok = await confirmDialog({
       title: `${spec.label} ${worker.name}?`,
-      message: `${spec.label} ${worker.name}${where}. ${spec.help}`,
+      message: action === 'exec' ? `Run \u201c${params.cmd}\u201d as root on ${worker.name}${where}.`
+                                 : `${spec.label} ${worker.name}${where}. ${spec.help}`,
       details: 'The command is queued now and carried out by the action dispatcher.',
       confirmLabel: spec.label,
       danger: true,
@@ -58,7 +63,7 @@ export async function openCommandDialog(worker, presets = []) {
     title: `Command for ${worker.name}`,
     submitLabel: 'Continue',
     build(body) {
-      const actionSelect = select(Object.entries(ACTIONS).map(([k, v]) => [k, v.label]), 'restart_mining',
+      const actionSelect = select(Object.entries(ACTIONS).filter(([, v]) => !v.rigOnly).map(([k, v]) => [k, v.label]), 'restart_mining',
                                   {name: 'action', 'data-testid': 'command-action'});
       const help = h('p', {class: 'help'}, ACTIONS.restart_mining.help);
       const presetSelect = select(presets.map((p) => [p.name, p.pretty && p.pretty !== p.name ? `${p.pretty} (${p.name})` : p.name]),
@@ -82,4 +87,27 @@ export async function openCommandDialog(worker, presets = []) {
   });
   if (!choice) return null;
   return queueCommand(worker, choice.action, choice.params);
+}
+
+// The "Run command…" dialog of a HiveOS rig whose account allows `exec`: the shell command
+// (required, at most EXEC_MAX_CHARS), then the confirm dialog, then the queued command.
+export async function openExecDialog(worker) {
+  const choice = await formDialog({
+    title: `Run a command on ${worker.name}`,
+    submitLabel: 'Continue',
+    build(body) {
+      const cmd = h('textarea', {name: 'cmd', rows: 3, spellcheck: 'false', autocomplete: 'off', class: 'code-input',
+                                 maxlength: EXEC_MAX_CHARS, 'data-testid': 'exec-cmd', placeholder: 'nvidia-smi -q -d TEMPERATURE'});
+      body.append(field('Shell command', cmd, `${ACTIONS.exec.help} At most ${EXEC_MAX_CHARS} characters.`));
+      return {cmd};
+    },
+    submit({cmd}) {
+      const text = cmd.value.trim();
+      if (!text) throw new InputError('Enter the command to run.', 'cmd');
+      if (text.length > EXEC_MAX_CHARS) throw new InputError(`The command is ${text.length} characters; at most ${EXEC_MAX_CHARS}.`, 'cmd');
+      return {cmd: text};
+    },
+  });
+  if (!choice) return null;
+  return queueCommand(worker, 'exec', choice);
 }

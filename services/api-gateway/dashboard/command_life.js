@@ -49,10 +49,31 @@ export function stateCell(c) {
   ];
 }
 
+// The result as lines; a HiveOS command's message (its title, and for `exec` the output the
+// rig sent back) as one line and the output as preformatted text, not as raw JSON.
 export function resultCell(c) {
-  const lines = resultLines(c.result);
-  if (!lines.length) return h('span', {class: 'muted'}, DASH);
-  return h('ul', {class: 'result-lines', 'data-testid': 'command-result'}, lines.map((l) => h('li', {}, l)));
+  let result = c.result;
+  let message = null;
+  if (result && typeof result === 'object' && !Array.isArray(result) && result.message && typeof result.message === 'object') {
+    ({message, ...result} = result);
+  }
+  const lines = resultLines(result);
+  if (message && message.title) lines.push(`HiveOS ${message.type || 'message'}: ${message.title}`);
+  const output = message && typeof message.payload === 'string' && message.payload
+    ? h('pre', {class: 'command-output', 'data-testid': 'command-output'}, message.payload) : null;
+  if (!lines.length && !output) return h('span', {class: 'muted'}, DASH);
+  return [h('ul', {class: 'result-lines', 'data-testid': 'command-result'}, lines.map((l) => h('li', {}, l))), output];
+}
+
+// A worker's recent commands as a table (the miner's and the rig's pages).
+export function commandsTable(items, testid) {
+  return h('table', {class: 'table compact', 'data-testid': testid},
+    h('thead', {}, h('tr', {}, ['#', 'Action', 'State', 'Result', 'By', 'When'].map((x) => h('th', {scope: 'col'}, x)))),
+    h('tbody', {}, items.map((c) => h('tr', {'data-testid': `${testid.replace(/s$/, '')}-row`, 'data-state': c.state, 'data-action': c.action},
+      h('td', {}, String(c.id)),
+      h('td', {}, h('strong', {}, c.action), paramsText(c.params) ? h('span', {class: 'muted small'}, ` ${paramsText(c.params)}`) : null),
+      h('td', {}, stateCell(c)), h('td', {}, resultCell(c)),
+      h('td', {}, c.requested_by || DASH), h('td', {}, timesCell(c))))));
 }
 
 // The timestamps: created, sent, finished (and when a held one is tried again).

@@ -8,7 +8,7 @@ import {showError, errorText, toast, field, confirmDialog, InputError} from './u
 import {sparkline, chipHeatMap, heatLegend} from './charts.js';
 import {ACTIONS, RELAY_ACTIONS, queueCommand} from './actions.js';
 import {relayPanel} from './relay.js';
-import {stateCell, resultCell, timesCell, paramsText, inFlight} from './command_life.js';
+import {commandsTable, inFlight} from './command_life.js';
 
 function dl(pairs) {
   return h('dl', {class: 'facts'}, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -159,7 +159,7 @@ export default {
           rescan.disabled = false;
         }
       });
-      const buttons = Object.entries(ACTIONS).filter(([k, v]) => k !== 'set_preset' && !v.relay).map(([action, spec]) => {
+      const buttons = Object.entries(ACTIONS).filter(([k, v]) => k !== 'set_preset' && !v.relay && !v.rigOnly).map(([action, spec]) => {
         const b = h('button', {type: 'button', class: ['btn', spec.danger ? 'btn-danger' : ''], title: spec.help,
                                'data-testid': `action-${action}`}, spec.label);
         b.addEventListener('click', async () => {
@@ -338,13 +338,7 @@ export default {
       clearTimeout(commandTimer);
       try {
         const r = await api.get(`/api/commands?worker_id=${id}&limit=10`, {signal: ctx.signal});
-        replace(commandsBox, r.items.length ? h('table', {class: 'table compact', 'data-testid': 'miner-commands'},
-          h('thead', {}, h('tr', {}, ['#', 'Action', 'State', 'Result', 'By', 'When'].map((x) => h('th', {scope: 'col'}, x)))),
-          h('tbody', {}, r.items.map((c) => h('tr', {'data-testid': 'miner-command-row', 'data-state': c.state},
-            h('td', {}, String(c.id)),
-            h('td', {}, h('strong', {}, c.action), paramsText(c.params) ? h('span', {class: 'muted small'}, ` ${paramsText(c.params)}`) : null),
-            h('td', {}, stateCell(c)), h('td', {}, resultCell(c)),
-            h('td', {}, c.requested_by || DASH), h('td', {}, timesCell(c))))))
+        replace(commandsBox, r.items.length ? commandsTable(r.items, 'miner-commands')
           : h('p', {class: 'muted'}, 'No commands for this miner.'));
         // Commands in flight: follow them more closely than the page's polling.
         if (r.items.some(inFlight)) commandTimer = setTimeout(() => refreshCommands().catch(() => {}), 3000);
@@ -370,7 +364,7 @@ export default {
     const metricsBox = h('div', {});
     function switchToWorker() {
       workerMode = true;
-      const actionButtons = canAct ? Object.entries(ACTIONS).filter(([k, v]) => k !== 'set_preset' && !v.relay).map(([action, spec]) => {
+      const actionButtons = canAct ? Object.entries(ACTIONS).filter(([k, v]) => k !== 'set_preset' && !v.relay && !v.rigOnly).map(([action, spec]) => {
         const b = h('button', {type: 'button', class: ['btn', spec.danger ? 'btn-danger' : ''], title: spec.help,
                                'data-testid': `action-${action}`}, spec.label);
         b.addEventListener('click', () => queueCommand(miner, action).then(refreshCommands)

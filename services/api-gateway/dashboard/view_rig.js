@@ -2,12 +2,14 @@
 // addresses, boot and stats times, watchdog), its GPUs (or hash boards for an ASIC) with
 // temperature, fan, power, clocks and hashrate, the hashrate per algorithm with shares, HiveOS's
 // problems, charts from the readings, the status history, and the actions an operator may take
-// through HiveOS (reboot, shut down, restart / stop / start the miner).
+// through HiveOS (reboot, shut down, restart / stop / start the miner, and run a shell command when
+// an admin allowed `exec` on the account) with the rig's recent commands and their results.
 import {h, replace, int, num, hashrate, power, temp, timeEl, stateBadge, badge, dateTime, DASH, append} from './dom.js';
 import {api, session} from './api.js';
 import {errorText, InputError, showError} from './ui.js';
 import {metricCharts} from './metric_charts.js';
-import {queueCommand} from './actions.js';
+import {queueCommand, openExecDialog} from './actions.js';
+import {commandsTable, inFlight} from './command_life.js';
 import {problemBadges} from './view_rigs.js';
 
 const CHARTS = [
@@ -106,6 +108,8 @@ export default {
     const unitsTitle = h('h2', {id: 'r-units'}, 'GPUs');
     const rates = h('div', {});
     const historyBox = h('div', {});
+    const commandsBox = h('div', {});
+    let commandTimer = null;
     const charts = metricCharts({workerId: id, charts: CHARTS, ctx, testid: 'rig-charts'});
 
     append(root,
@@ -116,25 +120,34 @@ export default {
       h('section', {class: 'panel', 'aria-labelledby': 'r-units'}, unitsTitle, units),
       section('Hashrate by miner', 'r-rates', rates),
       section('History', 'r-charts', charts.toggle, charts.box),
+      section('Recent commands', 'r-commands', commandsBox),
       section('Status history', 'r-history', historyBox));
+
+    function actionButton(w, action, label, run) {
+      const b = h('button', {type: 'button', class: ['btn', 'btn-small', action === 'reboot' || action === 'shutdown' || action === 'exec' ? 'btn-danger' : ''],
+                             'data-testid': `rig-action-${action}`}, label);
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        try {
+          if (await run()) {
+            ctx.refreshNow();
+            refreshCommands().catch(() => {});
+          }
+        } catch (e) {
+          showError(e, `${label} not queued`);
+        } finally {
+          b.disabled = false;
+        }
+      });
+      return b;
+    }
 
     function actionButtons(w) {
       if (!session.can('operator') || w.status === 'removed') return [];
-      return RIG_ACTIONS.map((action) => {
-        const b = h('button', {type: 'button', class: ['btn', 'btn-small', action === 'reboot' || action === 'shutdown' ? 'btn-danger' : ''],
-                               'data-testid': `rig-action-${action}`}, LABELS[action]);
-        b.addEventListener('click', async () => {
-          b.disabled = true;
-          try {
-            if (await queueCommand(w, action)) ctx.refreshNow();
-          } catch (e) {
-            showError(e, `${LABELS[action]} not queued`);
-          } finally {
-            b.disabled = false;
-          }
-        });
-        return b;
-      });
+      const buttons = RIG_ACTIONS.map((action) => actionButton(w, action, LABELS[action], () => queueCommand(w, action)));
+      // A remote shell only where an admin allowed it on the account (the gateway refuses it otherwise).
+      if (w.rig?.account?.exec_enabled) buttons.push(actionButton(w, 'exec', 'Run command…', () => openExecDialog(w)));
+      return buttons;
     }
 
     function render(w) {
@@ -178,7 +191,7 @@ export default {
         : h('p', {class: 'muted'}, 'HiveOS has not reported any GPU or board for this worker.'));
       const list = rig.hashrates || [];
       replace(rates, list.length ? hashrateTable(list) : h('p', {class: 'muted'}, 'No miner is reporting.'));
-      const key = `${w.status}|${session.can('operator')}`;
+      const key = `${w.status}|${session.can('operator')}|${Boolean(rig.account?.exec_enabled)}`;
       if (key !== actionsKey) {
         actionsKey = key;
         replace(actions, actionButtons(w));
@@ -199,12 +212,29 @@ export default {
       }
     }
 
+    async function refreshCommands() {
+      clearTimeout(commandTimer);
+      try {
+        const r = await api.get(`/api/commands?worker_id=${id}&limit=10`, {signal: ctx.signal});
+        replace(commandsBox, r.items.length ? commandsTable(r.items, 'rig-commands')
+          : h('p', {class: 'muted'}, 'No commands for this rig.'));
+        // Commands in flight: follow them more closely than the page's polling.
+        if (r.items.some(inFlight)) commandTimer = setTimeout(() => refreshCommands().catch(() => {}), 2000);
+      } catch (e) {
+        if (e && e.name === 'AbortError') throw e;
+        replace(commandsBox, h('p', {class: 'muted'}, errorText(e)));
+      }
+    }
+
     return {
+      unmount() {
+        clearTimeout(commandTimer);
+      },
       async refresh() {
         const w = await api.get(`/api/workers/${id}`, {signal: ctx.signal});
         if (!w.rig) throw new InputError(`Worker ${id} is not a HiveOS worker.`);
         render(w);
-        await Promise.all([refreshHistory(), charts.refresh()]);
+        await Promise.all([refreshHistory(), refreshCommands(), charts.refresh()]);
       },
     };
   },
