@@ -48,8 +48,11 @@ runtime::CycleReport HeartbeatMonitor::run_cycle(runtime::CycleContext& ctx) {
   };
   Outcome out = session.transact([&](pqxx::transaction_base& tx) {
     Outcome o;
+    const std::optional<milliseconds> watching_for = watch(tx, options_, ctx.dry_run());
     Snapshot snap = load_snapshot(tx, options_);
     o.candidates = static_cast<std::int64_t>(snap.candidates.size());
+    for (auto& w : snap.candidates)
+      w.watching_for = watching_for;
     std::map<std::string, SiteState> sites;
     std::map<std::string, int> went_silent;
     for (const auto& [site, hold] : snap.open_holds)

@@ -121,6 +121,14 @@ void declare_config(config::Schema& s) {
          .default_value = 90.0,
          .min = 0,
          .max = 100});
+  s.add({.name = "monitor.watch_gap",
+         .type = Type::kDuration,
+         .help = "when no monitor cycle ran for longer than this (the monitor or the whole system "
+                 "was down), every worker gets its full timeout from the next cycle before it "
+                 "counts as silent; keep it above the interval between cycles (cron: the schedule)",
+         .default_value = secs(120),
+         .min = 1,
+         .max = kDay});
   s.add({.name = "monitor.history_retention",
          .type = Type::kDuration,
          .help = "worker_status_history rows older than this are deleted",
@@ -154,6 +162,7 @@ MonitorOptions options_from(const config::Config& c) {
   o.limit_memory_percent = c.number("monitor.limits.memory_percent");
   o.limit_disk_percent = c.number("monitor.limits.disk_percent");
   o.history_retention = c.duration("monitor.history_retention");
+  o.watch_gap = c.duration("monitor.watch_gap");
   return o;
 }
 

@@ -45,6 +45,9 @@ struct MonitorOptions {
   double limit_cpu_percent = 90;
   double limit_memory_percent = 95;
   double limit_disk_percent = 90;
+  // No cycle for longer than this (the monitor, or the whole system, was down): the monitor
+  // watches every worker for its full timeout again before calling it silent (monitor_watch).
+  milliseconds watch_gap{std::chrono::minutes(2)};
   // worker_status_history rows older than this are deleted.
   milliseconds history_retention{std::chrono::hours(24 * 90)};
   int history_batch = 10'000;  // rows per DELETE

@@ -51,9 +51,11 @@ Transition make(const Observation& w, std::string to, std::string reason, std::s
 }
 
 // Silent past the timeout: offline. A worker never seen is measured from its status change.
+// Not before the monitor itself has watched for a whole timeout since a gap in its cycles.
 std::optional<Transition> went_silent(const Observation& w) {
   const milliseconds silent = w.silent_for.value_or(w.status_age);
   if (silent <= w.timeout) return std::nullopt;
+  if (w.watching_for && *w.watching_for <= w.timeout) return std::nullopt;
   Transition t = make(w, "offline", silence_text(w, silent), "worker.offline");
   t.went_silent = true;
   return t;

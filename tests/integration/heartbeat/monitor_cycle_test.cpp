@@ -309,3 +309,46 @@ TEST_CASE("a HiveOS rig whose account could not be read (rigs.stale) is not mark
   cycle.run({.partition_min_workers = 10});
   CHECK(status_of(db, stale) == "offline");
 }
+
+TEST_CASE("after the system was down, workers get a whole timeout before they count as silent",
+          "[heartbeat][integration]") {
+  TestDatabase db;
+  MonitorCycle cycle(db);
+  const auto quiet = add_node(db, "quiet", "online", "5 seconds");
+  cycle.run();  // the first cycle ever: nothing to make up for
+  REQUIRE(db.scalar("SELECT watching_since IS NULL FROM monitor_watch") == "t");
+
+  // Ten hours later everything comes back: the monitor's last cycle and every sign of life are
+  // ten hours old (the pollers and the gateway were down too).
+  db.exec("UPDATE monitor_watch SET last_cycle_at = now() - interval '10 hours'");
+  db.exec("UPDATE nodes SET last_heartbeat_at = now() - interval '10 hours'");
+  const auto asic = add_worker(db, "asic", "a1", "online", "10 hours");
+  auto report = cycle.run();
+  CHECK(MonitorCycle::count(report, "changed") == 0);
+  CHECK(status_of(db, quiet) == "online");
+  CHECK(status_of(db, asic) == "online");
+  CHECK(db.count("SELECT 1 FROM notifications") == 0);
+  CHECK(db.scalar("SELECT watching_since > now() - interval '1 minute' FROM monitor_watch") ==
+        "t");
+
+  // A dry run after another gap would restart the watch too, and writes nothing.
+  db.exec("UPDATE monitor_watch SET last_cycle_at = now() - interval '1 hour', "
+          "watching_since = now() - interval '2 hours'");
+  MonitorCycle dry(db, true);
+  report = dry.run();
+  CHECK(MonitorCycle::count(report, "transitions") == 0);
+  CHECK(db.scalar("SELECT last_cycle_at < now() - interval '59 minutes' FROM monitor_watch") ==
+        "t");
+
+  // Watched for longer than the node's timeout (121 s) but not the ASIC's (600 s): only the
+  // node, which stayed silent all along, goes offline.
+  db.exec("UPDATE monitor_watch SET last_cycle_at = now(), "
+          "watching_since = now() - interval '121 seconds'");
+  report = cycle.run();
+  CHECK(MonitorCycle::count(report, "changed") == 1);
+  CHECK(status_of(db, quiet) == "offline");
+  CHECK(status_of(db, asic) == "online");
+  // Cycles within the gap keep the watch going.
+  CHECK(db.scalar("SELECT watching_since < now() - interval '120 seconds' FROM monitor_watch") ==
+        "t");
+}

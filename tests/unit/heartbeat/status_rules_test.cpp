@@ -186,6 +186,32 @@ TEST_CASE("rigs and devices go offline when stale and come back when seen again"
   CHECK(to(other("device", "pending", 5s, 120s)) == "online");
 }
 
+TEST_CASE("after a gap in the monitor's watch, silence counts only after a whole timeout of watching",
+          "[heartbeat]") {
+  // The whole system was down for hours: every node looks silent since before the gap.
+  auto w = node("online", 36000s);
+  w.watching_for = 30s;
+  CHECK(to(w) == "-");
+  w.watching_for = 120s;  // at the timeout, not yet
+  CHECK(to(w) == "-");
+  w.watching_for = 121s;
+  CHECK(to(w) == "offline");
+  w.watching_for = std::nullopt;  // no gap ever
+  CHECK(to(w) == "offline");
+  // Per kind: an ASIC's longer timeout needs a longer watch.
+  auto a = other("asic", "online", 36000s, 600s);
+  a.watching_for = 300s;
+  CHECK(to(a) == "-");
+  // The watch never brings anything back: an offline node silent since before the gap stays.
+  auto off = node("offline", 36000s);
+  off.watching_for = 5s;
+  CHECK(to(off) == "-");
+  // A node heartbeating again is back as usual during the watch.
+  auto back = node("pending", 3s);
+  back.watching_for = 5s;
+  CHECK(to(back) == "online");
+}
+
 TEST_CASE("removed workers are never touched", "[heartbeat]") {
   CHECK(to(node("removed", 9999s)) == "-");
   CHECK(to(other("asic", "removed", 9999s, 600s)) == "-");
