@@ -59,7 +59,7 @@ VACUUM workers, nodes;"
 reset="UPDATE workers SET status = 'online', status_reason = 'bench reset', last_seen_at = now() - interval '5 seconds' WHERE id % 20 <> 7 AND status <> 'online';
 UPDATE nodes SET last_heartbeat_at = now() - interval '5 seconds', over_limit_streak = 0 WHERE worker_id % 20 <> 7;
 UPDATE site_holds SET cleared_at = now() WHERE cleared_at IS NULL;
-DELETE FROM monitor_watch;  -- each run is a monitor that has been watching all along (no gap)
+DELETE FROM watches;  -- each run is a monitor that has been watching all along (no gap)
 VACUUM ANALYZE workers, nodes, worker_status_history;"
 transitions="UPDATE nodes SET last_heartbeat_at = now() - interval '10 minutes' WHERE worker_id IN (SELECT id FROM workers WHERE kind = 'node' AND id % 20 <> 7 AND id % 131 = 0 LIMIT 300);
 UPDATE nodes SET over_limit_streak = 5, over_limit = '{disk}', disk_percent = 95 WHERE worker_id IN (SELECT id FROM workers WHERE kind = 'node' AND id % 20 <> 7 AND id % 337 = 1 LIMIT 100);

@@ -50,6 +50,14 @@ int main(int argc, char** argv) {
                             .default_value = std::chrono::milliseconds(10 * 60'000),
                             .min = 0,
                             .max = 7 * 86'400});
+                schema.add({.name = "alerts.watch_gap",
+                            .type = config::Type::kDuration,
+                            .help = "when no evaluator cycle ran for longer than this (it or the "
+                                    "whole system was down), missing data neither resolves nor "
+                                    "opens an alert until each rule's stale_after has passed",
+                            .default_value = std::chrono::milliseconds(120'000),
+                            .min = 1,
+                            .max = 86'400});
                 schema.add({.name = "alerts.log_decisions",
                             .type = config::Type::kInt,
                             .help = "decisions logged at info level per cycle (the rest at debug)",
@@ -69,6 +77,7 @@ int main(int argc, char** argv) {
                                   setup.config.duration("alerts.escalation_exhausted_after")};
             options.log_decisions = static_cast<int>(setup.config.integer("alerts.log_decisions"));
             options.instance_id = setup.instance_id;
+            options.watch_gap = setup.config.duration("alerts.watch_gap");
             return [options](runtime::CycleContext& ctx) {
               return alerting::run_alert_cycle(ctx, options);
             };

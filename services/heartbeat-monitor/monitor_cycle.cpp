@@ -9,6 +9,7 @@
 
 #include "db/lease.h"
 #include "db/session.h"
+#include "db/watch.h"
 #include "monitor_store.h"
 
 namespace fleet::heartbeat {
@@ -48,7 +49,8 @@ runtime::CycleReport HeartbeatMonitor::run_cycle(runtime::CycleContext& ctx) {
   };
   Outcome out = session.transact([&](pqxx::transaction_base& tx) {
     Outcome o;
-    const std::optional<milliseconds> watching_for = watch(tx, options_, ctx.dry_run());
+    const std::optional<milliseconds> watching_for =
+        db::record_watch(tx, "heartbeat-monitor", options_.watch_gap, ctx.dry_run());
     Snapshot snap = load_snapshot(tx, options_);
     o.candidates = static_cast<std::int64_t>(snap.candidates.size());
     for (auto& w : snap.candidates)

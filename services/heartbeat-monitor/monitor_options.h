@@ -46,7 +46,7 @@ struct MonitorOptions {
   double limit_memory_percent = 95;
   double limit_disk_percent = 90;
   // No cycle for longer than this (the monitor, or the whole system, was down): the monitor
-  // watches every worker for its full timeout again before calling it silent (monitor_watch).
+  // watches every worker for its full timeout again before calling it silent (db/watch.h).
   milliseconds watch_gap{std::chrono::minutes(2)};
   // worker_status_history rows older than this are deleted.
   milliseconds history_retention{std::chrono::hours(24 * 90)};

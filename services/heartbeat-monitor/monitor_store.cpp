@@ -94,25 +94,6 @@ SELECT s.id, s.name, s.kind, s.site, s.status,
    AND NOT (s.status = 'pending' AND s.seen_at IS NULL)
 )sql";
 
-// The watch after this cycle: restarted now when the last cycle is older than the gap ($1 ms);
-// NULL (no gap to make up for) on the first cycle ever.
-constexpr const char* kWatch = R"sql(
-INSERT INTO monitor_watch AS m (id, watching_since, last_cycle_at) VALUES (true, NULL, now())
-ON CONFLICT (id) DO UPDATE
-   SET watching_since = CASE WHEN m.last_cycle_at < now() - $1 * interval '1 millisecond'
-                             THEN now() ELSE m.watching_since END,
-       last_cycle_at = now()
-RETURNING (extract(epoch FROM now() - watching_since) * 1000)::bigint
-)sql";
-
-// The same without writing (--dry-run).
-constexpr const char* kPeekWatch = R"sql(
-SELECT (SELECT (extract(epoch FROM now() - CASE
-                  WHEN last_cycle_at < now() - $1 * interval '1 millisecond' THEN now()
-                  ELSE watching_since END) * 1000)::bigint
-          FROM monitor_watch)
-)sql";
-
 constexpr const char* kOpenHolds = R"sql(
 SELECT id, site, to_char(held_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
   FROM site_holds WHERE cleared_at IS NULL
@@ -275,11 +256,6 @@ Snapshot load_snapshot(pqxx::transaction_base& tx, const MonitorOptions& o) {
     snap.candidates.push_back(std::move(w));
   }
   return snap;
-}
-
-std::optional<milliseconds> watch(pqxx::transaction_base& tx, const MonitorOptions& o,
-                                  bool dry_run) {
-  return ms(tx.exec_params1(dry_run ? kPeekWatch : kWatch, o.watch_gap.count())[0]);
 }
 
 std::map<std::string, SiteSize> site_sizes(pqxx::transaction_base& tx,

@@ -27,13 +27,6 @@ struct Snapshot {
 
 Snapshot load_snapshot(pqxx::transaction_base& tx, const MonitorOptions& options);
 
-// How long the monitor has been watching without a gap longer than options.watch_gap, counting
-// this cycle: after such a gap the watch starts again now; nullopt when there was never a gap
-// (the first cycle ever starts a watch that has no gap to make up for). Records this cycle
-// unless `dry_run`.
-std::optional<milliseconds> watch(pqxx::transaction_base& tx, const MonitorOptions& options,
-                                  bool dry_run);
-
 // Per site named: workers not removed, and the quiet ones among them (still counted alive but
 // silent for more than partition_quiet_share of their timeout).
 struct SiteSize {

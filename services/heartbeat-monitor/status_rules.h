@@ -39,7 +39,7 @@ struct Observation {
   // The worker's site: an open partition hold, and since when the last hold cleared.
   bool site_held = false;
   std::optional<milliseconds> since_hold_cleared;
-  // How long the monitor has been watching without a gap (monitor_watch). Silence is only judged
+  // How long the monitor has been watching without a gap (db/watch.h). Silence is only judged
   // after a full timeout of watching: what the monitor did not watch, it does not count.
   std::optional<milliseconds> watching_for;
 };

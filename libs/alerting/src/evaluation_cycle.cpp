@@ -8,6 +8,7 @@
 #include "core/strings.h"
 #include "db/lease.h"
 #include "db/session.h"
+#include "db/watch.h"
 
 namespace fleet::alerting {
 namespace {
@@ -76,15 +77,25 @@ std::vector<std::pair<std::string, std::int64_t>> cycle_counts(const rules::Engi
 
 runtime::CycleReport run_alert_cycle(runtime::CycleContext& ctx, const EvaluatorOptions& options) {
   db::Session& session = ctx.db();
-  Snapshot snap = session.transact(
-      [&](pqxx::transaction_base& tx) { return load_snapshot(tx, options.limits); });
+  std::optional<std::chrono::milliseconds> watching_for;
+  Snapshot snap = session.transact([&](pqxx::transaction_base& tx) {
+    watching_for = db::record_watch(tx, "alert-evaluator", options.watch_gap, ctx.dry_run());
+    return load_snapshot(tx, options.limits);
+  });
   ctx.progress();
   for (const auto& failure : snap.rules.failures()) {
     spdlog::warn("Rule {} ({}) skipped: {}", failure.rule_id, sanitize_utf8(failure.name),
                  sanitize_utf8(failure.message));
   }
   rules::Evaluation ev = rules::evaluate_fleet(
-      {snap.rules, snap.fleet, snap.open, snap.silences, *snap.ledger, snap.now});
+      {.rules = snap.rules,
+       .fleet = snap.fleet,
+       .open_episodes = snap.open,
+       .silences = snap.silences,
+       .ledger = *snap.ledger,
+       .now = snap.now,
+       .watching_for_ms =
+           watching_for ? std::optional<std::int64_t>(watching_for->count()) : std::nullopt});
   ctx.progress();
   spdlog::info("Found {} enabled alerts to evaluate ({} rule × worker pairs, {} workers)",
                snap.enabled_rules, ev.stats.total_alerts, snap.fleet.workers.size());

@@ -100,6 +100,10 @@ class FleetEvaluation {
           visited_[it->second] = true;
         }
       }
+      if (condition == Truth::kNoData && in_.watching_for_ms &&
+          *in_.watching_for_ms <= rule.stale_after_ms) {
+        continue;  // just back from a gap: no data yet is not "no data" (EngineInput)
+      }
       if (!episode) {
         // The common case, kept free of allocations: nothing open and nothing to open.
         if (condition == Truth::kFalse) continue;

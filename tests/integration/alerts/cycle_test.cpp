@@ -314,3 +314,33 @@ TEST_CASE("metric values come from value, else a number in json_value (seed 001'
         "2=8.15");
   CHECK(cycle.count(report, "skipped") == 4);  // worker 4's temperature; ph on 1, 3, 4
 }
+
+TEST_CASE("after the system was down, stale data does not resolve a firing alert at once",
+          "[alerts][integration]") {
+  TestDatabase db;
+  add_workers(db, 1);
+  set_metric(db, "chip_temp_max", 95);
+  add_rule(db, "hot", "chip_temp_max > 90");
+  TestCycle cycle(db);
+  CHECK(cycle.count(cycle.run(), "triggered") == 1);
+  REQUIRE(db.scalar("SELECT watching_since IS NULL FROM watches WHERE name = 'alert-evaluator'") ==
+          "t");
+
+  // Ten hours later everything starts again: the last cycle and the metric are ten hours old.
+  db.exec("UPDATE watches SET last_cycle_at = now() - interval '10 hours'");
+  db.exec("UPDATE metrics_latest SET observed_at = now() - interval '10 hours'");
+  // A dry run shows the same and writes nothing.
+  TestCycle dry(db, true);
+  CHECK(dry.count(dry.run(), "resolved") == 0);
+  CHECK(db.scalar("SELECT last_cycle_at < now() - interval '9 hours' FROM watches") == "t");
+  auto report = cycle.run();
+  CHECK(cycle.count(report, "resolved") == 0);
+  CHECK(db.scalar("SELECT state FROM alerts") == "firing");
+  CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'alert.resolved'") == 0);
+
+  // Still no data after a whole stale_after (5 min) of watching: now it resolves.
+  db.exec("UPDATE watches SET watching_since = now() - interval '301 seconds'");
+  report = cycle.run();
+  CHECK(cycle.count(report, "resolved") == 1);
+  CHECK(db.scalar("SELECT resolution FROM alerts") == "no_data");
+}

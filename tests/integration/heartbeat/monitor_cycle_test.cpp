@@ -316,11 +316,15 @@ TEST_CASE("after the system was down, workers get a whole timeout before they co
   MonitorCycle cycle(db);
   const auto quiet = add_node(db, "quiet", "online", "5 seconds");
   cycle.run();  // the first cycle ever: nothing to make up for
-  REQUIRE(db.scalar("SELECT watching_since IS NULL FROM monitor_watch") == "t");
+  REQUIRE(
+      db.scalar("SELECT watching_since IS NULL FROM watches WHERE name = 'heartbeat-monitor'") ==
+      "t");
 
   // Ten hours later everything comes back: the monitor's last cycle and every sign of life are
   // ten hours old (the pollers and the gateway were down too).
-  db.exec("UPDATE monitor_watch SET last_cycle_at = now() - interval '10 hours'");
+  db.exec(
+      "UPDATE watches SET last_cycle_at = now() - interval '10 hours' WHERE name = "
+      "'heartbeat-monitor'");
   db.exec("UPDATE nodes SET last_heartbeat_at = now() - interval '10 hours'");
   const auto asic = add_worker(db, "asic", "a1", "online", "10 hours");
   auto report = cycle.run();
@@ -328,27 +332,29 @@ TEST_CASE("after the system was down, workers get a whole timeout before they co
   CHECK(status_of(db, quiet) == "online");
   CHECK(status_of(db, asic) == "online");
   CHECK(db.count("SELECT 1 FROM notifications") == 0);
-  CHECK(db.scalar("SELECT watching_since > now() - interval '1 minute' FROM monitor_watch") ==
-        "t");
+  CHECK(db.scalar("SELECT watching_since > now() - interval '1 minute' FROM watches WHERE name = "
+                  "'heartbeat-monitor'") == "t");
 
   // A dry run after another gap would restart the watch too, and writes nothing.
-  db.exec("UPDATE monitor_watch SET last_cycle_at = now() - interval '1 hour', "
-          "watching_since = now() - interval '2 hours'");
+  db.exec(
+      "UPDATE watches SET last_cycle_at = now() - interval '1 hour', "
+      "watching_since = now() - interval '2 hours' WHERE name = 'heartbeat-monitor'");
   MonitorCycle dry(db, true);
   report = dry.run();
   CHECK(MonitorCycle::count(report, "transitions") == 0);
-  CHECK(db.scalar("SELECT last_cycle_at < now() - interval '59 minutes' FROM monitor_watch") ==
-        "t");
+  CHECK(db.scalar("SELECT last_cycle_at < now() - interval '59 minutes' FROM watches WHERE name = "
+                  "'heartbeat-monitor'") == "t");
 
   // Watched for longer than the node's timeout (121 s) but not the ASIC's (600 s): only the
   // node, which stayed silent all along, goes offline.
-  db.exec("UPDATE monitor_watch SET last_cycle_at = now(), "
-          "watching_since = now() - interval '121 seconds'");
+  db.exec(
+      "UPDATE watches SET last_cycle_at = now(), "
+      "watching_since = now() - interval '121 seconds' WHERE name = 'heartbeat-monitor'");
   report = cycle.run();
   CHECK(MonitorCycle::count(report, "changed") == 1);
   CHECK(status_of(db, quiet) == "offline");
   CHECK(status_of(db, asic) == "online");
   // Cycles within the gap keep the watch going.
-  CHECK(db.scalar("SELECT watching_since < now() - interval '120 seconds' FROM monitor_watch") ==
-        "t");
+  CHECK(db.scalar("SELECT watching_since < now() - interval '120 seconds' FROM watches WHERE name "
+                  "= 'heartbeat-monitor'") == "t");
 }

@@ -186,8 +186,9 @@ TEST_CASE("rigs and devices go offline when stale and come back when seen again"
   CHECK(to(other("device", "pending", 5s, 120s)) == "online");
 }
 
-TEST_CASE("after a gap in the monitor's watch, silence counts only after a whole timeout of watching",
-          "[heartbeat]") {
+TEST_CASE(
+    "after a gap in the monitor's watch, silence counts only after a whole timeout of watching",
+    "[heartbeat]") {
   // The whole system was down for hours: every node looks silent since before the gap.
   auto w = node("online", 36000s);
   w.watching_for = 30s;

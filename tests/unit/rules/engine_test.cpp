@@ -367,6 +367,45 @@ TEST_CASE("no data opens a no-data episode only when asked, and only for workers
   CHECK(w.open.empty());
 }
 
+TEST_CASE(
+    "just back from a gap, missing data neither resolves nor opens an alert until stale_after",
+    "[rules][engine]") {
+  World w;
+  RuleSpec r = rule("temperature > 80");
+  r.no_data = NoDataPolicy::kAlert;
+  const auto id = w.add_rule(r);
+  const auto hot = w.add_worker();
+  const auto quiet = w.add_worker();
+  w.set(hot, "temperature", 90);
+  w.cycle(t0);
+  REQUIRE(w.episode(id, hot));
+  REQUIRE(w.episode(id, quiet));  // the no-data alert it asked for
+  const auto notifications = w.notifications.size();
+
+  // Everything was down: the first cycle back sees no data at all (the pollers were down too).
+  w.clear(hot, "temperature");
+  w.watching_for_ms = 0;
+  Evaluation out = w.cycle(t0 + std::chrono::hours(10));
+  CHECK(out.stats.resolved == 0);
+  CHECK(w.episode(id, hot));
+  CHECK(w.episode(id, quiet));
+  CHECK(w.notifications.size() == notifications);
+  w.watching_for_ms = 300'000;  // still within the default stale_after (5 min)
+  w.cycle(t0 + std::chrono::hours(10) + minutes(5));
+  CHECK(w.episode(id, hot));
+
+  // Data returns during the watch: judged as usual.
+  w.set(quiet, "temperature", 20);
+  w.cycle(t0 + std::chrono::hours(10) + minutes(5));
+  CHECK_FALSE(w.episode(id, quiet));
+  // Watched for longer than stale_after and still nothing: the alert ends on no data.
+  w.watching_for_ms = 300'001;
+  w.cycle(t0 + std::chrono::hours(10) + minutes(6));
+  const Episode* e = w.episode(id, hot);
+  CHECK((e == nullptr || e->kind == EpisodeKind::kNoData));
+  CHECK(w.closed.back().resolution == Resolution::kNoData);
+}
+
 TEST_CASE("decisions print as JSON lines for --dry-run", "[rules][engine]") {
   World w;
   RuleSpec r = rule("avg(power, 5m) > 100 or temperature > 80");

@@ -47,6 +47,8 @@ class World {
     values_[{worker, metric}] = value;
   }
   void clear(std::int64_t worker, const std::string& metric) { values_.erase({worker, metric}); }
+  // EngineInput::watching_for_ms of the next cycles.
+  std::optional<std::int64_t> watching_for_ms;
 
   Evaluation cycle(Time now) {
     std::vector<RuleRecord> enabled;
@@ -86,7 +88,13 @@ class World {
     for (const auto& [worker, h] : per_worker)
       ledger.add_worker_history(worker, h.first, h.second);
     ledger.set_fleet_recent(fleet_recent);
-    Evaluation out = evaluate_fleet({set, fleet, open, silences, ledger, now});
+    Evaluation out = evaluate_fleet({.rules = set,
+                                     .fleet = fleet,
+                                     .open_episodes = open,
+                                     .silences = silences,
+                                     .ledger = ledger,
+                                     .now = now,
+                                     .watching_for_ms = watching_for_ms});
     apply(out, now);
     return out;
   }

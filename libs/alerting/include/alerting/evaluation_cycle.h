@@ -5,6 +5,7 @@
 // Under --dry-run nothing is written: each decision is printed as one JSON line instead.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -19,6 +20,9 @@ struct EvaluatorOptions {
   // Decisions logged at info per cycle; the rest go to debug, so a storm cannot flood the log.
   int log_decisions = 100;
   std::string instance_id = "alert-evaluator";  // commands.requested_by
+  // No cycle for longer than this (the evaluator or the whole system was down): for each rule's
+  // stale_after after it, missing data neither resolves nor opens an alert (db/watch.h).
+  std::chrono::milliseconds watch_gap{std::chrono::minutes(2)};
 };
 
 // The counts a cycle reports (CycleReport.counts): total_alerts, evaluated, triggered, resolved,

@@ -160,6 +160,10 @@ struct EngineInput {
   const std::vector<SilenceInfo>& silences;
   ActionLedger& ledger;
   Time now{};
+  // How long the evaluator has been watching without a gap in its cycles (db/watch.h); nullopt:
+  // no gap to make up for. Within a rule's stale_after of a gap, missing data is the gap's (the
+  // pollers were down too), not the worker's: a rule without data changes nothing then.
+  std::optional<std::int64_t> watching_for_ms;
 };
 
 Evaluation evaluate_fleet(const EngineInput& input);
