@@ -1,7 +1,9 @@
 // A command's life as the commands view and a miner's page show it: queued → (held) → sent →
 // succeeded / failed / skipped / expired, with the attempts, why it waits or was skipped, the last
 // error and the dispatcher's result in words rather than raw JSON.
-import {h, timeEl, dateTime, stateBadge, DASH} from './dom.js';
+import {h, replace, timeEl, dateTime, stateBadge, DASH} from './dom.js';
+import {api} from './api.js';
+import {errorText} from './ui.js';
 
 export const IN_FLIGHT = ['queued', 'claimed', 'sent'];
 
@@ -85,4 +87,23 @@ export function timesCell(c) {
     step('sent', c.sent_at),
     step(c.state === 'expired' ? 'ended' : 'done', c.finished_at),
   ];
+}
+
+// A worker's "Recent commands" panel (the miner's and the rig's pages): refresh() loads its last
+// ten commands and follows those in flight more closely than the page's polling; stop() on unmount.
+export function recentCommands({workerId, testid, empty, ctx}) {
+  const box = h('div', {});
+  let timer = null;
+  async function refresh() {
+    clearTimeout(timer);
+    try {
+      const r = await api.get(`/api/commands?worker_id=${workerId}&limit=10`, {signal: ctx.signal});
+      replace(box, r.items.length ? commandsTable(r.items, testid) : h('p', {class: 'muted'}, empty));
+      if (r.items.some(inFlight)) timer = setTimeout(() => refresh().catch(() => {}), 2000);
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
+      replace(box, h('p', {class: 'muted'}, errorText(e)));
+    }
+  }
+  return {box, refresh, stop: () => clearTimeout(timer)};
 }

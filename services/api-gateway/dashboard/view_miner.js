@@ -8,7 +8,7 @@ import {showError, errorText, toast, field, confirmDialog, InputError} from './u
 import {sparkline, chipHeatMap, heatLegend} from './charts.js';
 import {ACTIONS, RELAY_ACTIONS, queueCommand} from './actions.js';
 import {relayPanel} from './relay.js';
-import {commandsTable, inFlight} from './command_life.js';
+import {recentCommands} from './command_life.js';
 
 function dl(pairs) {
   return h('dl', {class: 'facts'}, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
@@ -45,12 +45,12 @@ export default {
     const chainsBox = h('div', {});
     const heatBox = h('div', {});
     const heatToggle = h('div', {class: 'segmented', role: 'group', 'aria-label': 'Colour chips by'});
-    const commandsBox = h('div', {});
+    const commands = recentCommands({workerId: id, testid: 'miner-commands', empty: 'No commands for this miner.', ctx});
+    const refreshCommands = commands.refresh;
     const alertsBox = h('div', {});
     const relay = relayPanel({canEdit: canAct, onChange: () => ctx.refreshNow()});
     const powerRow = h('div', {class: 'control-row', role: 'group', 'aria-label': 'Power (relay)'});
     const powerHint = h('p', {class: 'help', 'data-testid': 'power-hint'});
-    let commandTimer = null;
 
     // The relay actions: disabled, with the reason, while the worker has no relay mapping.
     const powerButtons = RELAY_ACTIONS.map((action) => {
@@ -105,7 +105,7 @@ export default {
         section('Open alerts', 'm-alerts', alertsBox)),
       section('Chains', 'm-chains', chainsBox),
       section('Chip heat map', 'm-heat', heatToggle, heatBox),
-      section('Recent commands', 'm-commands', commandsBox));
+      section('Recent commands', 'm-commands', commands.box));
 
     function renderFacts(m) {
       const latest = m.latest || {};
@@ -334,19 +334,6 @@ export default {
       }
     }
 
-    async function refreshCommands() {
-      clearTimeout(commandTimer);
-      try {
-        const r = await api.get(`/api/commands?worker_id=${id}&limit=10`, {signal: ctx.signal});
-        replace(commandsBox, r.items.length ? commandsTable(r.items, 'miner-commands')
-          : h('p', {class: 'muted'}, 'No commands for this miner.'));
-        // Commands in flight: follow them more closely than the page's polling.
-        if (r.items.some(inFlight)) commandTimer = setTimeout(() => refreshCommands().catch(() => {}), 3000);
-      } catch (e) {
-        inlineError(commandsBox, e);
-      }
-    }
-
     async function refreshAlerts() {
       try {
         const r = await api.get(`/api/alerts?state=open&worker_id=${id}&limit=20`, {signal: ctx.signal});
@@ -376,7 +363,7 @@ export default {
               canAct ? section('Actions', 'w-actions', h('div', {class: 'control-row'}, actionButtons)) : null,
               section('Power relay', 'm-relay', canAct ? powerBox : null, relay.el),
               h('div', {class: 'two-col'}, section('Latest metrics', 'w-metrics', metricsBox), section('Open alerts', 'm-alerts', alertsBox)),
-              section('Recent commands', 'm-commands', commandsBox));
+              section('Recent commands', 'm-commands', commands.box));
     }
 
     async function refreshWorker() {
@@ -409,7 +396,7 @@ export default {
 
     return {
       unmount() {
-        clearTimeout(commandTimer);
+        commands.stop();
       },
       async refresh() {
         if (workerMode) return refreshWorker();

@@ -9,7 +9,7 @@ import {api, session} from './api.js';
 import {errorText, InputError, showError} from './ui.js';
 import {metricCharts} from './metric_charts.js';
 import {queueCommand, openExecDialog} from './actions.js';
-import {commandsTable, inFlight} from './command_life.js';
+import {recentCommands} from './command_life.js';
 import {problemBadges} from './view_rigs.js';
 
 const CHARTS = [
@@ -108,8 +108,7 @@ export default {
     const unitsTitle = h('h2', {id: 'r-units'}, 'GPUs');
     const rates = h('div', {});
     const historyBox = h('div', {});
-    const commandsBox = h('div', {});
-    let commandTimer = null;
+    const commands = recentCommands({workerId: id, testid: 'rig-commands', empty: 'No commands for this rig.', ctx});
     const charts = metricCharts({workerId: id, charts: CHARTS, ctx, testid: 'rig-charts'});
 
     append(root,
@@ -120,7 +119,7 @@ export default {
       h('section', {class: 'panel', 'aria-labelledby': 'r-units'}, unitsTitle, units),
       section('Hashrate by miner', 'r-rates', rates),
       section('History', 'r-charts', charts.toggle, charts.box),
-      section('Recent commands', 'r-commands', commandsBox),
+      section('Recent commands', 'r-commands', commands.box),
       section('Status history', 'r-history', historyBox));
 
     function actionButton(w, action, label, run) {
@@ -131,7 +130,7 @@ export default {
         try {
           if (await run()) {
             ctx.refreshNow();
-            refreshCommands().catch(() => {});
+            commands.refresh().catch(() => {});
           }
         } catch (e) {
           showError(e, `${label} not queued`);
@@ -212,29 +211,15 @@ export default {
       }
     }
 
-    async function refreshCommands() {
-      clearTimeout(commandTimer);
-      try {
-        const r = await api.get(`/api/commands?worker_id=${id}&limit=10`, {signal: ctx.signal});
-        replace(commandsBox, r.items.length ? commandsTable(r.items, 'rig-commands')
-          : h('p', {class: 'muted'}, 'No commands for this rig.'));
-        // Commands in flight: follow them more closely than the page's polling.
-        if (r.items.some(inFlight)) commandTimer = setTimeout(() => refreshCommands().catch(() => {}), 2000);
-      } catch (e) {
-        if (e && e.name === 'AbortError') throw e;
-        replace(commandsBox, h('p', {class: 'muted'}, errorText(e)));
-      }
-    }
-
     return {
       unmount() {
-        clearTimeout(commandTimer);
+        commands.stop();
       },
       async refresh() {
         const w = await api.get(`/api/workers/${id}`, {signal: ctx.signal});
         if (!w.rig) throw new InputError(`Worker ${id} is not a HiveOS worker.`);
         render(w);
-        await Promise.all([refreshHistory(), refreshCommands(), charts.refresh()]);
+        await Promise.all([refreshHistory(), commands.refresh(), charts.refresh()]);
       },
     };
   },
