@@ -7,8 +7,8 @@
 -- first observed the node.
 CREATE TABLE watches (
     name           text        PRIMARY KEY,  -- the service: heartbeat-monitor, alert-evaluator
-    -- NULL: since before anyone kept count (the first cycle ever, or the first after this
-    -- migration, has no gap to make up for).
+    -- NULL: since before anyone kept count (the service never ran before its first watch, or
+    -- its instances' last cycle in service_instances was within the gap).
     watching_since timestamptz,
     last_cycle_at  timestamptz NOT NULL
 );

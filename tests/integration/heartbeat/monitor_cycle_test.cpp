@@ -358,3 +358,35 @@ TEST_CASE("after the system was down, workers get a whole timeout before they co
   CHECK(db.scalar("SELECT watching_since < now() - interval '120 seconds' FROM watches WHERE name "
                   "= 'heartbeat-monitor'") == "t");
 }
+
+TEST_CASE(
+    "the first watch after an upgrade starts from the service's last cycle in "
+    "service_instances",
+    "[heartbeat][integration]") {
+  TestDatabase db;
+  MonitorCycle cycle(db);
+  // A monitor of the previous version last completed a cycle ten hours ago; everything was down
+  // since, so the node looks silent for ten hours.
+  db.exec(
+      "INSERT INTO service_instances (instance_id, service, host, pid, version, mode, state, "
+      "interval_ms, last_cycle_at) VALUES ('h/heartbeat-monitor/1', 'heartbeat-monitor', 'h', 1, "
+      "'0.0.9', 'loop', 'stopped', 15000, now() - interval '10 hours')");
+  const auto quiet = add_node(db, "quiet", "online", "10 hours");
+  MonitorCycle dry(db, true);
+  CHECK(MonitorCycle::count(dry.run(), "transitions") == 0);
+  CHECK(db.count("SELECT 1 FROM watches") == 0);  // the dry run wrote nothing
+  CHECK(MonitorCycle::count(cycle.run(), "changed") == 0);
+  CHECK(status_of(db, quiet) == "online");
+  CHECK(db.scalar("SELECT watching_since IS NOT NULL FROM watches") == "t");
+
+  // Its last cycle within the gap (a rolling restart): nothing to make up for.
+  TestDatabase db2;
+  db2.exec(
+      "INSERT INTO service_instances (instance_id, service, host, pid, version, mode, state, "
+      "interval_ms, last_cycle_at) VALUES ('h/heartbeat-monitor/1', 'heartbeat-monitor', 'h', 1, "
+      "'0.0.9', 'loop', 'stopped', 15000, now() - interval '20 seconds')");
+  const auto silent = add_node(db2, "silent", "online", "10 hours");
+  MonitorCycle cycle2(db2);
+  CHECK(MonitorCycle::count(cycle2.run(), "changed") == 1);
+  CHECK(status_of(db2, silent) == "offline");
+}

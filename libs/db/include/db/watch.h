@@ -14,8 +14,9 @@
 namespace fleet::db {
 
 // Records this cycle of `name` and returns how long it has been watching (this cycle included):
-// zero right after a gap longer than `gap`, nullopt when there never was a gap (the first cycle
-// ever starts a watch with nothing to make up for). Under `dry_run` reads without writing.
+// zero right after a gap longer than `gap`, nullopt when there never was a gap. The first watch
+// of `name` looks at its service_instances' last cycle: none (the service never ran) starts a
+// watch with nothing to make up for. Under `dry_run` reads without writing.
 std::optional<std::chrono::milliseconds> record_watch(pqxx::transaction_base& tx,
                                                       const std::string& name,
                                                       std::chrono::milliseconds gap, bool dry_run);
