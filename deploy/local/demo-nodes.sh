@@ -65,6 +65,11 @@ for n in $(seq "$nodes"); do
         FLEET_ADDRESSES="$address" FLEET_DOCKER_SOCKET="$dir/podman.sock" bash >"$dir/install.log" 2>&1 ||
       { echo "node $n: the installer failed (see $dir/install.log)" >&2; exit 1; }
   fi
+  # A node installed by an earlier demo runs this build's agent (an upgrade; on a real host, run
+  # the install script again): an old agent may not know today's settings.
+  if ! cmp -s "$FLEET_BIN/node-agent" "$dir/usr/local/bin/node-agent"; then
+    install -m 0755 "$FLEET_BIN/node-agent" "$dir/usr/local/bin/node-agent"
+  fi
   "$dir/usr/local/bin/node-agent" --config "$dir/etc/fleetward/node-agent.json" \
     --set heartbeat_interval_s=10 --set "docker_socket=$dir/podman.sock" \
     --set "publish_address=$address" \
