@@ -44,9 +44,10 @@ constexpr const char* kCandidates = R"sql(
 WITH cand AS (
   SELECT DISTINCT unnest($7::bigint[]) AS id
 ), flaps AS (
+  -- Only the candidates' history (worker_status_history_worker_idx), not the whole window's.
   SELECT worker_id, count(*)::int AS n
     FROM worker_status_history
-   WHERE at > now() - $1 * interval '1 millisecond'
+   WHERE worker_id = ANY ($7::bigint[]) AND at > now() - $1 * interval '1 millisecond'
    GROUP BY worker_id
 ), cleared AS (
   SELECT site, max(cleared_at) AS at FROM site_holds WHERE cleared_at IS NOT NULL GROUP BY site
@@ -101,23 +102,30 @@ SELECT id, site, to_char(held_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"
 
 // Per site: its workers, and those still counted alive but silent for more than the quiet share
 // of their kind's timeout ($2 node, $3 asic, $4 rig ms; $5 the device factor; $6 the share).
+// One pass over the sites' workers without joining them to nodes: the quiet nodes are few and
+// found by nodes_heartbeat_idx and the stale rigs read once (hashed subplans), devices are
+// joined for their interval only. Joining every worker of the sites to nodes made a cycle
+// whose silent workers are spread over most sites cost more than the rest of the cycle
+// (docs/benchmarks.md, heartbeat-monitor).
 constexpr const char* kSiteSizes = R"sql(
 SELECT coalesce(w.site, ''), count(*)::int,
        count(*) FILTER (
          WHERE w.status IN ('online', 'unhealthy', 'draining')
-           AND CASE WHEN w.kind = 'node' THEN n.last_heartbeat_at ELSE w.last_seen_at END
-               < now() - $6::float8 * interval '1 millisecond' *
-                 CASE w.kind WHEN 'node' THEN $2::bigint WHEN 'asic' THEN $3::bigint
-                             WHEN 'rig' THEN $4::bigint
-                             ELSE extract(epoch FROM coalesce(d.expected_interval,
-                                                              interval '60 seconds'))
-                                  * 1000 * $5::float8 END)::int
+           AND CASE WHEN w.kind = 'node'
+                    THEN w.id IN (SELECT worker_id FROM nodes
+                                   WHERE last_heartbeat_at
+                                         < now() - $6::float8 * $2::bigint * interval '1 millisecond')
+                    ELSE w.last_seen_at < now() - $6::float8 * interval '1 millisecond' *
+                         CASE w.kind WHEN 'asic' THEN $3::bigint WHEN 'rig' THEN $4::bigint
+                                     ELSE extract(epoch FROM coalesce(d.expected_interval,
+                                                                      interval '60 seconds'))
+                                          * 1000 * $5::float8 END
+               END)::int
   FROM workers w
-  LEFT JOIN nodes n ON n.worker_id = w.id AND w.kind = 'node'
   LEFT JOIN devices d ON d.worker_id = w.id AND w.kind = 'device'
-  LEFT JOIN rigs r ON r.worker_id = w.id
  WHERE w.status <> 'removed'
-   AND NOT coalesce(r.stale, false)  -- a stale HiveOS worker is neither silent nor quiet
+   -- a stale HiveOS worker is neither silent nor quiet
+   AND w.id NOT IN (SELECT worker_id FROM rigs WHERE stale)
    AND (w.site = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))  -- workers_site_idx
         OR (w.site IS NULL AND $1::jsonb ? ''))
  GROUP BY 1
