@@ -41,13 +41,11 @@ SELECT coalesce(array_agg(id), '{}') FROM (
 // they are and joins them by primary key). The last WHERE drops those decide() would leave alone
 // anyway: offline and still silent, pending and never seen, online and fine after all.
 constexpr const char* kCandidates = R"sql(
-WITH cand AS (
-  SELECT DISTINCT unnest($7::bigint[]) AS id
-), flaps AS (
+WITH flaps AS (
   -- Only the candidates' history (worker_status_history_worker_idx), not the whole window's.
   SELECT worker_id, count(*)::int AS n
     FROM worker_status_history
-   WHERE worker_id = ANY ($7::bigint[]) AND at > now() - $1 * interval '1 millisecond'
+   WHERE worker_id = ANY (ARRAY(SELECT unnest($7::bigint[]))) AND at > now() - $1 * interval '1 millisecond'
    GROUP BY worker_id
 ), cleared AS (
   SELECT site, max(cleared_at) AS at FROM site_holds WHERE cleared_at IS NOT NULL GROUP BY site
@@ -60,12 +58,14 @@ WITH cand AS (
                            * 1000 * $5::float8)::bigint END AS timeout_ms,
          n.over_limit_streak, n.over_limit, n.cpu_percent, n.memory_percent, n.disk_percent,
          n.healthy_since, n.streak_since, n.drain_requested_at
-    FROM cand
-    JOIN workers w ON w.id = cand.id
+    FROM workers w
     LEFT JOIN nodes n ON n.worker_id = w.id
     LEFT JOIN devices d ON d.worker_id = w.id
     LEFT JOIN rigs r ON r.worker_id = w.id
-   WHERE w.status <> 'removed'
+   -- By primary key. The ids come through a subquery so the planner neither weighs each of
+   -- them (milliseconds for a thousand) nor hashes all of workers against them.
+   WHERE w.id = ANY (ARRAY(SELECT unnest($7::bigint[])))
+     AND w.status <> 'removed'
      -- A HiveOS worker whose account could not be read (rigs.stale) is not silent: we lost our
      -- view, not the rig. It keeps its status until hiveos-sync reads it again.
      AND NOT coalesce(r.stale, false)
@@ -336,14 +336,19 @@ Applied apply(pqxx::transaction_base& tx, const std::vector<Transition>& transit
     json rows = json::array();
     for (const auto& t : transitions) {
       const bool notify = !t.event.empty() && o.notifies(t.kind);
-      rows.push_back({{"id", t.worker_id},
-                      {"from_status", t.from},
-                      {"to_status", t.to},
-                      {"reason", t.reason},
-                      {"event", notify ? t.event : ""},
-                      {"severity", severity_of(t.event)},
-                      {"title", notify ? title_of(t) : ""},
-                      {"payload", json::parse(notification_payload(t, o))}});
+      json row{{"id", t.worker_id},
+               {"from_status", t.from},
+               {"to_status", t.to},
+               {"reason", t.reason},
+               {"event", notify ? t.event : ""}};
+      // Only a notified change carries its notification (a partition's thousand unreachable
+      // workers would otherwise ship and parse a payload each for nothing).
+      if (notify) {
+        row["severity"] = severity_of(t.event);
+        row["title"] = title_of(t);
+        row["payload"] = json::parse(notification_payload(t, o));
+      }
+      rows.push_back(std::move(row));
     }
     auto r = tx.exec_params1(kApply, rows.dump());
     out.changed = r[0].as<std::int64_t>();
