@@ -23,12 +23,14 @@ SELECT coalesce(array_agg(id), '{}') FROM (
   UNION
   SELECT id FROM workers
    WHERE status = 'online' AND kind <> 'node'
+     -- The threshold is computed once (an InitPlan), not for each of the fleet's rows.
      AND (last_seen_at IS NULL
-          OR last_seen_at < now() - least($2::bigint, $3::bigint,
-                                         (SELECT (extract(epoch FROM coalesce(min(expected_interval),
-                                                                             interval '60 seconds'))
-                                                  * 1000 * $4::float8)::bigint FROM devices))
-                                   * interval '1 millisecond')
+          OR last_seen_at < (SELECT now() - least($2::bigint, $3::bigint,
+                                                  (extract(epoch FROM coalesce(min(expected_interval),
+                                                                               interval '60 seconds'))
+                                                   * 1000 * $4::float8)::bigint)
+                                            * interval '1 millisecond'
+                               FROM devices))
   UNION
   SELECT worker_id FROM nodes
    WHERE last_heartbeat_at IS NULL OR last_heartbeat_at < now() - $1 * interval '1 millisecond'
