@@ -47,7 +47,8 @@ WITH flaps AS (
   -- Only the candidates' history (worker_status_history_worker_idx), not the whole window's.
   SELECT worker_id, count(*)::int AS n
     FROM worker_status_history
-   WHERE worker_id = ANY (ARRAY(SELECT unnest($7::bigint[]))) AND at > now() - $1 * interval '1 millisecond'
+   WHERE worker_id = ANY (ARRAY(SELECT unnest($7::bigint[])))
+     AND at > now() - $1 * interval '1 millisecond'
    GROUP BY worker_id
 ), cleared AS (
   SELECT site, max(cleared_at) AS at FROM site_holds WHERE cleared_at IS NOT NULL GROUP BY site
