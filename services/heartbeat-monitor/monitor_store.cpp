@@ -25,12 +25,12 @@ SELECT coalesce(array_agg(id), '{}') FROM (
    WHERE status = 'online' AND kind <> 'node'
      -- The threshold is computed once (an InitPlan), not for each of the fleet's rows.
      AND (last_seen_at IS NULL
-          OR last_seen_at < (SELECT now() - least($2::bigint, $3::bigint,
-                                                  (extract(epoch FROM coalesce(min(expected_interval),
-                                                                               interval '60 seconds'))
-                                                   * 1000 * $4::float8)::bigint)
-                                            * interval '1 millisecond'
-                               FROM devices))
+          OR last_seen_at < (
+               SELECT now() - least($2::bigint, $3::bigint,
+                                    (extract(epoch FROM coalesce(min(expected_interval),
+                                                                 interval '60 seconds'))
+                                     * 1000 * $4::float8)::bigint) * interval '1 millisecond'
+                 FROM devices))
   UNION
   SELECT worker_id FROM nodes
    WHERE last_heartbeat_at IS NULL OR last_heartbeat_at < now() - $1 * interval '1 millisecond'
@@ -116,8 +116,8 @@ SELECT coalesce(w.site, ''), count(*)::int,
          WHERE w.status IN ('online', 'unhealthy', 'draining')
            AND CASE WHEN w.kind = 'node'
                     THEN w.id IN (SELECT worker_id FROM nodes
-                                   WHERE last_heartbeat_at
-                                         < now() - $6::float8 * $2::bigint * interval '1 millisecond')
+                                   WHERE last_heartbeat_at < now() - $6::float8 * $2::bigint
+                                                                     * interval '1 millisecond')
                     ELSE w.last_seen_at < now() - $6::float8 * interval '1 millisecond' *
                          CASE w.kind WHEN 'asic' THEN $3::bigint WHEN 'rig' THEN $4::bigint
                                      ELSE extract(epoch FROM coalesce(d.expected_interval,
