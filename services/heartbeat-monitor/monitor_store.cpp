@@ -23,12 +23,14 @@ SELECT coalesce(array_agg(id), '{}') FROM (
   UNION
   SELECT id FROM workers
    WHERE status = 'online' AND kind <> 'node'
+     -- The threshold is computed once (an InitPlan), not for each of the fleet's rows.
      AND (last_seen_at IS NULL
-          OR last_seen_at < now() - least($2::bigint, $3::bigint,
-                                         (SELECT (extract(epoch FROM coalesce(min(expected_interval),
-                                                                             interval '60 seconds'))
-                                                  * 1000 * $4::float8)::bigint FROM devices))
-                                   * interval '1 millisecond')
+          OR last_seen_at < (
+               SELECT now() - least($2::bigint, $3::bigint,
+                                    (extract(epoch FROM coalesce(min(expected_interval),
+                                                                 interval '60 seconds'))
+                                     * 1000 * $4::float8)::bigint) * interval '1 millisecond'
+                 FROM devices))
   UNION
   SELECT worker_id FROM nodes
    WHERE last_heartbeat_at IS NULL OR last_heartbeat_at < now() - $1 * interval '1 millisecond'
@@ -41,12 +43,12 @@ SELECT coalesce(array_agg(id), '{}') FROM (
 // they are and joins them by primary key). The last WHERE drops those decide() would leave alone
 // anyway: offline and still silent, pending and never seen, online and fine after all.
 constexpr const char* kCandidates = R"sql(
-WITH cand AS (
-  SELECT DISTINCT unnest($7::bigint[]) AS id
-), flaps AS (
+WITH flaps AS (
+  -- Only the candidates' history (worker_status_history_worker_idx), not the whole window's.
   SELECT worker_id, count(*)::int AS n
     FROM worker_status_history
-   WHERE at > now() - $1 * interval '1 millisecond'
+   WHERE worker_id = ANY (ARRAY(SELECT unnest($7::bigint[])))
+     AND at > now() - $1 * interval '1 millisecond'
    GROUP BY worker_id
 ), cleared AS (
   SELECT site, max(cleared_at) AS at FROM site_holds WHERE cleared_at IS NOT NULL GROUP BY site
@@ -59,12 +61,14 @@ WITH cand AS (
                            * 1000 * $5::float8)::bigint END AS timeout_ms,
          n.over_limit_streak, n.over_limit, n.cpu_percent, n.memory_percent, n.disk_percent,
          n.healthy_since, n.streak_since, n.drain_requested_at
-    FROM cand
-    JOIN workers w ON w.id = cand.id
+    FROM workers w
     LEFT JOIN nodes n ON n.worker_id = w.id
     LEFT JOIN devices d ON d.worker_id = w.id
     LEFT JOIN rigs r ON r.worker_id = w.id
-   WHERE w.status <> 'removed'
+   -- By primary key. The ids come through a subquery so the planner neither weighs each of
+   -- them (milliseconds for a thousand) nor hashes all of workers against them.
+   WHERE w.id = ANY (ARRAY(SELECT unnest($7::bigint[])))
+     AND w.status <> 'removed'
      -- A HiveOS worker whose account could not be read (rigs.stale) is not silent: we lost our
      -- view, not the rig. It keeps its status until hiveos-sync reads it again.
      AND NOT coalesce(r.stale, false)
@@ -101,23 +105,30 @@ SELECT id, site, to_char(held_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"
 
 // Per site: its workers, and those still counted alive but silent for more than the quiet share
 // of their kind's timeout ($2 node, $3 asic, $4 rig ms; $5 the device factor; $6 the share).
+// One pass over the sites' workers without joining them to nodes: the quiet nodes are few and
+// found by nodes_heartbeat_idx and the stale rigs read once (hashed subplans), devices are
+// joined for their interval only. Joining every worker of the sites to nodes made a cycle
+// whose silent workers are spread over most sites cost more than the rest of the cycle
+// (docs/benchmarks.md, heartbeat-monitor).
 constexpr const char* kSiteSizes = R"sql(
 SELECT coalesce(w.site, ''), count(*)::int,
        count(*) FILTER (
          WHERE w.status IN ('online', 'unhealthy', 'draining')
-           AND CASE WHEN w.kind = 'node' THEN n.last_heartbeat_at ELSE w.last_seen_at END
-               < now() - $6::float8 * interval '1 millisecond' *
-                 CASE w.kind WHEN 'node' THEN $2::bigint WHEN 'asic' THEN $3::bigint
-                             WHEN 'rig' THEN $4::bigint
-                             ELSE extract(epoch FROM coalesce(d.expected_interval,
-                                                              interval '60 seconds'))
-                                  * 1000 * $5::float8 END)::int
+           AND CASE WHEN w.kind = 'node'
+                    THEN w.id IN (SELECT worker_id FROM nodes
+                                   WHERE last_heartbeat_at < now() - $6::float8 * $2::bigint
+                                                                     * interval '1 millisecond')
+                    ELSE w.last_seen_at < now() - $6::float8 * interval '1 millisecond' *
+                         CASE w.kind WHEN 'asic' THEN $3::bigint WHEN 'rig' THEN $4::bigint
+                                     ELSE extract(epoch FROM coalesce(d.expected_interval,
+                                                                      interval '60 seconds'))
+                                          * 1000 * $5::float8 END
+               END)::int
   FROM workers w
-  LEFT JOIN nodes n ON n.worker_id = w.id AND w.kind = 'node'
   LEFT JOIN devices d ON d.worker_id = w.id AND w.kind = 'device'
-  LEFT JOIN rigs r ON r.worker_id = w.id
  WHERE w.status <> 'removed'
-   AND NOT coalesce(r.stale, false)  -- a stale HiveOS worker is neither silent nor quiet
+   -- a stale HiveOS worker is neither silent nor quiet
+   AND w.id NOT IN (SELECT worker_id FROM rigs WHERE stale)
    AND (w.site = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))  -- workers_site_idx
         OR (w.site IS NULL AND $1::jsonb ? ''))
  GROUP BY 1
@@ -328,14 +339,19 @@ Applied apply(pqxx::transaction_base& tx, const std::vector<Transition>& transit
     json rows = json::array();
     for (const auto& t : transitions) {
       const bool notify = !t.event.empty() && o.notifies(t.kind);
-      rows.push_back({{"id", t.worker_id},
-                      {"from_status", t.from},
-                      {"to_status", t.to},
-                      {"reason", t.reason},
-                      {"event", notify ? t.event : ""},
-                      {"severity", severity_of(t.event)},
-                      {"title", notify ? title_of(t) : ""},
-                      {"payload", json::parse(notification_payload(t, o))}});
+      json row{{"id", t.worker_id},
+               {"from_status", t.from},
+               {"to_status", t.to},
+               {"reason", t.reason},
+               {"event", notify ? t.event : ""}};
+      // Only a notified change carries its notification (a partition's thousand unreachable
+      // workers would otherwise ship and parse a payload each for nothing).
+      if (notify) {
+        row["severity"] = severity_of(t.event);
+        row["title"] = title_of(t);
+        row["payload"] = json::parse(notification_payload(t, o));
+      }
+      rows.push_back(std::move(row));
     }
     auto r = tx.exec_params1(kApply, rows.dump());
     out.changed = r[0].as<std::int64_t>();

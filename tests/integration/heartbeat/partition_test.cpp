@@ -146,3 +146,40 @@ TEST_CASE(
   CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'worker.offline'") == 0);
   CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'site.unreachable'") == 1);
 }
+
+TEST_CASE("quiet ASICs, rigs and devices count towards their site's partition, stale rigs do not",
+          "[heartbeat][integration][partition]") {
+  // One node times out now; an ASIC, a rig and a device of its site are quiet (silent past half
+  // their timeouts: 600 s, 300 s, 2 x 60 s); three workers are alive: 4 of 7 silent, held. Two
+  // HiveOS rigs whose account could not be read (one silent, one seen lately) are neither silent
+  // nor counted: with them the site would be 5 of 9 or 4 of 9.
+  TestDatabase db;
+  MonitorCycle cycle(db);
+  const auto node = add_node(db, "cut-node", "online", "130 seconds", "mixed");
+  add_worker(db, "asic", "quiet-asic", "online", "400 seconds", "mixed");
+  add_worker(db, "rig", "quiet-rig", "online", "200 seconds", "mixed");
+  const auto device = add_worker(db, "device", "quiet-device", "online", "90 seconds", "mixed");
+  db.exec("INSERT INTO devices (worker_id, device_type) VALUES (" + device + ", 'thermo')");
+  add_node(db, "alive-node", "online", "5 seconds", "mixed");
+  add_worker(db, "asic", "alive-asic", "online", "5 seconds", "mixed");
+  const auto alive_device =
+      add_worker(db, "device", "alive-device", "online", "5 seconds", "mixed");
+  db.exec("INSERT INTO devices (worker_id, device_type) VALUES (" + alive_device + ", 'thermo')");
+  const auto account = db.scalar(
+      "INSERT INTO hiveos_accounts (name, base_url, token_enc, created_by) VALUES ('acc', "
+      "'http://127.0.0.1:1/api/v2', '', 'test') RETURNING id");
+  const auto stale_silent = add_worker(db, "rig", "stale-silent", "online", "200 seconds", "mixed");
+  const auto stale_seen = add_worker(db, "rig", "stale-seen", "online", "5 seconds", "mixed");
+  db.exec(
+      "INSERT INTO rigs (worker_id, account_id, hiveos_worker_id, hiveos_farm_id, stale) "
+      "VALUES (" +
+      stale_silent + ", " + account + ", 1, 10, true), (" + stale_seen + ", " + account +
+      ", 2, 10, true)");
+
+  auto report = cycle.run();
+  CHECK(MonitorCycle::count(report, "holds_opened") == 1);
+  CHECK(status_of(db, node) == "unreachable");
+  CHECK(db.scalar("SELECT silent || '/' || total FROM site_holds WHERE cleared_at IS NULL") ==
+        "4/7");
+  CHECK(db.count("SELECT 1 FROM notifications WHERE event = 'worker.offline'") == 0);
+}
