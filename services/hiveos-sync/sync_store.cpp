@@ -45,107 +45,119 @@ ON CONFLICT (hiveos_farm_id) DO UPDATE
        hiveos_synced_at = now()
 )sql";
 
-constexpr const char* kInput = R"sql(
-  SELECT * FROM jsonb_to_recordset($2::jsonb)
-    AS t(hid bigint, name text, kind text, ip text, live boolean, stats_time bigint,
-         platform integer, units_count integer, description text, ip_addresses text[],
-         remote_ip text, versions jsonb, gpus jsonb, boards jsonb, hardware jsonb, watchdog jsonb,
-         hashrates jsonb, problems text[], online boolean, boot_time bigint,
-         miner_start_time bigint)
-)sql";
-
-// Workers new to fleetward: a workers row (ids drawn first, so each rigs row names its worker)
-// and its rigs row. $1 account, $2 the rows, $3 the HiveOS farm id.
-const std::string kCreate = std::string(R"sql(
-WITH input AS ()sql") + kInput +
-                            R"sql(),
-farm AS (
+// One farm in one statement (prepared, so it is planned once per connection): the workers' JSON
+// is parsed once and every write is a data-modifying CTE over it. $1 account, $2 the workers
+// (workers_json), $3 the HiveOS farm id, $4 the live workers' metrics (metrics_json), $5 whether
+// metrics also go to readings. Answers (workers created, metrics_latest rows written).
+//   - new workers: a workers row (ids drawn first, so the rigs row names its worker) and a rigs
+//     row with the detail;
+//   - known workers: name, kind, farm, site, address (renames and farm moves) and, for a live
+//     one, last_seen_at moved to its stats_time; unchanged rows are not rewritten, and only a
+//     worker removed earlier has its status set (back to pending: the heartbeat-monitor decides
+//     from there), so the status triggers run for those alone; their rigs detail is replaced.
+//     (`id = ANY (ids)` lets the planner look the farm's workers up by primary key instead of
+//     hashing the whole workers table);
+//   - metrics_latest: an older sample never overwrites a newer one, and a sample equal to the
+//     stored one (same time, same value) is not rewritten;
+//   - readings (when $5): the same stats_time read again adds nothing;
+//   - the farm's hiveos_synced_at.
+// A stats_time ahead of the database's clock counts as now (a rig's clock is not trusted).
+constexpr const char* kSaveFarm = R"sql(
+WITH input AS MATERIALIZED (
+  SELECT t.hid, t.name, t.kind, t.ip::inet AS ip,
+         CASE WHEN t.live THEN least(to_timestamp(t.stats_time), now()) END AS seen_at,
+         t.platform, t.units_count, coalesce(t.description, '') AS description,
+         coalesce(t.ip_addresses, '{}') AS ip_addresses, t.remote_ip,
+         coalesce(t.versions, '{}') AS versions, coalesce(t.gpus, '[]') AS gpus,
+         coalesce(t.boards, '[]') AS boards, coalesce(t.hardware, '{}') AS hardware,
+         coalesce(t.watchdog, '{}') AS watchdog, coalesce(t.hashrates, '[]') AS hashrates,
+         coalesce(t.problems, '{}') AS problems, t.online,
+         to_timestamp(t.stats_time) AS stats_time, to_timestamp(t.boot_time) AS boot_time,
+         to_timestamp(t.miner_start_time) AS miner_start_time
+    FROM jsonb_to_recordset($2::jsonb)
+      AS t(hid bigint, name text, kind text, ip text, live boolean, stats_time bigint,
+           platform integer, units_count integer, description text, ip_addresses text[],
+           remote_ip text, versions jsonb, gpus jsonb, boards jsonb, hardware jsonb,
+           watchdog jsonb, hashrates jsonb, problems text[], online boolean, boot_time bigint,
+           miner_start_time bigint)
+), farm AS (
   SELECT id, coalesce(site, name) AS site FROM farms WHERE hiveos_farm_id = $3
+), known AS (
+  SELECT i.*, r.worker_id
+    FROM input i JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = i.hid
 ), fresh AS (
-  SELECT i.hid, i.name, i.kind, i.ip, i.live, i.stats_time,
-         nextval(pg_get_serial_sequence('workers', 'id')) AS wid
+  SELECT i.*, nextval(pg_get_serial_sequence('workers', 'id')) AS worker_id
     FROM input i
    WHERE NOT EXISTS (SELECT 1 FROM rigs r WHERE r.account_id = $1 AND r.hiveos_worker_id = i.hid)
-), w AS (
+), new_workers AS (
   INSERT INTO workers (id, kind, name, farm_id, site, ip, managed, last_seen_at, status_reason)
-  SELECT f.wid, f.kind, f.name, farm.id, farm.site, f.ip::inet, true,
-         CASE WHEN f.live THEN least(to_timestamp(f.stats_time), now()) END, 'found in HiveOS'
+  SELECT f.worker_id, f.kind, f.name, farm.id, farm.site, f.ip, true, f.seen_at, 'found in HiveOS'
     FROM fresh f LEFT JOIN farm ON true
-  RETURNING id
-)
-INSERT INTO rigs (worker_id, account_id, hiveos_worker_id, hiveos_farm_id)
-SELECT wid, $1, hid, $3 FROM fresh
-)sql";
-
-// Every listed worker: name, kind, farm, site, address (renames and farm moves), a worker
-// removed earlier is back (pending, the heartbeat-monitor decides from there), and a live one
-// was seen at its stats_time. Unchanged rows are not rewritten.
-const std::string kUpdateWorkers = std::string(R"sql(
-WITH input AS ()sql") + kInput + R"sql(),
-farm AS (
-  SELECT id, coalesce(site, name) AS site FROM farms WHERE hiveos_farm_id = $3
-), target AS (
-  SELECT r.worker_id, i.name, i.kind, i.ip::inet AS ip, farm.id AS farm_id, farm.site,
-         CASE WHEN i.live THEN least(to_timestamp(i.stats_time), now()) END AS seen_at
-    FROM input i
-    JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = i.hid
-    LEFT JOIN farm ON true
-)
-UPDATE workers w
-   SET name = t.name, kind = t.kind, farm_id = t.farm_id, site = t.site, ip = t.ip, managed = true,
-       last_seen_at = greatest(w.last_seen_at, t.seen_at),
-       status = CASE WHEN w.status = 'removed' THEN 'pending' ELSE w.status END,
-       status_reason = CASE WHEN w.status = 'removed' THEN 'back in HiveOS' ELSE w.status_reason END
-  FROM target t
- WHERE w.id = t.worker_id
-   AND ((w.name, w.kind, w.farm_id, w.site, w.ip, w.managed, w.status)
-          IS DISTINCT FROM (t.name, t.kind, t.farm_id, t.site, t.ip, true,
-                            CASE WHEN w.status = 'removed' THEN 'pending' ELSE w.status END)
-        OR w.last_seen_at IS DISTINCT FROM greatest(w.last_seen_at, t.seen_at))
-)sql";
-
-const std::string kUpdateRigs = std::string(R"sql(
-WITH input AS ()sql") + kInput + R"sql()
-UPDATE rigs r
-   SET hiveos_farm_id = $3, platform = i.platform, units_count = i.units_count,
-       description = coalesce(i.description, ''), ip_addresses = coalesce(i.ip_addresses, '{}'),
-       remote_ip = i.remote_ip, versions = coalesce(i.versions, '{}'),
-       gpus = coalesce(i.gpus, '[]'), boards = coalesce(i.boards, '[]'),
-       hardware = coalesce(i.hardware, '{}'), watchdog = coalesce(i.watchdog, '{}'),
-       hashrates = coalesce(i.hashrates, '[]'), problems = coalesce(i.problems, '{}'),
-       online = i.online, stats_time = to_timestamp(i.stats_time),
-       boot_time = to_timestamp(i.boot_time), miner_start_time = to_timestamp(i.miner_start_time),
-       stale = false, synced_at = now(), removed_at = NULL
-  FROM input i
- WHERE r.account_id = $1 AND r.hiveos_worker_id = i.hid
-)sql";
-
-// The live workers' metrics: metrics_latest (an older sample never overwrites a newer one) and,
-// when $3, readings (the same stats_time read again adds nothing). A stats_time ahead of the
-// database's clock counts as now (a rig's clock is not trusted to be right).
-constexpr const char* kMetrics = R"sql(
-WITH m AS (
-  SELECT r.worker_id, t.metric, t.value, t.json_value, t.metadata,
+), new_rigs AS (
+  INSERT INTO rigs (worker_id, account_id, hiveos_worker_id, hiveos_farm_id, platform, units_count,
+                    description, ip_addresses, remote_ip, versions, gpus, boards, hardware,
+                    watchdog, hashrates, problems, online, stats_time, boot_time,
+                    miner_start_time)
+  SELECT worker_id, $1, hid, $3, platform, units_count, description, ip_addresses, remote_ip,
+         versions, gpus, boards, hardware, watchdog, hashrates, problems, online, stats_time,
+         boot_time, miner_start_time
+    FROM fresh
+), seen AS (
+  UPDATE workers w
+     SET name = k.name, kind = k.kind, farm_id = farm.id, site = farm.site, ip = k.ip,
+         managed = true, last_seen_at = greatest(w.last_seen_at, k.seen_at)
+    FROM known k LEFT JOIN farm ON true
+   WHERE w.id = k.worker_id AND w.id = ANY (ARRAY(SELECT worker_id FROM known))
+     AND w.status <> 'removed'
+     AND ((w.name, w.kind, w.farm_id, w.site, w.ip, w.managed)
+            IS DISTINCT FROM (k.name, k.kind, farm.id, farm.site, k.ip, true)
+          OR w.last_seen_at IS DISTINCT FROM greatest(w.last_seen_at, k.seen_at))
+), back AS (
+  UPDATE workers w
+     SET name = k.name, kind = k.kind, farm_id = farm.id, site = farm.site, ip = k.ip,
+         managed = true, last_seen_at = greatest(w.last_seen_at, k.seen_at),
+         status = 'pending', status_reason = 'back in HiveOS'
+    FROM known k LEFT JOIN farm ON true
+   WHERE w.id = k.worker_id AND w.id = ANY (ARRAY(SELECT worker_id FROM known))
+     AND w.status = 'removed'
+), rigs_updated AS (
+  UPDATE rigs r
+     SET hiveos_farm_id = $3, platform = k.platform, units_count = k.units_count,
+         description = k.description, ip_addresses = k.ip_addresses, remote_ip = k.remote_ip,
+         versions = k.versions, gpus = k.gpus, boards = k.boards, hardware = k.hardware,
+         watchdog = k.watchdog, hashrates = k.hashrates, problems = k.problems,
+         online = k.online, stats_time = k.stats_time, boot_time = k.boot_time,
+         miner_start_time = k.miner_start_time, stale = false, synced_at = now(),
+         removed_at = NULL
+    FROM known k
+   WHERE r.worker_id = k.worker_id
+), ids AS (
+  SELECT hid, worker_id FROM known UNION ALL SELECT hid, worker_id FROM fresh
+), m AS (
+  SELECT ids.worker_id, t.metric, t.value, t.json_value, t.metadata,
          least(to_timestamp(t.ts), now()) AS ts
-    FROM jsonb_to_recordset($2::jsonb)
+    FROM jsonb_to_recordset($4::jsonb)
       AS t(hid bigint, metric text, value float8, json_value jsonb, metadata jsonb, ts bigint)
-    JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = t.hid
+    JOIN ids ON ids.hid = t.hid
 ), latest AS (
   INSERT INTO metrics_latest AS l (worker_id, metric, value, json_value, observed_at)
   SELECT worker_id, metric, value, json_value, ts FROM m
   ON CONFLICT (worker_id, metric) DO UPDATE
      SET value = EXCLUDED.value, json_value = EXCLUDED.json_value,
          observed_at = EXCLUDED.observed_at
-   WHERE l.observed_at <= EXCLUDED.observed_at
+   WHERE l.observed_at < EXCLUDED.observed_at
+      OR (l.observed_at = EXCLUDED.observed_at
+          AND (l.value, l.json_value) IS DISTINCT FROM (EXCLUDED.value, EXCLUDED.json_value))
   RETURNING 1
 ), history AS (
   INSERT INTO readings (worker_id, metric, ts, value, json_value, metadata)
   SELECT worker_id, metric, ts, value, json_value, metadata FROM m
-   WHERE $3 AND ts > now() - interval '1 day'  -- within readings' partitions
+   WHERE $5 AND ts > now() - interval '1 day'  -- within readings' partitions
   ON CONFLICT DO NOTHING
-  RETURNING 1
+), farm_synced AS (
+  UPDATE farms SET hiveos_synced_at = now(), hiveos_account_id = $1 WHERE hiveos_farm_id = $3
 )
-SELECT (SELECT count(*) FROM latest)
+SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM latest)
 )sql";
 
 constexpr const char* kFarmSynced = R"sql(
@@ -258,21 +270,20 @@ void PgSink::save_farms(const Account& account, const std::vector<hiveos::Farm>&
 
 FarmWrite PgSink::save_farm(const Account& account, const hiveos::Farm& farm,
                             const std::vector<WorkerRow>& rows) {
+  if (rows.empty()) {
+    session_.transact(
+        [&](pqxx::transaction_base& tx) { tx.exec_params0(kFarmSynced, account.id, farm.id); });
+    return {};
+  }
   const std::string workers = workers_json(rows);
   const std::string metrics = metrics_json(rows);
   return session_.transact([&](pqxx::transaction_base& tx) {
-    FarmWrite w;
-    w.workers = static_cast<std::int64_t>(rows.size());
-    if (!rows.empty()) {
-      w.created = tx.exec_params0(kCreate, account.id, workers, farm.id).affected_rows();
-      tx.exec_params0(kUpdateWorkers, account.id, workers, farm.id);
-      tx.exec_params0(kUpdateRigs, account.id, workers, farm.id);
-      if (metrics != "[]") {
-        w.metrics = tx.exec_params1(kMetrics, account.id, metrics, readings_)[0].as<std::int64_t>();
-      }
-    }
-    tx.exec_params0(kFarmSynced, account.id, farm.id);
-    return w;
+    tx.conn().prepare("hiveos_save_farm", kSaveFarm);
+    const pqxx::row r =
+        tx.exec_prepared1("hiveos_save_farm", account.id, workers, farm.id, metrics, readings_);
+    return FarmWrite{.workers = static_cast<std::int64_t>(rows.size()),
+                     .created = r[0].as<std::int64_t>(),
+                     .metrics = r[1].as<std::int64_t>()};
   });
 }
 
