@@ -1,6 +1,7 @@
 #include "account_sync.h"
 
 #include <ctime>
+#include <future>
 #include <optional>
 #include <set>
 #include <utility>
@@ -151,6 +152,26 @@ AccountOutcome sync_account(const Account& account, SyncEnv& env, const SyncOpti
   env.sink.save_farms(account, farm_list.items);
   out.store_ms += elapsed_ms(stored);
 
+  // A farm is stored on a thread of its own while the next farm is requested (one store at a
+  // time, in farm order: the sink is never used by two threads at once). Before a request's
+  // failure is recorded, or the account finished, the farm being stored is waited for; a store
+  // that threw rethrows here.
+  struct Stored {
+    FarmWrite written;
+    std::int64_t ms = 0;
+  };
+  std::future<Stored> storing;
+  auto collect = [&] {
+    if (!storing.valid()) return;
+    const Stored s = storing.get();
+    out.store_ms += s.ms;
+    ++out.farms;
+    out.workers += s.written.workers;
+    out.created += s.written.created;
+    out.metrics += s.written.metrics;
+    out.readings += s.written.readings;
+    env.progress();
+  };
   for (const auto& farm : farm_list.items) {
     auto workers =
         requester.send<hiveos::Parsed<hiveos::Worker>>([&] { return env.api.workers(farm.id); });
@@ -160,6 +181,7 @@ AccountOutcome sync_account(const Account& account, SyncEnv& env, const SyncOpti
         spdlog::info("hiveos account {}: farm {} is gone ({})", account.id, farm.id, f.reason);
         continue;
       }
+      collect();
       return fail(std::move(out), f, account, env, seen);
     }
     auto& list = std::get<0>(workers);
@@ -177,15 +199,16 @@ AccountOutcome sync_account(const Account& account, SyncEnv& env, const SyncOpti
       seen.insert(r.worker.id);
       if (r.live) ++out.live;
     }
-    stored = std::chrono::steady_clock::now();
-    const FarmWrite written = env.sink.save_farm(account, farm, rows);
-    out.store_ms += elapsed_ms(stored);
-    ++out.farms;
-    out.workers += written.workers;
-    out.created += written.created;
-    out.metrics += written.metrics;
-    env.progress();
+    collect();
+    storing = std::async(std::launch::async, [&env, &account, farm, rows = std::move(rows)] {
+      const auto started = std::chrono::steady_clock::now();
+      Stored s;
+      s.written = env.sink.save_farm(account, farm, rows);
+      s.ms = elapsed_ms(started);
+      return s;
+    });
   }
+  collect();
   stored = std::chrono::steady_clock::now();
   out.removed = env.sink.finish_ok(account, seen, out.farms);
   out.store_ms += elapsed_ms(stored);

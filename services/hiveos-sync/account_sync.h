@@ -48,7 +48,8 @@ struct AccountOutcome {
   std::int64_t live = 0;
   std::int64_t created = 0;
   std::int64_t removed = 0;
-  std::int64_t metrics = 0;
+  std::int64_t metrics = 0;   // metrics_latest rows written
+  std::int64_t readings = 0;  // rows appended to readings
   bool rate_limited = false;
   // Where the time went (for the log line and the benchmark): waiting for HiveOS's answers, and
   // writing them.

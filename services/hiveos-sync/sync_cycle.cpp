@@ -59,7 +59,7 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
   db::Session& session = ctx.db();
   const std::vector<Account> accounts =
       session.transact([](pqxx::transaction_base& tx) { return load_accounts(tx); });
-  PgSink pg_sink(session, options_.readings);
+  PgSink pg_sink(session, {.enabled = options_.readings, .interval = options_.readings_interval});
   DryRunSink dry_sink(&session, [&ctx](std::string_view line) { ctx.emit(line); });
   SyncSink& sink = ctx.dry_run() ? static_cast<SyncSink&>(dry_sink) : pg_sink;
 
@@ -124,6 +124,7 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
     total.created += out.created;
     total.removed += out.removed;
     total.metrics += out.metrics;
+    total.readings += out.readings;
     total.http_ms += out.http_ms;
     total.store_ms += out.store_ms;
   }
@@ -144,6 +145,7 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
                      {"created", total.created},
                      {"removed", total.removed},
                      {"metrics", total.metrics},
+                     {"readings", total.readings},
                      {"http_ms", total.http_ms},
                      {"store_ms", total.store_ms}}};
 }

@@ -55,6 +55,13 @@ void declare_config(config::Schema& s) {
          .type = Type::kBool,
          .help = "also append live rigs' metrics to readings (the history rules' windows read)",
          .default_value = true});
+  s.add({.name = "hiveos.readings_interval",
+         .type = Type::kDuration,
+         .help = "a live rig's metrics go to readings at most this often (metrics_latest is "
+                 "updated every cycle); 0 = every new stats_time",
+         .default_value = milliseconds(60'000),
+         .min = 0,
+         .max = 86'400});
 }
 
 SyncOptions options_from(const config::Config& c) {
@@ -68,6 +75,7 @@ SyncOptions options_from(const config::Config& c) {
   o.retry_max = std::max(o.retry_max, o.retry_initial);
   o.max_budget_wait = c.duration("hiveos.max_budget_wait");
   o.readings = c.boolean("hiveos.readings");
+  o.readings_interval = c.duration("hiveos.readings_interval");
   return o;
 }
 

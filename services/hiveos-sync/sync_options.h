@@ -27,8 +27,10 @@ struct SyncOptions {
   // A request the budget would hold back longer than this is not waited for: the account's cycle
   // stops (its data marked stale) and the next cycle tries again.
   milliseconds max_budget_wait{60'000};
-  // Also append each live worker's metrics to readings (metrics_latest is always upserted).
+  // Also append each live worker's metrics to readings (metrics_latest is always upserted), at
+  // most once per readings_interval per worker (0 = every new stats_time).
   bool readings = true;
+  milliseconds readings_interval{60'000};
 };
 
 void declare_config(config::Schema& schema);

@@ -24,8 +24,9 @@ struct Account {
 
 struct FarmWrite {
   std::int64_t workers = 0;
-  std::int64_t created = 0;  // workers new to fleetward
-  std::int64_t metrics = 0;
+  std::int64_t created = 0;   // workers new to fleetward
+  std::int64_t metrics = 0;   // metrics_latest rows written
+  std::int64_t readings = 0;  // rows appended to readings
 };
 
 class SyncSink {

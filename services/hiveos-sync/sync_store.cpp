@@ -48,7 +48,8 @@ ON CONFLICT (hiveos_farm_id) DO UPDATE
 // One farm in one statement (prepared, so it is planned once per connection): the workers' JSON
 // is parsed once and every write is a data-modifying CTE over it. $1 account, $2 the workers
 // (workers_json), $3 the HiveOS farm id, $4 the live workers' metrics (metrics_json), $5 whether
-// metrics also go to readings. Answers (workers created, metrics_latest rows written).
+// metrics also go to readings, $6 hiveos.readings_interval in milliseconds. Answers (workers
+// created, metrics_latest rows written, readings appended).
 //   - new workers: a workers row (ids drawn first, so the rigs row names its worker) and a rigs
 //     row with the detail;
 //   - known workers: name, kind, farm, site, address (renames and farm moves) and, for a live
@@ -59,7 +60,9 @@ ON CONFLICT (hiveos_farm_id) DO UPDATE
 //     hashing the whole workers table);
 //   - metrics_latest: an older sample never overwrites a newer one, and a sample equal to the
 //     stored one (same time, same value) is not rewritten;
-//   - readings (when $5): the same stats_time read again adds nothing;
+//   - readings (when $5): a live worker's metrics when due (fleet_readings_due: at most once per
+//     $6 per worker, rigs.readings_at the last time); the same stats_time read again adds
+//     nothing;
 //   - the farm's hiveos_synced_at.
 // A stats_time ahead of the database's clock counts as now (a rig's clock is not trusted).
 constexpr const char* kSaveFarm = R"sql(
@@ -83,10 +86,13 @@ WITH input AS MATERIALIZED (
 ), farm AS (
   SELECT id, coalesce(site, name) AS site FROM farms WHERE hiveos_farm_id = $3
 ), known AS (
-  SELECT i.*, r.worker_id
+  SELECT i.*, r.worker_id, r.readings_at,
+         $5 AND i.seen_at IS NOT NULL
+           AND fleet_readings_due(r.worker_id, r.readings_at, i.seen_at, $6) AS history
     FROM input i JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = i.hid
 ), fresh AS (
-  SELECT i.*, nextval(pg_get_serial_sequence('workers', 'id')) AS worker_id
+  SELECT i.*, nextval(pg_get_serial_sequence('workers', 'id')) AS worker_id,
+         $5 AND i.seen_at IS NOT NULL AS history
     FROM input i
    WHERE NOT EXISTS (SELECT 1 FROM rigs r WHERE r.account_id = $1 AND r.hiveos_worker_id = i.hid)
 ), new_workers AS (
@@ -97,10 +103,10 @@ WITH input AS MATERIALIZED (
   INSERT INTO rigs (worker_id, account_id, hiveos_worker_id, hiveos_farm_id, platform, units_count,
                     description, ip_addresses, remote_ip, versions, gpus, boards, hardware,
                     watchdog, hashrates, problems, online, stats_time, boot_time,
-                    miner_start_time)
+                    miner_start_time, readings_at)
   SELECT worker_id, $1, hid, $3, platform, units_count, description, ip_addresses, remote_ip,
          versions, gpus, boards, hardware, watchdog, hashrates, problems, online, stats_time,
-         boot_time, miner_start_time
+         boot_time, miner_start_time, CASE WHEN history THEN seen_at END
     FROM fresh
 ), seen AS (
   UPDATE workers w
@@ -128,13 +134,14 @@ WITH input AS MATERIALIZED (
          watchdog = k.watchdog, hashrates = k.hashrates, problems = k.problems,
          online = k.online, stats_time = k.stats_time, boot_time = k.boot_time,
          miner_start_time = k.miner_start_time, stale = false, synced_at = now(),
-         removed_at = NULL
+         removed_at = NULL,
+         readings_at = CASE WHEN k.history THEN k.seen_at ELSE r.readings_at END
     FROM known k
    WHERE r.worker_id = k.worker_id
 ), ids AS (
-  SELECT hid, worker_id FROM known UNION ALL SELECT hid, worker_id FROM fresh
+  SELECT hid, worker_id, history FROM known UNION ALL SELECT hid, worker_id, history FROM fresh
 ), m AS (
-  SELECT ids.worker_id, t.metric, t.value, t.json_value, t.metadata,
+  SELECT ids.worker_id, ids.history, t.metric, t.value, t.json_value, t.metadata,
          least(to_timestamp(t.ts), now()) AS ts
     FROM jsonb_to_recordset($4::jsonb)
       AS t(hid bigint, metric text, value float8, json_value jsonb, metadata jsonb, ts bigint)
@@ -152,12 +159,13 @@ WITH input AS MATERIALIZED (
 ), history AS (
   INSERT INTO readings (worker_id, metric, ts, value, json_value, metadata)
   SELECT worker_id, metric, ts, value, json_value, metadata FROM m
-   WHERE $5 AND ts > now() - interval '1 day'  -- within readings' partitions
+   WHERE history AND ts > now() - interval '1 day'  -- within readings' partitions
   ON CONFLICT DO NOTHING
+  RETURNING 1
 ), farm_synced AS (
   UPDATE farms SET hiveos_synced_at = now(), hiveos_account_id = $1 WHERE hiveos_farm_id = $3
 )
-SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM latest)
+SELECT (SELECT count(*) FROM fresh), (SELECT count(*) FROM latest), (SELECT count(*) FROM history)
 )sql";
 
 constexpr const char* kFarmSynced = R"sql(
@@ -280,10 +288,12 @@ FarmWrite PgSink::save_farm(const Account& account, const hiveos::Farm& farm,
   return session_.transact([&](pqxx::transaction_base& tx) {
     tx.conn().prepare("hiveos_save_farm", kSaveFarm);
     const pqxx::row r =
-        tx.exec_prepared1("hiveos_save_farm", account.id, workers, farm.id, metrics, readings_);
+        tx.exec_prepared1("hiveos_save_farm", account.id, workers, farm.id, metrics,
+                          readings_.enabled, static_cast<std::int64_t>(readings_.interval.count()));
     return FarmWrite{.workers = static_cast<std::int64_t>(rows.size()),
                      .created = r[0].as<std::int64_t>(),
-                     .metrics = r[1].as<std::int64_t>()};
+                     .metrics = r[1].as<std::int64_t>(),
+                     .readings = r[2].as<std::int64_t>()};
   });
 }
 

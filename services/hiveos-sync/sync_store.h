@@ -3,6 +3,7 @@
 // round trips. Times are the database's (now()) except HiveOS's own stats_time.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -34,10 +35,17 @@ struct MissingRig {
 std::vector<MissingRig> missing_rigs(pqxx::transaction_base& tx, std::int64_t account_id,
                                      const std::set<std::int64_t>& seen);
 
+// What goes to readings: nothing unless `enabled`; else a live worker's metrics at most once per
+// `interval` (0 = every new stats_time), rigs.readings_at recording the last time.
+struct ReadingsPolicy {
+  bool enabled = true;
+  std::chrono::milliseconds interval{0};
+};
+
 // The sink that writes to PostgreSQL through `session`.
 class PgSink final : public SyncSink {
  public:
-  PgSink(db::Session& session, bool readings) : session_(session), readings_(readings) {}
+  PgSink(db::Session& session, ReadingsPolicy readings) : session_(session), readings_(readings) {}
   void save_farms(const Account& account, const std::vector<hiveos::Farm>& farms) override;
   FarmWrite save_farm(const Account& account, const hiveos::Farm& farm,
                       const std::vector<WorkerRow>& rows) override;
@@ -48,7 +56,7 @@ class PgSink final : public SyncSink {
 
  private:
   db::Session& session_;
-  bool readings_;
+  ReadingsPolicy readings_;
 };
 
 // "{1,2,3}": a bigint[] literal for a bound parameter (libpqxx 6.4 binds no vectors).

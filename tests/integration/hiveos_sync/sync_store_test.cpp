@@ -29,7 +29,7 @@ struct Store {
   explicit Store(TestDatabase& database)
       : db(database),
         session(db::ConnectionOptions{.conninfo = database.url()}),
-        sink(session, /*readings=*/true) {
+        sink(session, {.enabled = true, .interval = std::chrono::milliseconds(0)}) {
     spdlog::set_level(spdlog::level::warn);
     account.id = std::stoll(db.scalar(
         "INSERT INTO hiveos_accounts (name, base_url, token_enc, created_by) VALUES ('main', "
@@ -228,6 +228,93 @@ TEST_CASE("an older sample never overwrites a newer metric", "[hiveos_sync][inte
                    {row(rig(1, 10, "rig-1", kStats - 60), true, {{"temperature", 60}})});
   CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'temperature'") == "80");
   CHECK(s.worker(1, "extract(epoch FROM w.last_seen_at)::bigint") == std::to_string(kStats));
+}
+
+TEST_CASE("a sample equal to the stored one does not rewrite metrics_latest",
+          "[hiveos_sync][integration]") {
+  TestDatabase db;
+  Store s(db);
+  s.sink.save_farms(s.account, {farm(10, "alpha")});
+  s.sink.save_farm(s.account, farm(10, "alpha"),
+                   {row(rig(1, 10, "rig-1", kStats), true, {{"temperature", 70}, {"power", 300}})});
+  const auto version = [&](const char* metric) {
+    return db.scalar(std::string("SELECT xmin::text FROM metrics_latest WHERE metric = '") +
+                     metric + "'");
+  };
+  const std::string temperature = version("temperature");
+  const std::string power = version("power");
+
+  // HiveOS answers the same stats again (its stats_time did not move), but for a new power value.
+  const auto w = s.sink.save_farm(
+      s.account, farm(10, "alpha"),
+      {row(rig(1, 10, "rig-1", kStats), true, {{"temperature", 70}, {"power", 310}})});
+  CHECK(w.metrics == 1);
+  CHECK(version("temperature") == temperature);
+  CHECK(version("power") != power);
+  CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'power'") == "310");
+}
+
+TEST_CASE("readings: a rig's metrics at most once per readings_interval, metrics_latest always",
+          "[hiveos_sync][integration]") {
+  TestDatabase db;
+  Store s(db);
+  hiveos_sync::PgSink every_minute(s.session,
+                                   {.enabled = true, .interval = std::chrono::seconds(60)});
+  s.sink.save_farms(s.account, {farm(10, "alpha")});
+  // 18 reads 10 s apart (170 s): stats_time moves every time.
+  const std::int64_t start = kStats - 300;
+  std::int64_t readings = 0;
+  for (int k = 0; k < 18; ++k) {
+    const std::int64_t at = start + 10 * k;
+    readings += every_minute
+                    .save_farm(s.account, farm(10, "alpha"),
+                               {row(rig(1, 10, "rig-1", at), true, {{"temperature", 60.0 + k}}),
+                                row(rig(2, 10, "rig-2", at), true, {{"temperature", 60.0 + k}})})
+                    .readings;
+    CHECK(db.scalar("SELECT string_agg(value::text, ',') FROM metrics_latest") ==
+          std::to_string(60 + k) + "," + std::to_string(60 + k));
+  }
+  // Each rig: its first read, then one per 60 s window it enters: 3 or 4 windows in 170 s,
+  // depending on its phase.
+  for (std::int64_t hid : {1, 2}) {
+    const std::string worker = s.worker(hid, "w.id");
+    const auto n = db.count("SELECT 1 FROM readings WHERE worker_id = " + worker);
+    CHECK(n >= 3);
+    CHECK(n <= 4);
+    CHECK(db.scalar("SELECT min(extract(epoch FROM ts))::bigint FROM readings WHERE worker_id = " +
+                    worker) == std::to_string(start));
+    CHECK(s.rig_of(hid, "extract(epoch FROM readings_at)::bigint") ==
+          db.scalar("SELECT max(extract(epoch FROM ts))::bigint FROM readings WHERE worker_id = " +
+                    worker));
+  }
+  CHECK(readings == db.count("SELECT 1 FROM readings"));
+
+  // readings_interval 0: every new stats_time.
+  s.sink.save_farm(s.account, farm(10, "alpha"),
+                   {row(rig(1, 10, "rig-1", start + 171), true, {{"temperature", 80}})});
+  s.sink.save_farm(s.account, farm(10, "alpha"),
+                   {row(rig(1, 10, "rig-1", start + 172), true, {{"temperature", 81}})});
+  CHECK(db.count("SELECT 1 FROM readings WHERE value IN (80, 81)") == 2);
+}
+
+TEST_CASE("fleet_readings_due: each worker once per window, a fleet read in step spread over it",
+          "[hiveos_sync][integration]") {
+  TestDatabase db;
+  const std::string t = "'2026-12-04 12:00:00+00'::timestamptz";
+  // Never before, or no interval: due.
+  CHECK(db.scalar("SELECT fleet_readings_due(1, NULL, " + t + ", 60000)") == "t");
+  CHECK(db.scalar("SELECT fleet_readings_due(1, " + t + ", " + t + ", 0)") == "t");
+  // Within a minute of the last: not always; a minute later: always; the same time: never.
+  CHECK(db.scalar("SELECT bool_and(fleet_readings_due(id, " + t + ", " + t +
+                  " + interval '60 s', 60000)) FROM generate_series(1, 1000) id") == "t");
+  CHECK(db.scalar("SELECT bool_or(fleet_readings_due(id, " + t + ", " + t +
+                  ", 60000)) FROM generate_series(1, 1000) id") == "f");
+  // 1,000 workers read in step 30 s after their last readings: about half are due.
+  const auto due =
+      std::stoll(db.scalar("SELECT count(*) FILTER (WHERE fleet_readings_due(id, " + t + ", " + t +
+                           " + interval '30 s', 60000)) FROM generate_series(1, 1000) id"));
+  CHECK(due > 400);
+  CHECK(due < 600);
 }
 
 TEST_CASE("a dry run reads and prints, and writes nothing", "[hiveos_sync][integration]") {

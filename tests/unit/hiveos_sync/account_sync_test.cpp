@@ -3,6 +3,10 @@
 // failure (429 + Retry-After, 401, 5xx retries, the budget's own wait, shutdown).
 #include <catch2/catch.hpp>
 
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+
 #include "account_sync.h"
 #include "dry_run_sink.h"
 #include "fakes.h"
@@ -297,4 +301,139 @@ TEST_CASE("a dry run prints what it would write", "[hiveos_sync]") {
   CHECK_THAT(lines[1], Contains(R"("hiveos_worker_id":1)"));
   CHECK_THAT(lines[1], Contains(R"("live":true)"));
   CHECK_THAT(lines[2], Contains(R"("state":"ok")"));
+}
+
+namespace {
+
+// Tells when a farm's workers were requested (from whichever thread asks).
+class SignallingApi final : public hiveos::Api {
+ public:
+  explicit SignallingApi(FakeApi& inner) : inner_(inner) {}
+  bool wait_for_request(std::int64_t farm, milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return requested_.count(farm) > 0; });
+  }
+  ApiResult<bool> auth_check() override { return inner_.auth_check(); }
+  ApiResult<hiveos::Parsed<hiveos::Farm>> farms() override { return inner_.farms(); }
+  ApiResult<hiveos::Parsed<hiveos::Worker>> workers(std::int64_t farm_id) override {
+    auto r = inner_.workers(farm_id);
+    std::lock_guard lock(mu_);
+    requested_.insert(farm_id);
+    cv_.notify_all();
+    return r;
+  }
+  ApiResult<std::vector<hiveos::SentCommand>> command(std::int64_t f, std::int64_t w,
+                                                      const hiveos::Command& c) override {
+    return inner_.command(f, w, c);
+  }
+  ApiResult<std::vector<hiveos::SentCommand>> command_bulk(std::int64_t f,
+                                                           const std::vector<std::int64_t>& w,
+                                                           const hiveos::Command& c) override {
+    return inner_.command_bulk(f, w, c);
+  }
+  ApiResult<hiveos::Parsed<hiveos::Message>> messages(std::int64_t f, std::int64_t w,
+                                                      std::optional<std::int64_t> s) override {
+    return inner_.messages(f, w, s);
+  }
+
+ private:
+  FakeApi& inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::int64_t> requested_;
+};
+
+// Storing farm 10 waits (a while at most) for farm 20 to be requested, and notes whether it was;
+// storing farm `fail_on` throws as a database error would.
+class WaitingSink final : public hiveos_sync::SyncSink {
+ public:
+  WaitingSink(RecordingSink& inner, SignallingApi& api) : inner_(inner), api_(api) {}
+  std::optional<bool> next_requested_while_storing;
+  std::int64_t fail_on = 0;
+
+  void save_farms(const hiveos_sync::Account& a, const std::vector<hiveos::Farm>& f) override {
+    inner_.save_farms(a, f);
+  }
+  hiveos_sync::FarmWrite save_farm(const hiveos_sync::Account& a, const hiveos::Farm& farm,
+                                   const std::vector<hiveos_sync::WorkerRow>& rows) override {
+    if (farm.id == fail_on) throw std::runtime_error("database gone");
+    if (farm.id == 10) next_requested_while_storing = api_.wait_for_request(20, seconds(10));
+    return inner_.save_farm(a, farm, rows);
+  }
+  std::int64_t finish_ok(const hiveos_sync::Account& a, const std::set<std::int64_t>& seen,
+                         std::int64_t farms) override {
+    return inner_.finish_ok(a, seen, farms);
+  }
+  void finish_failing(const hiveos_sync::Account& a, const std::string& reason,
+                      const std::set<std::int64_t>& seen) override {
+    inner_.finish_failing(a, reason, seen);
+  }
+
+ private:
+  RecordingSink& inner_;
+  SignallingApi& api_;
+};
+
+struct OverlapHarness {
+  Harness h;
+  SignallingApi api{h.api};
+  WaitingSink sink{h.sink, api};
+
+  AccountOutcome run() {
+    hiveos_sync::SyncEnv env{.api = api,
+                             .budget = h.budget,
+                             .sink = sink,
+                             .sleep_for = [](milliseconds) { return true; },
+                             .now_unix = [] { return kNow; },
+                             .seed = 1};
+    return hiveos_sync::sync_account(h.account, env, h.options);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a farm is stored while the next farm is requested, farms stored in order",
+          "[hiveos_sync]") {
+  OverlapHarness o;
+  o.h.api.set_farms({{10, "alpha"}, {20, "beta"}, {30, "gamma"}});
+  o.h.api.set_workers(10, {rig(1, 10, "rig-1", kNow - 5)});
+  o.h.api.set_workers(20, {rig(2, 20, "rig-2", kNow - 5)});
+  o.h.api.set_workers(30, {rig(3, 30, "rig-3", kNow - 5)});
+
+  const auto out = o.run();
+  CHECK(out.state == AccountOutcome::State::kOk);
+  REQUIRE(o.sink.next_requested_while_storing);
+  CHECK(*o.sink.next_requested_while_storing);
+  CHECK(o.h.sink.farm_order == std::vector<std::int64_t>{10, 20, 30});
+  CHECK(out.farms == 3);
+  CHECK(out.workers == 3);
+  REQUIRE(o.h.sink.ok_seen);
+  CHECK(*o.h.sink.ok_seen == ids({1, 2, 3}));
+}
+
+TEST_CASE("a store that fails fails the cycle, even when the next request fails too",
+          "[hiveos_sync]") {
+  OverlapHarness o;
+  o.h.api.set_farms({{10, "alpha"}, {20, "beta"}});
+  o.h.api.set_workers(10, {rig(1, 10, "rig-1", kNow - 5)});
+  o.h.api.worker_answers[20] = {error(ErrorKind::kUnauthenticated, 401, "HTTP 401")};
+  o.sink.fail_on = 10;
+
+  CHECK_THROWS_WITH(o.run(), "database gone");
+  CHECK_FALSE(o.h.sink.ok_seen);
+}
+
+TEST_CASE("a request that fails after a stored farm: the farm counts, the account is failing",
+          "[hiveos_sync]") {
+  Harness h;
+  h.api.set_farms({{10, "alpha"}, {20, "beta"}});
+  h.api.set_workers(10, {rig(1, 10, "rig-1", kNow - 5)});
+  h.api.worker_answers[20] = {error(ErrorKind::kUnauthenticated, 401, "HTTP 401")};
+
+  const auto out = h.run();
+  CHECK(out.state == AccountOutcome::State::kFailing);
+  CHECK(out.farms == 1);
+  CHECK(h.sink.farm_order == std::vector<std::int64_t>{10});
+  REQUIRE(h.sink.failing_reason);
+  CHECK(h.sink.failing_seen == ids({1}));
 }

@@ -1,0 +1,24 @@
+-- hiveos-sync's store (issue 11, docs/services/hiveos-sync.md § What it writes):
+--
+-- When hiveos-sync last appended a rig's metrics to readings. Every cycle updates
+-- metrics_latest; readings, the history rule windows read, get a rig's metrics at most once per
+-- hiveos.readings_interval (as the status poller does for miners, sql/0032).
+ALTER TABLE rigs
+    ADD COLUMN readings_at timestamptz;
+
+-- Whether a worker's metrics observed `at` are due in readings when they last went there at
+-- `last`: at most once per `every_ms` window (always when every_ms <= 0 or never before). Each
+-- worker's windows are shifted by a phase from its id, so a fleet read in step appends a share
+-- of its readings every cycle instead of all of them every few cycles.
+CREATE FUNCTION fleet_readings_due(worker_id bigint, last timestamptz, at timestamptz,
+                                   every_ms bigint)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN last IS NULL OR every_ms <= 0 THEN true
+        ELSE floor((extract(epoch FROM at) * 1000 + (worker_id % every_ms) * 7919 % every_ms)
+                   / every_ms)
+           > floor((extract(epoch FROM last) * 1000 + (worker_id % every_ms) * 7919 % every_ms)
+                   / every_ms)
+    END
+$$;
