@@ -59,7 +59,9 @@ runtime::CycleReport SyncCycle::run_cycle(runtime::CycleContext& ctx) {
   db::Session& session = ctx.db();
   const std::vector<Account> accounts =
       session.transact([](pqxx::transaction_base& tx) { return load_accounts(tx); });
-  PgSink pg_sink(session, {.enabled = options_.readings, .interval = options_.readings_interval});
+  PgSink pg_sink(session, {.readings = options_.readings,
+                           .readings_interval = options_.readings_interval,
+                           .latest_refresh = options_.latest_refresh});
   DryRunSink dry_sink(&session, [&ctx](std::string_view line) { ctx.emit(line); });
   SyncSink& sink = ctx.dry_run() ? static_cast<SyncSink&>(dry_sink) : pg_sink;
 

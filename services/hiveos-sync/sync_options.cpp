@@ -62,6 +62,14 @@ void declare_config(config::Schema& s) {
          .default_value = milliseconds(60'000),
          .min = 0,
          .max = 86'400});
+  s.add({.name = "hiveos.latest_refresh",
+         .type = Type::kDuration,
+         .help = "a live rig's metric whose value did not change is rewritten in metrics_latest "
+                 "(its observed_at moved to the new stats_time) at most this often; a changed "
+                 "value always is. 0 = every cycle. Keep it well under the rules' stale_after",
+         .default_value = milliseconds(60'000),
+         .min = 0,
+         .max = 3600});
 }
 
 SyncOptions options_from(const config::Config& c) {
@@ -76,6 +84,7 @@ SyncOptions options_from(const config::Config& c) {
   o.max_budget_wait = c.duration("hiveos.max_budget_wait");
   o.readings = c.boolean("hiveos.readings");
   o.readings_interval = c.duration("hiveos.readings_interval");
+  o.latest_refresh = c.duration("hiveos.latest_refresh");
   return o;
 }
 

@@ -31,6 +31,9 @@ struct SyncOptions {
   // most once per readings_interval per worker (0 = every new stats_time).
   bool readings = true;
   milliseconds readings_interval{60'000};
+  // metrics_latest gets every changed value; an unchanged one (only its observed_at would move
+  // to the new stats_time) at most once per latest_refresh per worker (0 = every time).
+  milliseconds latest_refresh{60'000};
 };
 
 void declare_config(config::Schema& schema);

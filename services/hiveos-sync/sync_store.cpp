@@ -45,12 +45,13 @@ ON CONFLICT (hiveos_farm_id) DO UPDATE
        hiveos_synced_at = now()
 )sql";
 
-// One farm in one statement (prepared, so it is planned once per connection): the workers' JSON
-// is parsed once (as json: only the nested values stored as jsonb are converted, measured a third
-// less PostgreSQL CPU than jsonb input) and every write is a data-modifying CTE over it. $1
-// account, $2 the workers (workers_json), $3 the HiveOS farm id, $4 the live workers' metrics
-// (metrics_json), $5 whether metrics also go to readings, $6 hiveos.readings_interval in
-// milliseconds. Answers (workers created, metrics_latest rows written, readings appended).
+// One farm in one statement (prepared, so it is planned once per connection). The workers' JSON
+// is parsed once, as json (only the nested values stored as jsonb are converted: a third less
+// PostgreSQL CPU than jsonb input), and every write is a data-modifying CTE over it.
+// $1 account, $2 the workers (workers_json), $3 the HiveOS farm id, $4 the live workers' metrics
+// (metrics_json), $5 whether metrics also go to readings, $6 hiveos.readings_interval and
+// $7 hiveos.latest_refresh in milliseconds. Answers (workers created, metrics_latest rows
+// written, readings appended).
 //   - new workers: a workers row (ids drawn first, so the rigs row names its worker) and a rigs
 //     row with the detail;
 //   - known workers: name, kind, farm, site, address (renames and farm moves) and, for a live
@@ -59,12 +60,13 @@ ON CONFLICT (hiveos_farm_id) DO UPDATE
 //     from there), so the status triggers run for those alone; their rigs detail is replaced.
 //     (`id = ANY (ids)` lets the planner look the farm's workers up by primary key instead of
 //     hashing the whole workers table);
-//   - metrics_latest: an older sample never overwrites a newer one, and a sample equal to the
-//     stored one (same time, same value) is not rewritten (an UPDATE of the stored metrics and
-//     an INSERT of the new ones cost less than an upsert of every value);
-//   - readings (when $5): a live worker's metrics when due (fleet_readings_due: at most once per
-//     $6 per worker, rigs.readings_at the last time); the same stats_time read again adds
-//     nothing;
+//   - metrics_latest: an older sample never overwrites a newer one; a changed value is written,
+//     an unchanged one only when its observed_at is due to move (fleet_once_per_window: at most
+//     once per $7 per worker, so observed_at lags the stats_time by up to $7 while the value
+//     holds). An UPDATE of the stored metrics and an INSERT of the new ones cost less than an
+//     upsert of every value;
+//   - readings (when $5): a live worker's metrics when due (at most once per $6 per worker,
+//     rigs.readings_at the last time); the same stats_time read again adds nothing;
 //   - the farm's hiveos_synced_at.
 // A stats_time ahead of the database's clock counts as now (a rig's clock is not trusted).
 constexpr const char* kSaveFarm = R"sql(
@@ -90,7 +92,7 @@ WITH input AS MATERIALIZED (
 ), known AS (
   SELECT i.*, r.worker_id, r.readings_at,
          $5 AND i.seen_at IS NOT NULL
-           AND fleet_readings_due(r.worker_id, r.readings_at, i.seen_at, $6) AS history
+           AND fleet_once_per_window(r.worker_id, r.readings_at, i.seen_at, $6) AS history
     FROM input i JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = i.hid
 ), fresh AS (
   SELECT i.*, nextval(pg_get_serial_sequence('workers', 'id')) AS worker_id,
@@ -153,9 +155,10 @@ WITH input AS MATERIALIZED (
      SET value = m.value, json_value = m.json_value, observed_at = m.ts
     FROM m
    WHERE l.worker_id = m.worker_id AND l.metric = m.metric
-     AND (l.observed_at < m.ts
-          OR (l.observed_at = m.ts
-              AND (l.value, l.json_value) IS DISTINCT FROM (m.value, m.json_value)))
+     AND l.observed_at <= m.ts
+     AND ((l.value, l.json_value) IS DISTINCT FROM (m.value, m.json_value)
+          OR (l.observed_at < m.ts
+              AND fleet_once_per_window(l.worker_id, l.observed_at, m.ts, $7)))
   RETURNING 1
 ), latest_inserted AS (
   INSERT INTO metrics_latest AS l (worker_id, metric, value, json_value, observed_at)
@@ -300,9 +303,10 @@ FarmWrite PgSink::save_farm(const Account& account, const hiveos::Farm& farm,
   const std::string metrics = metrics_json(rows);
   return session_.transact([&](pqxx::transaction_base& tx) {
     tx.conn().prepare("hiveos_save_farm", kSaveFarm);
-    const pqxx::row r =
-        tx.exec_prepared1("hiveos_save_farm", account.id, workers, farm.id, metrics,
-                          readings_.enabled, static_cast<std::int64_t>(readings_.interval.count()));
+    const pqxx::row r = tx.exec_prepared1(
+        "hiveos_save_farm", account.id, workers, farm.id, metrics, policy_.readings,
+        static_cast<std::int64_t>(policy_.readings_interval.count()),
+        static_cast<std::int64_t>(policy_.latest_refresh.count()));
     return FarmWrite{.workers = static_cast<std::int64_t>(rows.size()),
                      .created = r[0].as<std::int64_t>(),
                      .metrics = r[1].as<std::int64_t>(),

@@ -35,17 +35,21 @@ struct MissingRig {
 std::vector<MissingRig> missing_rigs(pqxx::transaction_base& tx, std::int64_t account_id,
                                      const std::set<std::int64_t>& seen);
 
-// What goes to readings: nothing unless `enabled`; else a live worker's metrics at most once per
-// `interval` (0 = every new stats_time), rigs.readings_at recording the last time.
-struct ReadingsPolicy {
-  bool enabled = true;
-  std::chrono::milliseconds interval{0};
+// How often the live workers' metrics are written (0 = every new stats_time):
+//   readings: nothing unless `readings`; else a worker's metrics at most once per
+//     readings_interval (rigs.readings_at the last time);
+//   metrics_latest: a changed value always; an unchanged one (only its observed_at would move)
+//     at most once per latest_refresh.
+struct StorePolicy {
+  bool readings = true;
+  std::chrono::milliseconds readings_interval{0};
+  std::chrono::milliseconds latest_refresh{0};
 };
 
 // The sink that writes to PostgreSQL through `session`.
 class PgSink final : public SyncSink {
  public:
-  PgSink(db::Session& session, ReadingsPolicy readings) : session_(session), readings_(readings) {}
+  PgSink(db::Session& session, StorePolicy policy) : session_(session), policy_(policy) {}
   void save_farms(const Account& account, const std::vector<hiveos::Farm>& farms) override;
   FarmWrite save_farm(const Account& account, const hiveos::Farm& farm,
                       const std::vector<WorkerRow>& rows) override;
@@ -56,7 +60,7 @@ class PgSink final : public SyncSink {
 
  private:
   db::Session& session_;
-  ReadingsPolicy readings_;
+  StorePolicy policy_;
 };
 
 // "{1,2,3}": a bigint[] literal for a bound parameter (libpqxx 6.4 binds no vectors).

@@ -3,6 +3,8 @@
 // account state ok/failing with stale rigs, farm names, and --dry-run writing nothing.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "account_sync.h"
@@ -29,7 +31,7 @@ struct Store {
   explicit Store(TestDatabase& database)
       : db(database),
         session(db::ConnectionOptions{.conninfo = database.url()}),
-        sink(session, {.enabled = true, .interval = std::chrono::milliseconds(0)}) {
+        sink(session, {.readings = true}) {
     spdlog::set_level(spdlog::level::warn);
     account.id = std::stoll(db.scalar(
         "INSERT INTO hiveos_accounts (name, base_url, token_enc, created_by) VALUES ('main', "
@@ -258,8 +260,8 @@ TEST_CASE("readings: a rig's metrics at most once per readings_interval, metrics
           "[hiveos_sync][integration]") {
   TestDatabase db;
   Store s(db);
-  hiveos_sync::PgSink every_minute(s.session,
-                                   {.enabled = true, .interval = std::chrono::seconds(60)});
+  hiveos_sync::PgSink every_minute(
+      s.session, {.readings = true, .readings_interval = std::chrono::seconds(60)});
   s.sink.save_farms(s.account, {farm(10, "alpha")});
   // 18 reads 10 s apart (170 s): stats_time moves every time.
   const std::int64_t start = kStats - 300;
@@ -297,22 +299,56 @@ TEST_CASE("readings: a rig's metrics at most once per readings_interval, metrics
   CHECK(db.count("SELECT 1 FROM readings WHERE value IN (80, 81)") == 2);
 }
 
-TEST_CASE("fleet_readings_due: each worker once per window, a fleet read in step spread over it",
+TEST_CASE("metrics_latest: a changed value every read, an unchanged one once per latest_refresh",
+          "[hiveos_sync][integration]") {
+  TestDatabase db;
+  Store s(db);
+  hiveos_sync::PgSink refresh_minute(
+      s.session, {.readings = false, .latest_refresh = std::chrono::seconds(60)});
+  s.sink.save_farms(s.account, {farm(10, "alpha")});
+  const std::int64_t start = kStats - 300;
+  const auto observed = [&](const char* metric) {
+    return std::stoll(db.scalar(
+        std::string("SELECT extract(epoch FROM observed_at)::bigint FROM metrics_latest WHERE "
+                    "metric = '") +
+        metric + "'"));
+  };
+  std::set<std::int64_t> temperature_times;
+  for (int k = 0; k < 18; ++k) {
+    const std::int64_t at = start + 10 * k;
+    refresh_minute.save_farm(
+        s.account, farm(10, "alpha"),
+        {row(rig(1, 10, "rig-1", at), true, {{"temperature", 70}, {"power", 300.0 + k}})});
+    CHECK(observed("power") == at);  // changed: written every time
+    CHECK(db.scalar("SELECT value FROM metrics_latest WHERE metric = 'power'") ==
+          std::to_string(300 + k));
+    const std::int64_t lag = at - observed("temperature");
+    CHECK(lag >= 0);
+    CHECK(lag < 60);  // never older than the refresh interval
+    temperature_times.insert(observed("temperature"));
+  }
+  // Unchanged: its first read, then once per 60 s window entered (3 or 4 in 170 s).
+  CHECK(temperature_times.size() >= 3);
+  CHECK(temperature_times.size() <= 4);
+  CHECK(*temperature_times.begin() == start);
+}
+
+TEST_CASE("fleet_once_per_window: each worker once per window, a fleet read in step spread over it",
           "[hiveos_sync][integration]") {
   TestDatabase db;
   const std::string t = "'2026-12-04 12:00:00+00'::timestamptz";
   // Never before, or no interval: due.
-  CHECK(db.scalar("SELECT fleet_readings_due(1, NULL, " + t + ", 60000)") == "t");
-  CHECK(db.scalar("SELECT fleet_readings_due(1, " + t + ", " + t + ", 0)") == "t");
+  CHECK(db.scalar("SELECT fleet_once_per_window(1, NULL, " + t + ", 60000)") == "t");
+  CHECK(db.scalar("SELECT fleet_once_per_window(1, " + t + ", " + t + ", 0)") == "t");
   // Within a minute of the last: not always; a minute later: always; the same time: never.
-  CHECK(db.scalar("SELECT bool_and(fleet_readings_due(id, " + t + ", " + t +
+  CHECK(db.scalar("SELECT bool_and(fleet_once_per_window(id, " + t + ", " + t +
                   " + interval '60 s', 60000)) FROM generate_series(1, 1000) id") == "t");
-  CHECK(db.scalar("SELECT bool_or(fleet_readings_due(id, " + t + ", " + t +
+  CHECK(db.scalar("SELECT bool_or(fleet_once_per_window(id, " + t + ", " + t +
                   ", 60000)) FROM generate_series(1, 1000) id") == "f");
   // 1,000 workers read in step 30 s after their last readings: about half are due.
   const auto due =
-      std::stoll(db.scalar("SELECT count(*) FILTER (WHERE fleet_readings_due(id, " + t + ", " + t +
-                           " + interval '30 s', 60000)) FROM generate_series(1, 1000) id"));
+      std::stoll(db.scalar("SELECT count(*) FILTER (WHERE fleet_once_per_window(id, " + t + ", " +
+                           t + " + interval '30 s', 60000)) FROM generate_series(1, 1000) id"));
   CHECK(due > 400);
   CHECK(due < 600);
 }

@@ -1,4 +1,4 @@
--- hiveos-sync's store (issue 11, docs/services/hiveos-sync.md § What it writes):
+-- hiveos-sync's store (issue 11, docs/services/hiveos-sync.md § What it writes).
 --
 -- When hiveos-sync last appended a rig's metrics to readings. Every cycle updates
 -- metrics_latest; readings, the history rule windows read, get a rig's metrics at most once per
@@ -6,11 +6,12 @@
 ALTER TABLE rigs
     ADD COLUMN readings_at timestamptz;
 
--- Whether a worker's metrics observed `at` are due in readings when they last went there at
--- `last`: at most once per `every_ms` window (always when every_ms <= 0 or never before). Each
--- worker's windows are shifted by a phase from its id, so a fleet read in step appends a share
--- of its readings every cycle instead of all of them every few cycles.
-CREATE FUNCTION fleet_readings_due(worker_id bigint, last timestamptz, at timestamptz,
+-- Whether something of a worker done at `last` is due again `at`, when it is done at most once
+-- per `every_ms` window (always when every_ms <= 0 or never done): its metrics' readings, or
+-- rewriting an unchanged value in metrics_latest. Each worker's windows are shifted by a phase
+-- from its id, so a fleet read in step does a share of it every cycle instead of all of it every
+-- few cycles.
+CREATE FUNCTION fleet_once_per_window(worker_id bigint, last timestamptz, at timestamptz,
                                    every_ms bigint)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
