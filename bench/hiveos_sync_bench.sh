@@ -3,13 +3,24 @@
 # 50 farms (100 each, 10 % ASICs), with a request budget large enough never to wait. Measured per
 # run: requests the simulator received in the cycle (from its /control/requests; the goal is
 # O(farms): 1 + 50 = 51), the cycle's own duration (its "cycle 1 completed in X s" line), the
-# process's wall time, CPU (user + system) and max RSS (/usr/bin/time -v). Two cases:
-#   first   the first sync: 50 farms and 5,000 workers + rigs created, metrics written
-#   steady  a later sync: every worker updated (stats moved), metrics upserted and appended
+# process's wall time, CPU (user + system) and max RSS (/usr/bin/time -v). Four cases per run,
+# on one fresh database:
+#   first       the first sync: 50 farms and 5,000 workers + rigs created, metrics written
+#   steady      the next sync, 1 s later, with the default hiveos.readings_interval and
+#               hiveos.latest_refresh (1m): every worker updated (stats moved), changed values
+#               into metrics_latest, the few rigs whose minute just began into readings
+#   steady 30s  a sync 30 s later (hiveos-sync's default interval): about half the rigs are due
+#               for readings and for rewriting their unchanged values
+#   every value the next sync with both set to 0: every value rewritten and appended (the cost
+#               of every cycle before they existed)
 # Baseline in the same run: the simulator's own answer time for the same 51 requests, fetched one
 # after the other with curl (what reading HiveOS costs before anything is parsed or stored), with
 # compression accepted as hiveos-sync's client does, and without. The cycle's counts split its time
 # into http_ms (waiting for answers) and store_ms (writing them).
+#
+# With HIVEOS_SYNC_BEFORE=<an earlier hiveos-sync binary>, each run also measures its first and
+# steady cycles on a fresh database of their own (the same schema: the before/after ratio in the
+# same run).
 #
 #   bench/hiveos_sync_bench.sh [build-dir] [runs]     (default: build 5)
 # Prints a Markdown table for docs/benchmarks.md.
@@ -66,7 +77,7 @@ baseline_ms() {  # the 51 requests of a cycle, one after the other, with curl [e
 cycle() {
   curl -fs -X DELETE "$sim/control/requests" >/dev/null
   local log
-  log=$( { /usr/bin/time -v "$bin/hiveos-sync" --once 2>&1 >/dev/null; } 2>&1 )
+  log=$( { /usr/bin/time -v env "$@" "${sync_bin:-$bin/hiveos-sync}" --once 2>&1 >/dev/null; } 2>&1 )
   echo "$log" | sed -n 's/.*cycle 1 completed in [0-9.]*s: \(.*\)/\1/p' | tail -1 >&2
   local requests cycle wall user sys rss
   requests=$(curl -fs "$sim/control/requests" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')
@@ -82,7 +93,7 @@ cycle() {
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 col() { echo "$1" | tr ';' '\n' | awk -v c="$2" 'NF {print $c}' | median; }
 
-first=() steady=() base=() plain=()
+first=() steady=() late=() every=() base=() plain=() bfirst=() bsteady=()
 for _ in $(seq "$runs"); do
   new_db >/dev/null; account
   # hiveos-sync's client accepts compressed bodies (as HiveOS serves them): so does the baseline.
@@ -91,9 +102,22 @@ for _ in $(seq "$runs"); do
   first+=("$(cycle 2>"$state/counts_first")")
   sleep 1  # the simulator's stats move on
   steady+=("$(cycle 2>"$state/counts_steady")")
+  sleep 30
+  late+=("$(cycle 2>"$state/counts_late")")
+  sleep 1
+  every+=("$(cycle FLEET_HIVEOS_READINGS_INTERVAL=0 FLEET_HIVEOS_LATEST_REFRESH=0 \
+    2>"$state/counts_every")")
+  if [[ -n ${HIVEOS_SYNC_BEFORE:-} ]]; then
+    new_db >/dev/null; account
+    bfirst+=("$(sync_bin=$HIVEOS_SYNC_BEFORE cycle 2>"$state/counts_bfirst")")
+    sleep 1
+    bsteady+=("$(sync_bin=$HIVEOS_SYNC_BEFORE cycle 2>"$state/counts_bsteady")")
+  fi
 done
 F=$(printf '%s;' "${first[@]}")
 S=$(printf '%s;' "${steady[@]}")
+L=$(printf '%s;' "${late[@]}")
+E=$(printf '%s;' "${every[@]}")
 b=$(echo "${base[@]}" | median)
 p=$(echo "${plain[@]}" | median)
 ratio() { awk -v x="$1" -v y="$b" 'BEGIN {printf "%.1f", x / y}'; }
@@ -101,8 +125,19 @@ echo "| case (5,000 workers in 50 farms, median of $runs) | requests | cycle | w
 echo "|---|---|---|---|---|---|---|"
 echo "| baseline: the 51 requests with curl --compressed, one after the other | 51 | | $b ms | 1.0 | | |"
 echo "| (the same without compression, for reference) | 51 | | $p ms | $(ratio "$p") | | |"
-for c in first steady; do
-  if [[ $c == first ]]; then v=$F; else v=$S; fi
+cases="first steady late every"
+[[ -n ${HIVEOS_SYNC_BEFORE:-} ]] && cases="bfirst bsteady $cases"
+BF=$(printf '%s;' "${bfirst[@]}")
+BS=$(printf '%s;' "${bsteady[@]}")
+for c in $cases; do
+  case $c in
+    bfirst) v=$BF label="before: first sync" ;;
+    bsteady) v=$BS label="before: steady, 1 s later" ;;
+    first) v=$F label="first sync" ;;
+    steady) v=$S label="steady, 1 s later" ;;
+    late) v=$L label="steady, 30 s later" ;;
+    every) v=$E label="steady, every value written (both intervals 0)" ;;
+  esac
   w=$(col "$v" 3)
-  echo "| $c: $(cat "$state/counts_$c") | $(col "$v" 1) | $(col "$v" 2) ms | $w ms | $(ratio "$w") | $(col "$v" 4) ms | $(col "$v" 5) MB |"
+  echo "| $label: $(cat "$state/counts_$c") | $(col "$v" 1) | $(col "$v" 2) ms | $w ms | $(ratio "$w") | $(col "$v" 4) ms | $(col "$v" 5) MB |"
 done
