@@ -1,6 +1,8 @@
 // One account's sync: GET /farms, then GET /farms/{id}/workers per farm (one request per farm:
 // identity and stats come together), each request through the account's budget, written to a
-// SyncSink. Failures (HIVEOS-CONTRACT, docs/services/hiveos-sync.md):
+// SyncSink. Each farm is stored on a thread of its own while the next farm is requested (one
+// store at a time, in farm order); requests stay one after the other. Failures (HIVEOS-CONTRACT,
+// docs/services/hiveos-sync.md):
 //   401                          -> failing "HiveOS rejected the token (401)", stop
 //   429 / 403 Too many requests  -> Budget::block(Retry-After), failing "rate limited by HiveOS
 //                                   until <time>", stop

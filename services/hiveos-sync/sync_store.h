@@ -1,6 +1,7 @@
-// hiveos-sync's SQL: a few set-based statements per farm (jsonb_to_recordset batches, bound
-// parameters only), one transaction per farm, so a sync of thousands of workers is a handful of
-// round trips. Times are the database's (now()) except HiveOS's own stats_time.
+// hiveos-sync's SQL: one prepared, set-based statement per farm (data-modifying CTEs over the
+// farm's json_to_recordset batch, bound parameters only) in one transaction, so a sync of
+// thousands of workers is a round trip per farm. Times are the database's (now()) except
+// HiveOS's own stats_time.
 #pragma once
 
 #include <chrono>

@@ -1,6 +1,6 @@
 // What one synced HiveOS worker becomes in fleetward's tables, decided without the database:
 // its kind, its address, whether it counts as seen, its metrics, and the JSON rows the store
-// hands to PostgreSQL (jsonb_to_recordset) in one batch per farm.
+// hands to PostgreSQL (json_to_recordset) in one batch per farm.
 #pragma once
 
 #include <cstdint>
