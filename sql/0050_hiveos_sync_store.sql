@@ -27,3 +27,35 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                    / every_ms)
     END
 $$;
+
+-- The budget's reservation locks its account row FOR NO KEY UPDATE instead of FOR UPDATE (as in
+-- 0046; the rest unchanged): it changes no key, and FOR UPDATE also waited for every transaction
+-- holding the row's key share — each farm being stored that inserts rigs rows (their foreign key
+-- to hiveos_accounts) — so the next farm's request waited for the previous farm's store.
+-- Reservations still queue behind each other (FOR NO KEY UPDATE conflicts with itself).
+CREATE OR REPLACE FUNCTION hiveos_reserve_request(p_account bigint) RETURNS interval
+LANGUAGE plpgsql AS $$
+DECLARE
+    a         hiveos_accounts%ROWTYPE;
+    emission  interval;
+    start_at  timestamptz;
+    tat       timestamptz;
+BEGIN
+    SELECT * INTO a FROM hiveos_accounts WHERE id = p_account FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'hiveos account % does not exist', p_account USING ERRCODE = 'no_data_found';
+    END IF;
+    emission := (60.0 / a.requests_per_minute) * interval '1 second';
+    -- GCRA: tat is when the bucket would be empty again; a request may go up to burst - 1
+    -- emission intervals before it.
+    tat := greatest(a.next_request_at, clock_timestamp());
+    start_at := greatest(tat - emission * (a.burst - 1), clock_timestamp(),
+                         coalesce(a.blocked_until, '-infinity'));
+    UPDATE hiveos_accounts
+       SET next_request_at = greatest(tat, start_at) + emission,
+           requests_total = requests_total + 1,
+           last_attempt_at = clock_timestamp()
+     WHERE id = p_account;
+    RETURN greatest(start_at - clock_timestamp(), interval '0');
+END;
+$$;

@@ -3,6 +3,8 @@
 // for every one of them, and a block is never shortened.
 #include <catch2/catch.hpp>
 
+#include <pqxx/pqxx>
+
 #include "hiveos/budget.h"
 #include "pgtest.h"
 
@@ -50,4 +52,24 @@ TEST_CASE("a PostgreSQL budget whose database is unreachable says so", "[hiveos]
   auto r = budget->reserve(1);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().transient());
+}
+
+TEST_CASE("a reservation does not wait for a transaction that holds the account's key share",
+          "[hiveos]") {
+  // hiveos-sync stores a farm (inserting rigs rows: a foreign key to the account, so a key share
+  // lock on its row until the farm's transaction commits) while it requests the next farm.
+  TestDatabase db;
+  db.exec(
+      "INSERT INTO hiveos_accounts (id, name, base_url, token_enc, created_by, "
+      "requests_per_minute, burst) VALUES (1, 'a', 'http://127.0.0.1:9/api/v2', 'x', 'test', "
+      "6000, 100)");
+  pqxx::connection storing(db.url());
+  pqxx::work farm(storing);
+  farm.exec("SELECT 1 FROM hiveos_accounts WHERE id = 1 FOR KEY SHARE");
+  auto budget = hiveos::make_pg_budget({.conninfo = db.url(), .lock_timeout = 2s});
+  const auto r = budget->reserve(1);
+  REQUIRE(r.ok());
+  CHECK(r.value() < 100ms);
+  farm.commit();
+  CHECK(db.scalar("SELECT requests_total FROM hiveos_accounts WHERE id = 1") == "1");
 }
