@@ -110,6 +110,18 @@ UPDATE workers w
  WHERE m.mac = x.mac AND w.id = m.worker_id AND w.status <> 'removed'
 )sql";
 
+// The lock order of libs/asic/src/miner_claims.cpp (status-poller, telemetry-worker): the workers
+// rows this write may touch (the seen miners', and those in the swept networks) in ascending id,
+// then the seen miners rows in ascending worker_id, before any is changed.
+constexpr const char* kLockRows = R"sql(
+SELECT (SELECT count(*) FROM (SELECT 1 FROM workers w JOIN miners m ON m.worker_id = w.id
+                               WHERE m.mac = ANY ($1::macaddr[])
+                                  OR (w.kind = 'asic' AND w.ip <<= ANY ($2::cidr[]))
+                               ORDER BY w.id FOR NO KEY UPDATE OF w) w),
+       (SELECT count(*) FROM (SELECT 1 FROM miners WHERE mac = ANY ($1::macaddr[])
+                               ORDER BY worker_id FOR NO KEY UPDATE) m)
+)sql";
+
 // Known miners with an IP in the swept networks that did not answer this cycle.
 constexpr const char* kCountGone = R"sql(
 SELECT count(*) FILTER (WHERE NOT (m.mac = ANY ($2::macaddr[]))), count(*)
@@ -312,9 +324,10 @@ RegistryChanges apply_discovery(pqxx::transaction_base& tx, const DiscoveryWrite
                     {"platform", i.platform}});
   }
   const std::string seen_json = dump(seen);
-  // Lock order: workers rows before miners rows, as status-poller records its polls (its
-  // workers update reads the miners' poll lease before the miners update clears it). The other
-  // order deadlocked against a poller writing a batch of the same miners.
+  // Lock order: the workers rows, then the miners rows, each in ascending id, as status-poller
+  // and telemetry-worker record their batches (kLockRows). Without it a discovery write and a
+  // poller's batch of the same miners deadlocked.
+  tx.exec_params(kLockRows, array_literal(macs), array_literal(w.swept_networks));
   if (!w.seen.empty()) {
     changes.inserted = static_cast<std::int64_t>(
         tx.exec_params(kInsertNew, seen_json, w.manage_new, w.port).affected_rows());

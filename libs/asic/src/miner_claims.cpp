@@ -120,6 +120,26 @@ CREATE INDEX IF NOT EXISTS asic_claim_outcomes_worker_idx ON asic_claim_outcomes
 // size without an index on the batch and statistics that show its real size.
 constexpr const char* kAnalyzeOutcomes = "ANALYZE asic_claim_outcomes";
 
+// Lock order of every writer of workers and miners rows (status-poller, telemetry-worker,
+// discovery-worker): the workers rows it will touch in ascending id, then the miners rows in
+// ascending worker_id, before it changes any. Two writers of the same miners then never wait on
+// each other in a cycle. The poller's statement below writes miners before workers (PostgreSQL
+// runs an unreferenced data-modifying CTE after the main statement), and an UPDATE ... FROM
+// locks its rows in whatever order its join produces, so both are locked here first.
+constexpr const char* kLockPollRows = R"sql(
+SELECT (SELECT count(*) FROM (SELECT 1 FROM workers
+                               WHERE id IN (SELECT worker_id FROM asic_claim_outcomes)
+                               ORDER BY id FOR NO KEY UPDATE) w),
+       (SELECT count(*) FROM (SELECT 1 FROM miners
+                               WHERE worker_id IN (SELECT worker_id FROM asic_claim_outcomes)
+                               ORDER BY worker_id FOR NO KEY UPDATE) m)
+)sql";
+
+constexpr const char* kLockTelemetryRows = R"sql(
+SELECT 1 FROM miners WHERE worker_id IN (SELECT worker_id FROM asic_claim_outcomes)
+ ORDER BY worker_id FOR NO KEY UPDATE
+)sql";
+
 // One statement for both tables: the workers' update sees the lease that says whose outcome counts
 // (the same snapshot as the miners' update, which clears it), and the statement triggers of
 // sql/0048 fire once both tables are written, so each miner's list row is written once per poll
@@ -255,8 +275,10 @@ void record_outcomes(pqxx::transaction_base& tx, ClaimKind kind, const std::stri
   }
   tx.exec0(kAnalyzeOutcomes);
   if (kind == ClaimKind::kStatusPoll) {
+    tx.exec(kLockPollRows);
     tx.exec_params0(kRecordPoll, owner);
   } else {
+    tx.exec(kLockTelemetryRows);
     tx.exec_params0(kRecordTelemetry, owner);
   }
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "asic/miner_claims.h"
 #include "asic_db.h"
@@ -278,6 +279,79 @@ TEST_CASE("discovery writes: new miners, moves, keys, offline, rescans", "[disco
     CHECK(ch.unreachable >= 6);
     CHECK(db.count("SELECT 1 FROM workers WHERE status = 'unreachable' AND ip IS NOT NULL") >= 6);
   }
+}
+
+TEST_CASE(
+    "a discovery write, a poller's batch and a telemetry batch of the same miners never "
+    "deadlock",
+    "[discovery][poller][db]") {
+  test::TestDatabase db;
+  constexpr int kMiners = 120;
+  discovery::DiscoveryWrite w;
+  for (int n = 1; n <= kMiners; ++n) {
+    test::add_miner(db, n);
+    firmware::InfoPayload i;
+    i.fw_name = "Vnish";
+    i.miner = "Antminer S19";
+    i.model = "s19";
+    i.hr_measure = "GH/s";
+    char mac[32];
+    snprintf(mac, sizeof mac, "aa:bb:cc:00:%02x:%02x", (n >> 8) & 0xFF, n & 0xFF);
+    i.mac = mac;
+    w.seen.push_back({"10.9.0." + std::to_string(n), i});
+  }
+  w.swept_networks = {"10.9.0.0/24"};
+  w.instance = "test";
+  pqxx::connection poller(db.url()), telemetry(db.url()), discovery(db.url());
+  auto outcomes_of = [](const std::vector<asic::ClaimedMiner>& claimed) {
+    const auto now = system_clock::now();
+    std::vector<asic::ClaimOutcome> out;
+    for (const auto& m : claimed) {
+      out.push_back({.worker_id = m.worker_id,
+                     .ok = true,
+                     .observed_at = now,
+                     .next_at = now + 15s,
+                     .worker_status = "online",
+                     .status_reason = "answered a poll"});
+    }
+    return out;
+  };
+  int deadlocks = 0;
+  for (int round = 0; round < 12; ++round) {
+    db.exec("UPDATE miners SET next_poll_at = now(), next_telemetry_at = now()");
+    std::vector<asic::ClaimOutcome> polls, chips;
+    {
+      pqxx::work tx(poller);
+      polls = outcomes_of(asic::claim_due_miners(tx, asic::ClaimKind::kStatusPoll, "p", 1000, 60s));
+      chips = outcomes_of(asic::claim_due_miners(tx, asic::ClaimKind::kTelemetry, "t", 1000, 60s));
+      tx.commit();
+    }
+    REQUIRE(polls.size() == static_cast<std::size_t>(kMiners));
+    auto attempt = [&](pqxx::connection& c, auto write) {
+      try {
+        pqxx::work tx(c);
+        write(tx);
+        tx.commit();
+      } catch (const pqxx::deadlock_detected&) {
+        ++deadlocks;
+      }
+    };
+    std::thread d(
+        [&] { attempt(discovery, [&](pqxx::work& tx) { discovery::apply_discovery(tx, w); }); });
+    std::thread t([&] {
+      attempt(telemetry, [&](pqxx::work& tx) {
+        asic::record_outcomes(tx, asic::ClaimKind::kTelemetry, "t", chips);
+      });
+    });
+    attempt(poller, [&](pqxx::work& tx) {
+      asic::record_outcomes(tx, asic::ClaimKind::kStatusPoll, "p", polls);
+    });
+    d.join();
+    t.join();
+  }
+  CHECK(deadlocks == 0);
+  CHECK(db.count("SELECT 1 FROM miners WHERE poll_lease_owner IS NOT NULL OR "
+                 "telemetry_lease_owner IS NOT NULL") == 0);
 }
 
 TEST_CASE("miners and models reject what their identity cannot be", "[schema][db]") {
