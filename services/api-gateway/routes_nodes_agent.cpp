@@ -61,6 +61,39 @@ UPDATE commands
 RETURNING id
 )sql";
 
+// A node's facts again: which of them changed (in the order of the route's names), written only
+// when one did; the worker's address follows the first address. No row: revoked (or gone).
+constexpr const char* kNodeFacts = R"sql(
+WITH old AS (
+  SELECT n.worker_id, n.hostname, n.addresses, n.cpu_cores, n.memory_mb, n.disk_gb, n.os,
+         n.kernel, n.engine, n.engine_version, n.agent_version
+    FROM nodes n
+   WHERE n.worker_id = $1 AND n.credential_revoked_at IS NULL
+     FOR UPDATE
+), diff AS (
+  SELECT worker_id, hostname <> $2 AS hostname, addresses <> $3::inet[] AS addresses,
+         cpu_cores <> $4 AS cpu_cores, memory_mb <> $5 AS memory_mb, disk_gb <> $6 AS disk_gb,
+         os <> $7 AS os, kernel <> $8 AS kernel, engine <> $9 AS engine,
+         engine_version <> $10 AS engine_version, agent_version <> $11 AS agent_version
+    FROM old
+), n AS (
+  UPDATE nodes SET hostname = $2, addresses = $3::inet[], cpu_cores = $4, memory_mb = $5,
+                   disk_gb = $6, os = $7, kernel = $8, engine = $9, engine_version = $10,
+                   agent_version = $11
+    FROM diff
+   WHERE nodes.worker_id = diff.worker_id
+     AND (diff.hostname OR diff.addresses OR diff.cpu_cores OR diff.memory_mb OR diff.disk_gb
+          OR diff.os OR diff.kernel OR diff.engine OR diff.engine_version OR diff.agent_version)
+), w AS (
+  UPDATE workers SET ip = $12::inet
+    FROM diff
+   WHERE workers.id = diff.worker_id AND workers.ip IS DISTINCT FROM $12::inet
+)
+SELECT hostname, addresses, cpu_cores, memory_mb, disk_gb, os, kernel, engine, engine_version,
+       agent_version
+  FROM diff
+)sql";
+
 struct Registration {
   std::string token;
   std::string hostname;
@@ -77,11 +110,18 @@ bool valid_ip(const std::string& text) {
   return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
-Registration parse_registration(const JsonBody& b) {
-  b.only({"token", "hostname", "machine_id", "addresses", "capacity", "os", "kernel", "engine",
-          "engine_version", "agent_version"});
+// Registration's body, or with `registration` false the facts a registered node reports again
+// (no token, no machine id: a node's identity does not change).
+Registration parse_facts(const JsonBody& b, bool registration) {
+  if (registration) {
+    b.only({"token", "hostname", "machine_id", "addresses", "capacity", "os", "kernel", "engine",
+            "engine_version", "agent_version"});
+  } else {
+    b.only({"hostname", "addresses", "capacity", "os", "kernel", "engine", "engine_version",
+            "agent_version"});
+  }
   Registration r;
-  r.token = b.string("token", 200);
+  if (registration) r.token = b.string("token", 200);
   r.hostname = b.string("hostname", 253);
   for (char c : r.hostname) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -91,7 +131,7 @@ Registration parse_registration(const JsonBody& b) {
                                   "hostname");
     }
   }
-  r.machine_id = b.opt_string("machine_id", 32);
+  if (registration) r.machine_id = b.opt_string("machine_id", 32);
   if (r.machine_id && (r.machine_id->size() != 32 ||
                        r.machine_id->find_first_not_of("0123456789abcdef") != std::string::npos)) {
     throw ApiError::bad_request("'machine_id' must be 32 lowercase hex digits (/etc/machine-id)",
@@ -170,13 +210,11 @@ bool log_allowed() {
   return prev != now && last.compare_exchange_strong(prev, now);
 }
 
-json registration_schema() {
+json facts_schema() {
   return {{"type", "object"},
-          {"required", {"token", "hostname", "capacity"}},
+          {"required", {"hostname", "capacity"}},
           {"properties",
-           {{"token", {{"type", "string"}, {"description", "fwr_... registration token"}}},
-            {"hostname", {{"type", "string"}, {"maxLength", 253}}},
-            {"machine_id", {{"type", "string"}, {"pattern", "^[0-9a-f]{32}$"}}},
+           {{"hostname", {{"type", "string"}, {"maxLength", 253}}},
             {"addresses", {{"type", "array"}, {"maxItems", 64}, {"items", {{"type", "string"}}}}},
             {"capacity",
              {{"type", "object"},
@@ -189,6 +227,15 @@ json registration_schema() {
             {"engine", {{"type", "string"}}},
             {"engine_version", {{"type", "string"}}},
             {"agent_version", {{"type", "string"}}}}}};
+}
+
+json registration_schema() {
+  json schema = facts_schema();
+  schema["required"] = {"token", "hostname", "capacity"};
+  schema["properties"]["token"] = {{"type", "string"},
+                                   {"description", "fwr_... registration token"}};
+  schema["properties"]["machine_id"] = {{"type", "string"}, {"pattern", "^[0-9a-f]{32}$"}};
+  return schema;
 }
 
 json heartbeat_schema() {
@@ -244,7 +291,7 @@ void add_node_agent_routes(Router& router, Authenticator& authenticator, Heartbe
                              {"command_poll_s", {{"type", "integer"}}}}}},
        .success_status = 201,
        .handler = [&authenticator, heartbeat_s, poll_s](Call& call) -> Reply {
-         const Registration r = parse_registration(call.body());
+         const Registration r = parse_facts(call.body(), true);
          const auto token_id = auth::registration_token_id(r.token);
          if (!token_id) {
            spdlog::warn("node registration from {} refused: malformed registration token",
@@ -394,6 +441,45 @@ void add_node_agent_routes(Router& router, Authenticator& authenticator, Heartbe
              .with_retry_after(1);
        },
        .audited = false});
+
+  router.add(
+      {.method = "PUT",
+       .path = "/api/nodes/{id}/facts",
+       .tag = "nodes",
+       .summary = "A registered node's host facts again (addresses, capacity, OS, kernel, "
+                  "engine and agent versions): sent by the agent at start and when they change. "
+                  "The worker's address follows the first address.",
+       .role = Role::kNode,
+       .request_schema = facts_schema(),
+       .response_schema = {{"type", "object"},
+                           {"properties",
+                            {{"changed", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}},
+       .handler = [](Call& call) -> Reply {
+         const std::int64_t id = call.id();
+         call.audit_target("node:" + std::to_string(id));
+         const Registration r = parse_facts(call.body(), false);
+         const std::optional<std::string> ip =
+             r.addresses.empty() ? std::nullopt : std::optional(r.addresses.front());
+         const auto changed = call.db().transact([&](pqxx::transaction_base& tx) {
+           json names = json::array();
+           const auto rows = tx.exec_params(kNodeFacts, id, r.hostname, inet_array(r.addresses),
+                                            r.cpu_cores, r.memory_mb, r.disk_gb, r.os, r.kernel,
+                                            r.engine, r.engine_version, r.agent_version, ip);
+           if (rows.empty()) throw ApiError::unauthenticated("node credential revoked");
+           static constexpr const char* kNames[] = {
+               "hostname", "addresses", "cpu_cores", "memory_mb",      "disk_gb",
+               "os",       "kernel",    "engine",    "engine_version", "agent_version"};
+           for (std::size_t i = 0; i < std::size(kNames); ++i) {
+             if (rows[0][static_cast<int>(i)].as<bool>()) names.push_back(kNames[i]);
+           }
+           return names;
+         });
+         call.audit_detail("changed", changed);
+         if (!changed.empty()) {
+           spdlog::info("node {}: host facts changed ({})", id, sanitize_utf8(changed.dump()));
+         }
+         return {.body = {{"changed", changed}}};
+       }});
 
   router.add(
       {.method = "POST",

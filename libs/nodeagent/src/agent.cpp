@@ -43,6 +43,9 @@ Agent::Agent(AgentSettings settings, AgentEnv env)
                             {{"service", "node-agent"}, {"result", "ok"}});
   commands_failed_ = &m.counter("fleet_node_agent_commands_total", "agent commands carried out",
                                 {{"service", "node-agent"}, {"result", "failed"}});
+  facts_reported_total_ =
+      &m.counter("fleet_node_agent_facts_reports_total",
+                 "host facts reported to the gateway (at start and on change)", svc);
   last_heartbeat_ts_ = &m.gauge("fleet_node_agent_last_heartbeat_timestamp_seconds",
                                 "when the gateway last accepted a heartbeat", svc);
   docker_gauge_ = &m.gauge("fleet_node_agent_docker_up", "1 when the Docker API answered", svc);
@@ -115,6 +118,48 @@ Status Agent::send(const HeartbeatState& state, std::int64_t* commands_pending) 
   return Status::success();
 }
 
+Status Agent::report_facts_if_changed() {
+  if (facts_unsupported_) return Status::success();
+  auto facts = collect_host_facts(settings_.paths);
+  if (!facts.ok()) return facts.error();
+  EngineFacts engine{.engine = "unknown", .agent_version = std::string(version())};
+  if (auto v = docker_.version(); v.ok()) {
+    engine.engine = v->engine;
+    engine.engine_version = v->version;
+  } else if (facts_reported_) {
+    // Docker away for a moment is not a change of engine: keep what was reported.
+    engine = facts_reported_->second;
+  }
+  std::vector<std::string> changed;
+  if (facts_reported_) {
+    changed = changed_facts(facts_reported_->first, facts_reported_->second, *facts, engine);
+    if (changed.empty()) return Status::success();
+  }
+  Status s = gateway_.report_facts(settings_.node_id, credential(), facts_body(*facts, engine));
+  if (!s.ok()) {
+    if (s.error().kind() == ErrorKind::kNotFound) {
+      facts_unsupported_ = true;
+      spdlog::info("{}; the facts given at registration stay", s.error().message());
+      return Status::success();
+    }
+    if (s.error().kind() == ErrorKind::kUnauthenticated) note_unauthenticated(s.error());
+    return s.error();
+  }
+  facts_reported_total_->inc();
+  if (changed.empty()) {
+    spdlog::info("host facts reported: {} address(es), {} cores, {} MB, {} GB, {} {}",
+                 facts->addresses.size(), facts->cpu_cores, facts->memory_mb, facts->disk_gb,
+                 engine.engine, engine.engine_version);
+  } else {
+    std::string names;
+    for (const auto& c : changed)
+      names += (names.empty() ? "" : ", ") + c;
+    spdlog::info("host facts changed ({}): reported to the gateway", names);
+  }
+  facts_reported_ = std::make_pair(std::move(*facts), std::move(engine));
+  return Status::success();
+}
+
 void Agent::request_poll() {
   {
     std::lock_guard lock(mu_);
@@ -176,6 +221,9 @@ void Agent::poll_commands() {
 }
 
 Status Agent::send_once() {
+  if (Status f = report_facts_if_changed(); !f.ok()) {
+    spdlog::warn("host facts not reported: {}", f.error().message());
+  }
   auto hb = next_heartbeat();
   if (!hb.ok()) return hb.error();
   std::int64_t pending = 0;
@@ -207,6 +255,7 @@ void Agent::run() {
   auto next_heartbeat_at = now();
   auto next_send_at = now();
   auto next_poll_at = now() + settings_.command_poll;
+  auto next_facts_at = now();
   std::thread commands([this] { command_loop(); });
   spdlog::info("node {}: heartbeats to {} every {} (±10 %), command polls every {}",
                settings_.node_id, settings_.gateway.url,
@@ -267,6 +316,18 @@ void Agent::run() {
           next_send_at = now() + delay;
         }
       }
+      if (now() >= next_facts_at) {
+        // Reported at start and whenever they change (a new address from DHCP, an engine
+        // upgrade, more memory); a failure is tried again about a heartbeat interval later.
+        Status f = unauthenticated_ ? Status(Error::unavailable("credential refused"))
+                                    : report_facts_if_changed();
+        if (!f.ok() && !unauthenticated_) {
+          spdlog::warn("host facts not reported: {}", f.error().message());
+        }
+        next_facts_at =
+            now() + (f.ok() ? settings_.facts_interval
+                            : std::min<milliseconds>(settings_.facts_interval, interval));
+      }
       if (now() >= next_poll_at) {
         if (!unauthenticated_ && last_accepted_ms_ >= 0) request_poll();
         next_poll_at = now() + settings_.command_poll;
@@ -275,7 +336,7 @@ void Agent::run() {
       spdlog::error("agent loop: {}", e.what());
       next_send_at = now() + 1s;
     }
-    auto next = std::min(next_heartbeat_at, next_poll_at);
+    auto next = std::min({next_heartbeat_at, next_poll_at, next_facts_at});
     if (buffer_.pending()) next = std::min(next, next_send_at);
     const auto d = std::chrono::duration_cast<milliseconds>(next - now());
     if (!wait(std::clamp<milliseconds>(d, 0ms, 1s))) break;

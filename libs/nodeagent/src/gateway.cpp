@@ -82,20 +82,32 @@ std::string node_path(std::int64_t node_id) {
 
 }  // namespace
 
+namespace {
+
+json facts_json(const HostFacts& f, const EngineFacts& engine) {
+  return {{"hostname", f.hostname},
+          {"addresses", f.addresses},
+          {"capacity",
+           {{"cpu_cores", f.cpu_cores}, {"memory_mb", f.memory_mb}, {"disk_gb", f.disk_gb}}},
+          {"os", f.os},
+          {"kernel", f.kernel},
+          {"engine", engine.engine},
+          {"engine_version", engine.engine_version},
+          {"agent_version", engine.agent_version}};
+}
+
+}  // namespace
+
 std::string registration_body(const std::string& token, const HostFacts& f,
                               const EngineFacts& engine) {
-  json body = {{"token", token},
-               {"hostname", f.hostname},
-               {"addresses", f.addresses},
-               {"capacity",
-                {{"cpu_cores", f.cpu_cores}, {"memory_mb", f.memory_mb}, {"disk_gb", f.disk_gb}}},
-               {"os", f.os},
-               {"kernel", f.kernel},
-               {"engine", engine.engine},
-               {"engine_version", engine.engine_version},
-               {"agent_version", engine.agent_version}};
+  json body = facts_json(f, engine);
+  body["token"] = token;
   if (!f.machine_id.empty()) body["machine_id"] = f.machine_id;
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string facts_body(const HostFacts& f, const EngineFacts& engine) {
+  return facts_json(f, engine).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<Registration> GatewayClient::register_node(const std::string& token, const HostFacts& facts,
@@ -127,6 +139,37 @@ Result<HeartbeatReply> GatewayClient::heartbeat(std::int64_t node_id, const std:
   r.heartbeat_interval_s = static_cast<int>(int_or(a->body, "heartbeat_interval_s", 0));
   r.commands_pending = int_or(a->body, "commands_pending", 0);
   return r;
+}
+
+std::vector<std::string> changed_facts(const HostFacts& a, const EngineFacts& ea,
+                                       const HostFacts& b, const EngineFacts& eb) {
+  std::vector<std::string> out;
+  auto check = [&](const char* name, bool same) {
+    if (!same) out.emplace_back(name);
+  };
+  check("hostname", a.hostname == b.hostname);
+  check("addresses", a.addresses == b.addresses);
+  check("cpu_cores", a.cpu_cores == b.cpu_cores);
+  check("memory_mb", a.memory_mb == b.memory_mb);
+  check("disk_gb", a.disk_gb == b.disk_gb);
+  check("os", a.os == b.os);
+  check("kernel", a.kernel == b.kernel);
+  check("engine", ea.engine == eb.engine);
+  check("engine_version", ea.engine_version == eb.engine_version);
+  check("agent_version", ea.agent_version == eb.agent_version);
+  return out;
+}
+
+Status GatewayClient::report_facts(std::int64_t node_id, const std::string& credential,
+                                   const std::string& body) const {
+  auto a = exchange(options_, "PUT", node_path(node_id) + "/facts", credential, body);
+  if (!a.ok()) return a.error();
+  if (a->status == 404 || a->status == 405) {
+    return Error(ErrorKind::kNotFound, "facts: HTTP " + std::to_string(a->status) +
+                                           " (the gateway does not take facts after registration)");
+  }
+  if (a->status != 200) return status_error("facts", *a);
+  return Status::success();
 }
 
 Result<std::string> GatewayClient::rotate_credential(std::int64_t node_id,

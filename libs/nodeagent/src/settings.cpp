@@ -100,6 +100,13 @@ void declare_config(config::Schema& s) {
          .default_value = std::int64_t{5},
          .min = 1,
          .max = 3600});
+  s.add({.name = "facts_interval_s",
+         .type = Type::kInt,
+         .help = "seconds between checks of the host's facts (addresses, capacity, versions); "
+                 "a change is reported to the gateway, and they are reported once at start",
+         .default_value = std::int64_t{300},
+         .min = 1,
+         .max = 86'400});
   s.add({.name = "unauthorized_retry_s",
          .type = Type::kInt,
          .help = "seconds between attempts while the gateway refuses the credential (401)",
@@ -231,6 +238,7 @@ Result<AgentSettings> settings_from(const config::Config& c, Needs needs) {
   }
   s.heartbeat_interval = seconds(c.integer("heartbeat_interval_s"));
   s.command_poll = seconds(c.integer("command_poll_s"));
+  s.facts_interval = seconds(c.integer("facts_interval_s"));
   s.unauthorized_retry = seconds(c.integer("unauthorized_retry_s"));
   s.ulimits.nofile = c.integer("ulimits.nofile");
   s.ulimits.nproc = c.integer("ulimits.nproc");

@@ -150,3 +150,73 @@ TEST_CASE("registration bodies are validated, naming the field, and nothing is s
     CHECK(gw.db.scalar("SELECT uses FROM registration_tokens") == "0");
   }
 }
+
+TEST_CASE("a node reports changed host facts: only what changed is written, and audited",
+          "[gateway][nodes][e2e]") {
+  GatewayFixture gw;
+  const RegisteredNode node = register_node(gw, "facts-host");
+  const RegisteredNode other = register_node(gw, "other-host");
+  const std::string id = std::to_string(node.id);
+  json facts = registration_body("");
+  facts.erase("token");
+  facts["hostname"] = "facts-host";
+
+  // The same facts as at registration: nothing changed, nothing written.
+  const std::string xmin = gw.db.scalar("SELECT xmin FROM nodes WHERE worker_id = " + id);
+  ApiAnswer same = as_node(gw, node.credential, "PUT", path_of(node.id, "/facts"), facts.dump());
+  REQUIRE(same.status == 200);
+  CHECK(same.body["changed"] == json::array());
+  CHECK(gw.db.scalar("SELECT xmin FROM nodes WHERE worker_id = " + id) == xmin);
+
+  // A new address (DHCP), more memory, an engine upgrade.
+  facts["addresses"] = {"127.0.0.9"};
+  facts["capacity"]["memory_mb"] = 16384;
+  facts["engine_version"] = "25.0";
+  ApiAnswer moved = as_node(gw, node.credential, "PUT", path_of(node.id, "/facts"), facts.dump());
+  REQUIRE(moved.status == 200);
+  CHECK(moved.body["changed"] == json({"addresses", "memory_mb", "engine_version"}));
+  CHECK(gw.db.scalar("SELECT host(ip) FROM workers WHERE id = " + id) == "127.0.0.9");
+  CHECK(gw.db.scalar("SELECT array_to_string(addresses, ',') || ' ' || memory_mb || ' ' || "
+                     "engine_version || ' ' || cpu_cores FROM nodes WHERE worker_id = " +
+                     id) == "127.0.0.9 16384 25.0 4");
+  CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'PUT /api/nodes/{id}/facts' AND "
+                    "target = 'node:" +
+                    id + "' AND status = 200 AND details->'changed' ? 'memory_mb'") == 1);
+
+  // Only its own node, only as a node; bad bodies change nothing (but are audited).
+  auto state = [&] {
+    return gw.db.scalar(
+        "SELECT md5(string_agg(n::text || w::text, '' ORDER BY w.id)) FROM nodes "
+        "n JOIN workers w ON w.id = n.worker_id");
+  };
+  const std::string before = state();
+  CHECK(as_node(gw, node.credential, "PUT", path_of(other.id, "/facts"), facts.dump()).status ==
+        403);
+  CHECK(gw.as("admin", "PUT", path_of(node.id, "/facts"), facts.dump()).status == 403);
+  json with_token = facts;
+  with_token["token"] = "fwr_x";
+  ApiAnswer refused =
+      as_node(gw, node.credential, "PUT", path_of(node.id, "/facts"), with_token.dump());
+  CHECK(refused.status == 400);
+  CHECK(refused.body["error"]["field"] == "token");
+  json machine = facts;
+  machine["machine_id"] = std::string(32, 'a');
+  CHECK(as_node(gw, node.credential, "PUT", path_of(node.id, "/facts"), machine.dump()).status ==
+        400);
+  json bad_address = facts;
+  bad_address["addresses"] = {"127.0.0.9", "not-an-ip"};
+  ApiAnswer bad =
+      as_node(gw, node.credential, "PUT", path_of(node.id, "/facts"), bad_address.dump());
+  CHECK(bad.status == 400);
+  CHECK(bad.body["error"]["field"] == "addresses[1]");
+  CHECK(state() == before);
+  CHECK(gw.db.count("SELECT 1 FROM audit_log WHERE action = 'PUT /api/nodes/{id}/facts' AND "
+                    "status = 400") == 3);
+
+  // A revoked node cannot change anything.
+  gw.db.exec("UPDATE nodes SET credential_revoked_at = now() WHERE worker_id = " + id);
+  facts["capacity"]["memory_mb"] = 32768;
+  CHECK(as_node(gw, node.credential, "PUT", path_of(node.id, "/facts"), facts.dump()).status ==
+        401);
+  CHECK(gw.db.scalar("SELECT memory_mb FROM nodes WHERE worker_id = " + id) == "16384");
+}

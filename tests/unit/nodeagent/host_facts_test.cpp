@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
+#include "nodeagent/gateway.h"
 #include "nodeagent/host_facts.h"
 #include "process.h"
 
@@ -122,4 +125,51 @@ TEST_CASE("loopback addresses are left out unless asked for") {
   CHECK(std::find(without.begin(), without.end(), "127.0.0.1") == without.end());
   auto with = host_addresses(true);
   CHECK(std::find(with.begin(), with.end(), "127.0.0.1") != with.end());
+}
+
+TEST_CASE("facts_body is registration's body without the token and the machine id") {
+  HostFacts f;
+  f.hostname = "host-a";
+  f.machine_id = std::string(32, 'a');
+  f.addresses = {"10.0.0.5", "fe80::1"};
+  f.cpu_cores = 8;
+  f.memory_mb = 32768;
+  f.disk_gb = 500;
+  f.os = "Debian GNU/Linux 12 (bookworm)";
+  f.kernel = "6.1.0-13-amd64";
+  const EngineFacts e{.engine = "podman", .engine_version = "4.3.1", .agent_version = "1.2.3"};
+  const auto body = nlohmann::json::parse(facts_body(f, e));
+  CHECK_FALSE(body.contains("token"));
+  CHECK_FALSE(body.contains("machine_id"));
+  CHECK(body["addresses"] == nlohmann::json({"10.0.0.5", "fe80::1"}));
+  CHECK(body["capacity"]["memory_mb"] == 32768);
+  CHECK(body["engine_version"] == "4.3.1");
+  const auto reg = nlohmann::json::parse(registration_body("fwr_t", f, e));
+  CHECK(reg["token"] == "fwr_t");
+  CHECK(reg["machine_id"] == std::string(32, 'a'));
+  auto without = reg;
+  without.erase("token");
+  without.erase("machine_id");
+  CHECK(without == body);
+}
+
+TEST_CASE("changed_facts names what differs, nothing when the same") {
+  HostFacts a;
+  a.hostname = "h";
+  a.addresses = {"10.0.0.5"};
+  a.cpu_cores = 4;
+  a.memory_mb = 8192;
+  a.disk_gb = 100;
+  const EngineFacts e{.engine = "docker", .engine_version = "24.0", .agent_version = "1"};
+  CHECK(changed_facts(a, e, a, e).empty());
+  HostFacts b = a;
+  b.addresses = {"10.0.0.6"};
+  b.memory_mb = 16384;
+  EngineFacts e2 = e;
+  e2.engine_version = "25.0";
+  CHECK(changed_facts(a, e, b, e2) ==
+        std::vector<std::string>{"addresses", "memory_mb", "engine_version"});
+  b = a;
+  b.machine_id = "other";  // not a fact that is reported again
+  CHECK(changed_facts(a, e, b, e).empty());
 }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/backoff.h"
 #include "core/clock.h"
@@ -64,6 +65,9 @@ class Agent {
  private:
   // Sends one heartbeat; `commands_pending` gets the gateway's count of waiting commands.
   Status send(const HeartbeatState& state, std::int64_t* commands_pending = nullptr);
+  // Reads the host's facts and reports them when they differ from the last ones the gateway
+  // accepted (always the first time). Fails as the report; success when nothing changed.
+  Status report_facts_if_changed();
   void poll_commands();  // claims and carries out this node's commands (the command thread)
   void request_poll();   // wakes the command thread
   void command_loop();   // the command thread: polls when asked, until stop()
@@ -91,6 +95,9 @@ class Agent {
   std::atomic<bool> unauthenticated_{false};
   std::atomic<bool> docker_up_{false};
   std::atomic<std::int64_t> last_accepted_ms_{-1};  // steady ms of the last accepted heartbeat
+  // The facts the gateway last accepted (the main loop's thread only).
+  std::optional<std::pair<HostFacts, EngineFacts>> facts_reported_;
+  bool facts_unsupported_ = false;  // the gateway has no facts route: stop asking
 
   std::unique_ptr<metrics::Registry> metrics_;
   metrics::Counter* heartbeats_ok_;
@@ -98,6 +105,7 @@ class Agent {
   metrics::Counter* heartbeats_replaced_;
   metrics::Counter* commands_ok_;
   metrics::Counter* commands_failed_;
+  metrics::Counter* facts_reported_total_;
   metrics::Gauge* last_heartbeat_ts_;
   metrics::Gauge* docker_gauge_;
   metrics::Gauge* credential_gauge_;

@@ -46,6 +46,13 @@ struct EngineFacts {
 // The registration request body. Pure; exposed for tests.
 std::string registration_body(const std::string& token, const HostFacts& facts,
                               const EngineFacts& engine);
+// The body of PUT /api/nodes/{id}/facts: what registration sends, without the token and the
+// machine id (a node's identity does not change). Pure; exposed for tests.
+std::string facts_body(const HostFacts& facts, const EngineFacts& engine);
+// The names of the facts that differ between two readings ("addresses", "memory_mb", ...), in
+// the order of the body's fields. Pure.
+std::vector<std::string> changed_facts(const HostFacts& before, const EngineFacts& engine_before,
+                                       const HostFacts& after, const EngineFacts& engine_after);
 
 class GatewayClient {
  public:
@@ -55,6 +62,10 @@ class GatewayClient {
                                      const EngineFacts& engine) const;
   Result<HeartbeatReply> heartbeat(std::int64_t node_id, const std::string& credential,
                                    const std::string& body) const;
+  // Reports the host's facts again (addresses, capacity, versions). kNotFound when the gateway
+  // does not know the route (older than the agent).
+  Status report_facts(std::int64_t node_id, const std::string& credential,
+                      const std::string& body) const;
   // Returns the new credential.
   Result<std::string> rotate_credential(std::int64_t node_id, const std::string& credential) const;
   Result<std::vector<AgentCommand>> claim_commands(std::int64_t node_id,

@@ -29,6 +29,7 @@ struct AgentSettings {
   HostPaths paths;
   std::chrono::milliseconds heartbeat_interval{30'000};
   std::chrono::milliseconds command_poll{5'000};
+  std::chrono::milliseconds facts_interval{300'000};     // host facts checked, reported on change
   std::chrono::milliseconds unauthorized_retry{60'000};  // after a 401: retry slowly
   Ulimits ulimits;
   HostPower host_power = HostPower::kRefused;
