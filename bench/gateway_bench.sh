@@ -4,6 +4,8 @@
 # GET /health (no authentication, no database) as the ceiling of this machine.
 #
 #   bench/gateway_bench.sh [build-dir] [duration-seconds] [connections]
+#   GATEWAY_ARGS="--set gateway.threads=8" passes gateway flags; ONLY=uncached runs /health and the
+#   uncached miners page only.
 #
 # Loads: /health; /api/miners?limit=100 as the dashboard asks it (the same page again: the
 # gateway's one-second response cache answers most); and the same route with a different keyset
@@ -57,8 +59,9 @@ key=$("$bin/fleetctl" users add bench --role viewer --generate-password >/dev/nu
 [[ -n $key ]] || { echo "could not create an API key" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# shellcheck disable=SC2086  # GATEWAY_ARGS: extra gateway flags, e.g. "--set gateway.threads=8"
 "$bin/api-gateway" --port "$port" --set gateway.address=127.0.0.1 --set "gateway.token_secret=$(openssl rand -hex 32)" \
-  >"$work/gateway.log" 2>&1 &
+  ${GATEWAY_ARGS:-} >"$work/gateway.log" 2>&1 &
 gw_pid=$!
 for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 items=$(curl -fsS -H "X-API-Key: $key" "http://127.0.0.1:$port/api/miners?limit=100" |
@@ -75,32 +78,52 @@ end
 LUA
 sed 's|/api/miners|/api/workers|' "$work/cursor.lua" >"$work/workers_cursor.lua"
 
+pg_dir=$(sed -n 1p "$work/pg/server.state")
+pg_pid=$(head -1 "$pg_dir/data/postmaster.pid" 2>/dev/null || head -1 "$pg_dir/postmaster.pid")
+pg_ticks() {  # CPU ticks of PostgreSQL's server processes (the postmaster's children)
+  local total=0 p
+  for p in $(ps -o pid= --ppid "$pg_pid"); do
+    [[ -r /proc/$p/stat ]] && total=$(( total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0) ))
+  done
+  echo "$total"
+}
+
 run_wrk() {  # run_wrk <label> <args...>: prints a Markdown row
   local label=$1
   shift
-  local out cpu0 cpu1
+  local out cpu0 cpu1 pg0 pg1
   cpu0=$(awk '{print $14 + $15}' "/proc/$gw_pid/stat")
+  pg0=$(pg_ticks)
   out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$@")
   cpu1=$(awk '{print $14 + $15}' "/proc/$gw_pid/stat")
+  pg1=$(pg_ticks)
   local rps p50 p99
   rps=$(grep 'Requests/sec' <<<"$out" | awk '{print $2}')
   p50=$(grep -E '^\s+50%' <<<"$out" | awk '{print $2}')
   p99=$(grep -E '^\s+99%' <<<"$out" | awk '{print $2}')
   local errors
   errors=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' | paste -sd ';' || true)
-  local cores
+  local cores pg_us gw_us
   cores=$(python3 -c "print(f'{($cpu1 - $cpu0) / 100 / $duration:.2f}')")
-  echo "| $label | $rps | $p50 | $p99 | $cores | ${errors:-none} |"
+  # CPU per request (µs): steadier than req/s on a machine shared with other work.
+  total=$(grep -E '^\s+[0-9]+ requests in' <<<"$out" | awk '{print $1}')
+  gw_us=$(python3 -c "print(f'{($cpu1 - $cpu0) * 10000 / max($total, 1):.0f}')")
+  pg_us=$(python3 -c "print(f'{($pg1 - $pg0) * 10000 / max($total, 1):.0f}')")
+  echo "| $label | $rps | $p50 | $p99 | $cores | $gw_us | $pg_us | ${errors:-none} |"
 }
 
 echo "### api-gateway: $connections connections, ${duration}s each, wrk -t2 on the same 2-core machine"
 echo
 echo "GET /api/miners?limit=100 answers $bytes bytes (100 miners with their latest status)."
 echo
-echo "| load | req/s | p50 | p99 | gateway cores | errors |"
-echo "|---|---|---|---|---|---|"
+echo "| load | req/s | p50 | p99 | gateway cores | gateway µs/request | PostgreSQL µs/request | errors |"
+echo "|---|---|---|---|---|---|---|---|"
 url="http://127.0.0.1:$port"
 run_wrk "GET /health (no auth, no database): ceiling" "$url/health"
+if [[ ${ONLY:-} == uncached ]]; then
+  run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+  exit 0
+fi
 run_wrk "GET /api/miners?limit=100, API key (same page: response cache)" -H "X-API-Key: $key" "$url/api/miners?limit=100"
 run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
 run_wrk "GET /api/workers?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/workers_cursor.lua" "$url"

@@ -239,7 +239,8 @@ void add_fleet_routes(Router& router) {
          const auto limit = call.query_int("limit", 100, 1, 1000);
          const auto after = call.query_int("after", 0, 0, INT64_MAX);
          std::string page;
-         call.db().transact([&](pqxx::transaction_base& tx) {
+         // One statement: no BEGIN/COMMIT round trips (Session::autocommit).
+         call.db().autocommit([&](pqxx::transaction_base& tx) {
            auto rows = tx.exec_prepared(
                "workers_page", kind, status, farm, labels,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, after, limit + 1);

@@ -145,7 +145,8 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
          const auto limit = call.query_int("limit", 100, 1, 1000);
          const auto after = call.query_int("after", 0, 0, INT64_MAX);
          std::string page;
-         call.db().transact([&](pqxx::transaction_base& tx) {
+         // One statement: no BEGIN/COMMIT round trips (Session::autocommit).
+         call.db().autocommit([&](pqxx::transaction_base& tx) {
            auto rows = tx.exec_prepared(
                "miners_page", after, managed, online, model,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);

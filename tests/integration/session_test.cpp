@@ -163,3 +163,38 @@ TEST_CASE("database errors are classified by SQLSTATE", "[session][db]") {
   CHECK(kind_of("INSERT INTO workers (kind, name) VALUES ('toaster', 'x')") ==
         ErrorKind::kInvalidArgument);
 }
+
+TEST_CASE("autocommit runs statements without a transaction block, each committing by itself",
+          "[session][db]") {
+  test::TestDatabase db;
+  db.exec("CREATE TABLE t (x int PRIMARY KEY)");
+  db::Session session(options_for(db.url()));
+  // No BEGIN: the statement starts its own transaction (in a block begun by an earlier BEGIN,
+  // the transaction's time is before the statement's).
+  const char* kFirst = "SELECT now() = statement_timestamp()";
+  CHECK(session.autocommit(
+      [&](pqxx::transaction_base& tx) { return tx.exec1(kFirst)[0].as<bool>(); }));
+  CHECK_FALSE(
+      session.transact([&](pqxx::transaction_base& tx) { return tx.exec1(kFirst)[0].as<bool>(); }));
+  // A failing second statement does not undo the first (in transact() it would).
+  CHECK_THROWS(session.autocommit([](pqxx::transaction_base& tx) {
+    tx.exec0("INSERT INTO t VALUES (1)");
+    tx.exec0("INSERT INTO t VALUES (1)");
+  }));
+  CHECK(db.scalar("SELECT count(*) FROM t") == "1");
+  CHECK_THROWS(session.transact([](pqxx::transaction_base& tx) {
+    tx.exec0("INSERT INTO t VALUES (2)");
+    tx.exec0("INSERT INTO t VALUES (2)");
+  }));
+  CHECK(db.scalar("SELECT count(*) FROM t") == "1");
+  // The session stays usable after the error, and a read-only session stays read-only.
+  CHECK(session.autocommit([](pqxx::transaction_base& tx) {
+    return tx.exec1("SELECT max(x) FROM t")[0].as<int>();
+  }) == 1);
+  auto o = options_for(db.url());
+  o.read_only = true;
+  db::Session reader(o);
+  CHECK_THROWS(
+      reader.autocommit([](pqxx::transaction_base& tx) { tx.exec0("INSERT INTO t VALUES (3)"); }));
+  CHECK(db.scalar("SELECT count(*) FROM t") == "1");
+}
