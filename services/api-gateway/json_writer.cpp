@@ -152,4 +152,23 @@ JsonWriter& JsonWriter::raw(std::string_view json) {
   return *this;
 }
 
+JsonWriter& JsonWriter::utc_timestamp(std::string_view t) {
+  auto digits = [&](std::size_t from, std::size_t n) {
+    for (std::size_t i = from; i < from + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+    }
+    return true;
+  };
+  const bool iso_utc = t.size() >= 22 && t.substr(t.size() - 3) == "+00" && digits(0, 4) &&
+                       t[4] == '-' && digits(5, 2) && t[7] == '-' && digits(8, 2) && t[10] == ' ' &&
+                       digits(11, 2) && t[13] == ':' && digits(14, 2) && t[16] == ':' &&
+                       digits(17, 2) && (t.size() == 22 || t[19] == '.');
+  if (!iso_utc) return string(t);
+  char out[20];
+  t.copy(out, 19);
+  out[10] = 'T';
+  out[19] = 'Z';
+  return string(std::string_view(out, 20));
+}
+
 }  // namespace fleet::gateway

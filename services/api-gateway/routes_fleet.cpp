@@ -17,11 +17,18 @@ using json = nlohmann::json;
 using auth::Role;
 
 constexpr const char* kWorkerColumns = R"sql(
-w.id, w.kind, w.name, w.farm_id, f.name, w.site, host(w.ip), w.status,
-to_char(w.status_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-to_char(w.last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-w.managed, w.labels::text
+w.id, w.kind, w.name, w.farm_id, f.name, w.site, host(w.ip), w.status, w.status_since,
+w.last_seen_at, w.managed, w.labels::text
 )sql";
+
+// status_since and last_seen_at come as timestamptz text and are written as RFC 3339 here
+// (JsonWriter::utc_timestamp): to_char for each of them was a third of the page's database time.
+std::string rfc3339(const pqxx::field& f) {
+  JsonWriter w(32);
+  w.utc_timestamp(std::string_view(f.c_str(), f.size()));
+  std::string quoted = w.take();
+  return quoted.substr(1, quoted.size() - 2);
+}
 
 json worker_json(const pqxx::row& r) {
   auto opt = [&](int i) { return r[i].is_null() ? json() : json(r[i].as<std::string>()); };
@@ -33,8 +40,8 @@ json worker_json(const pqxx::row& r) {
           {"site", opt(5)},
           {"ip", opt(6)},
           {"status", r[7].as<std::string>()},
-          {"status_since", r[8].as<std::string>()},
-          {"last_seen_at", opt(9)},
+          {"status_since", rfc3339(r[8])},
+          {"last_seen_at", r[9].is_null() ? json() : json(rfc3339(r[9]))},
           {"managed", r[10].as<bool>()},
           {"labels", json::parse(r[11].as<std::string>())}};
 }
@@ -65,8 +72,14 @@ void write_worker(JsonWriter& w, const pqxx::row& r) {
   text("site", r[5]);
   text("ip", r[6]);
   text("status", r[7]);
-  text("status_since", r[8]);
-  text("last_seen_at", r[9]);
+  w.key("status_since").utc_timestamp(std::string_view(r[8].c_str(), r[8].size()));
+  const pqxx::field seen = r[9];
+  w.key("last_seen_at");
+  if (seen.is_null()) {
+    w.null();
+  } else {
+    w.utc_timestamp(std::string_view(seen.c_str(), seen.size()));
+  }
   w.key("managed").boolean(r[10].c_str()[0] == 't');
   w.key("labels").raw(r[11].c_str());  // jsonb's text is JSON
   w.end_object();

@@ -216,6 +216,16 @@ TEST_CASE("workers are listed in keyset pages with filters", "[gateway][api][e2e
   }
   CHECK(page.body["items"][1]["farm"] == "farm \"north\" ✓");
   CHECK(page.body["items"][1]["labels"]["k"][1].contains("x"));
+  // Times are RFC 3339 in UTC to the second, as the database has them.
+  const auto& second = page.body["items"][1];
+  CHECK(second["last_seen_at"] ==
+        gw.db.scalar("SELECT to_char(last_seen_at AT TIME ZONE 'UTC', "
+                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM workers WHERE id = " +
+                     std::to_string(ids[1])));
+  CHECK(second["status_since"] ==
+        gw.db.scalar("SELECT to_char(status_since AT TIME ZONE 'UTC', "
+                     "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM workers WHERE id = " +
+                     std::to_string(ids[1])));
 }
 
 TEST_CASE("devices push readings, latest values and history follow", "[gateway][api][e2e]") {

@@ -82,3 +82,21 @@ TEST_CASE("the JSON writer copies plain text and escapes only what must be", "[g
   CHECK(parsed[texts.size() + 1] == INT64_MAX);
   CHECK(parsed[texts.size() + 2] == 0);
 }
+
+TEST_CASE("json writer: PostgreSQL's UTC timestamps become RFC 3339 to the second") {
+  auto one = [](std::string_view text) {
+    JsonWriter w;
+    w.utc_timestamp(text);
+    return w.take();
+  };
+  CHECK(one("2026-12-05 00:07:28+00") == "\"2026-12-05T00:07:28Z\"");
+  CHECK(one("2026-12-05 00:07:28.123456+00") == "\"2026-12-05T00:07:28Z\"");
+  CHECK(one("1999-01-31 23:59:59.5+00") == "\"1999-01-31T23:59:59Z\"");
+  // Anything else is written as it came (never guessed at).
+  CHECK(one("2026-12-05 00:07:28+01") == "\"2026-12-05 00:07:28+01\"");
+  CHECK(one("infinity") == "\"infinity\"");
+  CHECK(one("12026-12-05 00:07:28+00") == "\"12026-12-05 00:07:28+00\"");
+  CHECK(one("2026-12-05 00:07:28 BC+00") == "\"2026-12-05 00:07:28 BC+00\"");
+  CHECK(one("2026-12-05T00:07:28+00") == "\"2026-12-05T00:07:28+00\"");
+  CHECK(one("") == "\"\"");
+}

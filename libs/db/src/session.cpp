@@ -104,7 +104,8 @@ void Session::configure(pqxx::connection_base& conn) {
   std::string sql = "SET statement_timeout = '" + ms(options_.statement_timeout) +
                     "'; SET lock_timeout = '" + ms(options_.lock_timeout) +
                     "'; SET idle_in_transaction_session_timeout = '" +
-                    ms(options_.idle_in_transaction_timeout) + "'; SET TIME ZONE 'UTC'";
+                    ms(options_.idle_in_transaction_timeout) +
+                    "'; SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'";
   if (options_.read_only) sql += "; SET default_transaction_read_only = on";
   pqxx::nontransaction tx(conn);
   tx.exec(sql);
