@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(1 << 20);
   server.set_keep_alive_timeout(2);
+  // Answers go out as written, as HiveOS's front servers send them: without TCP_NODELAY, the body
+  // written after the headers waited for the client's delayed ACK of the headers (40 ms on a
+  // kept-alive connection, three requests in five).
+  server.set_tcp_nodelay(true);
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
         res.status = 500;
