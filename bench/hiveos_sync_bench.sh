@@ -20,7 +20,8 @@
 #
 # With HIVEOS_SYNC_BEFORE=<an earlier hiveos-sync binary>, each run also measures its first and
 # steady cycles on a fresh database of their own (the same schema: the before/after ratio in the
-# same run).
+# same run); with HIVEOS_SIM_BEFORE=<an earlier hiveos-sim binary> as well, those "before" cycles
+# read a simulator of that build (started beside this build's, with the same fleet).
 #
 #   bench/hiveos_sync_bench.sh [build-dir] [runs]     (default: build 5)
 # Prints a Markdown table for docs/benchmarks.md.
@@ -30,9 +31,10 @@ build=${1:-build}
 runs=${2:-5}
 bin=$build/bin
 state=$(mktemp -d /tmp/fleet-bench-XXXXXX)
-sim_pid=
+sim_pid= before_sim_pid=
 cleanup() {
   [[ -n $sim_pid ]] && kill "$sim_pid" 2>/dev/null || true
+  [[ -n $before_sim_pid ]] && kill "$before_sim_pid" 2>/dev/null || true
   "$bin/pg-harness" stop "$state" >/dev/null 2>&1 || true
   rm -rf "$state"
 }
@@ -48,12 +50,27 @@ export DATABASE_URL="postgresql://postgres@127.0.0.1:$port/bench"
 export FLEET_SECRET_KEY=$(openssl rand -hex 32)
 token=bench-$(openssl rand -hex 8)
 
-sim_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin/hiveos-sim" --listen "127.0.0.1:$sim_port" --farms 50 --workers-per-farm 100 \
-  --asic-share 0.1 --token "$token" --seed 11 --threads 4 >"$state/sim.log" 2>&1 &
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+start_sim() {  # binary port log
+  "$1" --listen "127.0.0.1:$2" --farms 50 --workers-per-farm 100 \
+    --asic-share 0.1 --token "$token" --seed 11 --threads 4 >"$3" 2>&1 &
+}
+sim_port=$(free_port)
+start_sim "$bin/hiveos-sim" "$sim_port" "$state/sim.log"
 sim_pid=$!
 sim="http://127.0.0.1:$sim_port"
 for _ in $(seq 100); do curl -fs "$sim/control/state" >/dev/null && break; sleep 0.1; done
+after_sim=$sim
+before_sim=$sim
+if [[ -n ${HIVEOS_SIM_BEFORE:-} ]]; then
+  before_port=$(free_port)
+  start_sim "$HIVEOS_SIM_BEFORE" "$before_port" "$state/before_sim.log"
+  before_sim_pid=$!
+  before_sim="http://127.0.0.1:$before_port"
+  for _ in $(seq 100); do curl -fs "$before_sim/control/state" >/dev/null && break; sleep 0.1; done
+fi
 
 account() {
   "$bin/hiveos_bench_account" bench "$sim/api/v2" "$token" 6000 1000 >/dev/null
@@ -108,10 +125,12 @@ for _ in $(seq "$runs"); do
   every+=("$(cycle FLEET_HIVEOS_READINGS_INTERVAL=0 FLEET_HIVEOS_LATEST_REFRESH=0 \
     2>"$state/counts_every")")
   if [[ -n ${HIVEOS_SYNC_BEFORE:-} ]]; then
+    sim=$before_sim
     new_db >/dev/null; account
     bfirst+=("$(sync_bin=$HIVEOS_SYNC_BEFORE cycle 2>"$state/counts_bfirst")")
     sleep 1
     bsteady+=("$(sync_bin=$HIVEOS_SYNC_BEFORE cycle 2>"$state/counts_bsteady")")
+    sim=$after_sim
   fi
 done
 F=$(printf '%s;' "${first[@]}")

@@ -48,13 +48,17 @@ ON CONFLICT (hiveos_farm_id) DO UPDATE
 // One farm in one statement (prepared, so it is planned once per connection). The workers' JSON
 // is parsed once, as json (only the nested values stored as jsonb are converted: a third less
 // PostgreSQL CPU than jsonb input), and every write is a data-modifying CTE over it.
-// $1 account, $2 the workers (workers_json), $3 the HiveOS farm id, $4 the live workers' metrics
-// (metrics_json), $5 whether metrics also go to readings, $6 hiveos.readings_interval and
-// $7 hiveos.latest_refresh in milliseconds. Answers (workers created, metrics_latest rows
-// written, readings appended).
+// $1 account, $2 the workers (workers_json), $3 the HiveOS farm id, $5 whether metrics also go to
+// readings, $6 hiveos.readings_interval and $7 hiveos.latest_refresh in milliseconds, and the live
+// workers' metrics as parallel arrays (metric_arrays): $4 hid, $8 metric, $9 value,
+// $10 json_value, $11 metadata, $12 ts. Answers (workers created, metrics_latest rows written,
+// readings appended).
 //   - new workers: a workers row (ids drawn first, so the rigs row names its worker) and a rigs
 //     row with the detail;
-//   - known workers: name, kind, farm, site, address (renames and farm moves) and, for a live
+//   - known workers (looked up by key: `hiveos_worker_id = ANY (...)` keeps the generic plan from
+//     hashing every rig of the account, twice, for each farm) are the rest: new ones are those
+//     of the input not among them;
+//     their name, kind, farm, site, address (renames and farm moves) and, for a live
 //     one, last_seen_at moved to its stats_time; unchanged rows are not rewritten, and only a
 //     worker removed earlier has its status set (back to pending: the heartbeat-monitor decides
 //     from there), so the status triggers run for those alone; their rigs detail is replaced.
@@ -89,16 +93,17 @@ WITH input AS MATERIALIZED (
            miner_start_time bigint)
 ), farm AS (
   SELECT id, coalesce(site, name) AS site FROM farms WHERE hiveos_farm_id = $3
-), known AS (
+), known AS MATERIALIZED (
   SELECT i.*, r.worker_id, r.readings_at,
          $5 AND i.seen_at IS NOT NULL
            AND fleet_once_per_window(r.worker_id, r.readings_at, i.seen_at, $6) AS history
     FROM input i JOIN rigs r ON r.account_id = $1 AND r.hiveos_worker_id = i.hid
+   WHERE r.hiveos_worker_id = ANY (ARRAY(SELECT hid FROM input))
 ), fresh AS (
   SELECT i.*, nextval(pg_get_serial_sequence('workers', 'id')) AS worker_id,
          $5 AND i.seen_at IS NOT NULL AS history
     FROM input i
-   WHERE NOT EXISTS (SELECT 1 FROM rigs r WHERE r.account_id = $1 AND r.hiveos_worker_id = i.hid)
+   WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.hid = i.hid)
 ), new_workers AS (
   INSERT INTO workers (id, kind, name, farm_id, site, ip, managed, last_seen_at, status_reason)
   SELECT f.worker_id, f.kind, f.name, farm.id, farm.site, f.ip, true, f.seen_at, 'found in HiveOS'
@@ -147,8 +152,8 @@ WITH input AS MATERIALIZED (
 ), m AS (
   SELECT ids.worker_id, ids.history, t.metric, t.value, t.json_value, t.metadata,
          least(to_timestamp(t.ts), now()) AS ts
-    FROM json_to_recordset($4::json)
-      AS t(hid bigint, metric text, value float8, json_value jsonb, metadata jsonb, ts bigint)
+    FROM unnest($4::bigint[], $8::text[], $9::float8[], $10::jsonb[], $11::jsonb[],
+                $12::bigint[]) AS t(hid, metric, value, json_value, metadata, ts)
     JOIN ids ON ids.hid = t.hid
 ), latest_updated AS (
   UPDATE metrics_latest l
@@ -300,13 +305,14 @@ FarmWrite PgSink::save_farm(const Account& account, const hiveos::Farm& farm,
     return {};
   }
   const std::string workers = workers_json(rows);
-  const std::string metrics = metrics_json(rows);
+  const MetricArrays m = metric_arrays(rows);
   return session_.transact([&](pqxx::transaction_base& tx) {
     tx.conn().prepare("hiveos_save_farm", kSaveFarm);
     const pqxx::row r = tx.exec_prepared1(
-        "hiveos_save_farm", account.id, workers, farm.id, metrics, policy_.readings,
+        "hiveos_save_farm", account.id, workers, farm.id, m.hids, policy_.readings,
         static_cast<std::int64_t>(policy_.readings_interval.count()),
-        static_cast<std::int64_t>(policy_.latest_refresh.count()));
+        static_cast<std::int64_t>(policy_.latest_refresh.count()), m.names, m.values, m.json_values,
+        m.metadata, m.ts);
     return FarmWrite{.workers = static_cast<std::int64_t>(rows.size()),
                      .created = r[0].as<std::int64_t>(),
                      .metrics = r[1].as<std::int64_t>(),

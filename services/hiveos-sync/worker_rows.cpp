@@ -2,6 +2,9 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
+#include <cmath>
+
 #include <optional>
 #include <set>
 #include <utility>
@@ -194,23 +197,54 @@ std::string workers_json(const std::vector<WorkerRow>& rows) {
   return dump(out);
 }
 
-std::string metrics_json(const std::vector<WorkerRow>& rows) {
-  json out = json::array();
+void append_array_element(std::string& out, const std::string* text) {
+  if (out.size() > 1) out += ',';
+  if (!text) {
+    out += "NULL";
+    return;
+  }
+  out += '"';
+  for (const char c : *text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+}
+
+MetricArrays metric_arrays(const std::vector<WorkerRow>& rows) {
+  MetricArrays a;
+  for (auto* s : {&a.hids, &a.names, &a.values, &a.json_values, &a.metadata, &a.ts})
+    s->pop_back();  // "{" ... "}" closed below
+  auto number = [](std::string& out, auto v) {
+    if (out.size() > 1) out += ',';
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
+  };
   for (const auto& r : rows) {
     if (!r.live || !r.worker.stats.stats_time) continue;
     for (const auto& m : r.metrics) {
-      json j = {{"hid", r.worker.id}, {"metric", m.name}, {"ts", *r.worker.stats.stats_time}};
-      j["value"] = m.value ? json(*m.value) : json(nullptr);
-      json value = m.json_value.empty() ? json(nullptr) : json::parse(m.json_value, nullptr, false);
-      j["json_value"] = value.is_discarded() ? json(nullptr) : value;
-      json meta =
-          m.metadata_json.empty() ? json(nullptr) : json::parse(m.metadata_json, nullptr, false);
-      j["metadata"] = meta.is_discarded() ? json(nullptr) : meta;
-      if (j["value"].is_null() && j["json_value"].is_null()) continue;
-      out.push_back(std::move(j));
+      // A value that is not finite has no array (nor JSON) form: no value.
+      const bool has_value = m.value && std::isfinite(*m.value);
+      const bool has_json = !m.json_value.empty() && json::accept(m.json_value);
+      if (!has_value && !has_json) continue;
+      number(a.hids, r.worker.id);
+      append_array_element(a.names, &m.name);
+      if (has_value) {
+        number(a.values, *m.value);
+      } else {
+        append_array_element(a.values, nullptr);
+      }
+      append_array_element(a.json_values, has_json ? &m.json_value : nullptr);
+      const bool has_meta = !m.metadata_json.empty() && json::accept(m.metadata_json);
+      append_array_element(a.metadata, has_meta ? &m.metadata_json : nullptr);
+      number(a.ts, *r.worker.stats.stats_time);
+      ++a.count;
     }
   }
-  return dump(out);
+  for (auto* s : {&a.hids, &a.names, &a.values, &a.json_values, &a.metadata, &a.ts})
+    *s += '}';
+  return a;
 }
 
 std::size_t metric_count(const std::vector<WorkerRow>& rows) {

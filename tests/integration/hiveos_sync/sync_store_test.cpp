@@ -122,6 +122,31 @@ TEST_CASE("a first sync creates farms, workers and rigs, and live ones are seen 
   CHECK(db.count("SELECT 1 FROM workers") == 3);
 }
 
+TEST_CASE("metric values, JSON values and metadata reach metrics_latest and readings as sent",
+          "[hiveos_sync][integration]") {
+  TestDatabase db;
+  Store s(db);
+  s.sink.save_farms(s.account, {farm(10, "alpha")});
+  WorkerRow r = row(rig(1, 10, "rig-1", kStats), true);
+  r.metrics = {{.name = "problems", .value = 2, .json_value = R"(["a\"b","c\\d"])"},
+               {.name = "hashrate",
+                .value = 0.000123456789,
+                .json_value = R"({"etchash":0.000123456789})",
+                .metadata_json = R"({"unit":"TH/s"})"},
+               {.name = "power", .value = -1e-300}};
+  CHECK(s.sink.save_farm(s.account, farm(10, "alpha"), {r}).metrics == 3);
+  CHECK(db.scalar("SELECT json_value::text FROM metrics_latest WHERE metric = 'problems'") ==
+        R"(["a\"b", "c\\d"])");
+  CHECK(db.scalar("SELECT (json_value->>1) || ' ' || value FROM metrics_latest "
+                  "WHERE metric = 'problems'") == R"(c\d 2)");
+  CHECK(db.scalar("SELECT value = 0.000123456789 AND json_value->>'etchash' = '0.000123456789' "
+                  "FROM metrics_latest WHERE metric = 'hashrate'") == "t");
+  CHECK(db.scalar("SELECT value = -1e-300 FROM metrics_latest WHERE metric = 'power'") == "t");
+  CHECK(db.scalar("SELECT metadata->>'unit' FROM readings WHERE metric = 'hashrate'") == "TH/s");
+  CHECK(db.scalar("SELECT count(*) FROM readings WHERE ts = to_timestamp(" +
+                  std::to_string(kStats) + ")") == "3");
+}
+
 TEST_CASE("renames and farm moves are followed on the same worker", "[hiveos_sync][integration]") {
   TestDatabase db;
   Store s(db);

@@ -1,6 +1,9 @@
 // What a HiveOS worker becomes: kind, address, the JSON rows the store batches.
 #include <catch2/catch.hpp>
 
+#include <set>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "fakes.h"
@@ -48,18 +51,56 @@ TEST_CASE("workers_json: one flat object per worker with the rigs detail", "[hiv
   CHECK(j[0]["units_count"].is_null());
 }
 
-TEST_CASE("metrics_json: only live workers, stamped with their stats_time", "[hiveos_sync]") {
+TEST_CASE("metric_arrays: only live workers, stamped with their stats_time", "[hiveos_sync]") {
   auto rows = hiveos_sync::rows_of(
       {rig(1, 10, "live", 1'800'000'000), rig(2, 10, "stale", 1'700'000'000)}, 1'800'000'010, 300);
   REQUIRE(rows.size() == 2);
-  auto j = json::parse(hiveos_sync::metrics_json(rows));
-  REQUIRE_FALSE(j.empty());
-  CHECK(j.size() == hiveos_sync::metric_count(rows));
-  std::set<std::string> names;
-  for (const auto& m : j) {
-    CHECK(m["hid"] == 1);
-    CHECK(m["ts"] == 1'800'000'000);
-    CHECK((!m["value"].is_null() || !m["json_value"].is_null()));
-    CHECK(names.insert(m["metric"].get<std::string>()).second);  // each name once
+  const auto a = hiveos_sync::metric_arrays(rows);
+  REQUIRE(a.count > 0);
+  CHECK(a.count == hiveos_sync::metric_count(rows));
+  auto elements = [](std::string s) {
+    REQUIRE(s.size() >= 2);
+    s = s.substr(1, s.size() - 2);
+    std::vector<std::string> out;
+    std::size_t from = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+      if (i == s.size() || s[i] == ',') {
+        out.push_back(s.substr(from, i - from));
+        from = i + 1;
+      }
+    }
+    return out;
+  };
+  const auto hids = elements(a.hids);
+  const auto ts = elements(a.ts);
+  const auto names = elements(a.names);
+  REQUIRE(hids.size() == a.count);
+  REQUIRE(ts.size() == a.count);
+  REQUIRE(names.size() == a.count);
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < a.count; ++i) {
+    CHECK(hids[i] == "1");
+    CHECK(ts[i] == "1800000000");
+    CHECK(seen.insert(names[i]).second);  // each name once
   }
+  CHECK(seen.count("\"temperature\"") == 1);
+}
+
+TEST_CASE("metric_arrays: elements are quoted and escaped, absent ones NULL", "[hiveos_sync]") {
+  std::string out = "{";
+  const std::string odd = R"(a"b\c,{d})";
+  hiveos_sync::append_array_element(out, &odd);
+  hiveos_sync::append_array_element(out, nullptr);
+  out += '}';
+  CHECK(out == R"({"a\"b\\c,{d}",NULL})");
+  hiveos_sync::WorkerRow row{.worker = rig(7, 10, "r", 1'800'000'000), .kind = "rig", .live = true};
+  row.metrics = {{.name = "problems", .value = 1, .json_value = R"(["x\"y"])"},
+                 {.name = "power", .value = std::nullopt},  // no value, no JSON: left out
+                 {.name = "hashrate", .value = 0.25, .metadata_json = R"({"unit":"TH/s"})"}};
+  const auto a = hiveos_sync::metric_arrays({row});
+  CHECK(a.count == 2);
+  CHECK(a.names == R"({"problems","hashrate"})");
+  CHECK(a.values == "{1,0.25}");
+  CHECK(a.json_values == R"({"[\"x\\\"y\"]",NULL})");
+  CHECK(a.metadata == R"({NULL,"{\"unit\":\"TH/s\"}"})");
 }
