@@ -219,7 +219,7 @@ json Fleet::worker_json(const Worker& w) const {
                 {"invalid", false},
                 {"low_asr", false},
                 {"problems", problems}};
-  j["stats"] = stats;
+  j["stats"] = std::move(stats);
   const std::string algo = w.platform == 2 ? "sha256" : "etchash";
   const std::string coin = w.platform == 2 ? "BTC" : "ETC";
   if (online) {
@@ -244,8 +244,8 @@ json Fleet::worker_json(const Worker& w) const {
     }
   }
   if (w.platform == 1) {
-    j["gpu_info"] = gpu_info;
-    j["gpu_stats"] = gpu_stats;
+    j["gpu_info"] = std::move(gpu_info);
+    j["gpu_stats"] = std::move(gpu_stats);
     j["gpu_summary"] = {{"gpus", json::array({{{"name", w.gpus.empty() ? "" : w.gpus[0].model},
                                                {"amount", w.gpus.size()}}})},
                         {"max_temp", max_temp},
@@ -333,7 +333,10 @@ Reply Fleet::handle(const std::string& method, const std::string& path,
     json data = json::array();
     for (const auto& [id, name] : farms_)
       data.push_back(farm_json(id));
-    return with_delay(json_reply(200, json{{"data", data}, {"tags", json::array()}}));
+    json answer = json::object();
+    answer["data"] = std::move(data);
+    answer["tags"] = json::array();
+    return with_delay(json_reply(200, answer));
   }
   if (std::regex_match(path, m, farm_re)) {
     auto id = to_id(m[1]);
@@ -351,7 +354,10 @@ Reply Fleet::handle(const std::string& method, const std::string& path,
       if (platform != query.end() && platform->second != std::to_string(w.platform)) continue;
       data.push_back(worker_json(w));
     }
-    return with_delay(json_reply(200, json{{"data", data}, {"tags", json::array()}}));
+    json answer = json::object();
+    answer["data"] = std::move(data);  // moved: an initializer list would copy every worker
+    answer["tags"] = json::array();
+    return with_delay(json_reply(200, answer));
   }
   if (std::regex_match(path, m, bulk_re) && method == "POST") {
     auto id = to_id(m[1]);

@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <CLI/CLI.hpp>
 
+#include "encoding.h"
 #include "fleet.h"
 
 namespace {
@@ -22,11 +23,26 @@ void on_signal(int) {
   g_stop = true;
 }
 
-void send(httplib::Response& res, const fleet::hiveossim::Reply& r) {
+int g_gzip_level = 1;
+
+// A JSON answer, gzipped here when the client accepts gzip (at --gzip-level). The media type
+// carries its charset: cpp-httplib compresses only a bare "application/json" (at its fixed level
+// 6), so it leaves these alone.
+void send(const httplib::Request& req, httplib::Response& res, const fleet::hiveossim::Reply& r) {
   if (r.delay.count() > 0) std::this_thread::sleep_for(r.delay);
   res.status = r.status;
   if (!r.retry_after.empty()) res.set_header("Retry-After", r.retry_after);
-  if (r.status != 204) res.set_content(r.body, "application/json");
+  if (r.status == 204) return;
+  constexpr const char* kJson = "application/json; charset=utf-8";
+  if (fleet::hiveossim::accepts_gzip(req.get_header_value("Accept-Encoding"))) {
+    if (auto gz = fleet::hiveossim::gzip(r.body, g_gzip_level)) {
+      res.set_header("Content-Encoding", "gzip");
+      res.set_header("Vary", "Accept-Encoding");
+      res.set_content(std::move(*gz), kJson);
+      return;
+    }
+  }
+  res.set_content(r.body, kJson);
 }
 
 }  // namespace
@@ -58,6 +74,10 @@ int main(int argc, char** argv) {
   app.add_option("--reboot-offline-ms", reboot_offline_ms, "how long a rebooting worker is offline")
       ->capture_default_str()
       ->check(CLI::Range(0L, 3600000L));
+  app.add_option("--gzip-level", g_gzip_level,
+                 "gzip level of the answers to clients that accept gzip (1 fastest .. 9)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 9));
   app.add_option("--threads", threads, "server threads")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
@@ -90,15 +110,16 @@ int main(int argc, char** argv) {
     std::map<std::string, std::string> query;
     for (const auto& [k, v] : req.params)
       query[k] = v;
-    send(res, fleet.handle(req.method, req.matches[1], query, req.get_header_value("Authorization"),
-                           req.body));
+    send(req, res,
+         fleet.handle(req.method, req.matches[1], query, req.get_header_value("Authorization"),
+                      req.body));
   };
   server.Get(R"(/api/v2(/.*))", api);
   server.Post(R"(/api/v2(/.*))", api);
   server.Patch(R"(/api/v2(/.*))", api);
   server.Delete(R"(/api/v2(/.*))", api);
   auto control = [&](const httplib::Request& req, httplib::Response& res) {
-    send(res, fleet.control(req.method, req.path, req.body));
+    send(req, res, fleet.control(req.method, req.path, req.body));
   };
   server.Get(R"(/control/.*)", control);
   server.Post(R"(/control/.*)", control);

@@ -5,6 +5,9 @@
 #include <ctime>
 #include <thread>
 
+#include <zlib.h>
+
+#include "encoding.h"
 #include "fleet.h"
 #include "hiveos/metrics.h"
 #include "hiveos/parse.h"
@@ -127,4 +130,42 @@ TEST_CASE("hiveos-sim's control API renames, moves, removes, overheats and stale
   CHECK(get(f, "/farms/102/workers/1002").status == 404);
   CHECK(f.control("POST", "/control/reset", "").status == 204);
   CHECK(hiveos::parse_workers(get(f, "/farms/101/workers").body, 101).value().items.size() == 1);
+}
+
+TEST_CASE("hiveos-sim gzips for clients that accept gzip, at its own level", "[hiveos][sim]") {
+  CHECK(accepts_gzip("gzip"));
+  CHECK(accepts_gzip("deflate, gzip"));
+  CHECK(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+  CHECK(accepts_gzip("x-gzip"));
+  CHECK(accepts_gzip("*"));
+  CHECK_FALSE(accepts_gzip(""));
+  CHECK_FALSE(accepts_gzip("br"));
+  CHECK_FALSE(accepts_gzip("identity"));
+  CHECK_FALSE(accepts_gzip("gzip;q=0"));
+  CHECK_FALSE(accepts_gzip("gzip; q=0.000, br"));
+  CHECK_FALSE(accepts_gzip("*;q=0"));
+
+  Fleet f({.farms = 1, .workers_per_farm = 20, .seed = 3});
+  const std::string body = get(f, "/farms/101/workers").body;
+  REQUIRE(body.size() > 10000);
+  for (int level : {1, 6}) {
+    auto gz = gzip(body, level);
+    REQUIRE(gz.has_value());
+    REQUIRE(gz->size() > 18);
+    CHECK(static_cast<unsigned char>((*gz)[0]) == 0x1f);  // a gzip member
+    CHECK(static_cast<unsigned char>((*gz)[1]) == 0x8b);
+    CHECK(gz->size() < body.size() / 4);
+    // Inflated back, byte for byte.
+    z_stream zs{};
+    REQUIRE(inflateInit2(&zs, 15 + 16) == Z_OK);
+    std::string out(body.size() + 16, '\0');
+    zs.next_in = reinterpret_cast<Bytef*>(gz->data());
+    zs.avail_in = static_cast<uInt>(gz->size());
+    zs.next_out = reinterpret_cast<Bytef*>(out.data());
+    zs.avail_out = static_cast<uInt>(out.size());
+    CHECK(inflate(&zs, Z_FINISH) == Z_STREAM_END);
+    out.resize(zs.total_out);
+    inflateEnd(&zs);
+    CHECK(out == body);
+  }
 }
