@@ -3,7 +3,8 @@
 # 50 farms (100 each, 10 % ASICs), with a request budget large enough never to wait. Measured per
 # run: requests the simulator received in the cycle (from its /control/requests; the goal is
 # O(farms): 1 + 50 = 51), the cycle's own duration (its "cycle 1 completed in X s" line), the
-# process's wall time, CPU (user + system) and max RSS (/usr/bin/time -v). Four cases per run,
+# process's wall time, CPU (user + system) and max RSS (/usr/bin/time -v), and the CPU PostgreSQL
+# and the simulator spent meanwhile (/proc). Four cases per run,
 # on one fresh database:
 #   first       the first sync: 50 farms and 5,000 workers + rigs created, metrics written
 #   steady      the next sync, 1 s later, with the default hiveos.readings_interval and
@@ -60,6 +61,7 @@ start_sim() {  # binary port log
 sim_port=$(free_port)
 start_sim "$bin/hiveos-sim" "$sim_port" "$state/sim.log"
 sim_pid=$!
+sim_proc=$sim_pid
 sim="http://127.0.0.1:$sim_port"
 for _ in $(seq 100); do curl -fs "$sim/control/state" >/dev/null && break; sleep 0.1; done
 after_sim=$sim
@@ -91,10 +93,31 @@ baseline_ms() {  # the 51 requests of a cycle, one after the other, with curl [e
 }
 
 # One --once cycle; prints "requests cycle_ms wall_ms cpu_ms rss_mb", its counts on stderr.
+# PostgreSQL's CPU: the postmaster's reaped children (the cycle's backend exits with hiveos-sync)
+# plus its live processes (autovacuum, checkpointer, ...); the simulator's own CPU. Both in clock
+# ticks (10 ms).
+pg_ticks() {
+  local pm total=0 p
+  pm=$(head -1 "$(sed -n 1p "$state/server.state")/data/postmaster.pid")
+  total=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for p in $(pgrep -P "$pm"); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+sim_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# One --once cycle; prints "requests cycle_ms wall_ms cpu_ms rss_mb pg_cpu_ms sim_cpu_ms", its
+# counts on stderr.
 cycle() {
   curl -fs -X DELETE "$sim/control/requests" >/dev/null
-  local log
+  local log pg0 sim0 pg_ms sim_ms
+  pg0=$(pg_ticks)
+  sim0=$(sim_ticks "$sim_proc")
   log=$( { /usr/bin/time -v env "$@" "${sync_bin:-$bin/hiveos-sync}" --once 2>&1 >/dev/null; } 2>&1 )
+  sleep 0.2  # the backend has exited and been reaped
+  pg_ms=$((($(pg_ticks) - pg0) * 10))
+  sim_ms=$((($(sim_ticks "$sim_proc") - sim0) * 10))
   echo "$log" | sed -n 's/.*cycle 1 completed in [0-9.]*s: \(.*\)/\1/p' | tail -1 >&2
   local requests cycle wall user sys rss
   requests=$(curl -fs "$sim/control/requests" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')
@@ -105,7 +128,8 @@ cycle() {
   sys=$(echo "$log" | sed -n 's/.*System time (seconds): \(.*\)/\1/p')
   rss=$(echo "$log" | sed -n 's/.*Maximum resident set size (kbytes): \(.*\)/\1/p')
   awk -v r="$requests" -v c="$cycle" -v w="$wall" -v u="$user" -v s="$sys" -v m="$rss" \
-    'BEGIN {printf "%d %.0f %.0f %.0f %.1f\n", r, c * 1000, w * 1000, (u + s) * 1000, m / 1024}'
+    -v pg="$pg_ms" -v sm="$sim_ms" \
+    'BEGIN {printf "%d %.0f %.0f %.0f %.1f %d %d\n", r, c * 1000, w * 1000, (u + s) * 1000, m / 1024, pg, sm}'
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 col() { echo "$1" | tr ';' '\n' | awk -v c="$2" 'NF {print $c}' | median; }
@@ -125,12 +149,12 @@ for _ in $(seq "$runs"); do
   every+=("$(cycle FLEET_HIVEOS_READINGS_INTERVAL=0 FLEET_HIVEOS_LATEST_REFRESH=0 \
     2>"$state/counts_every")")
   if [[ -n ${HIVEOS_SYNC_BEFORE:-} ]]; then
-    sim=$before_sim
+    sim=$before_sim sim_proc=${before_sim_pid:-$sim_pid}
     new_db >/dev/null; account
     bfirst+=("$(sync_bin=$HIVEOS_SYNC_BEFORE cycle 2>"$state/counts_bfirst")")
     sleep 1
     bsteady+=("$(sync_bin=$HIVEOS_SYNC_BEFORE cycle 2>"$state/counts_bsteady")")
-    sim=$after_sim
+    sim=$after_sim sim_proc=$sim_pid
   fi
 done
 F=$(printf '%s;' "${first[@]}")
@@ -140,10 +164,10 @@ E=$(printf '%s;' "${every[@]}")
 b=$(echo "${base[@]}" | median)
 p=$(echo "${plain[@]}" | median)
 ratio() { awk -v x="$1" -v y="$b" 'BEGIN {printf "%.1f", x / y}'; }
-echo "| case (5,000 workers in 50 farms, median of $runs) | requests | cycle | wall | ratio (wall / baseline) | CPU | max RSS |"
-echo "|---|---|---|---|---|---|---|"
-echo "| baseline: the 51 requests with curl --compressed, one after the other | 51 | | $b ms | 1.0 | | |"
-echo "| (the same without compression, for reference) | 51 | | $p ms | $(ratio "$p") | | |"
+echo "| case (5,000 workers in 50 farms, median of $runs) | requests | cycle | wall | ratio (wall / baseline) | CPU | max RSS | PostgreSQL CPU | simulator CPU |"
+echo "|---|---|---|---|---|---|---|---|---|"
+echo "| baseline: the 51 requests with curl --compressed, one after the other | 51 | | $b ms | 1.0 | | | | |"
+echo "| (the same without compression, for reference) | 51 | | $p ms | $(ratio "$p") | | | | |"
 cases="first steady late every"
 [[ -n ${HIVEOS_SYNC_BEFORE:-} ]] && cases="bfirst bsteady $cases"
 BF=$(printf '%s;' "${bfirst[@]}")
@@ -158,5 +182,5 @@ for c in $cases; do
     every) v=$E label="steady, every value written (both intervals 0)" ;;
   esac
   w=$(col "$v" 3)
-  echo "| $label: $(cat "$state/counts_$c") | $(col "$v" 1) | $(col "$v" 2) ms | $w ms | $(ratio "$w") | $(col "$v" 4) ms | $(col "$v" 5) MB |"
+  echo "| $label: $(cat "$state/counts_$c") | $(col "$v" 1) | $(col "$v" 2) ms | $w ms | $(ratio "$w") | $(col "$v" 4) ms | $(col "$v" 5) MB | $(col "$v" 6) ms | $(col "$v" 7) ms |"
 done
