@@ -164,10 +164,10 @@ E=$(printf '%s;' "${every[@]}")
 b=$(echo "${base[@]}" | median)
 p=$(echo "${plain[@]}" | median)
 ratio() { awk -v x="$1" -v y="$b" 'BEGIN {printf "%.1f", x / y}'; }
-echo "| case (5,000 workers in 50 farms, median of $runs) | requests | cycle | wall | ratio (wall / baseline) | CPU | max RSS | PostgreSQL CPU | simulator CPU |"
-echo "|---|---|---|---|---|---|---|---|---|"
-echo "| baseline: the 51 requests with curl --compressed, one after the other | 51 | | $b ms | 1.0 | | | | |"
-echo "| (the same without compression, for reference) | 51 | | $p ms | $(ratio "$p") | | | | |"
+echo "| case (5,000 workers in 50 farms, median of $runs) | requests | cycle | wall | ratio (wall / baseline) | CPU | max RSS | PostgreSQL CPU | simulator CPU | cycle of each run |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| baseline: the 51 requests with curl --compressed, one after the other | 51 | | $b ms | 1.0 | | | | | |"
+echo "| (the same without compression, for reference) | 51 | | $p ms | $(ratio "$p") | | | | | |"
 cases="first steady late every"
 [[ -n ${HIVEOS_SYNC_BEFORE:-} ]] && cases="bfirst bsteady $cases"
 BF=$(printf '%s;' "${bfirst[@]}")
@@ -182,5 +182,5 @@ for c in $cases; do
     every) v=$E label="steady, every value written (both intervals 0)" ;;
   esac
   w=$(col "$v" 3)
-  echo "| $label: $(cat "$state/counts_$c") | $(col "$v" 1) | $(col "$v" 2) ms | $w ms | $(ratio "$w") | $(col "$v" 4) ms | $(col "$v" 5) MB | $(col "$v" 6) ms | $(col "$v" 7) ms |"
+  echo "| $label: $(cat "$state/counts_$c") | $(col "$v" 1) | $(col "$v" 2) ms | $w ms | $(ratio "$w") | $(col "$v" 4) ms | $(col "$v" 5) MB | $(col "$v" 6) ms | $(col "$v" 7) ms | $(echo "$v" | tr ';' '\n' | awk 'NF {printf "%s%s", (n++ ? ", " : ""), $2}') |"
 done
