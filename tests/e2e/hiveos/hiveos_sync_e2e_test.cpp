@@ -6,6 +6,8 @@
 // revoked token makes the account failing with a clear reason and turns no worker offline.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <memory>
 #include <set>
 
@@ -363,17 +365,24 @@ TEST_CASE("hiveos-sim answers requests on a kept-alive connection without a dela
           "[hiveos][e2e]") {
   Sim sim(2, 2);
   auto api = hiveos::make_http_api({.base_url = sim.base_url(), .token = kToken});
-  REQUIRE(api->farms().index() == 0);  // connected
-  const auto started = std::chrono::steady_clock::now();
-  for (int i = 0; i < 8; ++i) {
-    auto farms = api->farms();
-    REQUIRE(farms.index() == 0);
-    auto workers = api->workers(std::get<0>(farms).items.at(0).id);
-    REQUIRE(workers.index() == 0);
+  auto first = api->farms();  // connected
+  REQUIRE(first.index() == 0);
+  const auto farm = std::get<0>(first).items.at(0).id;
+  // Each request timed alone. The stall is at least the delayed ACK's 40 ms and hit three
+  // requests in five, so it shows in the median; a busy machine slows some requests, not most.
+  std::vector<std::int64_t> us;
+  for (int i = 0; i < 20; ++i) {
+    auto timed = [&](auto&& call) {
+      const auto started = std::chrono::steady_clock::now();
+      REQUIRE(call().index() == 0);
+      us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::steady_clock::now() - started)
+                       .count());
+    };
+    timed([&] { return api->farms(); });
+    timed([&] { return api->workers(farm); });
   }
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  // 16 requests: a few ms each; with the stall about 10 of them waited 40 ms (≥ 400 ms).
-  CHECK(ms < 250);
+  std::sort(us.begin(), us.end());
+  INFO("median " << us[us.size() / 2] << " us, slowest " << us.back() << " us");
+  CHECK(us[us.size() / 2] < 40'000);
 }
