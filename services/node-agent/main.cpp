@@ -115,13 +115,22 @@ int do_register(const config::Schema& schema, const Invocation& inv) {
   nlohmann::json url = inv.gateway;
   nlohmann::json credential = reg->credential;
   nlohmann::json socket = settings->docker.socket;
-  Status saved = update_config_file(
-      inv.config_file, {{"gateway_url", url.dump()},
-                        {"node_id", std::to_string(reg->node_id)},
-                        {"credential", credential.dump()},
-                        {"heartbeat_interval_s", std::to_string(reg->heartbeat_interval_s)},
-                        {"command_poll_s", std::to_string(reg->command_poll_s)},
-                        {"docker_socket", socket.dump()}});
+  std::vector<std::pair<std::string, std::string>> values = {
+      {"gateway_url", url.dump()},
+      {"node_id", std::to_string(reg->node_id)},
+      {"credential", credential.dump()},
+      {"heartbeat_interval_s", std::to_string(reg->heartbeat_interval_s)},
+      {"command_poll_s", std::to_string(reg->command_poll_s)},
+      {"docker_socket", socket.dump()}};
+  // What the host was registered as stays what it reports later (PUT .../facts at every start):
+  // a name, addresses or machine id given here must not give way to the discovered ones.
+  for (const char* key : {"hostname", "addresses", "machine_id"}) {
+    if (const std::string v = config->str(key); !v.empty()) {
+      values.emplace_back(key, nlohmann::json(v).dump());
+    }
+  }
+  if (config->boolean("include_loopback")) values.emplace_back("include_loopback", "true");
+  Status saved = update_config_file(inv.config_file, values);
   if (!saved.ok()) {
     spdlog::error("registered as node {}, but the config file could not be written: {}",
                   reg->node_id, saved.error().message());

@@ -46,6 +46,8 @@ export function notificationTests(env) {
     assert.ok(secret.length >= 32, 'a generated signing secret is shown');
     await page().getByRole('dialog').getByRole('button', {name: 'Close'}).click();
     await page().locator('[data-testid="channel-row"][data-name="ops-hook"]').waitFor();
+    // The closed dialog leaves the page (its removal may trail the list's redraw by a frame).
+    await page().getByTestId('channel-secret-once').waitFor({state: 'detached'});
     assert.ok(!(await page().content()).includes(secret), 'the secret is shown only once');
     assert.equal(await stack().sql(`SELECT count(*) FROM notification_channels WHERE secret_enc LIKE '%${secret}%'`), '0');
 

@@ -260,6 +260,19 @@ TEST_CASE(
   // The written file is a working configuration.
   CHECK(run(binary("node-agent"), {"--config", path, "--once"}).code == 0);
 
+  // The host as registered is what the agent reports later (its facts at every start).
+  CHECK_FALSE(saved.contains("hostname"));
+  auto again = run(binary("node-agent"),
+                   {"register", "--gateway", gw.url(), "--token", "fwr_goodtoken123_secret",
+                    "--config", path, "--set", "docker_socket=" + node->socket(), "--set",
+                    "hostname=edge-7", "--set", "addresses=127.63.0.7, ::1"});
+  REQUIRE(again.code == 0);
+  const json named = json::parse(read_file(path));
+  CHECK(named["hostname"] == "edge-7");
+  CHECK(named["addresses"] == "127.63.0.7, ::1");
+  CHECK_FALSE(named.contains("machine_id"));
+  CHECK(json::parse(gw.last_registration())["addresses"] == json({"127.63.0.7", "::1"}));
+
   const std::string rotated = "fwn_1_secondsecondsecondsecondsecondsecondsec";
   gw.set_rotated_credential(rotated);
   auto rot = run(binary("node-agent"), {"rotate", "--config", path});
