@@ -72,7 +72,8 @@ for n in $(seq "$nodes"); do
   fi
   "$dir/usr/local/bin/node-agent" --config "$dir/etc/fleetward/node-agent.json" \
     --set heartbeat_interval_s=10 --set "docker_socket=$dir/podman.sock" \
-    --set "publish_address=$address" \
+    --set "publish_address=$address" --set "addresses=$address" --set "hostname=demo-node-$n" \
+    --set machine_id=none \
     --log-file "$dir/node-agent.log" &
   children+=($!)
 done
