@@ -2,28 +2,9 @@
 
 #include <zlib.h>
 
-#include <algorithm>
-#include <cctype>
+#include "core/strings.h"
 
 namespace fleet::hiveossim {
-namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-    s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-}  // namespace
 
 bool accepts_gzip(std::string_view accept_encoding) {
   bool star = false;
@@ -37,10 +18,10 @@ bool accepts_gzip(std::string_view accept_encoding) {
       params = item.substr(semi + 1);
       item = item.substr(0, semi);
     }
-    const std::string coding = lower(trim(item));
+    const std::string coding = to_lower(trim(item));
     // q=0 (or 0.0, 0.00...) refuses the coding.
     bool refused = false;
-    const std::string p = lower(trim(params));
+    const std::string p = to_lower(trim(params));
     if (p.rfind("q=", 0) == 0) {
       const std::string q = p.substr(2);
       refused = !q.empty() && q.find_first_not_of("0.") == std::string::npos;
