@@ -115,8 +115,10 @@ Principal Authenticator::from_token(const std::string& token) {
   if (row[0][2].as<bool>()) throw ApiError::unauthenticated("user disabled");
   if (row[0][4].as<bool>()) throw ApiError::unauthenticated("token revoked (logged out)");
   // Milliseconds: with seconds, a token issued earlier in the second of a password change
-  // survived it (issue 15.5).
-  if (row[0][3].as<std::int64_t>() > claims->issued_at_ms) {
+  // survived it (issue 15.5). Within one millisecond the change wins (fail closed): over loopback
+  // a login and the change that follows it fit in the same millisecond, while a login after a
+  // change spends longer than that verifying the new password.
+  if (row[0][3].as<std::int64_t>() >= claims->issued_at_ms) {
     throw ApiError::unauthenticated("password changed since this token was issued");
   }
   Principal p;
