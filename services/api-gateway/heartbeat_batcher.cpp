@@ -1,6 +1,7 @@
 #include "heartbeat_batcher.h"
 
 #include <charconv>
+#include <future>
 
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
@@ -38,16 +39,16 @@ WITH h AS (
                           ELSE n.streak_since END
     FROM h
    WHERE n.worker_id = h.w AND n.credential_revoked_at IS NULL
-  RETURNING n.worker_id
+  RETURNING n.worker_id, h.cpu, h.mem, h.disk, h.containers, h.running, h.reading
 ), seen AS (
   UPDATE workers w SET last_seen_at = now() FROM upd WHERE w.id = upd.worker_id
 ), m AS (
-  SELECT h.w, v.metric, v.value, h.reading
-    FROM h JOIN upd ON upd.worker_id = h.w
-   CROSS JOIN LATERAL (VALUES ('containers', h.containers::float8),
-                              ('containers_running', h.running::float8),
-                              ('cpu_percent', h.cpu), ('disk_percent', h.disk),
-                              ('memory_percent', h.mem)) AS v(metric, value)
+  SELECT u.worker_id AS w, v.metric, v.value, u.reading
+    FROM upd u
+   CROSS JOIN LATERAL (VALUES ('containers', u.containers::float8),
+                              ('containers_running', u.running::float8),
+                              ('cpu_percent', u.cpu), ('disk_percent', u.disk),
+                              ('memory_percent', u.mem)) AS v(metric, value)
 ), latest AS (
   INSERT INTO metrics_latest AS l (worker_id, metric, value, observed_at)
   SELECT w, metric, value, now() FROM m ORDER BY w, metric
@@ -145,19 +146,28 @@ HeartbeatBatcher::~HeartbeatBatcher() {
   for (auto& t : writers_)
     t.join();
   for (auto& p : queue_)
-    p.done.set_value({});
+    p.done({});
+}
+
+void HeartbeatBatcher::submit(Heartbeat heartbeat, Done done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_ && queue_.size() < options_.max_queue) {
+      queue_.push_back({std::move(heartbeat), std::move(done)});
+      done = nullptr;
+    }
+  }
+  if (done) {
+    done({.kind = HeartbeatOutcome::Kind::kBusy});
+    return;
+  }
+  wake_.notify_one();
 }
 
 HeartbeatOutcome HeartbeatBatcher::submit(Heartbeat heartbeat, std::chrono::milliseconds wait) {
-  std::future<HeartbeatOutcome> done;
-  {
-    std::lock_guard lock(mu_);
-    if (stop_ || queue_.size() >= options_.max_queue)
-      return {.kind = HeartbeatOutcome::Kind::kBusy};
-    queue_.push_back({std::move(heartbeat), {}});
-    done = queue_.back().done.get_future();
-  }
-  wake_.notify_one();
+  auto outcome = std::make_shared<std::promise<HeartbeatOutcome>>();
+  std::future<HeartbeatOutcome> done = outcome->get_future();
+  submit(std::move(heartbeat), [outcome](HeartbeatOutcome o) { outcome->set_value(std::move(o)); });
   if (done.wait_for(wait) != std::future_status::ready) return {};
   return done.get();
 }
@@ -237,8 +247,12 @@ void HeartbeatBatcher::write(std::size_t writer, std::vector<Pending>& batch) {
       try {
         if (&conn != configured_[writer]) {
           // A custom plan for each batch's JSON costs ~10 ms of planning and finds the same plan.
+          // The generic plan guesses 100 heartbeats a batch and would hash whole tables of nodes
+          // and workers (dead row versions included) for them: every row is found by its key.
           pqxx::nontransaction setup(conn);
-          setup.exec("SET plan_cache_mode = force_generic_plan");
+          setup.exec(
+              "SET plan_cache_mode = force_generic_plan; SET enable_hashjoin = off; "
+              "SET enable_mergejoin = off; SET enable_seqscan = off");
           configured_[writer] = &conn;
         }
         pqxx::nontransaction tx(conn);
@@ -268,7 +282,7 @@ void HeartbeatBatcher::write(std::size_t writer, std::vector<Pending>& batch) {
   if (!failure.empty()) {
     spdlog::error("node heartbeats: a batch of {} failed: {}", batch.size(), failure);
     for (auto& p : batch)
-      p.done.set_value({});
+      p.done({});
     return;
   }
   {
@@ -283,10 +297,10 @@ void HeartbeatBatcher::write(std::size_t writer, std::vector<Pending>& batch) {
   for (auto& p : batch) {
     auto it = stored.find(p.heartbeat.worker_id);
     if (it == stored.end()) {
-      p.done.set_value({.kind = HeartbeatOutcome::Kind::kRevoked});
+      p.done({.kind = HeartbeatOutcome::Kind::kRevoked});
     } else {
       stored_.fetch_add(1);
-      p.done.set_value({.kind = HeartbeatOutcome::Kind::kStored,
+      p.done({.kind = HeartbeatOutcome::Kind::kStored,
                         .received_at = it->second.first,
                         .commands_pending = it->second.second});
     }

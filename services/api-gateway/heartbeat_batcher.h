@@ -1,15 +1,17 @@
 // Group commit of node heartbeats (issue 13): thousands of nodes heartbeat every few seconds, far
-// more than one transaction per heartbeat allows. Request threads hand heartbeats to submit() and
-// wait; a few writer threads, each with its own database connection, take whatever has queued up
+// more than one transaction per heartbeat allows. Requests hand heartbeats to submit() with what
+// to do once stored (the gateway answers the heartbeat then, without a thread waiting); a few
+// writer threads, each with its own database connection, take whatever has queued up
 // while they were busy (up to max_batch) and write it in one transaction of set-based statements
 // (jsonb_to_recordset): the nodes rows (load, counters, over-limit bookkeeping), workers'
 // last_seen_at, metrics_latest, and readings (at most once per readings_min_interval per node).
-// submit() returns after the batch commits, so an answered heartbeat is stored.
+// `done` runs after the batch commits, so an answered heartbeat is stored.
 //
 // A node is never in two batches at once (its rows are locked in one order by one writer), so
 // writers cannot deadlock each other. A heartbeat of a revoked node is not stored (kRevoked).
 //
-// Thread-safe. The destructor stops the writers; heartbeats still queued are answered kFailed.
+// Thread-safe. `done` runs on a writer thread (keep it short), or on the caller's when the queue is
+// full. The destructor stops the writers; heartbeats still queued get kFailed.
 #pragma once
 
 #include <atomic>
@@ -17,7 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -56,7 +58,11 @@ class HeartbeatBatcher {
   HeartbeatBatcher(const HeartbeatBatcher&) = delete;
   HeartbeatBatcher& operator=(const HeartbeatBatcher&) = delete;
 
-  // Queues a heartbeat and waits until its batch committed (or failed), at most `wait`.
+  using Done = std::function<void(HeartbeatOutcome)>;
+  // Queues a heartbeat; `done` gets its outcome once its batch committed (or failed), or at once
+  // (kBusy) when the queue is full.
+  void submit(Heartbeat heartbeat, Done done);
+  // The same, waiting for the outcome at most `wait` (kFailed after that).
   HeartbeatOutcome submit(Heartbeat heartbeat,
                           std::chrono::milliseconds wait = std::chrono::seconds(10));
 
@@ -67,7 +73,7 @@ class HeartbeatBatcher {
  private:
   struct Pending {
     Heartbeat heartbeat;
-    std::promise<HeartbeatOutcome> done;
+    Done done;
   };
   void run(std::size_t index);
   // Writes one batch with writer `writer`'s session; fulfils every promise.

@@ -1,6 +1,9 @@
 #include "router.h"
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
@@ -161,6 +164,12 @@ Router::Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metri
     : pool_(pool), authenticate_(std::move(authenticate)), metrics_(metrics) {}
 
 void Router::add(RouteSpec spec) {
+  if (spec.deferred_handler &&
+      (spec.handler || spec.cache_ttl.count() > 0 ||
+       (spec.method != "GET" && spec.audited && !spec.read_only))) {
+    throw std::logic_error("a deferred route is neither audited nor cached and has no handler: " +
+                           spec.path);
+  }
   patterns_.push_back(compile(spec.path));
   routes_.push_back(std::move(spec));
 }
@@ -288,6 +297,10 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
         throw ApiError::forbidden("a node credential may only be used for its own node");
       }
     }
+    if (spec.deferred_handler) {
+      handle_later(spec, call, req, res, started, request_id);
+      return;  // answered (metrics too) when the work is done
+    }
     bool cached = false;
     if (!mutating && spec.cache_ttl.count() > 0) {
       std::string query;
@@ -342,19 +355,8 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
                              generation};
       }
     }
-  } catch (const ApiError& e) {
-    status = e.status();
-    write_error(res, e);
-    if (status == 401) res.set_header("WWW-Authenticate", "Bearer");
-    if (status >= 500) spdlog::warn("{} {} -> {} ({})", req.method, spec.path, status, e.what());
-  } catch (const std::exception& e) {
-    ApiError error = from_database(e, request_id);
-    status = error.status();
-    write_error(res, error);
-    if (status >= 500) {
-      spdlog::error("request {} {} {} failed: {}", request_id, req.method, spec.path,
-                    redact_secrets(e.what()));
-    }
+  } catch (const std::exception&) {
+    status = write_failure(std::current_exception(), spec, req.method, request_id, res);
   }
   if (mutating && authenticated) {
     if (status < 400) invalidate_cache();
@@ -383,7 +385,102 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
                     redact_secrets(e.what()));
     }
   }
-  if (status == 401 && spec.role) audit_refused(spec, call);
+  if (status == 401 && spec.role) audit_refused(spec, call.client(), &call);
+  record(spec, req.method, req.path, status, started);
+}
+
+int Router::write_failure(std::exception_ptr failure, const RouteSpec& spec,
+                          const std::string& method, const std::string& request_id,
+                          http::Response& res) {
+  try {
+    std::rethrow_exception(std::move(failure));
+  } catch (const ApiError& e) {
+    write_error(res, e);
+    if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
+    if (e.status() >= 500) spdlog::warn("{} {} -> {} ({})", method, spec.path, e.status(), e.what());
+    return e.status();
+  } catch (const std::exception& e) {
+    ApiError error = from_database(e, request_id);
+    write_error(res, error);
+    if (error.status() >= 500) {
+      spdlog::error("request {} {} {} failed: {}", request_id, method, spec.path,
+                    redact_secrets(e.what()));
+    }
+    return error.status();
+  }
+}
+
+void Router::handle_later(const RouteSpec& spec, Call& call, const http::Request& req,
+                          http::Response& res, std::chrono::steady_clock::time_point started,
+                          const std::string& request_id) {
+  // What the answer needs once this call has returned (the request and the Call are gone then).
+  struct Pending {
+    std::string method;
+    std::string path;
+    std::string client;
+    std::string request_id;
+    std::chrono::steady_clock::time_point started;
+    http::Responder responder;
+    // Outside a server (the fuzz target): the answer, waited for by this thread.
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<http::Response> answer;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->method = req.method;
+  pending->path = req.path;
+  pending->client = call.client();
+  pending->request_id = request_id;
+  pending->started = started;
+  const bool deferred = res.can_defer();
+  if (deferred) pending->responder = res.defer(spec.deferred_timeout);
+  Later later = [this, &spec, pending](std::function<Reply()> make) {
+    http::Response out;
+    int status = 500;
+    try {
+      Reply reply = make();
+      status = reply.status == 0 ? spec.success_status : reply.status;
+      out.status = status;
+      for (const auto& [k, v] : reply.headers)
+        out.set_header(k, v);
+      if (status != 204)
+        out.set_content(reply.raw.empty() ? dump(reply.body) : reply.raw, reply.content_type);
+    } catch (const std::exception&) {
+      status = write_failure(std::current_exception(), spec, pending->method, pending->request_id,
+                             out);
+    }
+    if (status == 401 && spec.role) audit_refused(spec, pending->client, nullptr);
+    record(spec, pending->method, pending->path, status, pending->started);
+    if (pending->responder.valid()) {
+      pending->responder.send(std::move(out));
+    } else {
+      std::lock_guard lock(pending->mu);
+      if (!pending->answer) pending->answer = std::move(out);
+      pending->cv.notify_all();
+    }
+  };
+  try {
+    spec.deferred_handler(call, later);
+  } catch (const std::exception&) {
+    // Refused before the work started (validation): answered the same way.
+    later([failure = std::current_exception()]() -> Reply { std::rethrow_exception(failure); });
+  }
+  if (!deferred) {
+    std::unique_lock lock(pending->mu);
+    if (!pending->cv.wait_for(lock, spec.deferred_timeout, [&] { return pending->answer.has_value(); })) {
+      write_error(res, ApiError(503, "unavailable", "the answer did not come in time; retry shortly"));
+      return;
+    }
+    const http::Response& answer = *pending->answer;
+    res.status = answer.status;
+    res.headers = answer.headers;
+    res.body = answer.body;
+    res.content_type = answer.content_type;
+  }
+}
+
+void Router::record(const RouteSpec& spec, const std::string& method, const std::string& path,
+                    int status, std::chrono::steady_clock::time_point started) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics_
@@ -395,10 +492,10 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
                  {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
                  {{"route", spec.path}})
       .observe(seconds);
-  spdlog::debug("{} {} {} {:.1f}ms", req.method, req.path, status, seconds * 1000);
+  spdlog::debug("{} {} {} {:.1f}ms", method, path, status, seconds * 1000);
 }
 
-void Router::audit_refused(const RouteSpec& spec, Call& call) {
+void Router::audit_refused(const RouteSpec& spec, const std::string& client, Call* call) {
   // A flood of bad credentials must not become a flood of database writes: at most
   // kAuditedRefusalsPerSecond rows a second; the rest are counted in a metric.
   constexpr int kAuditedRefusalsPerSecond = 20;
@@ -418,9 +515,13 @@ void Router::audit_refused(const RouteSpec& spec, Call& call) {
     }
   }
   try {
-    call.db().transact([&](pqxx::transaction_base& tx) {
+    // The call's own session when it has one (a second lease could wait on a full pool).
+    std::optional<DbPool::Lease> lease;
+    if (call == nullptr) lease.emplace(pool_.acquire());
+    db::Session& session = call != nullptr ? call->db() : **lease;
+    session.transact([&](pqxx::transaction_base& tx) {
       auth::audit(tx, "anonymous", std::nullopt, std::nullopt, spec.method + " " + spec.path, "",
-                  401, without_nul(sanitize_utf8(call.client())), "{}");
+                  401, without_nul(sanitize_utf8(client)), "{}");
     });
   } catch (const std::exception& e) {
     spdlog::error("could not write the audit log for a refused {} {}: {}", spec.method, spec.path,

@@ -105,6 +105,12 @@ class Call {
 
 using Handler = std::function<Reply(Call&)>;
 
+// A route that answers later (RouteSpec::deferred_handler): the work it started calls `Later`
+// once, from any thread, with a function that returns the Reply or throws ApiError like a
+// handler; the request is answered then, and meanwhile no handler thread waits for it.
+using Later = std::function<void(std::function<Reply()>)>;
+using DeferredHandler = std::function<void(Call&, Later)>;
+
 struct RouteSpec {
   std::string method;  // GET, POST, PATCH, PUT, DELETE
   std::string path;    // OpenAPI form: /api/workers/{id}
@@ -117,6 +123,13 @@ struct RouteSpec {
   int success_status = 200;
   std::chrono::milliseconds cache_ttl{0};  // GET responses cached this long per role and query
   Handler handler;
+  // Instead of `handler`: validates the call (throwing ApiError like any handler) and hands the
+  // work and `Later` to something that answers when it is done (node heartbeats wait for their
+  // batch's commit this way). The Call is gone by then: take what the work needs from it before
+  // returning. Only for routes that are neither audited nor cached. Not answered within
+  // `deferred_timeout`, the request gets a 503.
+  DeferredHandler deferred_handler;
+  std::chrono::milliseconds deferred_timeout{10'000};
   // A POST that changes nothing (validation, dry runs): not audited, keeps the cache.
   bool read_only = false;
   // Machine traffic at thousands of calls a second that changes only telemetry (node
@@ -145,6 +158,19 @@ class Router {
  private:
   void handle(const RouteSpec& spec, const http::Request& req, http::Response& res,
               std::vector<std::string> params);
+  // A deferred route's work, started: `res` is deferred (or, outside a server, the answer is
+  // waited for here).
+  void handle_later(const RouteSpec& spec, Call& call, const http::Request& req,
+                    http::Response& res, std::chrono::steady_clock::time_point started,
+                    const std::string& request_id);
+  // A handler's failure as an answer in `res` (ApiError as is, anything else through
+  // from_database); returns the status.
+  static int write_failure(std::exception_ptr failure, const RouteSpec& spec,
+                           const std::string& method, const std::string& request_id,
+                           http::Response& res);
+  // Metrics and the debug log line of an answered call.
+  void record(const RouteSpec& spec, const std::string& method, const std::string& path, int status,
+              std::chrono::steady_clock::time_point started);
 
   // A route's path, split into segments once: literals, and {id}-style (digits) or named (a
   // segment of safe characters) parameters. Matching walks segments; no regex meets a client's
@@ -157,8 +183,9 @@ class Router {
   static bool match(const std::vector<Segment>& pattern, std::string_view path,
                     std::vector<std::string>* params);
 
-  // Writes an audit row for a call refused for want of valid credentials (rate-bounded).
-  void audit_refused(const RouteSpec& spec, Call& call);
+  // Writes an audit row for a call refused for want of valid credentials (rate-bounded), with the
+  // call's session, or a session of the pool for a deferred call (`call` null).
+  void audit_refused(const RouteSpec& spec, const std::string& client, Call* call);
 
   DbPool& pool_;
   Authenticate authenticate_;

@@ -405,7 +405,9 @@ void add_node_agent_routes(Router& router, Authenticator& authenticator, Heartbe
                             {{"received_at", {{"type", "string"}, {"format", "date-time"}}},
                              {"heartbeat_interval_s", {{"type", "integer"}}},
                              {"commands_pending", {{"type", "integer"}}}}}},
-       .handler = [&authenticator, &batcher, &options, heartbeat_s](Call& call) -> Reply {
+       // Answered once its batch commits, without a handler thread waiting for it.
+       .deferred_handler = [&authenticator, &batcher, &options, heartbeat_s](Call& call,
+                                                                             Later later) {
          const std::int64_t id = call.id();
          Heartbeat h;
          try {
@@ -422,23 +424,27 @@ void add_node_agent_routes(Router& router, Authenticator& authenticator, Heartbe
                "the gateway's time instead (is the node's clock wrong?)",
                id, options.max_clock_skew.count());
          }
-         const HeartbeatOutcome out = batcher.submit(std::move(h));
-         switch (out.kind) {
-           case HeartbeatOutcome::Kind::kStored:
-             return {.body = {{"received_at", out.received_at},
-                              {"heartbeat_interval_s", heartbeat_s},
-                              {"commands_pending", out.commands_pending}}};
-           case HeartbeatOutcome::Kind::kRevoked:
-             authenticator.forget_node(id);
-             throw ApiError::unauthenticated("node credential revoked");
-           case HeartbeatOutcome::Kind::kBusy:
-             throw ApiError(503, "busy", "too many heartbeats waiting; retry shortly")
+         batcher.submit(std::move(h), [&authenticator, heartbeat_s, id,
+                                       later = std::move(later)](HeartbeatOutcome out) {
+           later([&]() -> Reply {
+             switch (out.kind) {
+               case HeartbeatOutcome::Kind::kStored:
+                 return {.body = {{"received_at", out.received_at},
+                                  {"heartbeat_interval_s", heartbeat_s},
+                                  {"commands_pending", out.commands_pending}}};
+               case HeartbeatOutcome::Kind::kRevoked:
+                 authenticator.forget_node(id);
+                 throw ApiError::unauthenticated("node credential revoked");
+               case HeartbeatOutcome::Kind::kBusy:
+                 throw ApiError(503, "busy", "too many heartbeats waiting; retry shortly")
+                     .with_retry_after(1);
+               case HeartbeatOutcome::Kind::kFailed:
+                 break;
+             }
+             throw ApiError(503, "unavailable", "the heartbeat could not be stored; retry shortly")
                  .with_retry_after(1);
-           case HeartbeatOutcome::Kind::kFailed:
-             break;
-         }
-         throw ApiError(503, "unavailable", "the heartbeat could not be stored; retry shortly")
-             .with_retry_after(1);
+           });
+         });
        },
        .audited = false});
 

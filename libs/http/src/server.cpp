@@ -19,6 +19,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -357,11 +358,25 @@ void Response::set_redirect(const std::string& location, int code) {
 
 class Connection;
 
+// One dispatched request's answer slot: the handler thread answers it at once, or a Responder
+// later (Response::defer); `answered` makes sure exactly one answer (or the server's 503 when
+// the deadline passes) goes out.
+struct Responder::State {
+  std::weak_ptr<Server::Impl> server;
+  std::uint64_t connection = 0;
+  bool close = false;
+  bool head_only = false;
+  std::atomic<Clock::rep> deadline{0};  // steady_clock ticks; set before `deferred`
+  std::atomic<bool> deferred{false};
+  std::atomic<bool> answered{false};
+};
+
 struct Server::Impl {
   ServerOptions options;
   Handler handler;
   Limits limits;
   AddressSet trusted;
+  std::weak_ptr<Impl> self;
   std::unique_ptr<EventLoop> loop;
   int listen_fd = -1;
   std::unique_ptr<EventLoop::Handler> listener;
@@ -382,9 +397,10 @@ struct Server::Impl {
   bool workers_stop = false;                // guarded by mu
   std::vector<std::thread> workers;
   std::atomic<std::size_t> in_handlers{0};
+  std::atomic<std::size_t> deferred_waiting{0};  // deferred answers not given yet
 
   std::atomic<std::uint64_t> accepted{0}, refused{0}, timed_out{0}, protocol_errors{0}, requests{0},
-      open{0};
+      open{0}, deferred{0};
 
   std::string error_body(int status, std::string_view message) const {
     return options.error_body ? options.error_body(status, message)
@@ -398,6 +414,8 @@ struct Server::Impl {
   }
 
   void on_accept();
+  // Any thread: a deferred answer (the caller won State::answered).
+  void answer_later(const Responder::State& state, Response response);
   void sweep();
   void close_connection(std::uint64_t id);
   bool submit(std::function<void()> task);
@@ -435,8 +453,23 @@ class Connection final : public EventLoop::Handler {
     if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_some();
   }
 
+  // Loop thread: a deferred answer whose deadline passed without one (claims it).
+  bool deferred_overdue(Clock::time_point now) const {
+    return state_ == State::kDispatched && pending_ && pending_->deferred.load() &&
+           now.time_since_epoch().count() >= pending_->deadline.load();
+  }
+  void answer_overdue() {
+    if (!pending_ || pending_->answered.exchange(true)) return;
+    --server_.deferred_waiting;
+    ++server_.timed_out;
+    spdlog::warn("{}: no answer to a request from {} in time; answered 503", server_.options.name,
+                 peer_);
+    deliver(server_.error_response(503, "the answer did not come in time; retry shortly"), true);
+  }
+
   // Loop thread: the handler's answer (the handler's thread may have written part of it).
   void deliver(Outgoing answer, bool close) {
+    pending_.reset();
     if (peer_gone_) {
       server_.close_connection(id_);
       return;
@@ -525,8 +558,15 @@ class Connection final : public EventLoop::Handler {
     Server::Impl* server = &server_;
     const std::uint64_t id = id_;
     const int fd = fd_;
-    const bool submitted = server_.submit([server, id, fd, req, close] {
+    auto slot = std::make_shared<Responder::State>();
+    slot->server = server_.self;
+    slot->connection = id;
+    slot->close = close;
+    slot->head_only = req->method == "HEAD";
+    pending_ = slot;
+    const bool submitted = server_.submit([server, id, fd, req, close, slot] {
       Response res;
+      res.defer_state_ = slot;
       ++server->in_handlers;
       try {
         server->handler(*req, res);
@@ -542,6 +582,8 @@ class Connection final : public EventLoop::Handler {
         res.set_content(server->error_body(500, "internal error"), "application/json");
       }
       --server->in_handlers;
+      // A deferred answer comes from its Responder (or the server's 503), never from here.
+      if (slot->deferred.load()) return;
       Outgoing answer =
           serialize(std::move(res), server->options.default_headers, req->method == "HEAD", close);
       // Write what the socket takes now from this thread (the loop leaves a dispatched
@@ -553,6 +595,7 @@ class Connection final : public EventLoop::Handler {
       });
     });
     if (!submitted) {
+      pending_.reset();
       static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
       refuse(503, "the server is overloaded; retry shortly");
     }
@@ -614,6 +657,7 @@ class Connection final : public EventLoop::Handler {
   Outgoing out_;
   bool close_after_ = false;
   bool peer_gone_ = false;
+  std::shared_ptr<Responder::State> pending_;  // the dispatched request's answer slot
 };
 
 class Listener final : public EventLoop::Handler {
@@ -682,16 +726,33 @@ void Server::Impl::close_connection(std::uint64_t id) {
   loop->retire(std::move(conn));  // events for it may still be pending in this batch
 }
 
+void Server::Impl::answer_later(const Responder::State& state, Response response) {
+  --deferred_waiting;
+  Outgoing answer = serialize(std::move(response), options.default_headers, state.head_only,
+                              state.close);
+  loop->post([this, id = state.connection, answer = std::move(answer), close = state.close]() mutable {
+    auto it = connections.find(id);
+    if (it != connections.end()) it->second->deliver(std::move(answer), close);
+  });
+}
+
 void Server::Impl::sweep() {
   const auto now = Clock::now();
-  std::vector<std::uint64_t> expired;
+  std::vector<std::uint64_t> expired, overdue;
   for (const auto& [id, conn] : connections) {
-    if (conn->state() != Connection::State::kDispatched && conn->deadline() <= now)
-      expired.push_back(id);
+    if (conn->state() != Connection::State::kDispatched) {
+      if (conn->deadline() <= now) expired.push_back(id);
+    } else if (conn->deferred_overdue(now)) {
+      overdue.push_back(id);
+    }
   }
   for (std::uint64_t id : expired) {
     auto it = connections.find(id);
     if (it != connections.end()) it->second->expire();
+  }
+  for (std::uint64_t id : overdue) {
+    auto it = connections.find(id);
+    if (it != connections.end()) it->second->answer_overdue();
   }
 }
 
@@ -724,6 +785,7 @@ Server::Server(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<Server>> Server::start(ServerOptions options, Handler handler) {
   tune_process();
   auto impl = std::make_shared<Impl>();
+  impl->self = impl;
   impl->options = std::move(options);
   impl->handler = std::move(handler);
   const ServerOptions& o = impl->options;
@@ -819,7 +881,7 @@ void Server::stop() {
   });
   const auto until = Clock::now() + std::chrono::seconds(5);
   while (Clock::now() < until) {
-    std::size_t busy = s.in_handlers.load();
+    std::size_t busy = s.in_handlers.load() + s.deferred_waiting.load();
     {
       std::lock_guard lock(s.mu);
       busy += s.queue.size();
@@ -854,7 +916,48 @@ ServerStats Server::stats() const {
           .refused = impl_->refused.load(),
           .timed_out = impl_->timed_out.load(),
           .protocol_errors = impl_->protocol_errors.load(),
-          .requests = impl_->requests.load()};
+          .requests = impl_->requests.load(),
+          .deferred = impl_->deferred.load()};
+}
+
+Responder Response::defer(std::chrono::milliseconds timeout) {
+  if (!defer_state_) throw std::logic_error("this response cannot be deferred");
+  auto server = defer_state_->server.lock();
+  if (!server) throw std::logic_error("the server is gone");
+  defer_state_->deadline = (Clock::now() + timeout).time_since_epoch().count();
+  if (defer_state_->deferred.exchange(true)) throw std::logic_error("a response deferred twice");
+  ++server->deferred_waiting;
+  ++server->deferred;
+  return Responder(defer_state_);
+}
+
+bool Response::deferred() const {
+  return defer_state_ && defer_state_->deferred.load();
+}
+
+Responder& Responder::operator=(Responder&& other) noexcept {
+  if (this != &other) {
+    Responder lost(std::move(*this));  // answers 500 if it was never answered
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Responder::~Responder() {
+  if (!state_ || state_->answered.load()) return;
+  Response res;
+  res.status = 500;
+  if (auto server = state_->server.lock())
+    res.set_content(server->error_body(500, "internal error: the answer was lost"),
+                    "application/json");
+  send(std::move(res));
+}
+
+void Responder::send(Response response) {
+  if (!state_) return;
+  const std::shared_ptr<State> state = std::move(state_);
+  if (state->answered.exchange(true)) return;  // answered already, or the deadline passed
+  if (auto server = state->server.lock()) server->answer_later(*state, std::move(response));
 }
 
 }  // namespace fleet::http

@@ -53,6 +53,29 @@ struct Request {
   std::string get_param_value(const std::string& name) const;
 };
 
+struct Response;
+
+// The answer to a request whose handler returned without it (Response::defer). Move-only; any
+// thread. The first send() answers; later ones, and one after the server gave up waiting, do
+// nothing. Destroyed without a send(), it answers 500, so a request is never left hanging.
+class Responder {
+ public:
+  struct State;
+  Responder() = default;
+  explicit Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  Responder(Responder&&) noexcept = default;
+  Responder& operator=(Responder&& other) noexcept;
+  Responder(const Responder&) = delete;
+  Responder& operator=(const Responder&) = delete;
+  ~Responder();
+
+  void send(Response response);
+  bool valid() const { return state_ != nullptr; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
 struct Response {
   int status = 200;
   std::vector<Header> headers;
@@ -65,6 +88,18 @@ struct Response {
     content_type = std::move(type);
   }
   void set_redirect(const std::string& location, int code = 302);
+
+  // Answers later: the handler returns at once and the request is answered when the Responder's
+  // send() is called, from any thread, so no handler thread waits while the answer depends on
+  // something slow (a group commit, another service). Without an answer within `timeout` the
+  // server answers 503 itself. Whatever the handler put in this Response is not sent.
+  // REQUIRES: can_defer() (a handler the server called).
+  Responder defer(std::chrono::milliseconds timeout);
+  bool can_defer() const { return defer_state_ != nullptr; }
+  bool deferred() const;
+
+  // Set by the server before it calls the handler.
+  std::shared_ptr<Responder::State> defer_state_;
 };
 
 using Handler = std::function<void(const Request&, Response&)>;
@@ -106,6 +141,7 @@ struct ServerStats {
   std::uint64_t timed_out = 0;        // a deadline passed
   std::uint64_t protocol_errors = 0;  // answered 4xx by the server itself
   std::uint64_t requests = 0;         // handed to handlers
+  std::uint64_t deferred = 0;         // answered later (Response::defer), or waiting to be
 };
 
 class Server {
