@@ -24,7 +24,7 @@ namespace fleet::gateway {
 struct GatewayOptions {
   std::string address = "0.0.0.0";
   int port = 8080;
-  int threads = 32;                      // handler threads (open connections hold none)
+  int threads = 8;  // handler threads (open connections and waiting heartbeats hold none)
   std::size_t max_body_bytes = 1 << 20;  // 413 above this (from the headers; chunked: counted)
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_client = 2'000;  // 0: no per-address limit

@@ -37,8 +37,8 @@ void declare(config::Schema& s) {
          .max = 65535});
   s.add({.name = "gateway.threads",
          .type = Type::kInt,
-         .help = "request handler threads (open connections hold none)",
-         .default_value = std::int64_t{32},
+         .help = "request handler threads (open connections and waiting heartbeats hold none)",
+         .default_value = std::int64_t{8},
          .min = 2,
          .max = 1024});
   s.add({.name = "gateway.max_connections",

@@ -307,20 +307,26 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
       for (const auto& [k, v] : req.params)
         query += k + "=" + v + "&";  // multimap: sorted
       cache_key = spec.path + "?" + query + "#" + std::string(auth::to_string(call.who().role));
-      std::lock_guard lock(cache_mu_);
-      auto it = cache_.find(cache_key);
-      if (it != cache_.end() && it->second.generation == generation_.load() &&
-          (it->second.until > std::chrono::steady_clock::now() || it->second.refreshing)) {
-        res.status = it->second.status;
-        res.set_content(it->second.body, "application/json");
-        status = res.status;
+      std::shared_ptr<const std::string> hit;
+      {
+        std::lock_guard lock(cache_mu_);
+        auto it = cache_.find(cache_key);
+        if (it != cache_.end() && it->second.generation == generation_.load() &&
+            (it->second.until > std::chrono::steady_clock::now() || it->second.refreshing)) {
+          hit = it->second.body;
+          status = it->second.status;
+        } else if (it != cache_.end() && it->second.generation == generation_.load()) {
+          it->second.refreshing = true;  // expired: this request refreshes it
+        }
+      }
+      if (hit) {
+        res.status = status;
+        res.set_content(*hit, "application/json");
         metrics_
             .counter("fleet_http_cache_hits_total", "API responses served from the cache",
                      {{"route", spec.path}})
             .inc();
         cached = true;
-      } else if (it != cache_.end() && it->second.generation == generation_.load()) {
-        it->second.refreshing = true;  // expired: this request refreshes it
       }
     }
     if (!cached) {
@@ -341,9 +347,10 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
       res.status = status;
       for (const auto& [k, v] : reply.headers)
         res.set_header(k, v);
-      const std::string body = reply.raw.empty() ? dump(reply.body) : reply.raw;
-      if (status != 204) res.set_content(body, reply.content_type);
+      // A page is tens of kB: moved, and copied only into the cache.
+      std::string body = reply.raw.empty() ? dump(reply.body) : std::move(reply.raw);
       if (!cache_key.empty() && status == 200) {
+        auto copy = std::make_shared<const std::string>(body);  // outside the lock
         std::lock_guard lock(cache_mu_);
         // Bounded: pages of a keyset walk each make an entry, and a page can be tens of kB.
         if (cache_.size() >= kMaxCachedReplies) {
@@ -351,9 +358,10 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
           std::erase_if(cache_, [&](const auto& e) { return e.second.until <= now; });
           if (cache_.size() >= kMaxCachedReplies) cache_.clear();
         }
-        cache_[cache_key] = {body, status, std::chrono::steady_clock::now() + spec.cache_ttl,
-                             generation};
+        cache_[cache_key] = {std::move(copy), status,
+                             std::chrono::steady_clock::now() + spec.cache_ttl, generation};
       }
+      if (status != 204) res.set_content(std::move(body), reply.content_type);
     }
   } catch (const std::exception&) {
     status = write_failure(std::current_exception(), spec, req.method, request_id, res);
@@ -444,7 +452,8 @@ void Router::handle_later(const RouteSpec& spec, Call& call, const http::Request
       for (const auto& [k, v] : reply.headers)
         out.set_header(k, v);
       if (status != 204)
-        out.set_content(reply.raw.empty() ? dump(reply.body) : reply.raw, reply.content_type);
+        out.set_content(reply.raw.empty() ? dump(reply.body) : std::move(reply.raw),
+                        reply.content_type);
     } catch (const std::exception&) {
       status = write_failure(std::current_exception(), spec, pending->method, pending->request_id,
                              out);

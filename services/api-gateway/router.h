@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -197,7 +198,7 @@ class Router {
   std::vector<std::vector<Segment>> patterns_;  // patterns_[i] is routes_[i]'s path
 
   struct CachedReply {
-    std::string body;
+    std::shared_ptr<const std::string> body;  // copied out of the lock
     int status = 200;
     std::chrono::steady_clock::time_point until;
     std::uint64_t generation = 0;

@@ -257,7 +257,7 @@ void add_fleet_routes(Router& router) {
            auto rows = tx.exec_prepared(
                "workers_page", kind, status, farm, labels,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, after, limit + 1);
-           page = keyset_page_text(rows, limit, 320, write_worker);
+           page = keyset_page_text(rows, limit, 256, write_worker);
          });
          return Reply{.raw = std::move(page)};
        }});

@@ -150,7 +150,7 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
            auto rows = tx.exec_prepared(
                "miners_page", after, managed, online, model,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
-           page = keyset_page_text(rows, limit, 640, [](JsonWriter& w, const pqxx::row& r) {
+           page = keyset_page_text(rows, limit, 64, [](JsonWriter& w, const pqxx::row& r) {
              write_miner(w, r[1], r[2]);
            });
          });

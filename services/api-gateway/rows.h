@@ -47,11 +47,18 @@ nlohmann::json keyset_page(const pqxx::result& rows, std::int64_t limit, ToJson 
 }
 
 // The same page written straight to text (the hot list routes): write(JsonWriter&, row) writes one
-// item; the first column is the id; item_bytes sizes the buffer.
+// item; the first column is the id; item_bytes (what an item adds to its fields' text: keys,
+// quotes) and the fields' sizes size the buffer, so a page of large items is never copied to grow.
 template <class Write>
 std::string keyset_page_text(const pqxx::result& rows, std::int64_t limit, std::size_t item_bytes,
                              Write write) {
-  JsonWriter w(static_cast<std::size_t>(limit) * item_bytes + 64);
+  std::size_t bytes = 64;
+  for (const auto& r : rows) {
+    bytes += item_bytes;
+    for (const auto& f : r)
+      bytes += f.size();
+  }
+  JsonWriter w(bytes);
   w.begin_object().key("items").begin_array();
   std::int64_t written = 0;
   std::string next = "null";
