@@ -1,9 +1,11 @@
 // Fuzzes the api-gateway's request handling from raw bytes: the first byte picks who is calling
-// (anonymous, viewer, operator, admin), the rest is an HTTP/1.1 request as it arrives on the
+// (anonymous, viewer, operator, admin, the agent of node 7), the rest is an HTTP/1.1 request as it arrives on the
 // wire. It runs through the server core's parser and every route's handler (paths, queries,
 // headers, bodies). The database is unreachable, so a handler that gets past validation answers
 // 503: what is fuzzed is everything a client's input meets before the database. Any answer must
-// be a status in 100..599 and, for an error, a JSON body with a code; nothing may crash.
+// be a status in 100..599 and, for an error, a JSON body with a code; nothing may crash. Node
+// heartbeats are deferred routes: outside a server the router waits for their batch (which
+// fails on the unreachable database) and answers then.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "authenticator.h"
+#include "heartbeat_batcher.h"
 #include "http/parser.h"
 #include "http/server.h"
 #include "metrics/registry.h"
@@ -31,6 +34,8 @@ struct Harness {
   DbPool pool;
   Authenticator authenticator;
   Router router;
+  NodeIngestOptions ingest;
+  HeartbeatBatcher heartbeats;
 
   static db::ConnectionOptions unreachable() {
     db::ConnectionOptions o;
@@ -48,6 +53,12 @@ struct Harness {
             [](const http::Request&) {
               if (g_caller == 0) throw ApiError(401, "unauthenticated", "log in");
               Principal p;
+              if (g_caller == 4) {
+                p.name = "node:7";
+                p.role = auth::Role::kNode;
+                p.node_id = 7;
+                return p;
+              }
               p.user_id = 1;
               p.name = "fuzz";
               p.role = g_caller == 1   ? auth::Role::kViewer
@@ -55,7 +66,8 @@ struct Harness {
                                        : auth::Role::kAdmin;
               return p;
             },
-            registry) {
+            registry),
+        heartbeats(unreachable(), ingest) {
     add_auth_routes(router, authenticator);
     add_fleet_routes(router);
     add_miner_routes(router, std::nullopt);
@@ -82,6 +94,8 @@ struct Harness {
     add_notification_channel_routes(router, std::nullopt, [](const std::string&) { return true; });
     add_notification_route_routes(router);
     add_notification_message_routes(router);
+    // Container host nodes, the agents' side: registration, heartbeats (deferred), facts, commands.
+    add_node_agent_routes(router, authenticator, heartbeats, ingest);
     add_openapi_route(router, "fuzz");
   }
 };
@@ -99,7 +113,7 @@ Harness& harness() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1 || size > (1 << 18)) return 0;
   Harness& h = harness();
-  g_caller = data[0] % 4;
+  g_caller = data[0] % 5;
   const std::string_view wire(reinterpret_cast<const char*>(data) + 1, size - 1);
   http::Limits limits;
   limits.max_body = 1 << 17;
