@@ -19,6 +19,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
@@ -389,6 +390,10 @@ struct Server::Impl {
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections;
   std::unordered_map<std::string, std::size_t> per_client;
   std::uint64_t next_id = 1;
+  // Deferred answers that did not come in time, logged at most once a second (a hung database
+  // can make thousands a second).
+  std::uint64_t overdue_unlogged = 0;
+  std::optional<Clock::time_point> overdue_logged_at;
 
   // Handler threads.
   std::mutex mu;
@@ -462,8 +467,7 @@ class Connection final : public EventLoop::Handler {
     if (!pending_ || pending_->answered.exchange(true)) return;
     --server_.deferred_waiting;
     ++server_.timed_out;
-    spdlog::warn("{}: no answer to a request from {} in time; answered 503", server_.options.name,
-                 peer_);
+    ++server_.overdue_unlogged;
     deliver(server_.error_response(503, "the answer did not come in time; retry shortly"), true);
   }
 
@@ -753,6 +757,13 @@ void Server::Impl::sweep() {
   for (std::uint64_t id : overdue) {
     auto it = connections.find(id);
     if (it != connections.end()) it->second->answer_overdue();
+  }
+  if (overdue_unlogged > 0 &&
+      (!overdue_logged_at || now - *overdue_logged_at >= std::chrono::seconds(1))) {
+    spdlog::warn("{}: {} request(s) got no answer in time (answered 503)", options.name,
+                 overdue_unlogged);
+    overdue_unlogged = 0;
+    overdue_logged_at = now;
   }
 }
 
