@@ -301,8 +301,8 @@ void HeartbeatBatcher::write(std::size_t writer, std::vector<Pending>& batch) {
     } else {
       stored_.fetch_add(1);
       p.done({.kind = HeartbeatOutcome::Kind::kStored,
-                        .received_at = it->second.first,
-                        .commands_pending = it->second.second});
+              .received_at = it->second.first,
+              .commands_pending = it->second.second});
     }
   }
 }

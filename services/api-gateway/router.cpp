@@ -164,9 +164,8 @@ Router::Router(DbPool& pool, Authenticate authenticate, metrics::Registry& metri
     : pool_(pool), authenticate_(std::move(authenticate)), metrics_(metrics) {}
 
 void Router::add(RouteSpec spec) {
-  if (spec.deferred_handler &&
-      (spec.handler || spec.cache_ttl.count() > 0 ||
-       (spec.method != "GET" && spec.audited && !spec.read_only))) {
+  if (spec.deferred_handler && (spec.handler || spec.cache_ttl.count() > 0 ||
+                                (spec.method != "GET" && spec.audited && !spec.read_only))) {
     throw std::logic_error("a deferred route is neither audited nor cached and has no handler: " +
                            spec.path);
   }
@@ -405,7 +404,8 @@ int Router::write_failure(std::exception_ptr failure, const RouteSpec& spec,
   } catch (const ApiError& e) {
     write_error(res, e);
     if (e.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
-    if (e.status() >= 500) spdlog::warn("{} {} -> {} ({})", method, spec.path, e.status(), e.what());
+    if (e.status() >= 500)
+      spdlog::warn("{} {} -> {} ({})", method, spec.path, e.status(), e.what());
     return e.status();
   } catch (const std::exception& e) {
     ApiError error = from_database(e, request_id);
@@ -455,8 +455,8 @@ void Router::handle_later(const RouteSpec& spec, Call& call, const http::Request
         out.set_content(reply.raw.empty() ? dump(reply.body) : std::move(reply.raw),
                         reply.content_type);
     } catch (const std::exception&) {
-      status = write_failure(std::current_exception(), spec, pending->method, pending->request_id,
-                             out);
+      status =
+          write_failure(std::current_exception(), spec, pending->method, pending->request_id, out);
     }
     if (status == 401 && spec.role) audit_refused(spec, pending->client, nullptr);
     record(spec, pending->method, pending->path, status, pending->started);
@@ -476,8 +476,10 @@ void Router::handle_later(const RouteSpec& spec, Call& call, const http::Request
   }
   if (!deferred) {
     std::unique_lock lock(pending->mu);
-    if (!pending->cv.wait_for(lock, spec.deferred_timeout, [&] { return pending->answer.has_value(); })) {
-      write_error(res, ApiError(503, "unavailable", "the answer did not come in time; retry shortly"));
+    if (!pending->cv.wait_for(lock, spec.deferred_timeout,
+                              [&] { return pending->answer.has_value(); })) {
+      write_error(res,
+                  ApiError(503, "unavailable", "the answer did not come in time; retry shortly"));
       return;
     }
     const http::Response& answer = *pending->answer;

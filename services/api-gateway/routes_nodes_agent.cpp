@@ -406,46 +406,48 @@ void add_node_agent_routes(Router& router, Authenticator& authenticator, Heartbe
                              {"heartbeat_interval_s", {{"type", "integer"}}},
                              {"commands_pending", {{"type", "integer"}}}}}},
        // Answered once its batch commits, without a handler thread waiting for it.
-       .deferred_handler = [&authenticator, &batcher, &options, heartbeat_s](Call& call,
-                                                                             Later later) {
-         const std::int64_t id = call.id();
-         Heartbeat h;
-         try {
-           h = parse_heartbeat(call.request().body, id, Clock::real().wall_now(),
-                               options.max_clock_skew);
-         } catch (const ApiError& e) {
-           if (log_allowed())
-             spdlog::warn("node {}: heartbeat refused: {}", id, sanitize_utf8(e.what()));
-           throw;
-         }
-         if (h.clock_ahead && log_allowed()) {
-           spdlog::warn(
-               "node {}: heartbeat sent_at is more than {} s ahead of this gateway's clock; stored "
-               "the gateway's time instead (is the node's clock wrong?)",
-               id, options.max_clock_skew.count());
-         }
-         batcher.submit(std::move(h), [&authenticator, heartbeat_s, id,
-                                       later = std::move(later)](HeartbeatOutcome out) {
-           later([&]() -> Reply {
-             switch (out.kind) {
-               case HeartbeatOutcome::Kind::kStored:
-                 return {.body = {{"received_at", out.received_at},
-                                  {"heartbeat_interval_s", heartbeat_s},
-                                  {"commands_pending", out.commands_pending}}};
-               case HeartbeatOutcome::Kind::kRevoked:
-                 authenticator.forget_node(id);
-                 throw ApiError::unauthenticated("node credential revoked");
-               case HeartbeatOutcome::Kind::kBusy:
-                 throw ApiError(503, "busy", "too many heartbeats waiting; retry shortly")
-                     .with_retry_after(1);
-               case HeartbeatOutcome::Kind::kFailed:
-                 break;
+       .deferred_handler =
+           [&authenticator, &batcher, &options, heartbeat_s](Call& call, Later later) {
+             const std::int64_t id = call.id();
+             Heartbeat h;
+             try {
+               h = parse_heartbeat(call.request().body, id, Clock::real().wall_now(),
+                                   options.max_clock_skew);
+             } catch (const ApiError& e) {
+               if (log_allowed())
+                 spdlog::warn("node {}: heartbeat refused: {}", id, sanitize_utf8(e.what()));
+               throw;
              }
-             throw ApiError(503, "unavailable", "the heartbeat could not be stored; retry shortly")
-                 .with_retry_after(1);
-           });
-         });
-       },
+             if (h.clock_ahead && log_allowed()) {
+               spdlog::warn(
+                   "node {}: heartbeat sent_at is more than {} s ahead of this gateway's clock; "
+                   "stored "
+                   "the gateway's time instead (is the node's clock wrong?)",
+                   id, options.max_clock_skew.count());
+             }
+             batcher.submit(std::move(h), [&authenticator, heartbeat_s, id,
+                                           later = std::move(later)](HeartbeatOutcome out) {
+               later([&]() -> Reply {
+                 switch (out.kind) {
+                   case HeartbeatOutcome::Kind::kStored:
+                     return {.body = {{"received_at", out.received_at},
+                                      {"heartbeat_interval_s", heartbeat_s},
+                                      {"commands_pending", out.commands_pending}}};
+                   case HeartbeatOutcome::Kind::kRevoked:
+                     authenticator.forget_node(id);
+                     throw ApiError::unauthenticated("node credential revoked");
+                   case HeartbeatOutcome::Kind::kBusy:
+                     throw ApiError(503, "busy", "too many heartbeats waiting; retry shortly")
+                         .with_retry_after(1);
+                   case HeartbeatOutcome::Kind::kFailed:
+                     break;
+                 }
+                 throw ApiError(503, "unavailable",
+                                "the heartbeat could not be stored; retry shortly")
+                     .with_retry_after(1);
+               });
+             });
+           },
        .audited = false});
 
   router.add(

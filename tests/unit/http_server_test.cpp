@@ -30,19 +30,20 @@ struct DeferringServer {
     o.name = "deferred test";
     o.address = "127.0.0.1";
     o.threads = threads;
-    auto started = http::Server::start(std::move(o), [this](const http::Request& req,
-                                                            http::Response& res) {
-      if (req.path == "/later") {
-        REQUIRE(res.can_defer());
-        http::Responder r = res.defer(timeout);
-        res.set_content("never sent", "text/plain");  // a deferred Response's own content is not sent
-        if (drop) return;
-        std::lock_guard lock(mu);
-        waiting.push_back(std::move(r));
-        return;
-      }
-      res.set_content("now", "text/plain");
-    });
+    auto started =
+        http::Server::start(std::move(o), [this](const http::Request& req, http::Response& res) {
+          if (req.path == "/later") {
+            REQUIRE(res.can_defer());
+            http::Responder r = res.defer(timeout);
+            res.set_content("never sent",
+                            "text/plain");  // a deferred Response's own content is not sent
+            if (drop) return;
+            std::lock_guard lock(mu);
+            waiting.push_back(std::move(r));
+            return;
+          }
+          res.set_content("now", "text/plain");
+        });
     REQUIRE(started.ok());
     server = std::move(*started);
   }

@@ -732,12 +732,13 @@ void Server::Impl::close_connection(std::uint64_t id) {
 
 void Server::Impl::answer_later(const Responder::State& state, Response response) {
   --deferred_waiting;
-  Outgoing answer = serialize(std::move(response), options.default_headers, state.head_only,
-                              state.close);
-  loop->post([this, id = state.connection, answer = std::move(answer), close = state.close]() mutable {
-    auto it = connections.find(id);
-    if (it != connections.end()) it->second->deliver(std::move(answer), close);
-  });
+  Outgoing answer =
+      serialize(std::move(response), options.default_headers, state.head_only, state.close);
+  loop->post(
+      [this, id = state.connection, answer = std::move(answer), close = state.close]() mutable {
+        auto it = connections.find(id);
+        if (it != connections.end()) it->second->deliver(std::move(answer), close);
+      });
 }
 
 void Server::Impl::sweep() {

@@ -1,9 +1,9 @@
 // Fuzzes the api-gateway's request handling from raw bytes: the first byte picks who is calling
-// (anonymous, viewer, operator, admin, the agent of node 7), the rest is an HTTP/1.1 request as it arrives on the
-// wire. It runs through the server core's parser and every route's handler (paths, queries,
-// headers, bodies). The database is unreachable, so a handler that gets past validation answers
-// 503: what is fuzzed is everything a client's input meets before the database. Any answer must
-// be a status in 100..599 and, for an error, a JSON body with a code; nothing may crash. Node
+// (anonymous, viewer, operator, admin, the agent of node 7), the rest is an HTTP/1.1 request as it
+// arrives on the wire. It runs through the server core's parser and every route's handler (paths,
+// queries, headers, bodies). The database is unreachable, so a handler that gets past validation
+// answers 503: what is fuzzed is everything a client's input meets before the database. Any answer
+// must be a status in 100..599 and, for an error, a JSON body with a code; nothing may crash. Node
 // heartbeats are deferred routes: outside a server the router waits for their batch (which
 // fails on the unreachable database) and answers then.
 #include <cstddef>
