@@ -141,7 +141,7 @@ TEST_CASE("a request pipelined behind a deferred one is answered after it, in or
   CHECK(second.body == "now");
 }
 
-TEST_CASE("a deferred answer that does not come in time is a 503; a late one is dropped",
+TEST_CASE("a deferred answer that does not come in time is a 503, and a late one is dropped",
           "[http][server]") {
   DeferringServer s(1);
   s.timeout = 300ms;
