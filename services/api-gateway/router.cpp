@@ -301,7 +301,8 @@ void Router::handle(const RouteSpec& spec, const http::Request& req, http::Respo
       return;  // answered (metrics too) when the work is done
     }
     bool cached = false;
-    if (!mutating && spec.cache_ttl.count() > 0) {
+    if (!mutating && spec.cache_ttl.count() > 0 &&
+        (spec.uncached_with.empty() || !req.has_param(spec.uncached_with))) {
       std::string query;
       for (const auto& [k, v] : req.params)
         query += k + "=" + v + "&";  // multimap: sorted

@@ -123,6 +123,10 @@ struct RouteSpec {
   std::vector<nlohmann::json> query_parameters;          // OpenAPI parameter objects
   int success_status = 200;
   std::chrono::milliseconds cache_ttl{0};  // GET responses cached this long per role and query
+  // A query parameter whose presence skips the cache: a keyset cursor. The pages after the first
+  // are one client's walk, seldom asked again within the TTL, and each would take a cache entry
+  // (and a copy of tens of kB) and, past the cache's bound, evict the pages many dashboards share.
+  std::string uncached_with;
   Handler handler;
   // Instead of `handler`: validates the call (throwing ApiError like any handler) and hands the
   // work and `Later` to something that answers when it is done (node heartbeats wait for their

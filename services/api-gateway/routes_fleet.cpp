@@ -239,6 +239,7 @@ void add_fleet_routes(Router& router) {
                             query_param("limit", "integer", "page size, 1..1000 (default 100)"),
                             query_param("after", "integer", "cursor from the previous page")},
        .cache_ttl = std::chrono::milliseconds(1000),
+       .uncached_with = "after",
        .handler = [](Call& call) {
          auto kind = call.query("kind", 16);
          if (kind && *kind != "asic" && *kind != "rig" && *kind != "node" && *kind != "device") {
@@ -257,7 +258,7 @@ void add_fleet_routes(Router& router) {
            auto rows = tx.exec_prepared(
                "workers_page", kind, status, farm, labels,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, after, limit + 1);
-           page = keyset_page_text(rows, limit, 256, write_worker);
+           page = keyset_page_text(rows, limit, 480, write_worker);
          });
          return Reply{.raw = std::move(page)};
        }});

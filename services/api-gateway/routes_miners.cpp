@@ -137,6 +137,7 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
                             query_param("limit", "integer", "1..1000 (default 100)"),
                             query_param("after", "integer", "cursor from the previous page")},
        .cache_ttl = std::chrono::milliseconds(1000),
+       .uncached_with = "after",
        .handler = [](Call& call) {
          auto managed = call.query_bool("managed");
          auto online = call.query_bool("online");
@@ -150,9 +151,10 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
            auto rows = tx.exec_prepared(
                "miners_page", after, managed, online, model,
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
-           page = keyset_page_text(rows, limit, 64, [](JsonWriter& w, const pqxx::row& r) {
-             write_miner(w, r[1], r[2]);
-           });
+           page = keyset_page_text(
+               rows, limit, 64,
+               [](JsonWriter& w, const pqxx::row& r) { write_miner(w, r[1], r[2]); },
+               1);  // sized by the stored documents
          });
          return Reply{.raw = std::move(page)};
        }});

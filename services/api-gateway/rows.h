@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -47,16 +48,16 @@ nlohmann::json keyset_page(const pqxx::result& rows, std::int64_t limit, ToJson 
 }
 
 // The same page written straight to text (the hot list routes): write(JsonWriter&, row) writes one
-// item; the first column is the id; item_bytes (what an item adds to its fields' text: keys,
-// quotes) and the fields' sizes size the buffer, so a page of large items is never copied to grow.
+// item; the first column is the id. The buffer is sized from item_bytes per item plus, when
+// sized_by names one, that column's text (a page of large stored documents is never copied to
+// grow; one field per row is read for it: every pqxx field is a reference-counted copy).
 template <class Write>
 std::string keyset_page_text(const pqxx::result& rows, std::int64_t limit, std::size_t item_bytes,
-                             Write write) {
-  std::size_t bytes = 64;
-  for (const auto& r : rows) {
-    bytes += item_bytes;
-    for (const auto& f : r)
-      bytes += f.size();
+                             Write write, std::optional<pqxx::row::size_type> sized_by = {}) {
+  std::size_t bytes = 64 + item_bytes * rows.size();
+  if (sized_by) {
+    for (pqxx::result::size_type i = 0; i < rows.size(); ++i)
+      bytes += rows[i][*sized_by].size();
   }
   JsonWriter w(bytes);
   w.begin_object().key("items").begin_array();

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <regex>
+#include <thread>
 
 #include "gateway_fixture.h"
 
@@ -396,4 +397,35 @@ TEST_CASE("GET /api/services and fleetctl status --json show the same fields for
   CHECK(from_api["uptime_seconds"].get<double>() == Approx(3600).margin(1));
   CHECK(from_api["interval_seconds"] == 15.0);
   CHECK(from_api["started_at"].get<std::string>().size() == 20);
+}
+
+TEST_CASE("list pages are cached for a second, pages after a cursor are not",
+          "[gateway][api][e2e]") {
+  GatewayFixture gw;
+  gw.db.exec("INSERT INTO workers (kind, name) SELECT 'device', 'cached-' || i "
+             "FROM generate_series(1, 3) i");
+  const std::string first = gw.db.scalar("SELECT min(id) FROM workers WHERE name LIKE 'cached-%'");
+  auto rename = [&](const std::string& name) {
+    gw.db.exec("UPDATE workers SET name = '" + name + "' WHERE id = " + first);
+  };
+  auto first_name = [&](const std::string& path) {
+    auto page = gw.as("viewer", "GET", path);
+    REQUIRE(page.status == 200);
+    for (const auto& w : page.body["items"])
+      if (std::to_string(w["id"].get<long long>()) == first) return w["name"].get<std::string>();
+    FAIL("worker " << first << " is not on " << path);
+    return std::string();
+  };
+  // The first page: a change made behind the gateway's back shows only after the TTL.
+  const std::string page = "/api/workers?kind=device&limit=10";
+  CHECK(first_name(page) == "cached-1");
+  rename("renamed-once");
+  CHECK(first_name(page) == "cached-1");
+  // A page after a cursor goes to the database every time.
+  const std::string walk = "/api/workers?kind=device&limit=10&after=0";
+  CHECK(first_name(walk) == "renamed-once");
+  rename("renamed-twice");
+  CHECK(first_name(walk) == "renamed-twice");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  CHECK(first_name(page) == "renamed-twice");
 }
