@@ -402,8 +402,9 @@ TEST_CASE("GET /api/services and fleetctl status --json show the same fields for
 TEST_CASE("list pages are cached for a second, pages after a cursor are not",
           "[gateway][api][e2e]") {
   GatewayFixture gw;
-  gw.db.exec("INSERT INTO workers (kind, name) SELECT 'device', 'cached-' || i "
-             "FROM generate_series(1, 3) i");
+  gw.db.exec(
+      "INSERT INTO workers (kind, name) SELECT 'device', 'cached-' || i "
+      "FROM generate_series(1, 3) i");
   const std::string first = gw.db.scalar("SELECT min(id) FROM workers WHERE name LIKE 'cached-%'");
   auto rename = [&](const std::string& name) {
     gw.db.exec("UPDATE workers SET name = '" + name + "' WHERE id = " + first);
