@@ -1,7 +1,6 @@
 #include "heartbeat_batcher.h"
 
 #include <charconv>
-#include <future>
 
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
@@ -162,14 +161,6 @@ void HeartbeatBatcher::submit(Heartbeat heartbeat, Done done) {
     return;
   }
   wake_.notify_one();
-}
-
-HeartbeatOutcome HeartbeatBatcher::submit(Heartbeat heartbeat, std::chrono::milliseconds wait) {
-  auto outcome = std::make_shared<std::promise<HeartbeatOutcome>>();
-  std::future<HeartbeatOutcome> done = outcome->get_future();
-  submit(std::move(heartbeat), [outcome](HeartbeatOutcome o) { outcome->set_value(std::move(o)); });
-  if (done.wait_for(wait) != std::future_status::ready) return {};
-  return done.get();
 }
 
 void HeartbeatBatcher::run(std::size_t index) {

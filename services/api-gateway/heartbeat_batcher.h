@@ -62,9 +62,6 @@ class HeartbeatBatcher {
   // Queues a heartbeat; `done` gets its outcome once its batch committed (or failed), or at once
   // (kBusy) when the queue is full.
   void submit(Heartbeat heartbeat, Done done);
-  // The same, waiting for the outcome at most `wait` (kFailed after that).
-  HeartbeatOutcome submit(Heartbeat heartbeat,
-                          std::chrono::milliseconds wait = std::chrono::seconds(10));
 
   // Statistics (for metrics and the benchmark).
   std::uint64_t batches() const { return batches_.load(); }
@@ -76,7 +73,7 @@ class HeartbeatBatcher {
     Done done;
   };
   void run(std::size_t index);
-  // Writes one batch with writer `writer`'s session; fulfils every promise.
+  // Writes one batch with writer `writer`'s session; gives every heartbeat its outcome.
   void write(std::size_t writer, std::vector<Pending>& batch);
 
   const NodeIngestOptions options_;

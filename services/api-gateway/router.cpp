@@ -460,14 +460,16 @@ void Router::handle_later(const RouteSpec& spec, Call& call, const http::Request
           write_failure(std::current_exception(), spec, pending->method, pending->request_id, out);
     }
     if (status == 401 && spec.role) audit_refused(spec, pending->client, nullptr);
-    record(spec, pending->method, pending->path, status, pending->started);
     if (pending->responder.valid()) {
-      pending->responder.send(std::move(out));
+      // Too late (the server answered 503 when the timeout passed): the metrics say what the
+      // client got.
+      if (!pending->responder.send(std::move(out))) status = 503;
     } else {
       std::lock_guard lock(pending->mu);
       if (!pending->answer) pending->answer = std::move(out);
       pending->cv.notify_all();
     }
+    record(spec, pending->method, pending->path, status, pending->started);
   };
   try {
     spec.deferred_handler(call, later);

@@ -57,7 +57,8 @@ struct DeferringServer {
       std::this_thread::sleep_for(10ms);
     return count() >= n;
   }
-  void answer(std::size_t index, const std::string& body, int status = 200) {
+  // True when this answer is the one the client gets.
+  bool answer(std::size_t index, const std::string& body, int status = 200) {
     http::Responder r;
     {
       std::lock_guard lock(mu);
@@ -66,7 +67,7 @@ struct DeferringServer {
     http::Response res;
     res.status = status;
     res.set_content(body, "text/plain");
-    r.send(std::move(res));
+    return r.send(std::move(res));
   }
 };
 
@@ -97,7 +98,9 @@ TEST_CASE("a deferred answer holds no handler thread and comes from another thre
   // Nothing has been sent to the waiting client yet.
   CHECK(waiting.read_answer(200ms).outcome == fleet::test::RawAnswer::Outcome::kTimeout);
 
-  std::thread([&s] { s.answer(0, "later, from another thread", 202); }).join();
+  bool sent = false;
+  std::thread([&] { sent = s.answer(0, "later, from another thread", 202); }).join();
+  CHECK(sent);
   const auto a = waiting.read_answer(2s);
   REQUIRE(a.ok());
   CHECK(a.status == 202);
@@ -155,8 +158,8 @@ TEST_CASE("a deferred answer that does not come in time is a 503, and a late one
   CHECK(a.json()["error"]["code"] == "unavailable");
   CHECK(a.elapsed >= 250ms);
   CHECK(s.server->stats().timed_out == 1);
-  // The answer arriving now changes nothing and the server keeps serving.
-  s.answer(0, "too late");
+  // The answer arriving now changes nothing (send() says so) and the server keeps serving.
+  CHECK_FALSE(s.answer(0, "too late"));
   CHECK(c.closed_by_peer(2s));
   RawConnection other("127.0.0.1", s.server->port());
   other.send(get("/now", true));
@@ -187,10 +190,10 @@ TEST_CASE("a Responder answers once: a second send() is ignored", "[http][server
   }
   http::Response first;
   first.set_content("first", "text/plain");
-  r.send(std::move(first));
+  CHECK(r.send(std::move(first)));
   http::Response second;
   second.set_content("second", "text/plain");
-  r.send(std::move(second));
+  CHECK_FALSE(r.send(std::move(second)));
   CHECK_FALSE(r.valid());
   const auto a = c.read_answer(2s);
   REQUIRE(a.ok());

@@ -965,11 +965,14 @@ Responder::~Responder() {
   send(std::move(res));
 }
 
-void Responder::send(Response response) {
-  if (!state_) return;
+bool Responder::send(Response response) {
+  if (!state_) return false;
   const std::shared_ptr<State> state = std::move(state_);
-  if (state->answered.exchange(true)) return;  // answered already, or the deadline passed
-  if (auto server = state->server.lock()) server->answer_later(*state, std::move(response));
+  if (state->answered.exchange(true)) return false;  // answered already, or the deadline passed
+  auto server = state->server.lock();
+  if (!server) return false;
+  server->answer_later(*state, std::move(response));
+  return true;
 }
 
 }  // namespace fleet::http

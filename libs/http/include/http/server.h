@@ -69,7 +69,9 @@ class Responder {
   Responder& operator=(const Responder&) = delete;
   ~Responder();
 
-  void send(Response response);
+  // True when this call answered the request; false when it had been answered already or the
+  // server gave up waiting (the client got a 503).
+  bool send(Response response);
   bool valid() const { return state_ != nullptr; }
 
  private:
