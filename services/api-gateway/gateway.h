@@ -3,6 +3,7 @@
 // headers, connection limits), the routes, the dashboard's static files, and security headers.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -21,15 +22,22 @@
 
 namespace fleet::gateway {
 
+// The default number of handler threads: twice the usable CPUs, 4 to 16. A page is mostly CPU
+// (the gateway's and PostgreSQL's on the same cores); more threads than that only share the cores
+// in smaller slices, and a request's latency grows with its share of them (docs/benchmarks.md).
+inline int default_handler_threads(int cpus) {
+  return std::clamp(2 * cpus, 4, 16);
+}
+
 struct GatewayOptions {
   std::string address = "0.0.0.0";
   int port = 8080;
-  int threads = 8;  // handler threads (open connections and waiting heartbeats hold none)
+  int threads = 4;  // handler threads (open connections and waiting heartbeats hold none)
   std::size_t max_body_bytes = 1 << 20;  // 413 above this (from the headers; chunked: counted)
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_client = 2'000;  // 0: no per-address limit
   std::vector<std::string> trusted_proxies;        // whose X-Forwarded-For is believed
-  int db_connections = 8;
+  int db_connections = 4;
   std::chrono::seconds io_timeout{10};
   std::chrono::seconds keep_alive{5};
   AuthOptions auth;

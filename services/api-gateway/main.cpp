@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "auth/credentials.h"
+#include "core/cpus.h"
 #include "core/secret_strength.h"
 #include "db/connection_options.h"
 #include "db/session.h"
@@ -37,9 +38,10 @@ void declare(config::Schema& s) {
          .max = 65535});
   s.add({.name = "gateway.threads",
          .type = Type::kInt,
-         .help = "request handler threads (open connections and waiting heartbeats hold none)",
-         .default_value = std::int64_t{8},
-         .min = 2,
+         .help = "request handler threads (open connections and waiting heartbeats hold none); "
+                 "0 = twice the usable CPUs, 4 to 16",
+         .default_value = std::int64_t{0},
+         .min = 0,
          .max = 1024});
   s.add({.name = "gateway.max_connections",
          .type = Type::kInt,
@@ -93,9 +95,9 @@ void declare(config::Schema& s) {
          .max = 3650});
   s.add({.name = "gateway.db_connections",
          .type = Type::kInt,
-         .help = "database connections",
-         .default_value = std::int64_t{8},
-         .min = 1,
+         .help = "database connections shared by the handler threads; 0 = one per handler thread",
+         .default_value = std::int64_t{0},
+         .min = 0,
          .max = 256});
   s.add({.name = "gateway.max_body_bytes",
          .type = Type::kInt,
@@ -202,8 +204,10 @@ int main(int argc, char** argv) {
                   std::to_string(o.port) + ": give each its own port");
             }
             o.threads = static_cast<int>(c.integer("gateway.threads"));
+            if (o.threads == 0) o.threads = gateway::default_handler_threads(usable_cpus());
             o.nodes = gateway::node_options_from(c);
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
+            if (o.db_connections == 0) o.db_connections = o.threads;
             o.max_connections = static_cast<std::size_t>(c.integer("gateway.max_connections"));
             o.auth.login_concurrency = static_cast<int>(c.integer("gateway.login_concurrency"));
             o.auth.api_key_default_days = c.integer("gateway.api_key_default_days");

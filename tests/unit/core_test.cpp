@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/backoff.h"
+#include "core/cpus.h"
 #include "core/duration.h"
 #include "core/json_depth.h"
 #include "core/result.h"
@@ -163,4 +164,17 @@ TEST_CASE("JSON nesting depth is found without parsing, strings skipped", "[core
   const std::string deep(1'000'000, '[');
   CHECK(fleet::json_nesting_depth(deep, 64) == 65);
   CHECK(fleet::json_nesting_depth(deep) == 1'000'000);
+}
+
+TEST_CASE("a cgroup CPU quota is read as whole CPUs, rounded up", "[core][cpus]") {
+  CHECK(cpus_of_quota("200000 100000") == 2);
+  CHECK(cpus_of_quota("150000 100000\n") == 2);
+  CHECK(cpus_of_quota("50000 100000") == 1);
+  CHECK(cpus_of_quota("max 100000") == std::nullopt);  // no limit
+  CHECK(cpus_of_quota("") == std::nullopt);
+  CHECK(cpus_of_quota("100000") == std::nullopt);
+  CHECK(cpus_of_quota("-1 100000") == std::nullopt);
+  CHECK(cpus_of_quota("100000 0") == std::nullopt);
+  CHECK(cpus_of_quota("12x 100000") == std::nullopt);
+  CHECK(usable_cpus() >= 1);
 }
