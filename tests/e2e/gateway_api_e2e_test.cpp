@@ -216,6 +216,28 @@ TEST_CASE("workers are listed in keyset pages with filters", "[gateway][api][e2e
     CHECK(item.size() == 12);
   }
   CHECK(page.body["items"][1]["farm"] == "farm \"north\" ✓");
+  // Each worker row carries its farm's name (sql/0051): it follows a rename, a move to another
+  // farm and the farm's removal, and cannot be written past the farm. Read through a cursor page
+  // (never cached) and the detail.
+  const std::string second_id = std::to_string(ids[1]);
+  auto farm_now = [&] {
+    auto listed =
+        gw.as("viewer", "GET", "/api/workers?limit=1&after=" + std::to_string(ids[1] - 1));
+    auto detail = gw.as("viewer", "GET", "/api/workers/" + second_id);
+    CHECK(listed.body["items"][0]["farm"] == detail.body["farm"]);
+    return detail.body["farm"];
+  };
+  gw.db.exec("UPDATE farms SET name = 'south' WHERE name <> 'south'");
+  CHECK(farm_now() == "south");
+  gw.db.exec("INSERT INTO farms (name) VALUES ('east')");
+  gw.db.exec("UPDATE workers SET farm_id = (SELECT id FROM farms WHERE name = 'east') WHERE id = " +
+             second_id);
+  CHECK(farm_now() == "east");
+  gw.db.exec("UPDATE workers SET farm_name = 'forged' WHERE id = " + second_id);
+  CHECK(farm_now() == "east");
+  gw.db.exec("DELETE FROM farms WHERE name = 'east'");
+  CHECK(farm_now() == nullptr);
+  CHECK(gw.db.scalar("SELECT count(*) FROM workers WHERE farm_name IS NOT NULL") == "0");
   CHECK(page.body["items"][1]["labels"]["k"][1].contains("x"));
   // Times are RFC 3339 in UTC to the second, as the database has them.
   const auto& second = page.body["items"][1];
