@@ -5,7 +5,8 @@
 #
 #   bench/gateway_bench.sh [build-dir] [duration-seconds] [connections]
 #   GATEWAY_ARGS="--set gateway.threads=8" passes gateway flags; ONLY=uncached runs /health and the
-#   uncached miners page only (PERF=<file> records the gateway with perf during that page's load).
+#   uncached miners and workers pages only (PERF=<file> records the gateway with perf during the
+#   miners page's load).
 #
 # Loads: /health; /api/miners?limit=100 as the dashboard asks it (the same page again: the
 # gateway's one-second response cache answers most); and the same route with a different keyset
@@ -124,6 +125,7 @@ if [[ ${ONLY:-} == uncached ]]; then
   # PERF=<file>: also records the gateway's profile during this load (perf report -i <file>).
   [[ -n ${PERF:-} ]] && { perf record -F 2000 -g -o "$PERF" -p "$gw_pid" -- sleep "$duration" >/dev/null 2>&1 & }
   run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+  run_wrk "GET /api/workers?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/workers_cursor.lua" "$url"
   exit 0
 fi
 run_wrk "GET /api/miners?limit=100, API key (same page: response cache)" -H "X-API-Key: $key" "$url/api/miners?limit=100"

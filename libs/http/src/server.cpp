@@ -448,7 +448,13 @@ class Connection final : public EventLoop::Handler {
       if (events & (EPOLLHUP | EPOLLERR)) {
         peer_gone_ = true;
         server_.loop->remove(fd_);
+        return;
       }
+      // More bytes (a pipelined request) or the client's end of sending: they wait in the socket
+      // until the answer is out. Not watching the descriptor meanwhile keeps the loop from being
+      // told again and again (level-triggered); it is watched for reading again when the answer
+      // comes. Most requests never get here, so a dispatch changes nothing in epoll.
+      if (events & EPOLLIN) watch(0);
       return;
     }
     if ((events & EPOLLOUT) && state_ == State::kWriting) {
@@ -478,7 +484,7 @@ class Connection final : public EventLoop::Handler {
       server_.close_connection(id_);
       return;
     }
-    static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+    watch(EPOLLIN);
     send(std::move(answer), close);
   }
 
@@ -556,8 +562,7 @@ class Connection final : public EventLoop::Handler {
     parsed_ = ParsedRequest{};
     in_.erase(0, r.consumed);
 
-    state_ = State::kDispatched;
-    static_cast<void>(server_.loop->modify(fd_, 0, this));
+    state_ = State::kDispatched;  // still watched for reading: see on_event
     ++server_.requests;
     Server::Impl* server = &server_;
     const std::uint64_t id = id_;
@@ -600,7 +605,7 @@ class Connection final : public EventLoop::Handler {
     });
     if (!submitted) {
       pending_.reset();
-      static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+      watch(EPOLLIN);
       refuse(503, "the server is overloaded; retry shortly");
     }
   }
@@ -628,7 +633,7 @@ class Connection final : public EventLoop::Handler {
       return;
     }
     if (!out_.done()) {
-      static_cast<void>(server_.loop->modify(fd_, EPOLLOUT, this));
+      watch(EPOLLOUT);
       return;
     }
     out_ = Outgoing{};
@@ -640,16 +645,23 @@ class Connection final : public EventLoop::Handler {
       in_.clear();
       in_.shrink_to_fit();
       deadline_ = Clock::now() + server_.options.linger;
-      static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+      watch(EPOLLIN);
       return;
     }
     state_ = State::kIdle;
     deadline_ = Clock::now() + server_.options.idle_timeout;
-    static_cast<void>(server_.loop->modify(fd_, EPOLLIN, this));
+    watch(EPOLLIN);
     if (!in_.empty()) process();  // a pipelined request
   }
 
+  // The events the loop watches this descriptor for, changed only when they differ: each change
+  // is a system call, and every request used to make three.
+  void watch(std::uint32_t events) {
+    if (events != watching_ && server_.loop->modify(fd_, events, this).ok()) watching_ = events;
+  }
+
   Server::Impl& server_;
+  std::uint32_t watching_ = EPOLLIN;  // as the loop added it (Impl::on_accept)
   const std::uint64_t id_;
   const int fd_;
   const std::string peer_;
