@@ -6,14 +6,14 @@
 # Afterwards the heartbeats the database holds (sum of nodes.heartbeats) are compared with the
 # answered ones: an answered heartbeat is a stored one.
 #
-#   bench/heartbeat_bench.sh [build-dir] [duration-seconds] [nodes] [connections] [gateway-threads (8, the default)]
+#   bench/heartbeat_bench.sh [build-dir] [duration-seconds] [nodes] [connections] [gateway-threads (the gateway's default when left out)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 duration=${2:-10}
 nodes=${3:-10000}
 connections=${4:-400}
-threads=${5:-8}
+threads=${5:-0}  # 0: the gateway's default (twice the usable CPUs, 4 to 16)
 bin=$build/bin
 for b in pg-harness api-gateway heartbeat_loadgen; do
   [[ -x $bin/$b ]] || { echo "missing $bin/$b: build first" >&2; exit 1; }
