@@ -51,42 +51,33 @@ json worker_json(const pqxx::row& r) {
 // reference to the result, and twelve of them per row were a measurable part of a page.
 void write_worker(JsonWriter& w, const pqxx::row& r) {
   pqxx::const_row_iterator f = r.begin();
-  auto text = [&w, &f](const char* key) {
+  enum class As { kString, kNumber, kTime };
+  // The next column under `key`, or null.
+  auto next = [&w, &f](const char* key, As as) {
     w.key(key);
+    const std::string_view value(f->c_str(), f->size());
     if (f->is_null()) {
       w.null();
+    } else if (as == As::kString) {
+      w.string(value);
+    } else if (as == As::kNumber) {
+      w.raw(value);
     } else {
-      w.string(std::string_view(f->c_str(), f->size()));
-    }
-    ++f;
-  };
-  auto time = [&w, &f](const char* key) {
-    w.key(key);
-    if (f->is_null()) {
-      w.null();
-    } else {
-      w.utc_timestamp(std::string_view(f->c_str(), f->size()));
+      w.utc_timestamp(value);
     }
     ++f;
   };
   w.begin_object();
-  w.key("id").raw(f->c_str());
-  ++f;
-  text("kind");
-  text("name");
-  w.key("farm_id");
-  if (f->is_null()) {
-    w.null();
-  } else {
-    w.raw(f->c_str());
-  }
-  ++f;
-  text("farm");
-  text("site");
-  text("ip");
-  text("status");
-  time("status_since");
-  time("last_seen_at");
+  next("id", As::kNumber);
+  next("kind", As::kString);
+  next("name", As::kString);
+  next("farm_id", As::kNumber);
+  next("farm", As::kString);
+  next("site", As::kString);
+  next("ip", As::kString);
+  next("status", As::kString);
+  next("status_since", As::kTime);
+  next("last_seen_at", As::kTime);
   w.key("managed").boolean(f->c_str()[0] == 't');
   ++f;
   w.key("labels").raw(f->c_str());  // jsonb's text is JSON
