@@ -176,5 +176,21 @@ TEST_CASE("a cgroup CPU quota is read as whole CPUs, rounded up", "[core][cpus]"
   CHECK(cpus_of_quota("-1 100000") == std::nullopt);
   CHECK(cpus_of_quota("100000 0") == std::nullopt);
   CHECK(cpus_of_quota("12x 100000") == std::nullopt);
+  CHECK(cpus_of_quota("-1 100000") == std::nullopt);  // cgroup v1: no limit
   CHECK(usable_cpus() >= 1);
+}
+
+TEST_CASE("the cgroups of a process are found in /proc/self/cgroup, v1 and v2", "[core][cpus]") {
+  const auto v2 = cgroup_paths("0::/system.slice/fleetward-api-gateway.service\n");
+  CHECK(v2.unified == "/system.slice/fleetward-api-gateway.service");
+  CHECK(v2.cpu_v1.empty());
+  const auto v1 = cgroup_paths(
+      "12:cpuset:/docker/abc\n4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n"
+      "1:name=systemd:/docker/abc\n0::/\n");
+  CHECK(v1.cpu_v1 == "/docker/abc");
+  CHECK(v1.unified == "/");
+  const auto cpuacct_only = cgroup_paths("2:cpuacct:/x\n");  // not the cpu controller
+  CHECK(cpuacct_only.cpu_v1.empty());
+  CHECK(cgroup_paths("").unified.empty());
+  CHECK(cgroup_paths("garbage\n:\n").cpu_v1.empty());
 }
