@@ -8,6 +8,8 @@
 #include <iterator>
 #include <thread>
 
+#include "core/strings.h"
+
 namespace fleet {
 namespace {
 
@@ -21,11 +23,6 @@ std::optional<long long> number(std::string_view text) {
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-std::string first_line(std::string text) {
-  text.erase(std::find(text.begin(), text.end(), '\n'), text.end());
-  return text;
 }
 
 // "/a/b" -> "/a/b", "/a", "/": the cgroup and those above it (each may have a quota of its own).
@@ -42,13 +39,10 @@ void for_each_ancestor(std::string path, Fn&& fn) {
 }  // namespace
 
 std::optional<int> cpus_of_quota(std::string_view cpu_max) {
-  while (!cpu_max.empty() && (cpu_max.back() == '\n' || cpu_max.back() == ' ')) {
-    cpu_max.remove_suffix(1);
-  }
-  const auto space = cpu_max.find(' ');
-  if (space == std::string_view::npos) return std::nullopt;
-  const auto quota = number(cpu_max.substr(0, space));  // "max" (no limit) is not a number
-  const auto period = number(cpu_max.substr(space + 1));
+  const auto fields = split(trim(cpu_max), ' ');
+  if (fields.size() != 2) return std::nullopt;
+  const auto quota = number(fields[0]);  // "max" (no limit) is not a number
+  const auto period = number(fields[1]);
   if (!quota || !period || *quota <= 0 || *period <= 0) return std::nullopt;
   const long long cpus = (*quota + *period - 1) / *period;
   return static_cast<int>(std::min<long long>(cpus, 1 << 20));
@@ -56,25 +50,19 @@ std::optional<int> cpus_of_quota(std::string_view cpu_max) {
 
 CgroupPaths cgroup_paths(std::string_view text) {
   CgroupPaths paths;
-  while (!text.empty()) {
-    const auto end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view() : text.substr(end + 1);
-    // "hierarchy-id:controller,controller:path"; v2's line is "0::path".
+  for (const std::string& line : split(text, '\n')) {
+    // "hierarchy-id:controller,controller:path"; v2's line is "0::path". A path may hold ':'.
     const auto first = line.find(':');
-    if (first == std::string_view::npos) continue;
-    const auto second = line.find(':', first + 1);
-    if (second == std::string_view::npos) continue;
-    const std::string_view controllers = line.substr(first + 1, second - first - 1);
-    const std::string path(line.substr(second + 1));
-    if (line.substr(0, first) == "0" && controllers.empty()) {
+    const auto second = first == std::string::npos ? first : line.find(':', first + 1);
+    if (second == std::string::npos) continue;
+    const std::string controllers = line.substr(first + 1, second - first - 1);
+    const std::string path = line.substr(second + 1);
+    if (line.compare(0, first, "0") == 0 && controllers.empty()) {
       paths.unified = path;
       continue;
     }
-    for (std::string_view rest = controllers; !rest.empty();) {
-      const auto comma = rest.find(',');
-      if (rest.substr(0, comma) == "cpu") paths.cpu_v1 = path;
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    for (const std::string& controller : split(controllers, ',')) {
+      if (controller == "cpu") paths.cpu_v1 = path;
     }
   }
   return paths;
@@ -101,8 +89,8 @@ int usable_cpus() {
     for (const char* mount : {"/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct"}) {
       for_each_ancestor(paths.cpu_v1, [&](const std::string& dir) {
         const std::string base = mount + dir;
-        cap(cpus_of_quota(first_line(read_text(base + "/cpu.cfs_quota_us")) + " " +
-                          first_line(read_text(base + "/cpu.cfs_period_us"))));
+        cap(cpus_of_quota(std::string(trim(read_text(base + "/cpu.cfs_quota_us"))) + " " +
+                          std::string(trim(read_text(base + "/cpu.cfs_period_us")))));
       });
     }
   }
