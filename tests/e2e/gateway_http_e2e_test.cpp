@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/cpus.h"
 #include "gateway_fixture.h"
 #include "raw_http.h"
 
@@ -273,4 +274,17 @@ TEST_CASE("one client address cannot hold more than its share of connections (is
   RawConnection other("127.0.0.1", gw.port, "127.0.0.8");
   other.send(head_of("GET", "/health"));
   CHECK(other.read_answer(std::chrono::seconds(3)).status == 200);
+}
+
+TEST_CASE("left at 0 the handler threads are twice the usable CPUs and each has a session",
+          "[gateway][http][e2e]") {
+  // The fixture's explicit settings are overridden by the defaults (0 = automatic).
+  fleet::test::GatewayFixture gw(
+      {"--set", "gateway.threads=0", "--set", "gateway.db_connections=0"});
+  const int expected = std::clamp(2 * fleet::usable_cpus(), 4, 16);
+  const std::string line = "(" + std::to_string(expected) + " handler threads, " +
+                           std::to_string(expected) + " database connections)";
+  INFO(gw.gateway->err());
+  CHECK(gw.gateway->err().find(line) != std::string::npos);
+  CHECK(gw.as("viewer", "GET", "/api/summary").status == 200);
 }
