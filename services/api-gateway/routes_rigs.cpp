@@ -21,7 +21,8 @@ constexpr const char* kRigMetrics =
 
 const std::string kRigColumns =
     "w.id, w.name, w.kind, w.status, w.status_reason, " + iso_sql("w.status_since") +
-    ", w.site, w.farm_id, f.name, r.account_id, a.name, a.state, r.platform, r.hiveos_worker_id, "
+    ", w.site, w.farm_id, w.farm_name, r.account_id, a.name, a.state, r.platform, "
+    "r.hiveos_worker_id, "
     "r.hiveos_farm_id, jsonb_array_length(r.gpus), jsonb_array_length(r.boards), "
     "array_to_json(r.problems)::text, r.online, " +
     iso_sql("r.stats_time") + ", r.stale, " + iso_sql("w.last_seen_at") + ", " +
@@ -32,8 +33,7 @@ const std::string kRigColumns =
 
 const std::string kRigFrom =
     " FROM rigs r JOIN workers w ON w.id = r.worker_id"
-    " JOIN hiveos_accounts a ON a.id = r.account_id"
-    " LEFT JOIN farms f ON f.id = w.farm_id ";
+    " JOIN hiveos_accounts a ON a.id = r.account_id ";  // the farm's name is w.farm_name
 
 json rig_json(const pqxx::row& r) {
   return {
