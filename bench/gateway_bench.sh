@@ -4,19 +4,24 @@
 # GET /health (no authentication, no database) as the ceiling of this machine.
 #
 #   bench/gateway_bench.sh [build-dir] [duration-seconds] [connections]
+#   MINERS=100000 sets the fleet's size (default 10,000; the workers page is over the same rows).
 #   GATEWAY_ARGS="--set gateway.threads=8" passes gateway flags; ONLY=uncached runs /health and the
-#   uncached miners and workers pages only (PERF=<file> records the gateway with perf during the
-#   miners page's load).
+#   uncached miners and workers pages only, then the miners pages again on a gateway that asks
+#   PostgreSQL for every page (the same run's baseline; PERF=<file> records the gateway with perf
+#   during the first miners load).
 #
 # Loads: /health; /api/miners?limit=100 as the dashboard asks it (the same page again: the
-# gateway's one-second response cache answers most); and the same route with a different keyset
-# cursor on every request (every request goes to PostgreSQL); then /api/summary with and without
-# 1,000 idle or slow connections held open by a hostile client (issue 15.2).
+# gateway's one-second response cache answers most); the same route with a different keyset
+# cursor on every request (never the response cache: the gateway's copy of the list in memory),
+# idle and while a writer changes 1,000 miners a second; /api/workers the same way (PostgreSQL);
+# then /api/summary with and without 1,000 idle or slow connections held open by a hostile client
+# (issue 15.2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 duration=${2:-10}
 connections=${3:-32}
+miners=${MINERS:-10000}
 bin=$build/bin
 for b in pg-harness api-gateway fleetctl; do
   [[ -x $bin/$b ]] || { echo "missing $bin/$b: build first" >&2; exit 1; }
@@ -26,6 +31,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: scripts/install-deps.sh" >&
 work=$(mktemp -d /tmp/fleet-gateway-bench.XXXXXX)
 gw_pid=""
 cleanup() {
+  if [[ -n ${writer_pid:-} ]]; then pkill -P "$writer_pid" 2>/dev/null || true; kill "$writer_pid" 2>/dev/null || true; fi
   [[ -n $gw_pid ]] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
   "$bin/pg-harness" stop "$work/pg" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -38,12 +44,12 @@ psql -q "postgresql://postgres@127.0.0.1:$pg_port/postgres" -c "CREATE DATABASE 
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$pg_port/bench"
 sql() { psql -qAt "$DATABASE_URL" -c "$1"; }
 
-# 10,000 miners as discovery and the poller leave them: worker, miner row, model, latest status.
+# $miners miners as discovery and the poller leave them: worker, miner row, model, latest status.
 sql "INSERT INTO models (alias, full_name, presets, max_preset) VALUES
        ('s19jpro', 'Antminer S19j Pro', '[{\"name\": \"disabled\"}, {\"name\": \"3000\"}]', '3000')"
 sql "INSERT INTO workers (kind, name, ip, status, managed, last_seen_at)
      SELECT 'asic', 'miner-' || g, ('127.60.0.0'::inet + g), 'online', g % 10 <> 0, now()
-       FROM generate_series(1, 10000) g"
+       FROM generate_series(1, $miners) g"
 sql "INSERT INTO miners (worker_id, mac, model_alias, fw_version, api_key_state)
      SELECT id, ('02:00:00:' || lpad(to_hex(id / 65536 % 256), 2, '0') || ':' || lpad(to_hex(id / 256 % 256), 2, '0')
                  || ':' || lpad(to_hex(id % 256), 2, '0'))::macaddr, 's19jpro', '1.2.6', 'active'
@@ -60,21 +66,31 @@ key=$("$bin/fleetctl" users add bench --role viewer --generate-password >/dev/nu
 [[ -n $key ]] || { echo "could not create an API key" >&2; exit 1; }
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-# shellcheck disable=SC2086  # GATEWAY_ARGS: extra gateway flags, e.g. "--set gateway.threads=8"
-"$bin/api-gateway" --port "$port" --set gateway.address=127.0.0.1 --set "gateway.token_secret=$(openssl rand -hex 32)" \
-  ${GATEWAY_ARGS:-} >"$work/gateway.log" 2>&1 &
-gw_pid=$!
-for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+token_secret=$(openssl rand -hex 32)
+start_gateway() {  # start_gateway [flags...]: (re)starts the gateway and waits for its copy of the list
+  if [[ -n $gw_pid ]]; then kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true; fi
+  # shellcheck disable=SC2086  # GATEWAY_ARGS: extra gateway flags, e.g. "--set gateway.threads=8"
+  "$bin/api-gateway" --port "$port" --set gateway.address=127.0.0.1 --set "gateway.token_secret=$token_secret" \
+    ${GATEWAY_ARGS:-} "$@" >>"$work/gateway.log" 2>&1 &
+  gw_pid=$!
+  for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 600); do
+    grep -q "^fleet_gateway_miner_list_rows $miners\$" <(curl -fsS "http://127.0.0.1:$port/metrics") && break
+    [[ " $* ${GATEWAY_ARGS:-} " == *miners_in_memory=false* ]] && break
+    sleep 0.1
+  done
+}
+start_gateway
 items=$(curl -fsS -H "X-API-Key: $key" "http://127.0.0.1:$port/api/miners?limit=100" |
         python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["items"]))')
 [[ $items == 100 ]] || { echo "GET /api/miners?limit=100 answered $items items" >&2; exit 1; }
 bytes=$(curl -fsS -H "X-API-Key: $key" "http://127.0.0.1:$port/api/miners?limit=100" | wc -c)
 
-cat >"$work/cursor.lua" <<'LUA'
+cat >"$work/cursor.lua" <<LUA
 -- A different keyset page on every request: nothing is served from the response cache.
 math.randomseed(os.time())
 request = function()
-  return wrk.format("GET", "/api/miners?limit=100&after=" .. math.random(0, 9899))
+  return wrk.format("GET", "/api/miners?limit=100&after=" .. math.random(0, $((miners - 101))))
 end
 LUA
 sed 's|/api/miners|/api/workers|' "$work/cursor.lua" >"$work/workers_cursor.lua"
@@ -120,16 +136,54 @@ echo
 echo "| load | req/s | p50 | p99 | gateway cores | gateway µs/request | PostgreSQL µs/request | errors |"
 echo "|---|---|---|---|---|---|---|---|"
 url="http://127.0.0.1:$port"
+pages() {  # pages answered from memory and from the database so far
+  curl -fsS "$url/metrics" | awk '/^fleet_gateway_miner_pages_total\{from="memory"\}/ {m=$2}
+    /^fleet_gateway_miner_pages_total\{from="database"\}/ {d=$2} END {printf "%d %d", m, d}'
+}
+# A writer elsewhere, as a poller's batches: 100 random miners' status every 0.1 s (1,000
+# miners/s), one transaction each, through one psql session.
+writer_pid=""
+start_writer() {
+  (while true; do
+     echo "UPDATE workers SET last_seen_at = clock_timestamp() WHERE id IN (SELECT (random() * ($miners - 1))::int + 1 FROM generate_series(1, 100));"
+     sleep 0.1
+   done | psql -q "$DATABASE_URL" >/dev/null 2>&1) &
+  writer_pid=$!
+}
+stop_writer() { pkill -P "$writer_pid" 2>/dev/null || true; kill "$writer_pid" 2>/dev/null || true; wait "$writer_pid" 2>/dev/null || true; }
+miners_uncached() {  # the uncached miners loads: idle, then beside the writer
+  local before after
+  before=$(pages)
+  run_wrk "GET /api/miners?limit=100&after=<random>, API key (a different page each time)$1" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+  start_writer
+  run_wrk "the same, while 1,000 miners/s change elsewhere$1" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+  stop_writer
+  after=$(pages)
+  read -r m0 d0 <<<"$before"
+  read -r m1 d1 <<<"$after"
+  if (( m1 + d1 > 0 )); then
+    notes+=("pages of these two loads$1: $((m1 - m0)) from memory, $((d1 - d0)) from the database")
+  fi
+}
+notes=()
 run_wrk "GET /health (no auth, no database): ceiling" "$url/health"
 if [[ ${ONLY:-} == uncached ]]; then
   # PERF=<file>: also records the gateway's profile during this load (perf report -i <file>).
   [[ -n ${PERF:-} ]] && { perf record -F 2000 -g -o "$PERF" -p "$gw_pid" -- sleep "$duration" >/dev/null 2>&1 & }
-  run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+  miners_uncached ""
   run_wrk "GET /api/workers?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/workers_cursor.lua" "$url"
+  notes+=("gateway RSS: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$gw_pid/status") with $miners miners in memory")
+  notes+=("$(grep -o 'miners list in memory: [0-9]* miners loaded in [0-9]* ms' "$work/gateway.log" | head -1)")
+  # The same run's baseline: every page from PostgreSQL.
+  start_gateway --set gateway.miners_in_memory=false
+  miners_uncached " [gateway.miners_in_memory=false]"
+  notes+=("gateway RSS with every page from the database: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$gw_pid/status")")
+  echo
+  for n in "${notes[@]}"; do echo "- $n"; done
   exit 0
 fi
 run_wrk "GET /api/miners?limit=100, API key (same page: response cache)" -H "X-API-Key: $key" "$url/api/miners?limit=100"
-run_wrk "GET /api/miners?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/cursor.lua" "$url"
+miners_uncached ""
 run_wrk "GET /api/workers?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/workers_cursor.lua" "$url"
 run_wrk "GET /api/summary, API key (no attackers)" -H "X-API-Key: $key" "$url/api/summary"
 
@@ -172,3 +226,5 @@ run_wrk "GET /health with 1,000 idle/slow connections open" "$url/health"
 run_wrk "GET /api/summary, API key, with 1,000 idle/slow connections open" -H "X-API-Key: $key" "$url/api/summary"
 kill "$slow_pid" 2>/dev/null || true
 wait "$slow_pid" 2>/dev/null || true
+echo
+for n in "${notes[@]}"; do echo "- $n"; done

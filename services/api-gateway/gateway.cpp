@@ -30,7 +30,12 @@ Gateway::Gateway(GatewayOptions options, const db::ConnectionOptions& database,
   add_probe_routes(*router_, setup);
   add_auth_routes(*router_, *auth_);
   add_fleet_routes(*router_);
-  add_miner_routes(*router_, options_.secret_box);
+  if (options_.miners_in_memory) {
+    miner_list_ =
+        std::make_unique<MinerListModel>(db_options, MinerListModelOptions{}, &setup.metrics);
+    router_->on_change([this] { miner_list_->changed_here(); });
+  }
+  add_miner_routes(*router_, options_.secret_box, miner_list_.get());
   add_rule_routes(*router_);
   add_alert_routes(*router_);
   add_command_routes(*router_);
@@ -106,6 +111,7 @@ Status Gateway::start() {
           auth_->forget_nodes();  // (re)connected, or a payload we do not understand
         }
       });
+  if (miner_list_) miner_list_->start();
   http::ServerOptions o;
   o.name = "api-gateway";
   o.address = options_.address;
@@ -143,6 +149,7 @@ void Gateway::stop() {
   if (stopping_.exchange(true)) return;
   if (server_) server_->stop();
   credential_listener_.reset();
+  miner_list_.reset();
 }
 
 std::string Gateway::problem() const {

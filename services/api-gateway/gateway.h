@@ -14,6 +14,7 @@
 #include "db_pool.h"
 #include "heartbeat_batcher.h"
 #include "hiveos_options.h"
+#include "miner_list_model.h"
 #include "node_admin_options.h"
 #include "node_ingest.h"
 #include "router.h"
@@ -45,6 +46,9 @@ struct GatewayOptions {
   NodeAdminOptions node_admin;                   // nodes.public_url, nodes.agent_binary
   NodeIngestOptions nodes;                       // node agents' traffic (issue 13)
   HiveosAccountOptions hiveos;                   // checking HiveOS tokens (issue 11)
+  // GET /api/miners from a copy of miner_list in memory (miner_list_model.h); false: every page
+  // from the database.
+  bool miners_in_memory = true;
 };
 
 class Gateway {
@@ -70,6 +74,7 @@ class Gateway {
   std::unique_ptr<Router> router_;
   db::ConnectionOptions database_;
   std::unique_ptr<HeartbeatBatcher> heartbeats_;
+  std::unique_ptr<MinerListModel> miner_list_;  // null when miners_in_memory is off
   // NOTIFY fleet_node_credentials: drops a node's cached credential on every replica.
   std::unique_ptr<db::Listener> credential_listener_;
   std::unique_ptr<http::Server> server_;

@@ -99,6 +99,11 @@ void declare(config::Schema& s) {
          .default_value = std::int64_t{0},
          .min = 0,
          .max = 256});
+  s.add({.name = "gateway.miners_in_memory",
+         .type = Type::kBool,
+         .help = "answer GET /api/miners from a copy of the miners list kept current by NOTIFY "
+                 "(false: every page from the database)",
+         .default_value = true});
   s.add({.name = "gateway.max_body_bytes",
          .type = Type::kInt,
          .help = "largest request body",
@@ -209,6 +214,7 @@ int main(int argc, char** argv) {
             o.db_connections = static_cast<int>(c.integer("gateway.db_connections"));
             if (o.db_connections == 0) o.db_connections = o.threads;
             o.max_connections = static_cast<std::size_t>(c.integer("gateway.max_connections"));
+            o.miners_in_memory = c.boolean("gateway.miners_in_memory");
             o.auth.login_concurrency = static_cast<int>(c.integer("gateway.login_concurrency"));
             o.auth.api_key_default_days = c.integer("gateway.api_key_default_days");
             o.auth.api_key_max_days = c.integer("gateway.api_key_max_days");

@@ -228,6 +228,8 @@ bool Router::match(const std::vector<Segment>& pattern, std::string_view path,
 }
 
 void Router::invalidate_cache() {
+  for (const auto& hook : change_hooks_)
+    hook();
   generation_.fetch_add(1);
   std::lock_guard lock(cache_mu_);
   cache_.clear();

@@ -157,8 +157,12 @@ class Router {
   // OpenAPI 3.0 document of every route.
   nlohmann::json openapi(const std::string& version) const;
   const std::vector<RouteSpec>& routes() const { return routes_; }
-  // Forgets cached responses (called after every successful change).
+  // Forgets cached responses and runs the change hooks (called after every successful change,
+  // before it is answered).
   void invalidate_cache();
+  // Runs `hook` after every successful change (a copy of data that must show the caller's own
+  // writes). Register before serving.
+  void on_change(std::function<void()> hook) { change_hooks_.push_back(std::move(hook)); }
 
  private:
   void handle(const RouteSpec& spec, const http::Request& req, http::Response& res,
@@ -213,6 +217,7 @@ class Router {
   std::mutex cache_mu_;
   std::map<std::string, CachedReply> cache_;  // guarded by cache_mu_
   std::atomic<std::uint64_t> generation_{0};
+  std::vector<std::function<void()>> change_hooks_;
 };
 
 // Sends `error` as {"error": {...}}.

@@ -24,9 +24,11 @@ namespace fleet::gateway {
 
 void add_auth_routes(Router& router, Authenticator& auth);
 void add_fleet_routes(Router& router);  // workers, fleet summary, services, readings, audit
+class MinerListModel;
 // Miners, models, statuses, chip telemetry (seed 003). Without a secret box, unlock passwords
-// cannot be stored (503).
-void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box);
+// cannot be stored (503). With `in_memory`, list pages come from it while it is current.
+void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box,
+                      const MinerListModel* in_memory = nullptr);
 // Rules, the metric catalogue (issue 3's engine); alerts and silences; manual commands.
 void add_rule_routes(Router& router);
 void add_alert_routes(Router& router);

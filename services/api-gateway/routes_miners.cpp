@@ -5,6 +5,7 @@
 
 #include "core/strings.h"
 #include "json_writer.h"
+#include "miner_list_model.h"
 #include "routes.h"
 #include "rows.h"
 
@@ -60,21 +61,6 @@ json miner_json(const pqxx::row& r) {
   return m;
 }
 
-// One miner of a page: its stored object (miner_list.doc, the same fields as miner_json) with
-// last_poll_error added here, redacted.
-void write_miner(JsonWriter& w, const pqxx::field& doc, const pqxx::field& poll_error) {
-  std::string_view object(doc.c_str(), doc.size());
-  object.remove_suffix(1);  // its closing brace
-  w.raw(object);
-  w.key("last_poll_error");  // firmware text: secrets it may echo are redacted
-  if (poll_error.is_null()) {
-    w.null();
-  } else {
-    w.string(redact_secrets(std::string_view(poll_error.c_str(), poll_error.size())));
-  }
-  w.end_object();
-}
-
 json one_miner(pqxx::transaction_base& tx, std::int64_t id) {
   auto rows = tx.exec_params(kMinerSelect + " WHERE l.worker_id = $1", id);
   if (rows.empty()) throw ApiError::not_found("miner " + std::to_string(id) + " not found");
@@ -112,7 +98,8 @@ const json kMiner = {
 
 }  // namespace
 
-void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box) {
+void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& box,
+                      const MinerListModel* in_memory) {
   // The dashboard's hot query, prepared once per connection.
   router.prepare("miners_page",
                  "SELECT worker_id, doc, last_poll_error FROM miner_list l"
@@ -138,13 +125,18 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
                             query_param("after", "integer", "cursor from the previous page")},
        .cache_ttl = std::chrono::milliseconds(1000),
        .uncached_with = "after",
-       .handler = [](Call& call) {
+       .handler = [in_memory](Call& call) {
          auto managed = call.query_bool("managed");
          auto online = call.query_bool("online");
          auto model = call.query("model", 64);
          auto q = call.query("q", 100);
          const auto limit = call.query_int("limit", 100, 1, 1000);
          const auto after = call.query_int("after", 0, 0, INT64_MAX);
+         // From the gateway's copy of miner_list when it is current (miner_list_model.h).
+         if (in_memory != nullptr && !q) {
+           auto page = in_memory->page(after, limit, {managed, online, model});
+           if (page) return Reply{.raw = std::move(*page)};
+         }
          std::string page;
          // One statement: no BEGIN/COMMIT round trips (Session::autocommit).
          call.db().autocommit([&](pqxx::transaction_base& tx) {
@@ -153,7 +145,11 @@ void add_miner_routes(Router& router, const std::optional<secrets::SecretBox>& b
                q ? std::optional<std::string>(like_pattern(*q)) : std::nullopt, limit + 1);
            page = keyset_page_text(
                rows, limit, 64,
-               [](JsonWriter& w, const pqxx::row& r) { write_miner(w, r[1], r[2]); },
+               [](JsonWriter& w, const pqxx::row& r) {
+                 std::optional<std::string_view> error;
+                 if (!r[2].is_null()) error = std::string_view(r[2].c_str(), r[2].size());
+                 write_miner_item(w, std::string_view(r[1].c_str(), r[1].size()), error);
+               },
                1);  // sized by the stored documents
          });
          return Reply{.raw = std::move(page)};

@@ -77,13 +77,14 @@ void Listener::run() {
       backoff = std::min<milliseconds>(backoff * 2, seconds(10));
       continue;
     }
-    listening_ = true;
     backoff = milliseconds(200);
-    // Whatever was sent while we were not listening.
+    // Whatever was sent while we were not listening; before listening() turns true, so whoever
+    // checks both sees the reconnect's consequences first.
     if (on_payload_)
       on_payload_(std::nullopt);
     else
       on_notify_();
+    listening_ = true;
     while (!stop_) {
       pollfd p{PQsocket(conn.get()), POLLIN, 0};
       const int n = ::poll(&p, 1, 250);

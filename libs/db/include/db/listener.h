@@ -30,7 +30,7 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // True while connected with the LISTEN in place.
+  // True while connected with the LISTEN in place, from just after the (re)connect's callback.
   bool listening() const { return listening_.load(); }
   // Notifications received so far.
   std::uint64_t received() const { return received_.load(); }
