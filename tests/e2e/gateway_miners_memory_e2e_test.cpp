@@ -80,6 +80,20 @@ std::int64_t first_id(TestDatabase& db) {
   return std::stoll(db.scalar("SELECT min(worker_id) FROM miners"));
 }
 
+// Every miner, after a cursor: never the response cache.
+const std::string kAll = "limit=1000&after=0";
+
+// A gateway on `n` seeded miners whose copy has answered a page.
+struct Fleet {
+  explicit Fleet(int n) {
+    seed(gw.db, n);
+    id = first_id(gw.db);
+    page_from_memory(gw, kAll);
+  }
+  GatewayFixture gw;
+  std::int64_t id = 0;  // the first miner's
+};
+
 }  // namespace
 
 TEST_CASE("pages from memory are the bytes the database gives for every filter and cursor",
@@ -125,46 +139,44 @@ TEST_CASE("pages from memory are the bytes the database gives for every filter a
 }
 
 TEST_CASE("a change committed anywhere reaches the pages from memory", "[gateway][miners][e2e]") {
-  GatewayFixture gw;
-  seed(gw.db, 40);
-  const std::int64_t id = first_id(gw.db);
-  const std::string all = "limit=1000&after=0";  // a cursor: never the response cache
-  page_from_memory(gw, all, [](const json& p) { return p["items"].size() == 40; });
+  Fleet fleet(40);
+  auto& gw = fleet.gw;
+  const std::int64_t id = fleet.id;
+  page_from_memory(gw, kAll, [](const json& p) { return p["items"].size() == 40; });
 
   gw.db.exec("UPDATE workers SET name = 'renamed-elsewhere' WHERE id = " + std::to_string(id));
-  page_from_memory(gw, all,
+  page_from_memory(gw, kAll,
                    [&](const json& p) { return item(p, id)["name"] == "renamed-elsewhere"; });
 
   gw.db.exec("UPDATE models SET full_name = 'Antminer S21 Hydro' WHERE alias = 's21'");
-  page_from_memory(gw, all, [&](const json& p) {
+  page_from_memory(gw, kAll, [&](const json& p) {
     return item(p, id + 2)["model_name"] == "Antminer S21 Hydro";
   });
 
   gw.db.exec("DELETE FROM miners WHERE worker_id = " + std::to_string(id + 1));
-  page_from_memory(
-      gw, all, [&](const json& p) { return p["items"].size() == 39 && item(p, id + 1).is_null(); });
+  page_from_memory(gw, kAll, [&](const json& p) {
+    return p["items"].size() == 39 && item(p, id + 1).is_null();
+  });
 
   gw.db.exec(
       "WITH w AS (INSERT INTO workers (kind, name, status, managed) VALUES ('asic', 'newcomer', "
       "'offline', true) RETURNING id) INSERT INTO miners (worker_id, mac, api_key_state) "
       "SELECT id, '02:00:00:00:ff:01', 'missing' FROM w");
   const std::int64_t newcomer = std::stoll(gw.db.scalar("SELECT max(worker_id) FROM miners"));
-  page_from_memory(gw, all, [&](const json& p) {
+  page_from_memory(gw, kAll, [&](const json& p) {
     return item(p, newcomer)["name"] == "newcomer" && item(p, newcomer)["latest"].is_null();
   });
 
   // TRUNCATE leaves no rows to compare: the gateway loads the list again.
   gw.db.exec("TRUNCATE workers CASCADE");
-  page_from_memory(gw, all, [](const json& p) { return p["items"].empty(); });
+  page_from_memory(gw, kAll, [](const json& p) { return p["items"].empty(); });
 }
 
 TEST_CASE("a transaction still open during a catch-up is fetched after it commits",
           "[gateway][miners][e2e]") {
-  GatewayFixture gw;
-  seed(gw.db, 10);
-  const std::int64_t id = first_id(gw.db);
-  const std::string all = "limit=1000&after=0";
-  page_from_memory(gw, all);
+  Fleet fleet(10);
+  auto& gw = fleet.gw;
+  const std::int64_t id = fleet.id;
 
   pqxx::connection conn(gw.db.url());
   pqxx::work slow(conn);
@@ -174,19 +186,18 @@ TEST_CASE("a transaction still open during a catch-up is fetched after it commit
   REQUIRE(
       gw.as("operator", "PATCH", "/api/miners/" + std::to_string(id + 1), R"({"managed": false})")
           .status == 200);
-  page_from_memory(gw, all, [&](const json& p) {
+  page_from_memory(gw, kAll, [&](const json& p) {
     return item(p, id + 1)["managed"] == false && item(p, id)["name"] != "slow-writer";
   });
   slow.commit();
-  page_from_memory(gw, all, [&](const json& p) { return item(p, id)["name"] == "slow-writer"; });
+  page_from_memory(gw, kAll, [&](const json& p) { return item(p, id)["name"] == "slow-writer"; });
 }
 
 TEST_CASE("a client reads its own writes from the gateway at once", "[gateway][miners][e2e]") {
-  GatewayFixture gw;
-  seed(gw.db, 10);
-  const std::int64_t id = first_id(gw.db) + 1;
+  Fleet fleet(10);
+  auto& gw = fleet.gw;
+  const std::int64_t id = fleet.id + 1;
   const std::string page = "/api/miners?limit=1&after=" + std::to_string(id - 1);
-  page_from_memory(gw, "limit=1&after=" + std::to_string(id - 1));
   // The notifications stay undelivered while the listener's server process is stopped: the
   // gateway must know of its own writes without them.
   const int listener = std::stoi(gw.db.scalar(
@@ -212,11 +223,9 @@ TEST_CASE("a client reads its own writes from the gateway at once", "[gateway][m
 
 TEST_CASE("after its listener reconnects the gateway loads the list again",
           "[gateway][miners][e2e]") {
-  GatewayFixture gw;
-  seed(gw.db, 10);
-  const std::int64_t id = first_id(gw.db);
-  const std::string all = "limit=1000&after=0";
-  page_from_memory(gw, all);
+  Fleet fleet(10);
+  auto& gw = fleet.gw;
+  const std::int64_t id = fleet.id;
   const double loads = metric(gw, kLoads);
   REQUIRE(loads >= 1);
   // The change and the end of the listener's session commit together: its notification goes to
@@ -226,6 +235,6 @@ TEST_CASE("after its listener reconnects the gateway loads the list again",
       "application_name LIKE '%(miners list) (listen)') UPDATE workers SET name = 'while-away' "
       "WHERE id = " +
       std::to_string(id) + " AND (SELECT count(*) FROM gone) >= 0");
-  page_from_memory(gw, all, [&](const json& p) { return item(p, id)["name"] == "while-away"; });
+  page_from_memory(gw, kAll, [&](const json& p) { return item(p, id)["name"] == "while-away"; });
   CHECK(eventually([&] { return metric(gw, kLoads) > loads; }, std::chrono::seconds(10)));
 }
