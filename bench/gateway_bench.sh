@@ -147,7 +147,7 @@ start_writer() {
   (while true; do
      echo "UPDATE workers SET last_seen_at = clock_timestamp() WHERE id IN (SELECT (random() * ($miners - 1))::int + 1 FROM generate_series(1, 100));"
      sleep 0.1
-   done | psql -q "$DATABASE_URL" >/dev/null 2>&1) &
+   done | psql -q "$DATABASE_URL" >/dev/null 2>&1) 2>/dev/null &
   writer_pid=$!
 }
 stop_writer() { pkill -P "$writer_pid" 2>/dev/null || true; kill "$writer_pid" 2>/dev/null || true; wait "$writer_pid" 2>/dev/null || true; }
@@ -172,7 +172,7 @@ if [[ ${ONLY:-} == uncached ]]; then
   [[ -n ${PERF:-} ]] && { perf record -F 2000 -g -o "$PERF" -p "$gw_pid" -- sleep "$duration" >/dev/null 2>&1 & }
   miners_uncached ""
   run_wrk "GET /api/workers?limit=100&after=<random>, API key (every request queries PostgreSQL)" -H "X-API-Key: $key" -s "$work/workers_cursor.lua" "$url"
-  notes+=("gateway RSS: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$gw_pid/status") with $miners miners in memory")
+  notes+=("gateway RSS: $(awk '/VmRSS/ {printf "%.0f MB", $2 / 1024}' "/proc/$gw_pid/status") with $miners miners in memory (peak $(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$gw_pid/status"))")
   notes+=("$(grep -o 'miners list in memory: [0-9]* miners loaded in [0-9]* ms' "$work/gateway.log" | head -1)")
   # The same run's baseline: every page from PostgreSQL.
   start_gateway --set gateway.miners_in_memory=false

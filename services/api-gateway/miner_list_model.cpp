@@ -197,14 +197,16 @@ bool MinerListModel::current() const {
 
 std::optional<std::string> MinerListModel::page(std::int64_t after, std::int64_t limit,
                                                 const MinerListFilter& filter) const {
-  if (!current()) {
-    if (from_database_ != nullptr) from_database_->inc();
-    return std::nullopt;
-  }
   std::string text;
   {
+    // Checked under the lock: a load empties the copy first, and it is wanted (so current() is
+    // false) before it begins.
     std::shared_lock lock(data_mu_);
-    text = index_.page(after, limit, filter);
+    if (current()) text = index_.page(after, limit, filter);
+  }
+  if (text.empty()) {
+    if (from_database_ != nullptr) from_database_->inc();
+    return std::nullopt;
   }
   if (from_memory_ != nullptr) from_memory_->inc();
   return text;
@@ -212,13 +214,28 @@ std::optional<std::string> MinerListModel::page(std::int64_t after, std::int64_t
 
 void MinerListModel::load() {
   const auto started = SteadyClock::now();
+  // Pages do not come from the copy while it loads (a load is wanted, so current() is false):
+  // the old one goes first, so that memory never holds two.
+  {
+    MinerListIndex old;
+    {
+      std::unique_lock lock(data_mu_);
+      std::swap(index_, old);
+    }
+  }
   MinerListIndex fresh;
   SnapshotMark mark;
   session_->transact([&](pqxx::transaction_base& tx) {
     mark = begin_snapshot(tx);
-    for (const auto& row : tx.exec(kColumns)) {
-      auto [id, item] = item_of(row);
-      fresh.put(id, std::move(item));
+    // In batches through a cursor: the whole table as one result would be as large as the copy.
+    tx.exec0(std::string("DECLARE fleet_miner_list_load NO SCROLL CURSOR FOR ") + kColumns);
+    for (;;) {
+      const auto rows = tx.exec("FETCH 5000 FROM fleet_miner_list_load");
+      for (const auto& row : rows) {
+        auto [id, item] = item_of(row);
+        fresh.put(id, std::move(item));
+      }
+      if (rows.size() < 5000) break;
     }
   });
   const std::size_t rows = fresh.size();
@@ -230,8 +247,7 @@ void MinerListModel::load() {
   if (rows_gauge_ != nullptr) rows_gauge_->set(static_cast<double>(rows));
   loads_.fetch_add(1);
   if (loads_counter_ != nullptr) loads_counter_->inc();
-  fresh = MinerListIndex();  // the old copy, freed outside the lock
-  // The load's result and the old copy were as large as the new one: give that back.
+  // Give the freed copy and batches back to the system.
   ::malloc_trim(0);
   spdlog::info(
       "miners list in memory: {} miners loaded in {} ms", rows,
